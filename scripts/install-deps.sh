@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Strata builds, tests and benchmarks with.
+# Idempotent: only missing packages are installed. Needs root (or sudo).
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libboost-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
+  librocksdb-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps
+)
+bench_pkgs=(
+  nats-server libnats-dev redis-server libhiredis-dev
+)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+case "${1:-}" in
+  --bench) want+=("${bench_pkgs[@]}") ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
