@@ -1,0 +1,31 @@
+#include "kafka/server/handler.h"
+#include "kafka/server/handlers/handlers.h"
+
+namespace strata::kafka {
+
+handler_fn find_handler(int16_t key) {
+  switch (static_cast<api_key>(key)) {
+    case api_key::produce: return handlers::produce;
+    case api_key::fetch: return handlers::fetch;
+    case api_key::list_offsets: return handlers::list_offsets;
+    case api_key::metadata: return handlers::metadata;
+    case api_key::offset_commit: return handlers::offset_commit;
+    case api_key::offset_fetch: return handlers::offset_fetch;
+    case api_key::find_coordinator: return handlers::find_coordinator;
+    case api_key::join_group: return handlers::join_group;
+    case api_key::heartbeat: return handlers::heartbeat;
+    case api_key::leave_group: return handlers::leave_group;
+    case api_key::sync_group: return handlers::sync_group;
+    case api_key::describe_groups: return handlers::describe_groups;
+    case api_key::list_groups: return handlers::list_groups;
+    case api_key::api_versions: return handlers::api_versions;
+    case api_key::create_topics: return handlers::create_topics;
+    case api_key::delete_topics: return handlers::delete_topics;
+    case api_key::init_producer_id: return handlers::init_producer_id;
+    case api_key::describe_configs: return handlers::describe_configs;
+    case api_key::create_partitions: return handlers::create_partitions;
+  }
+  return nullptr;
+}
+
+}  // namespace strata::kafka

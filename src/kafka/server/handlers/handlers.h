@@ -1,0 +1,32 @@
+// One handler per Kafka API; each lives in its own .cc file in this folder.
+// See kafka/server/handler.h for the contract.
+#pragma once
+
+#include "kafka/server/handler.h"
+
+namespace strata::kafka::handlers {
+
+// Data path and topic administration (handlers/<name>.cc).
+status api_versions(services&, const request&, respond_fn);
+status metadata(services&, const request&, respond_fn);
+status produce(services&, const request&, respond_fn);
+status fetch(services&, const request&, respond_fn);
+status list_offsets(services&, const request&, respond_fn);
+status init_producer_id(services&, const request&, respond_fn);
+status create_topics(services&, const request&, respond_fn);
+status delete_topics(services&, const request&, respond_fn);
+status create_partitions(services&, const request&, respond_fn);
+status describe_configs(services&, const request&, respond_fn);
+
+// Consumer groups (handlers/<name>.cc, state in kafka/groups/).
+status find_coordinator(services&, const request&, respond_fn);
+status join_group(services&, const request&, respond_fn);
+status sync_group(services&, const request&, respond_fn);
+status heartbeat(services&, const request&, respond_fn);
+status leave_group(services&, const request&, respond_fn);
+status offset_commit(services&, const request&, respond_fn);
+status offset_fetch(services&, const request&, respond_fn);
+status list_groups(services&, const request&, respond_fn);
+status describe_groups(services&, const request&, respond_fn);
+
+}  // namespace strata::kafka::handlers
