@@ -97,7 +97,7 @@ using status = result<void>;
 // Propagates an error from an expression returning result<...>.
 #define STRATA_TRY(expr)                         \
   do {                                           \
-    auto strata_try_result_ = (expr);            \
+    auto&& strata_try_result_ = (expr);          \
     if (!strata_try_result_.ok()) {              \
       return strata_try_result_.err();           \
     }                                            \

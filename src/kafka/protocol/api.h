@@ -107,6 +107,7 @@ enum class error_code : int16_t {
   invalid_producer_epoch = 47,
   invalid_producer_id_mapping = 49,
   invalid_transaction_timeout = 50,
+  transactional_id_authorization_failed = 53,
   kafka_storage_error = 56,
   unknown_producer_id = 59,
   group_id_not_found = 69,
@@ -118,6 +119,7 @@ enum class error_code : int16_t {
   unstable_offset_commit = 88,
   throttling_quota_exceeded = 89,
   invalid_record = 87,
+  unknown_topic_id = 100,
 };
 
 }  // namespace strata::kafka

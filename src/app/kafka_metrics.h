@@ -1,0 +1,12 @@
+// Kafka request metrics: requests, bytes in and out, and latency by API;
+// connections closed for bad requests by reason.
+#pragma once
+
+#include "kafka/server/server.h"
+#include "metrics/registry.h"
+
+namespace strata::app {
+
+kafka::server_observer make_kafka_observer(metrics::registry& registry);
+
+}  // namespace strata::app

@@ -1,0 +1,56 @@
+#include "app/options.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace strata::app {
+
+void add_server_flags(CLI::App& cmd, server_options& o) {
+  cmd.add_option("--data-dir", o.data_dir, "Directory for all data; locked while the server runs")->capture_default_str();
+  cmd.add_option("--kafka-listen", o.kafka_listen, "HOST:PORT for the Kafka protocol")->capture_default_str();
+  cmd.add_option("--pg-listen", o.pg_listen, "HOST:PORT for the PostgreSQL protocol (face not built yet)")->capture_default_str();
+  cmd.add_option("--nbd-listen", o.nbd_listen, "HOST:PORT for NBD (face not built yet)")->capture_default_str();
+  cmd.add_option("--http-listen", o.http_listen, "HOST:PORT for the admin HTTP API and /metrics")->capture_default_str();
+  cmd.add_option("--kafka-advertised-host", o.kafka_advertised_host, "Host name clients are told to connect to (default: the listen host)");
+  cmd.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cmd.add_option("--kafka-connections-max", o.kafka_connections_max, "Open Kafka connections allowed")->capture_default_str()->check(CLI::Range(1u, 1'000'000u));
+  cmd.add_option("--http-connections-max", o.http_connections_max, "Open admin HTTP connections allowed")->capture_default_str()->check(CLI::Range(1u, 100'000u));
+  cmd.add_option("--request-bytes-max", o.request_bytes_max, "Largest Kafka request frame accepted")->capture_default_str()->check(CLI::Range(1024u, 1u << 30));
+  cmd.add_option("--inflight-bytes-max", o.inflight_bytes_max, "Memory for requests and responses in flight, across connections")->capture_default_str()->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 40));
+  cmd.add_option("--requests-in-flight-max", o.requests_in_flight_max, "Pipelined requests per connection before reading pauses")->capture_default_str()->check(CLI::Range(1u, 10'000u));
+  cmd.add_option("--fsync", o.fsync, "per-batch: every acknowledged write is on disk; interval: fsync every --fsync-interval-ms (acks=all still waits)")
+      ->check(CLI::IsMember({"per-batch", "interval"}))
+      ->capture_default_str();
+  cmd.add_option("--fsync-interval-ms", o.fsync_interval_ms, "With --fsync interval")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{60'000}));
+  cmd.add_option("--auto-create-topics", o.auto_create_topics, "Create unknown topics on first use")->capture_default_str();
+  cmd.add_option("--default-partitions", o.default_partitions, "Partitions of auto-created topics")->capture_default_str()->check(CLI::Range(1, 10'000));
+  cmd.add_option("--segment-bytes", o.segment_bytes, "Default segment size of a partition log")->capture_default_str()->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 31));
+  cmd.add_option("--segment-ms", o.segment_ms, "Default segment age before it rolls")->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{1} << 50));
+  cmd.add_option("--retention-ms", o.retention_ms, "Default retention by age; -1 keeps forever")->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 50));
+  cmd.add_option("--retention-bytes", o.retention_bytes, "Default retention by partition size; -1 means no limit")->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 50));
+  cmd.add_option("--group-initial-rebalance-delay-ms", o.group_initial_rebalance_delay_ms, "Wait for more members before the first rebalance of an empty group")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{300'000}));
+}
+
+result<std::vector<std::string>> config_file_arguments(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return make_error(errc::invalid_argument, fmt::format("cannot read config file {}: {}", path, e.what()));
+  }
+  std::vector<std::string> args;
+  if (root.IsNull()) return args;
+  if (!root.IsMap()) return make_error(errc::invalid_argument, fmt::format("config file {} must be a mapping of setting: value", path));
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) {
+      return make_error(errc::invalid_argument, fmt::format("config file {}: {} must be a single value", path, key));
+    }
+    args.push_back(fmt::format("--{}={}", key, kv.second.as<std::string>()));
+  }
+  return args;
+}
+
+}  // namespace strata::app

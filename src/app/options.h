@@ -1,0 +1,50 @@
+// The settings of `strata server`: one struct, filled from flags and, with
+// --config FILE, from a YAML file whose keys are the flag names without the
+// leading dashes (flags given on the command line win).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace strata::app {
+
+struct server_options {
+  std::string data_dir = "./data";
+  std::string kafka_listen = "127.0.0.1:9092";
+  std::string pg_listen = "127.0.0.1:5433";
+  std::string nbd_listen = "127.0.0.1:10809";
+  std::string http_listen = "127.0.0.1:9644";
+  std::string kafka_advertised_host;  // default: the host of --kafka-listen
+  std::string log_level = "info";
+
+  // Limits.
+  uint32_t kafka_connections_max = 1000;
+  uint32_t http_connections_max = 100;
+  uint32_t request_bytes_max = 100u << 20;
+  uint64_t inflight_bytes_max = 256ULL << 20;
+  uint32_t requests_in_flight_max = 100;
+
+  // Streams.
+  std::string fsync = "per-batch";  // per-batch | interval
+  int64_t fsync_interval_ms = 100;
+  bool auto_create_topics = true;
+  int32_t default_partitions = 1;
+  uint64_t segment_bytes = 128ULL << 20;
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  int64_t retention_bytes = -1;
+  int64_t group_initial_rebalance_delay_ms = 3000;
+};
+
+// Registers every setting as a flag of `cmd`.
+void add_server_flags(CLI::App& cmd, server_options& options);
+
+// Turns the YAML file at path into "--key=value" arguments, so that they pass
+// through the same parsing and validation as flags.
+result<std::vector<std::string>> config_file_arguments(const std::string& path);
+
+}  // namespace strata::app

@@ -1,0 +1,113 @@
+#include "app/server_main.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "admin/server.h"
+#include "admin/streams_metrics.h"
+#include "app/data_dir_lock.h"
+#include "app/kafka_metrics.h"
+#include "io/fs.h"
+#include "kafka/groups/coordinator.h"
+#include "kafka/server/server.h"
+#include "meta/kv.h"
+#include "metrics/registry.h"
+#include "net/asio_scheduler.h"
+#include "net/endpoint.h"
+#include "streams/service.h"
+
+namespace strata::app {
+
+namespace {
+
+streams::service_config streams_config(const server_options& o) {
+  streams::service_config c;
+  c.data_dir = o.data_dir;
+  c.fsync = o.fsync == "interval" ? streams::fsync_policy::interval : streams::fsync_policy::per_batch;
+  c.fsync_interval_ms = o.fsync_interval_ms;
+  c.auto_create_topics = o.auto_create_topics;
+  c.default_partitions = o.default_partitions;
+  c.log_defaults.segment_bytes_max = o.segment_bytes;
+  c.log_defaults.segment_age_ms_max = o.segment_ms;
+  c.log_defaults.retention_ms = o.retention_ms;
+  c.log_defaults.retention_bytes = o.retention_bytes;
+  return c;
+}
+
+kafka::server_limits kafka_limits(const server_options& o) {
+  kafka::server_limits l;
+  l.connections_max = o.kafka_connections_max;
+  l.request_bytes_max = o.request_bytes_max;
+  l.inflight_bytes_max = o.inflight_bytes_max;
+  l.requests_in_flight_max = o.requests_in_flight_max;
+  return l;
+}
+
+int fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return 1;
+}
+
+}  // namespace
+
+int run_server(const server_options& o) {
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  auto kafka_endpoint = net::parse_host_port(o.kafka_listen, "--kafka-listen");
+  if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);
+
+  auto lock = data_dir_lock::acquire(o.data_dir);
+  if (!lock.ok()) return fail(lock.err().message);
+
+  boost::asio::io_context io(1);
+  net::asio_scheduler sched(io);
+  auto fs = io::make_posix_fs();
+  auto kv = meta::kv::open_rocksdb(io::join_path(o.data_dir, "meta"));
+  if (!kv.ok()) return fail("cannot open the metadata store: " + kv.err().message);
+
+  auto streams = streams::service::open(streams_config(o), *fs, **kv, sched);
+  if (!streams.ok()) return fail("cannot open the streams service: " + streams.err().message);
+
+  kafka::groups::coordinator_config group_config;
+  group_config.initial_rebalance_delay_ms = o.group_initial_rebalance_delay_ms;
+  kafka::groups::coordinator groups(sched, **kv, group_config);
+  if (auto s = groups.load(); !s.ok()) return fail("cannot load consumer group offsets: " + s.err().message);
+
+  metrics::registry registry;
+  auto streams_collector = admin::add_streams_collector(registry, **streams);
+
+  kafka::broker_config broker;
+  broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
+  kafka::services services{**streams, groups, sched, broker};
+  kafka::server kafka_server(io, services, kafka_limits(o), make_kafka_observer(registry));
+  if (auto s = kafka_server.start(o.kafka_listen); !s.ok()) return fail(s.err().message);
+  broker.advertised_port = kafka_server.port();
+  spdlog::info("kafka: listening on {} (advertised as {}:{})", o.kafka_listen, broker.advertised_host, broker.advertised_port);
+
+  admin::server_limits admin_limits;
+  admin_limits.connections_max = o.http_connections_max;
+  admin::server admin_server(io, **streams, registry, admin_limits);
+  if (auto s = admin_server.start(o.http_listen); !s.ok()) return fail(s.err().message);
+  spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
+  spdlog::info("pg: the PostgreSQL face is not built yet; {} is not opened", o.pg_listen);
+  spdlog::info("nbd: the NBD face is not built yet; {} is not opened", o.nbd_listen);
+  spdlog::info("strata: serving data dir {}", o.data_dir);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("strata: received signal {}, shutting down", signal);
+    kafka_server.stop();
+    admin_server.stop();
+    io.stop();
+  });
+  io.run();
+
+  registry.remove_collector(streams_collector);
+  (*streams)->shutdown();
+  spdlog::info("strata: stopped cleanly");
+  return 0;
+}
+
+}  // namespace strata::app

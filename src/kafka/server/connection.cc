@@ -1,0 +1,228 @@
+#include "kafka/server/connection.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "kafka/server/handlers/api_versions.h"
+#include "net/byte_budget.h"
+
+namespace strata::kafka {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+constexpr uint32_t request_header_bytes_min = 8;  // api key, version, correlation id
+
+int32_t load_i32(const uint8_t* p) {
+  return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
+}
+}  // namespace
+
+const char* rejection_name(rejection r) {
+  switch (r) {
+    case rejection::oversized_frame: return "oversized_frame";
+    case rejection::malformed_header: return "malformed_header";
+    case rejection::unknown_api: return "unknown_api";
+    case rejection::unsupported_version: return "unsupported_version";
+    case rejection::undecodable_body: return "undecodable_body";
+  }
+  return "unknown";
+}
+
+connection::connection(tcp::socket socket, std::shared_ptr<void> slot, services& svc, std::shared_ptr<connection_env> env)
+    : socket_(std::move(socket)),
+      slot_(std::move(slot)),
+      services_(svc),
+      env_(std::move(env)),
+      limits_(env_->limits),
+      budget_(*env_->budget),
+      observer_(env_->observer),
+      last_activity_(std::chrono::steady_clock::now()),
+      gate_(socket_.get_executor()),
+      idle_(socket_.get_executor()) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+void connection::start() {
+  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->idle_watchdog(); }, asio::detached);
+}
+
+asio::awaitable<void> connection::read_loop() {
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  auto on_error = asio::redirect_error(asio::use_awaitable, ec);
+  while (!closed_) {
+    uint8_t size_prefix[4];
+    co_await asio::async_read(socket_, asio::buffer(size_prefix), on_error);
+    if (ec || closed_) break;
+    last_activity_ = std::chrono::steady_clock::now();
+    int32_t size = load_i32(size_prefix);
+    if (size < static_cast<int32_t>(request_header_bytes_min) || static_cast<uint32_t>(size) > limits_.request_bytes_max) {
+      reject(rejection::oversized_frame, -1,
+             fmt::format("request frame of {} bytes is outside 8..{} (request_bytes_max)", size, limits_.request_bytes_max));
+      break;
+    }
+    while (!closed_ && pending_.size() >= limits_.requests_in_flight_max) {
+      gate_.expires_at(asio::steady_timer::time_point::max());
+      co_await gate_.async_wait(on_error);
+    }
+    if (closed_) break;
+    co_await budget_.acquire(static_cast<uint64_t>(size));
+    std::vector<uint8_t> frame(static_cast<size_t>(size));
+    co_await asio::async_read(socket_, asio::buffer(frame), on_error);
+    if (ec || closed_) {
+      budget_.release(static_cast<uint64_t>(size));
+      break;
+    }
+    last_activity_ = std::chrono::steady_clock::now();
+    handle_frame(std::move(frame));
+  }
+  close();
+}
+
+asio::awaitable<void> connection::idle_watchdog() {
+  auto self = shared_from_this();
+  const auto idle_limit = std::chrono::milliseconds(limits_.idle_timeout_ms);
+  boost::system::error_code ec;
+  while (!closed_) {
+    idle_.expires_after(idle_limit);
+    co_await idle_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) break;
+    if (pending_.empty() && std::chrono::steady_clock::now() - last_activity_ >= idle_limit) {
+      spdlog::info("kafka: closing idle connection from {}", peer_);
+      close();
+    }
+  }
+}
+
+void connection::handle_frame(std::vector<uint8_t> frame) {
+  const uint64_t frame_bytes = frame.size();
+  reader r(frame);
+  auto header = decode_request_header(r);
+  if (!header) {
+    budget_.release(frame_bytes);
+    return reject(rejection::malformed_header, -1, "the request header is malformed");
+  }
+  const api_info* api = find_api(header->api_key);
+  if (!api) {
+    budget_.release(frame_bytes);
+    return reject(rejection::unknown_api, header->api_key, fmt::format("API key {} is not supported", header->api_key));
+  }
+  uint64_t seq = next_seq_++;
+  pending& p = pending_[seq];
+  p.header = *header;
+  p.reserved_bytes = frame_bytes;
+  p.request_bytes = frame_bytes + 4;
+  p.started = std::chrono::steady_clock::now();
+  std::weak_ptr<connection> weak = weak_from_this();
+  respond_fn respond = [weak, seq](std::optional<std::vector<uint8_t>> body) {
+    if (auto self = weak.lock()) self->on_response(seq, std::move(body));
+  };
+  if (header->api_version < api->min_version || header->api_version > api->max_version) {
+    if (header->api_key == static_cast<int16_t>(api_key::api_versions)) {
+      // KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges, so the client can retry.
+      p.header.api_version = 0;
+      p.header.flexible = false;
+      return respond(handlers::encode_api_versions(0, error_code::unsupported_version));
+    }
+    pending_.erase(seq);
+    budget_.release(frame_bytes);
+    return reject(rejection::unsupported_version, header->api_key,
+                  fmt::format("{} v{} is not supported (versions {} to {})", api->name, header->api_version,
+                              api->min_version, api->max_version));
+  }
+  handler_fn handler = find_handler(header->api_key);
+  STRATA_ASSERT(handler != nullptr, "every API in the table has a handler");
+  request req{*header, std::span<const uint8_t>(frame).subspan(r.position())};
+  status s = handler(services_, req, std::move(respond));
+  if (!s.ok()) {
+    reject(rejection::undecodable_body, header->api_key,
+           fmt::format("{} v{} request body could not be decoded: {}", api->name, header->api_version, s.err().message));
+  }
+}
+
+void connection::reject(rejection why, int16_t api_key, const std::string& detail) {
+  spdlog::warn("kafka: closing connection from {}: {}", peer_, detail);
+  if (observer_.on_rejection) observer_.on_rejection(why, api_key);
+  close();
+}
+
+void connection::on_response(uint64_t seq, std::optional<std::vector<uint8_t>> body) {
+  if (closed_) return;
+  auto it = pending_.find(seq);
+  STRATA_ASSERT(it != pending_.end() && !it->second.done, "a handler responded twice");
+  pending& p = it->second;
+  p.done = true;
+  if (body) {
+    writer w(p.head);
+    size_t size_at = w.reserve_i32();
+    encode_response_header(w, p.header);
+    w.patch_i32(size_at, static_cast<int32_t>(p.head.size() - 4 + body->size()));
+    budget_.add(body->size());  // counted so that large responses also push back on readers
+    p.reserved_bytes += body->size();
+    p.body = std::move(body);
+  }
+  if (observer_.on_request) {
+    request_stats stats;
+    stats.api_key = p.header.api_key;
+    stats.api_version = p.header.api_version;
+    stats.request_bytes = p.request_bytes;
+    stats.response_bytes = p.body ? p.head.size() + p.body->size() : 0;
+    stats.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p.started).count();
+    observer_.on_request(stats);
+  }
+  write_next();
+}
+
+void connection::finish_front() {
+  auto front = pending_.begin();
+  budget_.release(front->second.reserved_bytes);
+  pending_.erase(front);
+  gate_.cancel();
+}
+
+void connection::write_next() {
+  while (!writing_ && !closed_ && !pending_.empty() && pending_.begin()->second.done) {
+    pending& p = pending_.begin()->second;
+    if (!p.body) {  // nothing is sent back (Produce with acks=0)
+      finish_front();
+      continue;
+    }
+    writing_ = true;
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(p.head), asio::buffer(*p.body)};
+    asio::async_write(socket_, buffers, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+      self->writing_ = false;
+      if (self->closed_) return;
+      self->last_activity_ = std::chrono::steady_clock::now();
+      self->finish_front();
+      if (ec) return self->close();
+      self->write_next();
+    });
+  }
+}
+
+void connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  gate_.cancel();
+  idle_.cancel();
+  for (auto& [seq, p] : pending_) budget_.release(p.reserved_bytes);
+  pending_.clear();
+  slot_.reset();
+}
+
+}  // namespace strata::kafka

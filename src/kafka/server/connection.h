@@ -1,0 +1,65 @@
+// One Kafka client connection. Reads size-prefixed request frames, checks
+// them against the limits, dispatches each to its API handler, and writes the
+// responses back in request order (the protocol requires it) even when
+// handlers finish out of order. A frame that cannot be a valid request closes
+// the connection, as Kafka brokers do; other connections are unaffected.
+#pragma once
+
+#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "kafka/server/server.h"
+
+namespace strata::kafka {
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<void> slot, services& svc,
+             std::shared_ptr<connection_env> env);
+  void start();
+
+ private:
+  struct pending {
+    request_header header;
+    uint64_t reserved_bytes = 0;
+    uint64_t request_bytes = 0;
+    std::chrono::steady_clock::time_point started;
+    bool done = false;
+    std::optional<std::vector<uint8_t>> body;
+    std::vector<uint8_t> head;  // size prefix and response header
+  };
+
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> idle_watchdog();
+  void handle_frame(std::vector<uint8_t> frame);
+  void reject(rejection why, int16_t api_key, const std::string& detail);
+  void on_response(uint64_t seq, std::optional<std::vector<uint8_t>> body);
+  void write_next();
+  void finish_front();
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  std::shared_ptr<void> slot_;
+  services& services_;
+  std::shared_ptr<connection_env> env_;
+  const server_limits& limits_;
+  net::byte_budget& budget_;
+  const server_observer& observer_;
+  std::string peer_;
+  std::map<uint64_t, pending> pending_;
+  uint64_t next_seq_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point last_activity_;
+  boost::asio::steady_timer gate_;   // wakes the reader when in-flight requests drop
+  boost::asio::steady_timer idle_;
+};
+
+}  // namespace strata::kafka

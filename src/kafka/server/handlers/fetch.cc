@@ -1,0 +1,177 @@
+// Fetch: reads whole batches from each requested partition, up to the high
+// watermark, within max_bytes and partition_max_bytes. When less than
+// min_bytes is available it long-polls: it watches the partitions and answers
+// when new data arrives or max_wait_ms passes, whichever is first.
+#include <algorithm>
+#include <memory>
+
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/handlers.h"
+#include "streams/service.h"
+
+namespace strata::kafka::handlers {
+
+namespace {
+
+struct fetch_partition {
+  int32_t index = 0;
+  int64_t fetch_offset = 0;
+  int32_t partition_max_bytes = 0;
+};
+
+struct fetch_topic {
+  std::string name;
+  std::vector<fetch_partition> partitions;
+};
+
+struct fetch_request {
+  int32_t max_wait_ms = 0;
+  int32_t min_bytes = 0;
+  int32_t max_bytes = 0;
+  std::vector<fetch_topic> topics;
+};
+
+std::optional<fetch_request> decode(const request& req) {
+  const int16_t v = req.header.api_version;
+  reader r(req.body);
+  fetch_request f;
+  (void)r.i32();  // replica_id
+  f.max_wait_ms = r.i32();
+  f.min_bytes = r.i32();
+  f.max_bytes = r.i32();  // v3+
+  (void)r.i8();           // isolation_level: no transactions, so both levels read the same
+  if (v >= 7) {
+    (void)r.i32();  // session_id: sessions are not kept; every fetch is full
+    (void)r.i32();  // session_epoch
+  }
+  int32_t topic_count = r.array_length(false);
+  for (int32_t i = 0; i < topic_count && r.ok(); ++i) {
+    fetch_topic t;
+    t.name = r.string(false);
+    int32_t partition_count = r.array_length(false);
+    for (int32_t j = 0; j < partition_count && r.ok(); ++j) {
+      fetch_partition p;
+      p.index = r.i32();
+      if (v >= 9) (void)r.i32();  // current_leader_epoch
+      p.fetch_offset = r.i64();
+      if (v >= 5) (void)r.i64();  // log_start_offset (followers only)
+      p.partition_max_bytes = r.i32();
+      t.partitions.push_back(p);
+    }
+    f.topics.push_back(std::move(t));
+  }
+  if (v >= 7) {
+    int32_t forgotten = r.array_length(false);
+    for (int32_t i = 0; i < forgotten && r.ok(); ++i) {
+      (void)r.string(false);
+      int32_t n = r.array_length(false);
+      for (int32_t j = 0; j < n && r.ok(); ++j) (void)r.i32();
+    }
+  }
+  if (v >= 11) (void)r.string(false);  // rack_id
+  if (!r.ok()) return std::nullopt;
+  return f;
+}
+
+class fetch_call : public std::enable_shared_from_this<fetch_call> {
+ public:
+  fetch_call(services& svc, int16_t version, fetch_request req, respond_fn respond)
+      : svc_(svc), version_(version), req_(std::move(req)), respond_(std::move(respond)) {}
+
+  void start() {
+    const int32_t wait_ms = std::clamp(req_.max_wait_ms, 0, svc_.broker.fetch_wait_ms_max);
+    if (attempt(/*final=*/wait_ms == 0)) return;
+    timer_ = svc_.sched.after(wait_ms, [self = shared_from_this()] {
+      self->timer_ = 0;
+      self->attempt(/*final=*/true);
+    });
+    watch();
+  }
+
+ private:
+  // Reads every partition; sends the response if it is worth sending now.
+  bool attempt(bool final) {
+    if (done_) return true;
+    std::vector<uint8_t> out;
+    writer w(out);
+    w.i32(0);  // throttle_time_ms
+    if (version_ >= 7) {
+      w.i16(0);  // error_code
+      w.i32(0);  // session_id
+    }
+    uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
+    uint64_t records_bytes = 0;
+    bool any_error = false;
+    w.array_length(static_cast<int32_t>(req_.topics.size()), false);
+    for (auto& t : req_.topics) {
+      w.string(t.name, false);
+      w.array_length(static_cast<int32_t>(t.partitions.size()), false);
+      for (auto& p : t.partitions) {
+        uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
+        auto res = svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
+        any_error = any_error || res.error != streams::stream_error::none;
+        records_bytes += res.records.size();
+        budget -= std::min<uint64_t>(budget, res.records.size());
+        w.i32(p.index);
+        w.i16(wire_code(to_kafka_error(res.error)));
+        w.i64(res.high_watermark);
+        w.i64(res.high_watermark);  // last_stable_offset: no transactions
+        if (version_ >= 5) w.i64(res.log_start_offset);
+        w.array_length(0, false);   // aborted_transactions
+        if (version_ >= 11) w.i32(-1);  // preferred_read_replica
+        w.bytes(res.records, false);
+      }
+    }
+    if (!final && !any_error && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
+    finish(std::move(out));
+    return true;
+  }
+
+  void watch() {
+    for (auto& t : req_.topics) {
+      for (auto& p : t.partitions) {
+        watches_.push_back(svc_.streams.watch(t.name, p.index, [weak = weak_from_this()] {
+          if (auto self = weak.lock()) self->on_new_data();
+        }));
+      }
+    }
+  }
+
+  void on_new_data() {
+    if (done_) return;
+    unwatch();
+    if (!attempt(/*final=*/false)) watch();
+  }
+
+  void unwatch() {
+    for (uint64_t id : watches_) svc_.streams.unwatch(id);
+    watches_.clear();
+  }
+
+  void finish(std::vector<uint8_t> body) {
+    done_ = true;
+    unwatch();
+    if (timer_) svc_.sched.cancel(timer_);
+    timer_ = 0;
+    respond_(std::move(body));
+  }
+
+  services& svc_;
+  int16_t version_;
+  fetch_request req_;
+  respond_fn respond_;
+  std::vector<uint64_t> watches_;
+  scheduler::timer_id timer_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+status fetch(services& svc, const request& req, respond_fn respond) {
+  auto f = decode(req);
+  if (!f) return malformed_request(req.header);
+  std::make_shared<fetch_call>(svc, req.header.api_version, std::move(*f), std::move(respond))->start();
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

@@ -1,0 +1,119 @@
+// Metadata: the one broker (this node) and the requested topics, creating
+// unknown topics when the client allows it and the broker is configured to.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kafka/server/handlers/handlers.h"
+#include "streams/service.h"
+
+namespace strata::kafka::handlers {
+
+namespace {
+
+struct metadata_request {
+  std::optional<std::vector<std::string>> topics;  // nullopt: all topics
+  bool allow_auto_topic_creation = true;
+};
+
+std::optional<metadata_request> decode(const request& req) {
+  const int16_t v = req.header.api_version;
+  const bool flex = req.header.flexible;
+  reader r(req.body);
+  metadata_request m;
+  int32_t n = r.array_length(flex);
+  if (n >= 0 && !(v == 0 && n == 0)) {
+    m.topics.emplace();
+    for (int32_t i = 0; i < n && r.ok(); ++i) {
+      if (v >= 10) (void)r.read_uuid();
+      auto name = v >= 10 ? r.nullable_string(flex) : std::optional<std::string>(r.string(flex));
+      if (name) m.topics->push_back(std::move(*name));
+      if (flex) r.skip_tagged_fields();
+    }
+  } else if (n < 0 && v == 0) {
+    r.fail();  // v0 has no null array
+  }
+  if (v >= 4) m.allow_auto_topic_creation = r.boolean();
+  if (v >= 8 && v <= 10) (void)r.boolean();  // include_cluster_authorized_operations
+  if (v >= 8) (void)r.boolean();             // include_topic_authorized_operations
+  if (flex) r.skip_tagged_fields();
+  if (!r.ok()) return std::nullopt;
+  return m;
+}
+
+void encode_topic(writer& w, int16_t v, bool flex, const broker_config& broker, error_code error, const std::string& name,
+                  const streams::topic_info* info) {
+  w.i16(static_cast<int16_t>(error));
+  w.string(name, flex);
+  if (v >= 10) w.write_uuid(info ? info->id : uuid{});
+  if (v >= 1) w.boolean(false);  // is_internal
+  int32_t partitions = info ? static_cast<int32_t>(info->partitions.size()) : 0;
+  w.array_length(partitions, flex);
+  for (int32_t p = 0; p < partitions; ++p) {
+    w.i16(0);
+    w.i32(p);
+    w.i32(broker.node_id);  // leader
+    if (v >= 7) w.i32(0);   // leader_epoch
+    w.array_length(1, flex);
+    w.i32(broker.node_id);  // replicas
+    w.array_length(1, flex);
+    w.i32(broker.node_id);  // isr
+    if (v >= 5) w.array_length(0, flex);  // offline replicas
+    if (flex) w.empty_tagged_fields();
+  }
+  if (v >= 8) w.i32(std::numeric_limits<int32_t>::min());  // topic_authorized_operations: not computed
+  if (flex) w.empty_tagged_fields();
+}
+
+}  // namespace
+
+status metadata(services& svc, const request& req, respond_fn respond) {
+  auto m = decode(req);
+  if (!m) return make_error(errc::invalid_argument, "malformed Metadata request");
+  const int16_t v = req.header.api_version;
+  const bool flex = req.header.flexible;
+  const bool auto_create = svc.streams.config().auto_create_topics && m->allow_auto_topic_creation;
+
+  std::vector<std::uint8_t> out;
+  writer w(out);
+  if (v >= 3) w.i32(0);  // throttle_time_ms
+  w.array_length(1, flex);
+  w.i32(svc.broker.node_id);
+  w.string(svc.broker.advertised_host, flex);
+  w.i32(svc.broker.advertised_port);
+  if (v >= 1) w.nullable_string(std::nullopt, flex);  // rack
+  if (flex) w.empty_tagged_fields();
+  if (v >= 2) w.nullable_string(svc.broker.cluster_id, flex);
+  if (v >= 1) w.i32(svc.broker.node_id);  // controller
+
+  if (!m->topics) {
+    auto all = svc.streams.list_topics();
+    w.array_length(static_cast<int32_t>(all.size()), flex);
+    for (auto& t : all) encode_topic(w, v, flex, svc.broker, error_code::none, t.name, &t);
+  } else {
+    w.array_length(static_cast<int32_t>(m->topics->size()), flex);
+    for (auto& name : *m->topics) {
+      auto info = svc.streams.describe_topic(name);
+      if (!info.ok() && auto_create) {
+        auto created = svc.streams.create_topic(name, svc.streams.config().default_partitions, {});
+        if (created.ok()) {
+          spdlog::info("auto-created topic {} for a Metadata request", name);
+          info = std::move(created);
+        } else if (created.code() == errc::invalid_argument) {
+          encode_topic(w, v, flex, svc.broker, error_code::invalid_topic_exception, name, nullptr);
+          continue;
+        }
+      }
+      if (info.ok()) {
+        encode_topic(w, v, flex, svc.broker, error_code::none, name, &*info);
+      } else {
+        encode_topic(w, v, flex, svc.broker, error_code::unknown_topic_or_partition, name, nullptr);
+      }
+    }
+  }
+  if (v >= 8 && v <= 10) w.i32(std::numeric_limits<int32_t>::min());  // cluster_authorized_operations
+  if (flex) w.empty_tagged_fields();
+  respond(std::move(out));
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

@@ -1,0 +1,136 @@
+// Produce: appends each partition's batch through the streams service and
+// answers once every partition has (acks=-1 waits for durability; acks=0
+// sends no response at all).
+#include <memory>
+
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/handlers.h"
+#include "streams/service.h"
+
+namespace strata::kafka::handlers {
+
+namespace {
+
+struct partition_result {
+  int32_t index = 0;
+  streams::produce_result result;
+  std::optional<error_code> refused;  // an error decided before reaching the service
+};
+
+struct topic_results {
+  std::string name;
+  std::vector<partition_result> partitions;
+};
+
+// Collects the per-partition answers and encodes the response after the last.
+struct produce_call {
+  int16_t version = 0;
+  bool flexible = false;
+  std::vector<topic_results> topics;
+  size_t outstanding = 0;
+  respond_fn respond;
+
+  void encode_and_send() {
+    std::vector<uint8_t> out;
+    writer w(out);
+    w.array_length(static_cast<int32_t>(topics.size()), flexible);
+    for (auto& t : topics) {
+      w.string(t.name, flexible);
+      w.array_length(static_cast<int32_t>(t.partitions.size()), flexible);
+      for (auto& p : t.partitions) {
+        error_code ec = p.refused ? *p.refused : to_kafka_error(p.result.error);
+        w.i32(p.index);
+        w.i16(wire_code(ec));
+        w.i64(ec == error_code::none ? p.result.base_offset : -1);
+        if (version >= 2) w.i64(-1);  // log_append_time_ms: topics use CreateTime
+        if (version >= 5) w.i64(p.result.log_start_offset);
+        if (version >= 8) {
+          w.array_length(0, flexible);  // record_errors
+          w.nullable_string(ec == error_code::none || p.result.message.empty() ? std::nullopt
+                                                                               : std::optional<std::string>(p.result.message),
+                            flexible);
+        }
+        if (flexible) w.empty_tagged_fields();
+      }
+      if (flexible) w.empty_tagged_fields();
+    }
+    w.i32(0);  // throttle_time_ms
+    if (flexible) w.empty_tagged_fields();
+    respond(std::move(out));
+  }
+};
+
+}  // namespace
+
+status produce(services& svc, const request& req, respond_fn respond) {
+  const bool flex = req.header.flexible;
+  reader r(req.body);
+  (void)r.nullable_string(flex);  // transactional_id: transactional batches are refused per batch
+  const int16_t acks = r.i16();
+  (void)r.i32();  // timeout_ms: a single node never waits on replicas
+
+  struct partition_data {
+    int32_t index;
+    std::optional<std::span<const uint8_t>> records;
+  };
+  struct topic_data {
+    std::string name;
+    std::vector<partition_data> partitions;
+  };
+  std::vector<topic_data> topics;
+  int32_t topic_count = r.array_length(flex);
+  for (int32_t i = 0; i < topic_count && r.ok(); ++i) {
+    topic_data t;
+    t.name = r.string(flex);
+    int32_t partition_count = r.array_length(flex);
+    for (int32_t j = 0; j < partition_count && r.ok(); ++j) {
+      partition_data p;
+      p.index = r.i32();
+      p.records = r.nullable_bytes(flex);
+      if (flex) r.skip_tagged_fields();
+      t.partitions.push_back(p);
+    }
+    if (flex) r.skip_tagged_fields();
+    topics.push_back(std::move(t));
+  }
+  if (flex) r.skip_tagged_fields();
+  if (!r.ok()) return malformed_request(req.header);
+
+  auto call = std::make_shared<produce_call>();
+  call->version = req.header.api_version;
+  call->flexible = flex;
+  call->respond = acks == 0 ? respond_fn([](auto) {}) : std::move(respond);
+  for (auto& t : topics) {
+    topic_results tr{t.name, {}};
+    for (auto& p : t.partitions) tr.partitions.push_back(partition_result{p.index, {}, std::nullopt});
+    call->topics.push_back(std::move(tr));
+    call->outstanding += t.partitions.size();
+  }
+  if (call->outstanding == 0) {
+    call->encode_and_send();
+  }
+  const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
+  for (size_t ti = 0; ti < topics.size(); ++ti) {
+    for (size_t pi = 0; pi < topics[ti].partitions.size(); ++pi) {
+      auto finish = [call, ti, pi](streams::produce_result res) {
+        call->topics[ti].partitions[pi].result = std::move(res);
+        if (--call->outstanding == 0) call->encode_and_send();
+      };
+      const partition_data& p = topics[ti].partitions[pi];
+      if (!valid_acks) {
+        call->topics[ti].partitions[pi].refused = error_code::invalid_required_acks;
+        finish({streams::stream_error::none, "acks must be -1, 0 or 1", -1, -1});
+        continue;
+      }
+      if (!p.records || p.records->empty()) {
+        finish({streams::stream_error::corrupt_message, "the partition's records are empty", -1, -1});
+        continue;
+      }
+      svc.streams.produce(topics[ti].name, p.index, *p.records, /*wait_durable=*/acks == -1, finish);
+    }
+  }
+  if (acks == 0) respond(std::nullopt);
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

@@ -1,0 +1,32 @@
+#include "kafka/server/server.h"
+
+#include "kafka/server/connection.h"
+#include "net/byte_budget.h"
+#include "net/listener.h"
+
+namespace strata::kafka {
+
+server::server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer)
+    : io_(io),
+      services_(svc),
+      env_(std::make_shared<connection_env>(
+          connection_env{limits, std::move(observer), std::make_unique<net::byte_budget>(io, limits.inflight_bytes_max)})) {}
+
+server::~server() { stop(); }
+
+status server::start(const std::string& listen, const std::string& flag) {
+  listener_ = std::make_shared<net::listener>(
+      io_, "Kafka", env_->limits.connections_max,
+      [this](boost::asio::ip::tcp::socket socket, std::shared_ptr<void> slot) {
+        std::make_shared<connection>(std::move(socket), std::move(slot), services_, env_)->start();
+      });
+  return listener_->start(listen, flag);
+}
+
+void server::stop() {
+  if (listener_) listener_->stop();
+}
+
+uint16_t server::port() const { return listener_ ? listener_->port() : 0; }
+
+}  // namespace strata::kafka

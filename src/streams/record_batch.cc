@@ -1,0 +1,104 @@
+#include "streams/record_batch.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "base/crc32c.h"
+#include "kafka/protocol/wire.h"
+
+namespace strata::streams {
+
+int32_t batch_header::last_sequence() const {
+  if (base_sequence < 0) return -1;
+  int64_t last = int64_t{base_sequence} + last_offset_delta;
+  // Sequences wrap at INT32_MAX, as in Kafka.
+  return static_cast<int32_t>(last > std::numeric_limits<int32_t>::max()
+                                  ? last - std::numeric_limits<int32_t>::max() - 1
+                                  : last);
+}
+
+std::optional<batch_header> read_batch_header(std::span<const uint8_t> bytes) {
+  if (bytes.size() < batch_header_bytes) return std::nullopt;
+  kafka::reader r(bytes.first(batch_header_bytes));
+  batch_header h;
+  h.base_offset = r.i64();
+  h.batch_length = r.i32();
+  (void)r.i32();  // partitionLeaderEpoch
+  h.magic = r.i8();
+  h.crc = r.u32();
+  h.attributes = r.i16();
+  h.last_offset_delta = r.i32();
+  h.base_timestamp_ms = r.i64();
+  h.max_timestamp_ms = r.i64();
+  h.producer_id = r.i64();
+  h.producer_epoch = r.i16();
+  h.base_sequence = r.i32();
+  h.record_count = r.i32();
+  if (!r.ok()) return std::nullopt;
+  return h;
+}
+
+batch_check check_single_batch(std::span<const uint8_t> bytes) {
+  batch_check out;
+  auto fail = [&out](batch_problem p, std::string msg) {
+    out.problem = p;
+    out.message = std::move(msg);
+    return out;
+  };
+  auto h = read_batch_header(bytes);
+  if (!h) return fail(batch_problem::corrupt, fmt::format("record batch of {} bytes is shorter than its header", bytes.size()));
+  out.header = *h;
+  if (h->magic != 2) {
+    return fail(batch_problem::unsupported_magic,
+                fmt::format("record batch magic {} is not supported; Strata stores magic 2 batches (Kafka 0.11+ clients)", h->magic));
+  }
+  if (h->batch_length < 0 || h->total_bytes() != bytes.size()) {
+    return fail(batch_problem::corrupt,
+                fmt::format("record batch length {} does not match the {} bytes sent (Produce v3+ takes exactly one batch per partition)",
+                            h->batch_length, bytes.size()));
+  }
+  auto covered = bytes.subspan(batch_crc_covered_from);
+  uint32_t actual = crc32c(covered.data(), covered.size());
+  if (actual != h->crc) {
+    return fail(batch_problem::corrupt, fmt::format("record batch CRC32C mismatch: header says {:08x}, bytes give {:08x}", h->crc, actual));
+  }
+  if (h->last_offset_delta < 0 || h->record_count <= 0 || h->record_count != h->last_offset_delta + 1) {
+    return fail(batch_problem::invalid_record,
+                fmt::format("record batch has {} records but lastOffsetDelta {}", h->record_count, h->last_offset_delta));
+  }
+  if (h->control()) return fail(batch_problem::invalid_record, "clients may not produce control batches");
+  return out;
+}
+
+void assign_batch_offset(std::span<uint8_t> batch, int64_t base_offset, int32_t leader_epoch) {
+  STRATA_ASSERT(batch.size() >= batch_header_bytes, "batch shorter than its header");
+  auto u = static_cast<uint64_t>(base_offset);
+  for (int i = 0; i < 8; ++i) batch[i] = static_cast<uint8_t>(u >> (8 * (7 - i)));
+  auto e = static_cast<uint32_t>(leader_epoch);
+  for (int i = 0; i < 4; ++i) batch[12 + i] = static_cast<uint8_t>(e >> (8 * (3 - i)));
+}
+
+record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms) {
+  auto h = read_batch_header(batch);
+  if (!h) return {};
+  const record_position whole_batch{h->base_offset, h->max_timestamp_ms};
+  if (h->compression() != 0 || h->log_append_time()) return whole_batch;
+  kafka::reader r(batch.subspan(batch_header_bytes));
+  for (int32_t i = 0; i < h->record_count && r.ok(); ++i) {
+    int64_t length = r.varint();
+    size_t start = r.position();
+    (void)r.i8();  // attributes
+    int64_t timestamp_delta = r.varlong();
+    int64_t offset_delta = r.varint();
+    if (!r.ok()) break;
+    int64_t record_timestamp_ms = h->base_timestamp_ms + timestamp_delta;
+    if (record_timestamp_ms >= timestamp_ms) return {h->base_offset + offset_delta, record_timestamp_ms};
+    size_t consumed = r.position() - start;
+    if (length < 0 || static_cast<size_t>(length) < consumed) break;
+    (void)r.raw(static_cast<size_t>(length) - consumed);
+  }
+  return whole_batch;
+}
+
+}  // namespace strata::streams
