@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   server->callback([&] { exit_code = strata::app::run_server(server_options); });
 
-  strata::cli::add_topic_commands(app, exit_code);
+  strata::cli::add_topic_commands(app);
 
   std::string config_error;
   auto args = expand_config(argc, argv, &config_error);

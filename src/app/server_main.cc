@@ -6,7 +6,6 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "admin/server.h"
-#include "admin/streams_metrics.h"
 #include "app/data_dir_lock.h"
 #include "app/kafka_metrics.h"
 #include "io/fs.h"
@@ -75,7 +74,6 @@ int run_server(const server_options& o) {
   if (auto s = groups.load(); !s.ok()) return fail("cannot load consumer group offsets: " + s.err().message);
 
   metrics::registry registry;
-  auto streams_collector = admin::add_streams_collector(registry, **streams);
 
   kafka::broker_config broker;
   broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
@@ -87,8 +85,8 @@ int run_server(const server_options& o) {
 
   admin::server_limits admin_limits;
   admin_limits.connections_max = o.http_connections_max;
-  admin::server admin_server(io, **streams, registry, admin_limits);
-  if (auto s = admin_server.start(o.http_listen); !s.ok()) return fail(s.err().message);
+  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits);
+  if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
   spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
   spdlog::info("pg: the PostgreSQL face is not built yet; {} is not opened", o.pg_listen);
   spdlog::info("nbd: the NBD face is not built yet; {} is not opened", o.nbd_listen);
@@ -104,7 +102,6 @@ int run_server(const server_options& o) {
   });
   io.run();
 
-  registry.remove_collector(streams_collector);
   (*streams)->shutdown();
   spdlog::info("strata: stopped cleanly");
   return 0;
