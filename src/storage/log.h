@@ -61,16 +61,24 @@ class log {
   // Appends one entry. On success the entry is written (not yet durable) and
   // readable up to flushed_offset() semantics chosen by the caller. On error
   // (disk full, io error) nothing of the entry is visible, now or after restart.
+  // Errors: limit_exceeded (payload over entry_bytes_max), invalid_argument
+  // (record_count 0), no_space, io_error. One write syscall per append.
+  // Rolls the active segment first when it is full or too old (by the
+  // entry's max_timestamp_ms against the segment's first entry).
   virtual result<append_result> append(std::span<const uint8_t> payload, uint32_t record_count,
                                        int64_t max_timestamp_ms) = 0;
 
   // Makes every entry appended so far durable (fsync of data and, on roll, the
   // directory). Returns the offset up to which the log is now durable.
+  // After a failed fsync the page cache state is unknown: flush() and
+  // append() keep failing with io_error until the log is reopened.
   virtual result<log_offset> flush() = 0;
 
   // Reads whole entries starting with the one containing `from`, stopping
   // before `upto` (exclusive) and once `max_bytes` of payload are collected.
   // If `min_one` the first entry is returned even when larger than max_bytes.
+  // `from` == end_offset() gives no entries; `from` outside [start_offset(),
+  // end_offset()] is errc::not_found; a frame failing its CRC is errc::corrupt.
   virtual result<read_result> read(log_offset from, uint64_t max_bytes, log_offset upto, bool min_one) = 0;
 
   // The first entry whose max_timestamp_ms >= timestamp_ms, or nullopt if none.
@@ -87,7 +95,7 @@ class log {
   virtual log_offset start_offset() const = 0;    // first offset still stored
   virtual log_offset end_offset() const = 0;      // next offset to be assigned
   virtual log_offset flushed_offset() const = 0;  // every offset below is durable
-  virtual uint64_t size_bytes() const = 0;        // bytes on disk across segments
+  virtual uint64_t size_bytes() const = 0;        // bytes of the data files across segments
   virtual size_t segment_count() const = 0;
 };
 

@@ -1,0 +1,50 @@
+#include "consume_meter.h"
+
+#include <fmt/format.h>
+
+#include "payload.h"
+#include "produce_driver.h"
+
+namespace strata::bench {
+
+consume_meter::consume_meter(uint64_t records, uint32_t record_bytes)
+    : records_(records), record_bytes_(record_bytes) {}
+
+void consume_meter::start() {
+  start_ns_ = now_ns();
+  seen_.store(0, std::memory_order_release);
+}
+
+status consume_meter::observe(std::span<const uint8_t> payload) {
+  const uint64_t expected = seen();
+  if (expected >= records_) {
+    return make_error(errc::corrupt, fmt::format("record beyond the {} produced", records_));
+  }
+  if (payload.size() != record_bytes_) {
+    return make_error(errc::corrupt, fmt::format("record {} has {} bytes, expected {}", expected,
+                                                 payload.size(), record_bytes_));
+  }
+  auto index = check_payload(payload);
+  if (!index || *index != expected) {
+    return make_error(errc::corrupt, fmt::format("record {} is damaged or out of order (carries {})", expected,
+                                                 index ? fmt::format("{}", *index) : "garbage"));
+  }
+  last_ns_ = now_ns();
+  seen_.store(expected + 1, std::memory_order_release);
+  return {};
+}
+
+result<consume_stats> consume_meter::finish() {
+  if (seen() != records_) {
+    return make_error(errc::corrupt, fmt::format("consumer saw {} of {} records", seen(), records_));
+  }
+  consume_stats s;
+  s.records = records_;
+  s.payload_bytes = records_ * record_bytes_;
+  s.seconds = static_cast<double>(last_ns_ - start_ns_) / 1e9;
+  s.mb_per_s = static_cast<double>(s.payload_bytes) / 1e6 / s.seconds;
+  s.records_per_s = static_cast<double>(s.records) / s.seconds;
+  return s;
+}
+
+}  // namespace strata::bench

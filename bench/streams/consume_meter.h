@@ -1,0 +1,43 @@
+// The consume side of the benchmark: a cold consumer reads every record from
+// the beginning; the meter times it and checks each record is the next one
+// sent, intact.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+
+#include "base/result.h"
+
+namespace strata::bench {
+
+struct consume_stats {
+  uint64_t records = 0;
+  uint64_t payload_bytes = 0;
+  double seconds = 0;   // from before the consumer connects to the last record
+  double mb_per_s = 0;  // 10^6 payload bytes per second
+  double records_per_s = 0;
+};
+
+// observe() is called from one thread at a time; seen() and done() from any.
+class consume_meter {
+ public:
+  consume_meter(uint64_t records, uint32_t record_bytes);
+
+  void start();
+  // Fails on a record of the wrong size, a damaged one, or one out of order.
+  status observe(std::span<const uint8_t> payload);
+  uint64_t seen() const { return seen_.load(std::memory_order_acquire); }
+  bool done() const { return seen() >= records_; }
+  // Fails unless every record was observed.
+  result<consume_stats> finish();
+
+ private:
+  uint64_t records_;
+  uint32_t record_bytes_;
+  int64_t start_ns_ = 0;
+  int64_t last_ns_ = 0;
+  std::atomic<uint64_t> seen_{0};
+};
+
+}  // namespace strata::bench

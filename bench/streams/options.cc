@@ -1,0 +1,102 @@
+#include "options.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "payload.h"
+
+namespace strata::bench {
+namespace {
+
+// The benchmark keeps 16 bytes of bookkeeping per record, and a client may
+// buffer a whole window.
+constexpr uint64_t records_max = 20'000'000;
+constexpr uint64_t in_flight_bytes_max = 256ULL << 20;
+
+}  // namespace
+
+std::optional<int> parse_options(int argc, char** argv, bench_options& out) {
+  CLI::App app{"Streams benchmark: Strata (Kafka API, librdkafka) vs NATS JetStream (libnats) vs "
+               "Redis Streams (hiredis), same records, window and durability class."};
+  app.add_option("--record-bytes", out.record_bytes, "payload bytes per record")
+      ->check(CLI::Range(record_bytes_min, record_bytes_max))
+      ->capture_default_str();
+  app.add_option("--records", out.records, "records produced at max load, then consumed")
+      ->check(CLI::Range(uint64_t{1}, records_max))
+      ->capture_default_str();
+  app.add_option("--window", out.window, "records in flight (sent, not acknowledged), same for all targets")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
+  app.add_option("--targets", out.targets, "targets to run, in order")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"strata", "jetstream", "redis"}))
+      ->capture_default_str();
+  app.add_option("--strata-bin", out.strata_bin, "strata server binary")->capture_default_str();
+  app.add_option("--nats-server-bin", out.nats_server_bin, "nats-server binary")->capture_default_str();
+  app.add_option("--redis-server-bin", out.redis_server_bin, "redis-server binary")->capture_default_str();
+  app.add_option("--tmp-dir", out.tmp_parent, "where the run's temp dir goes (data dirs and disk test)");
+  app.add_flag("--keep-tmp", out.keep_tmp, "keep the temp dir (data and server logs) after the run");
+  app.add_option("--half-load-fraction", out.half_load_fraction, "rate of the latency run, as a fraction of max")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  app.add_option("--half-load-seconds", out.half_load_seconds, "length of the latency run, at most --records records")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  app.add_option("--disk-test-mib", out.disk_test_mib, "MiB written by the direct-write disk test")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64 * 1024}))
+      ->capture_default_str();
+  app.add_option("--loopback-test-mib", out.loopback_test_mib, "MiB sent by the loopback TCP test")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64 * 1024}))
+      ->capture_default_str();
+  app.add_option("--stall-timeout-ms", out.stall_timeout_ms, "fail a target that makes no progress this long")
+      ->check(CLI::Range(int64_t{100}, int64_t{600'000}))
+      ->capture_default_str();
+  app.add_option("--start-timeout-ms", out.start_timeout_ms, "how long a server may take to listen")
+      ->check(CLI::Range(int64_t{100}, int64_t{600'000}))
+      ->capture_default_str();
+  app.add_flag("--restart-before-consume", out.restart_before_consume,
+               "restart each server between producing and the cold consume");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (uint64_t{out.window} * out.record_bytes > in_flight_bytes_max) {
+    std::fprintf(stderr, "--window x --record-bytes may be at most %llu bytes in flight\n",
+                 static_cast<unsigned long long>(in_flight_bytes_max));
+    return 2;
+  }
+  if (out.tmp_parent.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    out.tmp_parent = env != nullptr && *env != '\0' ? env : "/tmp";
+  }
+  return std::nullopt;
+}
+
+std::string resolve_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return ::access(name.c_str(), X_OK) == 0 ? name : std::string();
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string dirs = path_env != nullptr ? path_env : "";
+  dirs += ":/usr/sbin:/usr/local/sbin";
+  std::istringstream in(dirs);
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    if (dir.empty()) {
+      continue;
+    }
+    const std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return {};
+}
+
+}  // namespace strata::bench

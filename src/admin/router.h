@@ -1,0 +1,46 @@
+// Maps a method and a path pattern such as "/v1/topics/{name}" to a handler.
+// A path that matches no pattern is 404; one that matches a pattern under
+// another method is 405 with an Allow header.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "admin/http_types.h"
+
+namespace strata::admin {
+
+// Values of the {placeholders} of the matched pattern, percent-decoded.
+using path_params = std::map<std::string, std::string, std::less<>>;
+using handler = std::function<response(const request&, const path_params&)>;
+
+struct routed {
+  response reply;
+  std::string route;  // the matched pattern, or "unmatched"; bounded, so usable as a metric label
+};
+
+class router {
+ public:
+  // pattern: "/" separated literal segments and whole-segment {placeholders}.
+  void add(std::string method, std::string_view pattern, handler fn);
+
+  routed dispatch(const request& req) const;
+
+ private:
+  struct route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    handler fn;
+  };
+  std::vector<route> routes_;
+};
+
+// Splits "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"}; a trailing slash
+// is ignored. False on a malformed percent escape or an empty inner segment.
+bool split_path(std::string_view target, std::vector<std::string>& segments);
+
+}  // namespace strata::admin

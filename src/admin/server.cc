@@ -1,0 +1,261 @@
+#include "admin/server.h"
+
+#include <fmt/format.h>
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without including it
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <exception>
+#include <set>
+#include <vector>
+
+#include "admin/reply.h"
+#include "admin/router.h"
+#include "admin/streams_metrics.h"
+#include "admin/system_routes.h"
+#include "admin/topic_routes.h"
+#include "metrics/registry.h"
+#include "net/listener.h"
+
+namespace strata::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+struct server::impl {
+  impl(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
+       server_limits limits)
+      : io(io), listen(std::move(listen)), streams(streams), registry(registry), limits(limits) {}
+
+  response handle(http::request<http::string_body>& req);
+
+  asio::io_context& io;
+  std::string listen;
+  streams::service& streams;
+  metrics::registry& registry;
+  server_limits limits;
+  router routes;
+  std::shared_ptr<net::listener> listener;
+  std::set<beast::tcp_stream*> sessions;  // open connections, closed by stop()
+  std::vector<metrics::registry::collector_id> collectors;
+  bool stopped = false;
+};
+
+namespace {
+
+constexpr size_t read_chunk_bytes = 64 * KiB;
+
+std::chrono::milliseconds idle_timeout(const server_limits& limits) {
+  return std::chrono::milliseconds(limits.idle_timeout_ms);
+}
+
+// Methods outside this set are counted as "other", so clients cannot grow
+// the label set.
+std::string method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
+    if (method == known) return std::string(known);
+  }
+  return "other";
+}
+
+// True when the peer went away, timed out or we are stopping: nothing to answer.
+bool is_disconnect(const error_code& ec) {
+  if (!ec) return false;
+  return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec.category() != http::make_error_code(http::error::bad_method).category();
+}
+
+response read_error_response(const error_code& ec, const server_limits& limits) {
+  if (ec == http::error::body_limit) {
+    return error_response(413, "limit_exceeded",
+                          fmt::format("the request body is larger than the limit of {} bytes", limits.request_body_bytes_max));
+  }
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return error_response(431, "limit_exceeded",
+                          fmt::format("the request headers are larger than the limit of {} bytes",
+                                      limits.request_header_bytes_max));
+  }
+  return error_response(400, "invalid_argument", fmt::format("malformed HTTP request: {}", ec.message()));
+}
+
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, const response& reply, unsigned version,
+                                     bool keep_alive, const server_limits& limits) {
+  http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+  res.set(http::field::server, "strata");
+  if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
+  for (const auto& [name, value] : reply.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.body() = reply.body;
+  res.prepare_payload();
+  stream.expires_after(idle_timeout(limits));
+  error_code ec;
+  co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+// After refusing a request whose body we did not read, discard what the client
+// still sends (bounded), so closing does not reset the connection before the
+// client has read our answer.
+asio::awaitable<void> drain(beast::tcp_stream& stream, const server_limits& limits) {
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::vector<char> sink(read_chunk_bytes);
+  uint64_t drained = 0;
+  stream.expires_after(idle_timeout(limits));
+  while (!ec && drained < limits.drain_bytes_max) {
+    drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// Reads one request. The header is read on its own first: Beast 1.74 drops a
+// Content-Length body_limit error when the body arrives in the same read as
+// the header, so the declared length is checked here before any body is read.
+asio::awaitable<error_code> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                         http::request_parser<http::string_body>& parser,
+                                         const server_limits& limits) {
+  error_code ec;
+  co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return ec;
+  auto length = parser.content_length();
+  if (length && *length > limits.request_body_bytes_max) co_return error_code(http::error::body_limit);
+  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  co_return ec;
+}
+
+// Keeps the connection in impl::sessions while the coroutine runs.
+class session_entry {
+ public:
+  session_entry(server::impl& owner, beast::tcp_stream& stream) : owner_(owner), stream_(stream) {
+    owner_.sessions.insert(&stream_);
+  }
+  ~session_entry() { owner_.sessions.erase(&stream_); }
+  session_entry(const session_entry&) = delete;
+  session_entry& operator=(const session_entry&) = delete;
+
+ private:
+  server::impl& owner_;
+  beast::tcp_stream& stream_;
+};
+
+// `slot` holds the listener's connection slot for as long as the session runs.
+asio::awaitable<void> serve(std::shared_ptr<server::impl> self, tcp::socket socket,
+                            [[maybe_unused]] std::shared_ptr<void> slot) {
+  beast::tcp_stream stream(std::move(socket));
+  session_entry entry(*self, stream);
+  const server_limits& limits = self->limits;
+  beast::flat_buffer buffer(limits.request_header_bytes_max + read_chunk_bytes);
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(limits.request_header_bytes_max);
+    parser.body_limit(limits.request_body_bytes_max);
+    stream.expires_after(idle_timeout(limits));
+    error_code ec = co_await read_request(stream, buffer, parser, limits);
+    if (self->stopped || is_disconnect(ec)) break;
+    if (ec) {
+      if (co_await write_response(stream, read_error_response(ec, limits), 11, false, limits)) {
+        co_await drain(stream, limits);
+      }
+      break;
+    }
+    http::request<http::string_body> req = parser.release();
+    bool keep_alive = req.keep_alive();
+    response reply = self->handle(req);
+    bool written = co_await write_response(stream, reply, req.version(), keep_alive, limits);
+    if (!written || !keep_alive || self->stopped) break;
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.close();
+}
+
+void add_connection_collector(server::impl& self) {
+  std::weak_ptr<net::listener> weak = self.listener;
+  self.collectors.push_back(self.registry.add_collector([weak](metrics::collector_sink& sink) {
+    auto listener = weak.lock();
+    if (!listener) return;
+    sink.gauge("strata_admin_open_connections", "Open connections to the admin API.", {},
+               listener->open_connections());
+    sink.counter("strata_admin_refused_connections_total",
+                 "Connections to the admin API closed at once because connections_max were open.", {},
+                 static_cast<double>(listener->refused_connections()));
+  }));
+}
+
+status validate(const server_limits& limits) {
+  if (limits.connections_max == 0 || limits.request_header_bytes_max == 0 || limits.idle_timeout_ms <= 0) {
+    return make_error(errc::invalid_argument,
+                      "admin server limits must be positive: connections_max, request_header_bytes_max, idle_timeout_ms");
+  }
+  return {};
+}
+
+}  // namespace
+
+response server::impl::handle(http::request<http::string_body>& req) {
+  request plain{std::string(req.method_string()), std::string(req.target()),
+                std::string(req[http::field::content_type]), std::move(req.body())};
+  routed result;
+  try {
+    result = routes.dispatch(plain);
+  } catch (const std::exception& e) {  // library boundary: a throwing dependency must not end the connection
+    result = {error_response(500, "internal", fmt::format("internal error: {}; please report it", e.what())),
+              "unmatched"};
+  }
+  registry
+      .counter("strata_admin_requests_total", "Requests served by the admin API.",
+               {{"route", result.route}, {"method", method_label(plain.method)},
+                {"code", std::to_string(result.reply.status)}})
+      .inc();
+  return std::move(result.reply);
+}
+
+server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
+               server_limits limits)
+    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits)) {
+  add_system_routes(impl_->routes, registry);
+  add_topic_routes(impl_->routes, streams);
+}
+
+server::~server() { stop(); }
+
+status server::start() {
+  STRATA_ASSERT(!impl_->listener, "admin::server::start() called twice");
+  STRATA_TRY(validate(impl_->limits));
+  std::weak_ptr<impl> weak = impl_;
+  auto on_accept = [weak](tcp::socket socket, std::shared_ptr<void> slot) {
+    auto self = weak.lock();
+    if (!self || self->stopped) return;
+    asio::co_spawn(self->io, serve(self, std::move(socket), std::move(slot)), asio::detached);
+  };
+  impl_->listener = std::make_shared<net::listener>(impl_->io, "the admin API", impl_->limits.connections_max, on_accept);
+  STRATA_TRY(impl_->listener->start(impl_->listen, "--http-listen"));
+  impl_->collectors.push_back(add_streams_collector(impl_->registry, impl_->streams));
+  add_connection_collector(*impl_);
+  return {};
+}
+
+void server::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  if (impl_->listener) impl_->listener->stop();
+  for (beast::tcp_stream* stream : impl_->sessions) stream->close();
+  for (auto id : impl_->collectors) impl_->registry.remove_collector(id);
+  impl_->collectors.clear();
+}
+
+uint16_t server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
+
+}  // namespace strata::admin

@@ -1,0 +1,61 @@
+// The admin HTTP server: the /v1 JSON API, /metrics and /health, on the
+// network thread's io_context, so routes may call streams::service directly.
+//
+// Threading: construct, start(), stop() and destroy on the network thread (or
+// before it runs). Every connection is one coroutine; a request is read whole
+// (within the header and body limits and the idle timeout), routed, answered.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "base/units.h"
+
+namespace boost::asio {
+class io_context;
+}
+namespace strata::streams {
+class service;
+}
+namespace strata::metrics {
+class registry;
+}
+
+namespace strata::admin {
+
+struct server_limits {
+  uint32_t connections_max = 128;            // past it, new connections are closed at once
+  uint64_t request_body_bytes_max = 1 * MiB; // larger bodies get 413
+  uint32_t request_header_bytes_max = 16 * KiB; // larger headers get 431
+  int64_t idle_timeout_ms = 30'000;          // a whole request must arrive, and a response leave, within this
+  uint64_t drain_bytes_max = 4 * MiB;        // unread request bytes discarded after refusing a request, so the
+                                             // client sees the error instead of a reset
+};
+
+class server {
+ public:
+  // listen: "HOST:PORT"; port 0 picks a free port (see port()).
+  server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
+         server_limits limits = {});
+  ~server();  // stops
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts accepting; also registers the per-partition and
+  // connection metrics. An error says why and which flag chooses another address.
+  status start();
+  // Stops accepting, closes every open connection and unregisters the
+  // collectors. Idempotent.
+  void stop();
+  // The bound port once started, else 0.
+  uint16_t port() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace strata::admin

@@ -1,0 +1,71 @@
+#include "cli/admin_api.h"
+
+#include <fmt/format.h>
+
+#include "cli/http_client.h"
+
+namespace strata::cli {
+namespace {
+
+constexpr size_t body_excerpt_bytes = 200;
+
+errc errc_for_status(int status) {
+  switch (status) {
+    case 400: return errc::invalid_argument;
+    case 404: return errc::not_found;
+    case 409: return errc::already_exists;
+    case 413:
+    case 431: return errc::limit_exceeded;
+    case 503: return errc::unavailable;
+    case 504: return errc::timed_out;
+    case 507: return errc::no_space;
+    default: return errc::internal;
+  }
+}
+
+// The server's own message if the body is our error shape, else a summary.
+std::string server_message(const http_response& res) {
+  auto doc = nlohmann::json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_object() && doc.contains("error")) {
+    std::string message = field_text(doc["error"], "message");
+    if (message != "-") return message;
+  }
+  std::string excerpt = res.body.substr(0, body_excerpt_bytes);
+  return fmt::format("the admin API answered HTTP {}{}{}", res.status, excerpt.empty() ? "" : ": ", excerpt);
+}
+
+}  // namespace
+
+result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_view method, std::string_view target,
+                                      const nlohmann::json& body, int expected_status) {
+  auto client = http_client::create(admin_url);
+  STRATA_TRY(client);
+  std::string payload = body.is_null() ? "" : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto res = client->request(method, target, payload);
+  STRATA_TRY(res);
+  if (res->status != expected_status) return make_error(errc_for_status(res->status), server_message(*res));
+  if (res->body.empty()) return nlohmann::json();
+  auto doc = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("the admin API at {} answered with malformed JSON; is it a Strata server of the "
+                                  "same version?",
+                                  admin_url));
+  }
+  return doc;
+}
+
+int report_failure(std::ostream& err, const error& failure) {
+  err << "strata: " << failure.message << "\n";
+  return 1;
+}
+
+std::string field_text(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return "-";
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace strata::cli

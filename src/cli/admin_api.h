@@ -1,0 +1,28 @@
+// Calls of the admin JSON API as the CLI commands need them: send, check the
+// status, parse the JSON, and turn a server error into its message.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+
+namespace strata::cli {
+
+// Sends `method target` with an optional JSON body (null: none) to the admin
+// API at admin_url. Returns the JSON answer (null for an empty body) when the
+// status is expected_status; otherwise an error carrying the server's message.
+result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_view method, std::string_view target,
+                                      const nlohmann::json& body, int expected_status);
+
+// Prints "strata: <message>" to err and returns the exit code 1.
+int report_failure(std::ostream& err, const error& failure);
+
+// A field of a JSON object as display text: strings as they are, numbers as
+// digits, "-" when missing. Never throws.
+std::string field_text(const nlohmann::json& object, const char* key);
+
+}  // namespace strata::cli

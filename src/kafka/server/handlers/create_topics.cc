@@ -1,0 +1,216 @@
+// CreateTopics v0-7 (flexible from v5). Strata is one node: replication
+// factor is 1 and partitions are never placed by hand. timeout_ms is ignored
+// because creation finishes before the response is sent.
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/config_entries.h"
+#include "kafka/server/handlers/handlers.h"
+#include "streams/service.h"
+
+namespace strata::kafka::handlers {
+
+namespace {
+
+struct creatable_topic {
+  std::string name;
+  int32_t num_partitions = -1;
+  int16_t replication_factor = -1;
+  bool has_assignments = false;
+  std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+};
+
+struct create_request {
+  std::vector<creatable_topic> topics;
+  bool validate_only = false;
+};
+
+struct create_result {
+  std::string name;
+  uuid topic_id{};
+  error_code error = error_code::none;
+  std::optional<std::string> message;
+  int32_t num_partitions = -1;
+  int16_t replication_factor = -1;
+  std::vector<config_entry> configs;
+};
+
+void skip_assignments(reader& r, bool flex, creatable_topic& t) {
+  int32_t n = r.array_length(flex);
+  t.has_assignments = n > 0;
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    (void)r.i32();  // partition index
+    int32_t brokers = r.array_length(flex);
+    for (int32_t b = 0; b < brokers && r.ok(); ++b) (void)r.i32();
+    if (flex) r.skip_tagged_fields();
+  }
+}
+
+creatable_topic decode_topic(reader& r, bool flex) {
+  creatable_topic t;
+  t.name = r.string(flex);
+  t.num_partitions = r.i32();
+  t.replication_factor = r.i16();
+  skip_assignments(r, flex, t);
+  int32_t n = r.array_length(flex);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    std::string name = r.string(flex);
+    std::optional<std::string> value = r.nullable_string(flex);
+    if (flex) r.skip_tagged_fields();
+    t.configs.emplace_back(std::move(name), std::move(value));
+  }
+  if (flex) r.skip_tagged_fields();
+  return t;
+}
+
+bool decode(reader& r, int16_t version, bool flex, create_request& req) {
+  int32_t n = r.array_length(flex);
+  for (int32_t i = 0; i < n && r.ok(); ++i) req.topics.push_back(decode_topic(r, flex));
+  (void)r.i32();  // timeout_ms
+  if (version >= 1) req.validate_only = r.boolean();
+  if (flex) r.skip_tagged_fields();
+  return r.ok();
+}
+
+create_result failed(const std::string& name, error_code e, std::string message) {
+  create_result res;
+  res.name = name;
+  res.error = e;
+  res.message = std::move(message);
+  return res;
+}
+
+// What a valid request asks for.
+struct topic_plan {
+  int32_t partitions = 0;
+  streams::topic_config config;                 // the configs applied to a new topic's defaults
+  std::map<std::string, std::string> configs;  // as sent, for the service
+};
+
+// Checks everything but existence: the failure to report, or nullopt with
+// `plan` filled in.
+std::optional<create_result> validate(const creatable_topic& t, const streams::service_config& cfg,
+                                      topic_plan& plan) {
+  if (auto st = streams::service::validate_topic_name(t.name); !st) {
+    return failed(t.name, error_code::invalid_topic_exception, st.err().message);
+  }
+  if (t.has_assignments) {
+    return failed(t.name, error_code::invalid_request,
+                  "manual replica assignment is not supported on a single node: send an empty assignment list and "
+                  "num_partitions");
+  }
+  if (t.replication_factor != -1 && t.replication_factor != 1) {
+    return failed(t.name, error_code::invalid_replication_factor,
+                  "replication factor " + std::to_string(t.replication_factor) +
+                      " is not possible: Strata is a single node, use 1 or -1");
+  }
+  plan.partitions = t.num_partitions == -1 ? cfg.default_partitions : t.num_partitions;
+  if (plan.partitions < 1 || plan.partitions > cfg.partitions_max) {
+    return failed(t.name, error_code::invalid_partitions,
+                  "partition count " + std::to_string(t.num_partitions) + " is out of range: use 1 to " +
+                      std::to_string(cfg.partitions_max) + ", or -1 for the default");
+  }
+  for (const auto& [key, value] : t.configs) {
+    if (!value) {
+      return failed(t.name, error_code::invalid_config,
+                    "config " + key + " has a null value: omit it to use the default");
+    }
+    if (auto st = streams::apply_topic_config(plan.config, key, *value); !st) {
+      return failed(t.name, error_code::invalid_config, st.err().message);
+    }
+    plan.configs[key] = *value;
+  }
+  return std::nullopt;
+}
+
+create_result create_one(services& s, const creatable_topic& t, bool validate_only) {
+  topic_plan plan;
+  if (auto bad = validate(t, s.streams.config(), plan)) return std::move(*bad);
+  create_result res;
+  res.name = t.name;
+  res.num_partitions = plan.partitions;
+  res.replication_factor = 1;
+  if (validate_only) {
+    if (s.streams.describe_topic(t.name).ok()) {
+      return failed(t.name, error_code::topic_already_exists, "topic " + t.name + " already exists");
+    }
+  } else {
+    auto created = s.streams.create_topic(t.name, plan.partitions, plan.configs);
+    if (!created) {
+      return failed(t.name, to_kafka_error(created.code(), error_code::invalid_request), created.err().message);
+    }
+    res.topic_id = created->id;
+    res.num_partitions = static_cast<int32_t>(created->partitions.size());
+    plan.config = created->config;
+  }
+  res.configs = topic_config_entries(plan.config);
+  return res;
+}
+
+std::vector<create_result> create_all(services& s, const create_request& req) {
+  std::unordered_map<std::string, int> count;
+  for (const auto& t : req.topics) ++count[t.name];
+  std::vector<create_result> out;
+  for (const auto& t : req.topics) {
+    int& n = count[t.name];
+    if (n == 0) continue;  // a duplicate already answered
+    if (n > 1) {
+      out.push_back(failed(t.name, error_code::invalid_request,
+                           "topic " + t.name + " appears more than once in the request: list each topic once"));
+      n = 0;
+      continue;
+    }
+    out.push_back(create_one(s, t, req.validate_only));
+  }
+  return out;
+}
+
+void encode_configs(writer& w, bool flex, const std::vector<config_entry>& configs) {
+  w.array_length(static_cast<int32_t>(configs.size()), flex);
+  for (const auto& c : configs) {
+    w.string(c.name, flex);
+    w.nullable_string(c.value, flex);
+    w.boolean(c.read_only);
+    w.i8(static_cast<int8_t>(c.source));
+    w.boolean(c.is_sensitive);
+    if (flex) w.empty_tagged_fields();
+  }
+}
+
+void encode(writer& w, int16_t version, bool flex, const std::vector<create_result>& results) {
+  if (version >= 2) w.i32(0);  // throttle_time_ms
+  w.array_length(static_cast<int32_t>(results.size()), flex);
+  for (const auto& t : results) {
+    w.string(t.name, flex);
+    if (version >= 7) w.write_uuid(t.topic_id);
+    w.i16(wire_code(t.error));
+    if (version >= 1) w.nullable_string(t.message, flex);
+    if (version >= 5) {
+      w.i32(t.num_partitions);
+      w.i16(t.replication_factor);
+      encode_configs(w, flex, t.configs);
+    }
+    if (flex) w.empty_tagged_fields();
+  }
+  if (flex) w.empty_tagged_fields();
+}
+
+}  // namespace
+
+status create_topics(services& s, const request& req, respond_fn respond) {
+  const int16_t version = req.header.api_version;
+  const bool flex = req.header.flexible;
+  reader r(req.body);
+  create_request parsed;
+  if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
+  writer w;
+  encode(w, version, flex, create_all(s, parsed));
+  respond(std::move(w.buffer()));
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

@@ -1,0 +1,16 @@
+// ListGroups v0-4 (flexible from v3; a state filter from v4).
+#include "kafka/groups/coordinator.h"
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/handlers.h"
+
+namespace strata::kafka::handlers {
+
+status list_groups(services& s, const request& req, respond_fn respond) {
+  const int16_t version = req.header.api_version;
+  auto decoded = groups::decode_list_groups_request(req.body, version);
+  if (!decoded.ok()) return malformed_request(req.header);
+  respond(groups::encode_list_groups_response(s.groups.list_groups(*decoded), version));
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

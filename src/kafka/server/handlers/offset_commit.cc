@@ -1,0 +1,48 @@
+// OffsetCommit v0-8 (flexible from v8). The coordinator has synced the
+// offsets to the metadata store before this handler responds.
+#include <map>
+#include <string>
+
+#include "kafka/groups/coordinator.h"
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/handlers.h"
+#include "streams/service.h"
+
+namespace strata::kafka::handlers {
+
+namespace {
+
+// Partition counts of the topics a request names, looked up once per topic.
+class partition_counts {
+ public:
+  explicit partition_counts(streams::service& svc) : svc_(svc) {}
+
+  bool exists(const std::string& topic, int32_t partition) {
+    auto it = counts_.find(topic);
+    if (it == counts_.end()) {
+      auto info = svc_.describe_topic(topic);
+      int32_t count = info.ok() ? static_cast<int32_t>(info->partitions.size()) : 0;
+      it = counts_.emplace(topic, count).first;
+    }
+    return partition >= 0 && partition < it->second;
+  }
+
+ private:
+  streams::service& svc_;
+  std::map<std::string, int32_t> counts_;
+};
+
+}  // namespace
+
+status offset_commit(services& s, const request& req, respond_fn respond) {
+  const int16_t version = req.header.api_version;
+  auto decoded = groups::decode_offset_commit_request(req.body, version);
+  if (!decoded.ok()) return malformed_request(req.header);
+  partition_counts topics(s.streams);
+  auto resp = s.groups.commit_offsets(
+      *decoded, [&topics](const std::string& topic, int32_t partition) { return topics.exists(topic, partition); });
+  respond(groups::encode_offset_commit_response(resp, version));
+  return {};
+}
+
+}  // namespace strata::kafka::handlers

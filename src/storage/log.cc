@@ -1,0 +1,304 @@
+// log::open and the log implementation: segments in offset order, the last
+// one active. See log.h for the threading contract and docs/formats/log.md
+// for the files and the recovery rules.
+#include "storage/log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <mutex>
+
+#include "io/fs.h"
+#include "storage/segment.h"
+#include "storage/segment_names.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr uint64_t segment_bytes_limit = 2 * GiB;  // index positions are 32-bit
+
+status validate(const log_config& c) {
+  auto bad = [](const std::string& what) { return make_error(errc::invalid_argument, "log config: " + what); };
+  if (c.segment_bytes_max < frame_header_bytes || c.segment_bytes_max > segment_bytes_limit) {
+    return bad("segment_bytes_max must be between 40 bytes and 2 GiB");
+  }
+  if (c.entry_bytes_max == 0 || c.entry_bytes_max > frame_payload_bytes_max) return bad("entry_bytes_max must be between 1 byte and 1 GiB");
+  if (c.segment_age_ms_max <= 0) return bad("segment_age_ms_max must be positive");
+  if (c.retention_ms < -1) return bad("retention_ms must be -1 (forever) or at least 0");
+  if (c.retention_bytes < -1) return bad("retention_bytes must be -1 (no limit) or at least 0");
+  return {};
+}
+
+void publish_max(std::atomic<int64_t>& target, int64_t value) {
+  int64_t seen = target.load(std::memory_order_relaxed);
+  while (seen < value && !target.compare_exchange_weak(seen, value, std::memory_order_release)) {
+  }
+}
+
+class log_impl final : public log {
+ public:
+  log_impl(io::fs& fs, std::string dir, log_config config, std::vector<std::unique_ptr<segment>> segments)
+      : fs_(fs), dir_(std::move(dir)), config_(config), segments_(std::move(segments)) {
+    active_file_ = segments_.back()->data_file();
+    uint64_t size = 0;
+    for (const auto& s : segments_) size += s->size_bytes();
+    start_.store(segments_.front()->base().value);
+    end_.store(segments_.back()->next_offset().value);
+    flushed_.store(end_.load());
+    size_bytes_.store(size);
+    segment_count_.store(segments_.size());
+  }
+
+  result<append_result> append(std::span<const uint8_t> payload, uint32_t record_count,
+                               int64_t max_timestamp_ms) override {
+    STRATA_TRY(usable_for_writes());
+    if (payload.size() > config_.entry_bytes_max) {
+      return make_error(errc::limit_exceeded, "entry of " + std::to_string(payload.size()) +
+                                                  " bytes is over entry_bytes_max " + std::to_string(config_.entry_bytes_max));
+    }
+    if (record_count == 0) return make_error(errc::invalid_argument, "an entry must cover at least one record");
+    log_offset base(end_.load(std::memory_order_relaxed));
+    if (base.value > std::numeric_limits<int64_t>::max() - record_count) {
+      return make_error(errc::limit_exceeded, "log offsets exhausted");
+    }
+    uint64_t frame_bytes = frame_header_bytes + payload.size();
+    if (must_roll(frame_bytes, base + record_count, max_timestamp_ms)) STRATA_TRY(roll());
+
+    encode_frame_header(header_, base, record_count, max_timestamp_ms, payload);
+    frame_header h{0, static_cast<uint32_t>(payload.size()), base, record_count, max_timestamp_ms};
+    STRATA_TRY(segments_.back()->append(header_, payload, h));
+    size_bytes_.fetch_add(frame_bytes, std::memory_order_relaxed);
+    end_.store(h.next_offset().value, std::memory_order_release);
+    return append_result{base, h.next_offset()};
+  }
+
+  result<log_offset> flush() override {
+    std::shared_ptr<io::file> file;
+    int64_t target;
+    {
+      std::lock_guard lock(mu_);
+      if (sync_failed_) return sync_failed_error();
+      if (!active_file_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
+      file = active_file_;
+      target = end_.load(std::memory_order_acquire);
+    }
+    if (target > flushed_.load(std::memory_order_acquire)) {
+      auto s = file->sync();  // outside the lock: appends go on meanwhile
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        sync_failed_ = true;
+        return s.err();
+      }
+      publish_max(flushed_, target);
+    }
+    return log_offset(flushed_.load(std::memory_order_acquire));
+  }
+
+  result<read_result> read(log_offset from, uint64_t max_bytes, log_offset upto, bool min_one) override {
+    STRATA_TRY(usable());
+    log_offset start = start_offset();
+    log_offset end = end_offset();
+    if (from < start || from > end) {
+      return make_error(errc::not_found, "offset " + std::to_string(from.value) + " is outside the log [" +
+                                             std::to_string(start.value) + ", " + std::to_string(end.value) + "]");
+    }
+    read_plan plan;
+    plan.payload_left = max_bytes;
+    plan.upto = std::min(upto, end);
+    plan.min_one = min_one;
+    if (from < plan.upto) {
+      auto it = std::upper_bound(segments_.begin(), segments_.end(), from,
+                                 [](log_offset o, const auto& s) { return o < s->base(); });
+      for (--it; it != segments_.end(); ++it) {
+        auto more = (*it)->read(std::max(from, (*it)->base()), plan);
+        STRATA_TRY(more);
+        if (!*more) break;
+      }
+    }
+    read_result out;
+    out.buffer = std::move(plan.buffer);
+    out.entries.reserve(plan.frames.size());
+    for (const auto& [at, h] : plan.frames) {
+      out.entries.push_back(entry_view{h.base_offset, h.record_count, h.max_timestamp_ms,
+                                       std::span<const uint8_t>(out.buffer.data() + at, h.payload_bytes)});
+    }
+    return out;
+  }
+
+  result<std::optional<entry_view>> find_by_timestamp(int64_t timestamp_ms, read_result& storage) override {
+    STRATA_TRY(usable());
+    for (auto& seg : segments_) {
+      auto found = seg->find_timestamp(timestamp_ms);
+      STRATA_TRY(found);
+      if (!found->has_value()) continue;
+      auto r = read(**found, 0, end_offset(), true);
+      STRATA_TRY(r);
+      if (r->entries.empty()) return make_error(errc::internal, "entry found by timestamp could not be read");
+      storage = std::move(r).value();
+      return std::optional<entry_view>(storage.entries.front());
+    }
+    return std::optional<entry_view>();
+  }
+
+  result<int> enforce_retention(int64_t now_ms) override {
+    STRATA_TRY(usable_for_writes());
+    auto first_ts = segments_.back()->first_timestamp_ms();
+    if (first_ts && *first_ts < now_ms - config_.segment_age_ms_max) STRATA_TRY(roll());
+    int removed = 0;
+    while (segments_.size() > 1 && expired(*segments_.front(), now_ms)) {
+      STRATA_TRY(segments_.front()->remove_files());
+      size_bytes_.fetch_sub(segments_.front()->size_bytes());
+      segments_.erase(segments_.begin());
+      start_.store(segments_.front()->base().value, std::memory_order_release);
+      segment_count_.store(segments_.size());
+      ++removed;
+    }
+    if (removed > 0) STRATA_TRY(fs_.sync_dir(dir_));
+    return removed;
+  }
+
+  status destroy() override {
+    {
+      std::lock_guard lock(mu_);
+      active_file_.reset();
+    }
+    destroyed_ = true;
+    segments_.clear();
+    segment_count_.store(0);
+    size_bytes_.store(0);
+    return fs_.remove_all(dir_);
+  }
+
+  log_offset start_offset() const override { return log_offset(start_.load(std::memory_order_acquire)); }
+  log_offset end_offset() const override { return log_offset(end_.load(std::memory_order_acquire)); }
+  log_offset flushed_offset() const override { return log_offset(flushed_.load(std::memory_order_acquire)); }
+  uint64_t size_bytes() const override { return size_bytes_.load(std::memory_order_relaxed); }
+  size_t segment_count() const override { return segment_count_.load(std::memory_order_relaxed); }
+
+ private:
+  status usable() const {
+    if (destroyed_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
+    return {};
+  }
+
+  status usable_for_writes() {
+    STRATA_TRY(usable());
+    std::lock_guard lock(mu_);
+    if (sync_failed_) return sync_failed_error();
+    return {};
+  }
+
+  error sync_failed_error() const {
+    return make_error(errc::io_error, "an fsync of log " + dir_ +
+                                          " failed earlier, so what is on disk is unknown; reopen the log to recover");
+  }
+
+  bool must_roll(uint64_t frame_bytes, log_offset next, int64_t max_timestamp_ms) const {
+    const segment& active = *segments_.back();
+    if (active.empty()) return false;
+    if (active.size_bytes() + frame_bytes > config_.segment_bytes_max) return true;
+    if (next - active.base() > std::numeric_limits<uint32_t>::max()) return true;  // relative offsets are 32-bit
+    auto first_ts = active.first_timestamp_ms();
+    return first_ts && max_timestamp_ms > *first_ts && max_timestamp_ms - *first_ts > config_.segment_age_ms_max;
+  }
+
+  bool expired(const segment& s, int64_t now_ms) const {
+    if (config_.retention_ms >= 0 && s.max_timestamp_ms() < now_ms - config_.retention_ms) return true;
+    return config_.retention_bytes >= 0 &&
+           size_bytes_.load(std::memory_order_relaxed) - s.size_bytes() >= static_cast<uint64_t>(config_.retention_bytes);
+  }
+
+  // Closes the active segment (data synced, indexes written) and starts a new
+  // one; the directory is synced so the new file survives a crash.
+  status roll() {
+    segment& old = *segments_.back();
+    if (auto s = old.data_file()->sync(); !s.ok()) {
+      std::lock_guard lock(mu_);
+      sync_failed_ = true;
+      return s;
+    }
+    publish_max(flushed_, old.next_offset().value);
+    STRATA_TRY(old.write_indexes());
+    auto next = segment::create(fs_, dir_, old.next_offset(), config_.index_interval_bytes);
+    STRATA_TRY(next);
+    if (auto s = fs_.sync_dir(dir_); !s.ok()) {
+      (void)(*next)->remove_files();
+      return s;
+    }
+    {
+      std::lock_guard lock(mu_);
+      active_file_ = (*next)->data_file();
+    }
+    segments_.push_back(std::move(next).value());
+    segment_count_.store(segments_.size());
+    return {};
+  }
+
+  io::fs& fs_;
+  const std::string dir_;
+  const log_config config_;
+  std::vector<std::unique_ptr<segment>> segments_;  // by base offset; back() is active
+  std::array<uint8_t, frame_header_bytes> header_{};
+  bool destroyed_ = false;
+
+  std::mutex mu_;  // guards active_file_ and sync_failed_ between the owner and the flusher
+  std::shared_ptr<io::file> active_file_;
+  bool sync_failed_ = false;
+
+  std::atomic<int64_t> start_{0};
+  std::atomic<int64_t> end_{0};
+  std::atomic<int64_t> flushed_{0};
+  std::atomic<uint64_t> size_bytes_{0};
+  std::atomic<size_t> segment_count_{0};
+};
+
+// Opens the segments found on disk: older ones with their index files, the
+// newest one checked frame by frame.
+result<std::vector<std::unique_ptr<segment>>> open_segments(io::fs& fs, const std::string& dir,
+                                                            const std::vector<log_offset>& bases,
+                                                            uint32_t index_interval_bytes) {
+  std::vector<std::unique_ptr<segment>> segments;
+  for (size_t i = 0; i + 1 < bases.size(); ++i) {
+    bool rebuilt = false;
+    auto seg = segment::open_closed(fs, dir, bases[i], index_interval_bytes, bases[i + 1], &rebuilt);
+    STRATA_TRY(seg);
+    if (rebuilt) spdlog::warn("log {}: rebuilt the indexes of segment {}", dir, bases[i].value);
+    segments.push_back(std::move(seg).value());
+  }
+  uint64_t cut_bytes = 0;
+  auto active = segment::recover_active(fs, dir, bases.back(), index_interval_bytes, &cut_bytes);
+  STRATA_TRY(active);
+  if (cut_bytes > 0) {
+    spdlog::warn("log {}: cut {} bytes of torn or corrupt tail from segment {}; offsets continue at {}", dir, cut_bytes,
+                 bases.back().value, (*active)->next_offset().value);
+  }
+  segments.push_back(std::move(active).value());
+  return segments;
+}
+
+}  // namespace
+
+result<std::unique_ptr<log>> log::open(io::fs& fs, std::string dir, log_config config) {
+  STRATA_TRY(validate(config));
+  STRATA_TRY(fs.create_dirs(dir));
+  auto bases = tidy_and_list_segments(fs, dir);
+  STRATA_TRY(bases);
+  std::vector<std::unique_ptr<segment>> segments;
+  if (bases->empty()) {
+    auto first = segment::create(fs, dir, log_offset(0), config.index_interval_bytes);
+    STRATA_TRY(first);
+    segments.push_back(std::move(first).value());
+  } else {
+    auto opened = open_segments(fs, dir, *bases, config.index_interval_bytes);
+    STRATA_TRY(opened);
+    segments = std::move(opened).value();
+  }
+  // Whatever the last process left in the page cache is now made durable, so
+  // that flushed_offset() == end_offset() is true from the start.
+  STRATA_TRY(fs.sync_dir(dir));
+  return std::unique_ptr<log>(std::make_unique<log_impl>(fs, std::move(dir), config, std::move(segments)));
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,203 @@
+// libFuzzer target: arbitrary bytes as a stream of Kafka request frames
+// (4-byte size prefix, request header, body), as a connection reads them.
+//
+// Each frame goes through decode_request_header and then the real handler of
+// its API, against real services on in-memory state: streams::service over a
+// fault_fs, a memory kv, and the group coordinator, all driven by a scheduler
+// whose clock the target moves. Every input starts from the same fresh state
+// (topic "t" with 2 partitions), so a crash reproduces from its input alone.
+//
+// Besides the sanitizers, the target checks the handler contract: a handler
+// that accepts a request responds exactly once (a missing response would
+// stall its connection forever, since responses go out in request order).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "base/scheduler.h"
+#include "io/fault_fs.h"
+#include "kafka/groups/coordinator.h"
+#include "kafka/protocol/api.h"
+#include "kafka/protocol/wire.h"
+#include "kafka/server/handler.h"
+#include "meta/kv.h"
+#include "streams/service.h"
+
+namespace {
+
+using namespace strata;
+
+constexpr size_t frames_per_input_max = 8;
+constexpr uint32_t frame_bytes_max = 1 << 20;
+constexpr int64_t long_wait_ms = int64_t{1} << 32;  // past any timeout a request can ask for
+constexpr auto flush_wait_max = std::chrono::seconds(2);
+
+// A manual clock whose post() is safe from the flusher thread.
+class fuzz_scheduler final : public scheduler {
+ public:
+  int64_t now_ms() const override { return now_ms_; }
+  timer_id after(int64_t delay_ms, std::function<void()> fn) override {
+    timers_.push_back({next_id_, now_ms_ + std::max<int64_t>(0, delay_ms), std::move(fn)});
+    return next_id_++;
+  }
+  void cancel(timer_id id) override {
+    std::erase_if(timers_, [id](const timer& t) { return t.id == id; });
+  }
+  void post(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+
+  void run_posted() {
+    for (;;) {
+      std::vector<std::function<void()>> batch;
+      {
+        std::lock_guard lock(mu_);
+        batch.swap(posted_);
+      }
+      if (batch.empty()) return;
+      for (auto& fn : batch) fn();
+    }
+  }
+
+  // Moves the clock forward, firing due timers in order.
+  void advance(int64_t delta_ms) {
+    const int64_t target_ms = now_ms_ + delta_ms;
+    run_posted();
+    for (;;) {
+      auto due = std::min_element(timers_.begin(), timers_.end(), [](const timer& a, const timer& b) {
+        return a.due_ms < b.due_ms || (a.due_ms == b.due_ms && a.id < b.id);
+      });
+      if (due == timers_.end() || due->due_ms > target_ms) break;
+      now_ms_ = std::max(now_ms_, due->due_ms);
+      auto fn = std::move(due->fn);
+      timers_.erase(due);
+      fn();
+      run_posted();
+    }
+    now_ms_ = target_ms;
+  }
+
+ private:
+  struct timer {
+    timer_id id;
+    int64_t due_ms;
+    std::function<void()> fn;
+  };
+  int64_t now_ms_ = 1'000'000;
+  timer_id next_id_ = 1;
+  std::vector<timer> timers_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;
+};
+
+[[noreturn]] void contract_violation(const kafka::request_header& h, int responses) {
+  std::fprintf(stderr, "handler contract violated: %s v%d (api key %d) responded %d times, expected once\n",
+               kafka::api_name(h.api_key), h.api_version, h.api_key, responses);
+  std::abort();
+}
+
+// Fresh in-memory state for one input.
+struct environment {
+  io::fault_fs fs;
+  std::unique_ptr<meta::kv> kv = meta::make_memory_kv();
+  fuzz_scheduler sched;
+  std::unique_ptr<streams::service> streams;
+  std::unique_ptr<kafka::groups::coordinator> groups;
+  kafka::broker_config broker;
+  std::optional<kafka::services> services;
+
+  bool open() {
+    streams::service_config cfg;
+    cfg.data_dir = "/fuzz";
+    cfg.fsync_interval_ms = 1;
+    cfg.partitions_max = 64;  // keeps CreateTopics/CreatePartitions inputs cheap
+    cfg.retention_check_interval_ms = long_wait_ms * 4;
+    cfg.log_defaults.segment_bytes_max = 1 << 20;
+    auto svc = streams::service::open(cfg, fs, *kv, sched);
+    if (!svc.ok()) return false;
+    streams = std::move(*svc);
+    if (!streams->create_topic("t", 2, {}).ok()) return false;
+    kafka::groups::coordinator_config group_cfg;
+    group_cfg.initial_rebalance_delay_ms = 0;
+    groups = std::make_unique<kafka::groups::coordinator>(sched, *kv, group_cfg);
+    if (!groups->load().ok()) return false;
+    services.emplace(kafka::services{*streams, *groups, sched, broker});
+    return true;
+  }
+
+  ~environment() {
+    if (streams) streams->shutdown();  // final flush; its completions are posted
+    sched.run_posted();
+    groups.reset();
+    streams.reset();
+  }
+};
+
+// Runs one request frame through its handler. Returns false if the frame
+// would close the connection (so later frames are not read).
+bool run_frame(environment& env, std::span<const uint8_t> frame) {
+  kafka::reader r(frame);
+  auto header = kafka::decode_request_header(r);
+  if (!header) return false;
+  const kafka::api_info* api = kafka::find_api(header->api_key);
+  if (!api || header->api_version < api->min_version || header->api_version > api->max_version) return false;
+  kafka::handler_fn handler = kafka::find_handler(header->api_key);
+  if (!handler) {
+    std::fprintf(stderr, "API key %d is in the API table but has no handler\n", header->api_key);
+    std::abort();
+  }
+
+  auto responses = std::make_shared<int>(0);
+  kafka::request req{*header, frame.subspan(r.position())};
+  status s = handler(*env.services, req, [responses](std::optional<std::vector<uint8_t>>) { ++*responses; });
+
+  // Let waiting requests finish: flushes on the flusher thread, timers by the clock.
+  const auto give_up = std::chrono::steady_clock::now() + flush_wait_max;
+  while (*responses == 0 && std::chrono::steady_clock::now() < give_up) {
+    env.sched.advance(long_wait_ms);
+    if (*responses == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  env.sched.advance(long_wait_ms);
+  if (s.ok() && *responses != 1) contract_violation(*header, *responses);
+  if (!s.ok() && *responses > 1) contract_violation(*header, *responses);
+  return s.ok();
+}
+
+uint32_t load_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  spdlog::set_level(spdlog::level::off);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  environment env;
+  if (!env.open()) {
+    std::fprintf(stderr, "cannot open the in-memory services\n");
+    std::abort();
+  }
+  std::span<const uint8_t> in(data, size);
+  for (size_t n = 0; n < frames_per_input_max && in.size() >= 4; ++n) {
+    uint32_t frame_bytes = load_be32(in.data());
+    if (frame_bytes > frame_bytes_max || frame_bytes > in.size() - 4) break;
+    // A copy, so that ASan sees reads past the frame even inside the input buffer.
+    std::vector<uint8_t> frame(in.begin() + 4, in.begin() + 4 + frame_bytes);
+    in = in.subspan(4 + frame_bytes);
+    if (!run_frame(env, frame)) break;
+  }
+  return 0;
+}
