@@ -55,7 +55,13 @@ error stale_error(const std::string& path) {
 class fault_file final : public file {
  public:
   fault_file(fault_fs* fs, std::shared_ptr<fault_fs::node> n, std::string path, bool writable, uint64_t generation)
-      : fs_(fs), node_(std::move(n)), path_(std::move(path)), writable_(writable), generation_(generation) {}
+      : fs_(fs), node_(std::move(n)), path_(std::move(path)), writable_(writable), generation_(generation) {
+    ++fs_->open_handles_;  // the caller holds fs_->mu_
+  }
+  ~fault_file() override {
+    std::lock_guard lock(fs_->mu_);
+    --fs_->open_handles_;
+  }
 
   result<size_t> read_at(uint64_t offset, std::span<uint8_t> out) override {
     std::lock_guard lock(fs_->mu_);
@@ -267,6 +273,11 @@ uint64_t fault_fs::used_bytes_locked() const {
 uint64_t fault_fs::write_count() const {
   std::lock_guard lock(mu_);
   return write_count_;
+}
+
+size_t fault_fs::open_handle_count() const {
+  std::lock_guard lock(mu_);
+  return open_handles_;
 }
 
 uint64_t fault_fs::sync_count() const {

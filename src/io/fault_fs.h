@@ -69,6 +69,7 @@ class fault_fs final : public fs {
   uint64_t used_bytes() const;   // sum of the sizes of all files
   uint64_t write_count() const;  // writev_at calls so far
   uint64_t sync_count() const;   // successful file syncs so far
+  size_t open_handle_count() const;  // file handles alive (not yet destroyed)
   // The content reads see now.
   result<std::vector<uint8_t>> contents(const std::string& path) const;
   // Flips the bits of one byte, in both the current and the durable content (bit rot).
@@ -93,6 +94,7 @@ class fault_fs final : public fs {
   bool fail_syncs_ = false;
   uint64_t write_count_ = 0;
   uint64_t sync_count_ = 0;
+  size_t open_handles_ = 0;
 };
 
 }  // namespace strata::io

@@ -79,7 +79,7 @@ class log_impl final : public log {
     int64_t target;
     {
       std::lock_guard lock(mu_);
-      if (sync_failed_) return sync_failed_error();
+      if (sync_failed_.load()) return sync_failed_error();
       if (!active_file_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
       file = active_file_;
       target = end_.load(std::memory_order_acquire);
@@ -87,8 +87,7 @@ class log_impl final : public log {
     if (target > flushed_.load(std::memory_order_acquire)) {
       auto s = file->sync();  // outside the lock: appends go on meanwhile
       if (!s.ok()) {
-        std::lock_guard lock(mu_);
-        sync_failed_ = true;
+        sync_failed_.store(true);
         return s.err();
       }
       publish_max(flushed_, target);
@@ -185,8 +184,7 @@ class log_impl final : public log {
 
   status usable_for_writes() {
     STRATA_TRY(usable());
-    std::lock_guard lock(mu_);
-    if (sync_failed_) return sync_failed_error();
+    if (sync_failed_.load(std::memory_order_relaxed)) return sync_failed_error();
     return {};
   }
 
@@ -215,8 +213,7 @@ class log_impl final : public log {
   status roll() {
     segment& old = *segments_.back();
     if (auto s = old.data_file()->sync(); !s.ok()) {
-      std::lock_guard lock(mu_);
-      sync_failed_ = true;
+      sync_failed_.store(true);
       return s;
     }
     publish_max(flushed_, old.next_offset().value);
@@ -243,9 +240,9 @@ class log_impl final : public log {
   std::array<uint8_t, frame_header_bytes> header_{};
   bool destroyed_ = false;
 
-  std::mutex mu_;  // guards active_file_ and sync_failed_ between the owner and the flusher
+  std::mutex mu_;  // guards active_file_ between the owner and the flusher
   std::shared_ptr<io::file> active_file_;
-  bool sync_failed_ = false;
+  std::atomic<bool> sync_failed_{false};  // sticky: set by a failed fsync
 
   std::atomic<int64_t> start_{0};
   std::atomic<int64_t> end_{0};

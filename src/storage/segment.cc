@@ -139,6 +139,7 @@ result<std::unique_ptr<segment>> segment::open_closed(io::fs& fs, const std::str
       STRATA_TRY(tail);
       if (!tail->bad_frame && tail->next_offset == next_base) {
         seg->index_ = std::move(idx).value();
+        seg->file_.reset();  // reopened by the first read: idle segments hold no descriptor
         return seg;
       }
     }
@@ -157,6 +158,7 @@ result<std::unique_ptr<segment>> segment::open_closed(io::fs& fs, const std::str
   }
   STRATA_TRY(seg->write_indexes());
   *rebuilt = true;
+  seg->file_.reset();
   return seg;
 }
 
@@ -197,6 +199,14 @@ status segment::remove_files() {
   return remove_if_present(fs_, path(".timeindex"));
 }
 
+status segment::ensure_open() {
+  if (file_) return {};
+  auto f = fs_.open(path(".log"), io::open_mode::read_only);
+  STRATA_TRY(f);
+  file_ = std::move(f).value();
+  return {};
+}
+
 result<uint64_t> segment::locate(log_offset offset) {
   offset_index_entry start = index_.floor(offset);
   std::optional<uint64_t> found;
@@ -214,6 +224,7 @@ result<uint64_t> segment::locate(log_offset offset) {
 
 result<std::optional<log_offset>> segment::find_timestamp(int64_t timestamp_ms) {
   if (empty() || index_.max_timestamp_ms() < timestamp_ms) return std::optional<log_offset>();
+  STRATA_TRY(ensure_open());
   offset_index_entry start = index_.floor(index_.scan_start_for_timestamp(timestamp_ms));
   std::optional<log_offset> found;
   auto scan = scan_frames(*file_, start.position, size_bytes_, base_ + start.relative_offset, crc_check::skip,
@@ -228,6 +239,7 @@ result<std::optional<log_offset>> segment::find_timestamp(int64_t timestamp_ms) 
 }
 
 result<bool> segment::read(log_offset from, read_plan& plan) {
+  STRATA_TRY(ensure_open());
   uint64_t pos = 0;
   if (from > base_) {
     auto located = locate(from);

@@ -54,6 +54,7 @@ class segment {
   bool empty() const { return size_bytes_ == 0; }
   int64_t max_timestamp_ms() const { return index_.max_timestamp_ms(); }
   std::optional<int64_t> first_timestamp_ms() const { return first_timestamp_ms_; }
+  // Null for a closed segment not read since open (its file is opened lazily).
   const std::shared_ptr<io::file>& data_file() const { return file_; }
   const segment_index& index() const { return index_; }
 
@@ -82,6 +83,7 @@ class segment {
   result<uint64_t> locate(log_offset offset);
   result<bool> read_chunk(uint64_t& pos, read_plan& plan);
   status cut_back();
+  status ensure_open();
   error damaged(uint64_t pos, const std::string& problem) const;
 
   io::fs& fs_;

@@ -101,6 +101,9 @@ TEST_F(FaultFs, FailNthWriteAfterPrefix) {
   EXPECT_EQ(content("/d/a"), "firstsec");
   EXPECT_TRUE(f->write_at(8, bytes_of("ond")).ok()) << "the fault fires once";
   EXPECT_EQ(fs_.write_count(), 3u);
+  EXPECT_EQ(fs_.open_handle_count(), 1u);
+  f.reset();
+  EXPECT_EQ(fs_.open_handle_count(), 0u);
 }
 
 TEST_F(FaultFs, DiskSizeLimitGivesNoSpace) {

@@ -168,6 +168,20 @@ TEST_F(LogTest, EveryOffsetIsFoundThroughTheSparseIndex) {
   check_all(*l);
 }
 
+TEST_F(LogTest, ClosedSegmentsOpenTheirFileOnFirstRead) {
+  cfg_.segment_bytes_max = 500;
+  auto l = open(cfg_);
+  for (int i = 0; i < 20; ++i) add(*l, 100);
+  l.reset();
+  l = open(cfg_);
+  ASSERT_GT(l->segment_count(), 4u);
+  EXPECT_EQ(fs_.open_handle_count(), 1u) << "only the active segment's file";
+  auto r = l->read(log_offset(0), 100, l->end_offset(), true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(to_vector(r->entries.at(0).payload), payload_for(0, 100));
+  EXPECT_EQ(fs_.open_handle_count(), 2u);
+}
+
 TEST_F(LogTest, FindByTimestamp) {
   cfg_.segment_bytes_max = 600;
   cfg_.index_interval_bytes = 100;
