@@ -47,7 +47,7 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
 	@bash scripts/run-fuzzers.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
-bench-streams:
+bench-streams: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/streams/run.sh
 

@@ -40,7 +40,7 @@ sigset_t interrupt_signals() {
   {
     std::lock_guard lock(children_mu);
     for (pid_t pid : children()) {
-      ::kill(pid, SIGKILL);
+      ::kill(-pid, SIGKILL);
     }
     for (pid_t pid : children()) {
       ::waitpid(pid, nullptr, 0);
@@ -97,6 +97,9 @@ result<std::unique_ptr<child_process>> child_process::spawn(const std::vector<st
     if (::getppid() != parent) {
       ::_exit(127);
     }
+    // Its own process group, so a wrapper's children (strace, timeout, a
+    // shell script) are stopped and killed with it.
+    ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -108,13 +111,14 @@ result<std::unique_ptr<child_process>> child_process::spawn(const std::vector<st
     ::_exit(127);
   }
   ::close(log_fd);
+  ::setpgid(pid, pid);  // also here: no race with the first kill(-pid)
   children().push_back(pid);
   return std::unique_ptr<child_process>(new child_process(pid, log_path));
 }
 
 child_process::~child_process() {
+  ::kill(-pid_, SIGKILL);  // the group: whatever the server left behind
   if (!reaped_) {
-    ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &wait_status_, 0);
     reaped_ = true;
     forget();
@@ -141,13 +145,13 @@ bool child_process::exited() {
 status child_process::stop(int64_t grace_ms, int stop_signal) {
   bool killed = false;
   if (!exited()) {
-    ::kill(pid_, stop_signal);
+    ::kill(-pid_, stop_signal);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
     while (!exited() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (!exited()) {
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);
       ::waitpid(pid_, &wait_status_, 0);
       reaped_ = true;
       forget();

@@ -1,7 +1,8 @@
 // Server processes the benchmark starts, and the guarantee that none outlives
-// it: each child dies with the benchmark (PR_SET_PDEATHSIG), is stopped by its
-// owner, and an interrupt (SIGINT/SIGTERM/SIGHUP) kills all of them and
-// removes the benchmark's temporary directory.
+// it: each child leads its own process group, which its owner stops and kills
+// as a whole; an interrupt (SIGINT/SIGTERM/SIGHUP) kills every group and
+// removes the benchmark's temporary directory; and a child dies with the
+// benchmark even if that is SIGKILLed (PR_SET_PDEATHSIG).
 #pragma once
 
 #include <sys/types.h>
@@ -30,13 +31,13 @@ class child_process {
   // signal is tied to the thread that forks.
   static result<std::unique_ptr<child_process>> spawn(const std::vector<std::string>& argv,
                                                       const std::string& log_path);
-  ~child_process();  // kills the process if it still runs
+  ~child_process();  // kills the process group
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
 
-  // Sends stop_signal (SIGTERM; nats-server exits 0 only on SIGINT), then
-  // SIGKILL after grace_ms; reaps it. Fails if it had to be killed or exited
-  // with an error.
+  // Sends stop_signal (SIGTERM; nats-server exits 0 only on SIGINT) to the
+  // group, then SIGKILL after grace_ms; reaps it. Fails if it had to be
+  // killed or exited with an error.
   status stop(int64_t grace_ms, int stop_signal);
   // True once the process has exited (reaps it).
   bool exited();

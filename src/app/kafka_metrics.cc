@@ -45,4 +45,13 @@ kafka::server_observer make_kafka_observer(metrics::registry& registry) {
   return observer;
 }
 
+std::function<void(int16_t, kafka::error_code)> count_kafka_error(metrics::registry& registry) {
+  return [&registry](int16_t api_key, kafka::error_code code) {
+    registry
+        .counter("strata_kafka_errors_total", "Error codes returned in Kafka responses, by API and Kafka error code",
+                 {{"api", kafka::api_name(api_key)}, {"error_code", std::to_string(static_cast<int16_t>(code))}})
+        .inc();
+  };
+}
+
 }  // namespace strata::app

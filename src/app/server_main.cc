@@ -77,7 +77,7 @@ int run_server(const server_options& o) {
 
   kafka::broker_config broker;
   broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
-  kafka::services services{**streams, groups, sched, broker};
+  kafka::services services{**streams, groups, sched, broker, count_kafka_error(registry)};
   kafka::server kafka_server(io, services, kafka_limits(o), make_kafka_observer(registry));
   if (auto s = kafka_server.start(o.kafka_listen); !s.ok()) return fail(s.err().message);
   broker.advertised_port = kafka_server.port();

@@ -326,6 +326,7 @@ void coordinator::complete_join(group& g) {
   }
   g.protocol_name = select_protocol(g);
   g.state = group_state::completing_rebalance;
+  g.rebalance_timer = sched_.after(g.max_rebalance_timeout_ms(), [this, gid = g.id] { on_sync_timeout(gid); });
   std::vector<std::pair<join_callback, join_group_response>> replies;
   for (auto& [id, m] : g.members) {
     arm_session_timer(g, m);
@@ -354,6 +355,23 @@ void coordinator::on_rebalance_timeout(const std::string& group_id) {
   if (!g || g->state != group_state::preparing_rebalance) return;
   g->rebalance_timer = 0;
   complete_join(*g);
+  maybe_erase_group(group_id);
+}
+
+// A leader that heartbeats but never sends its assignment would hold the
+// group in CompletingRebalance forever: after the rebalance timeout, members
+// that have not sent SyncGroup are dropped and the rest rebalance.
+void coordinator::on_sync_timeout(const std::string& group_id) {
+  group* g = find_group(group_id);
+  if (!g || g->state != group_state::completing_rebalance) return;
+  g->rebalance_timer = 0;
+  std::vector<std::string> silent;
+  for (const auto& [id, m] : g->members) {
+    if (!m.awaiting_sync) silent.push_back(id);
+  }
+  for (const auto& id : silent) erase_member(*g, id, error_code::unknown_member_id);
+  prepare_rebalance(*g);
+  try_complete_join(*g);
   maybe_erase_group(group_id);
 }
 
@@ -392,6 +410,7 @@ void coordinator::sync(sync_group_request req, sync_callback done) {
 }
 
 void coordinator::complete_sync(group& g, const std::vector<sync_assignment>& assignments) {
+  cancel_timer(g.rebalance_timer);
   for (auto& [id, m] : g.members) m.assignment.clear();
   for (const auto& a : assignments) {
     if (member* target = g.find_member(a.member_id)) target->assignment = a.assignment;

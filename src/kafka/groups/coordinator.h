@@ -112,6 +112,7 @@ class coordinator {
   void complete_join(group& g);
   void on_initial_delay_expired(const std::string& group_id);
   void on_rebalance_timeout(const std::string& group_id);
+  void on_sync_timeout(const std::string& group_id);
   void complete_sync(group& g, const std::vector<sync_assignment>& assignments);
 
   void arm_session_timer(group& g, member& m);

@@ -59,6 +59,8 @@ struct group {
   // each with the timer that forgets it.
   std::map<std::string, scheduler::timer_id> pending_members;
 
+  // The initial delay or rebalance timeout while PreparingRebalance; the
+  // wait for the leader's SyncGroup while CompletingRebalance.
   scheduler::timer_id rebalance_timer = 0;
   bool in_initial_delay = false;     // group.initial.rebalance.delay.ms is running
   bool new_member_added = false;     // a member joined during the initial delay

@@ -51,4 +51,9 @@ error malformed_request(const request_header& header) {
                                                 " request body: the client sent bytes that do not match the schema");
 }
 
+int16_t counted_code(const services& svc, const request_header& header, error_code e) {
+  if (e != error_code::none && svc.on_error) svc.on_error(header.api_key, e);
+  return wire_code(e);
+}
+
 }  // namespace strata::kafka

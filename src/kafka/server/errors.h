@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "kafka/protocol/api.h"
+#include "kafka/server/handler.h"
 #include "streams/service.h"
 
 namespace strata::kafka {
@@ -21,6 +22,16 @@ error_code to_kafka_error(streams::stream_error e);
 error_code to_kafka_error(errc code, error_code invalid_as);
 
 inline int16_t wire_code(error_code e) { return static_cast<int16_t>(e); }
+
+// The wire form of `e`, after telling services.on_error about it when it is an
+// error. Handlers write every response error code through this.
+int16_t counted_code(const services& svc, const request_header& header, error_code e);
+
+// counted_code for the `error` member of each result, before encoding them.
+template <class Results>
+void count_errors(const services& svc, const request_header& header, const Results& results) {
+  for (const auto& r : results) (void)counted_code(svc, header, r.error);
+}
 
 // The error a handler returns when the request body cannot be decoded.
 error malformed_request(const request_header& header);

@@ -45,6 +45,9 @@ struct services {
   groups::coordinator& groups;
   scheduler& sched;
   const broker_config& broker;
+  // Told of every non-zero error code a handler puts in a response (for
+  // /metrics); may be empty.
+  std::function<void(int16_t api_key, error_code code)> on_error = nullptr;
 };
 
 struct request {

@@ -328,6 +328,31 @@ TEST_F(Coordinator, FollowersWaitingOnAVanishedLeaderAreToldToRejoin) {
   EXPECT_EQ(b2.get().generation_id, next + 1);
 }
 
+TEST_F(Coordinator, LeaderThatNeverSyncsIsDroppedAfterTheRebalanceTimeout) {
+  auto [ids, gen] = stable_group(1);
+  std::string b = new_member_id();
+  auto b_join = join(b);
+  auto a_join = join(ids[0]);
+  ASSERT_TRUE(b_join.done());
+  int32_t next = b_join.get().generation_id;
+  auto b_sync = sync(b, next);
+  // The leader keeps heartbeating but never sends the assignment.
+  for (int i = 0; i < 5; ++i) {
+    sched_.advance(5000);
+    EXPECT_EQ(heartbeat(ids[0], next), error_code::none);
+  }
+  sched_.advance(rebalance_ms - 25'000 - 1);
+  EXPECT_FALSE(b_sync.done());
+  sched_.advance(1);
+  ASSERT_TRUE(b_sync.done());
+  EXPECT_EQ(b_sync.get().error, error_code::rebalance_in_progress);
+  EXPECT_EQ(heartbeat(ids[0], next), error_code::unknown_member_id);
+  auto b_again = join(b);
+  ASSERT_TRUE(b_again.done());
+  EXPECT_EQ(b_again.get().leader, b);
+  EXPECT_EQ(b_again.get().generation_id, next + 1);
+}
+
 TEST_F(Coordinator, SyncChecksGenerationMemberAndState) {
   auto [ids, gen] = stable_group(1);
   auto stale = sync(ids[0], gen - 1);

@@ -123,7 +123,9 @@ status create_partitions(services& s, const request& req, respond_fn respond) {
   partitions_request parsed;
   if (!decode(r, flex, parsed)) return malformed_request(req.header);
   writer w;
-  encode(w, flex, grow_all(s.streams, parsed));
+  auto results = grow_all(s.streams, parsed);
+  count_errors(s, req.header, results);
+  encode(w, flex, results);
   respond(std::move(w.buffer()));
   return {};
 }

@@ -208,7 +208,9 @@ status create_topics(services& s, const request& req, respond_fn respond) {
   create_request parsed;
   if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   writer w;
-  encode(w, version, flex, create_all(s, parsed));
+  auto results = create_all(s, parsed);
+  count_errors(s, req.header, results);
+  encode(w, version, flex, results);
   respond(std::move(w.buffer()));
   return {};
 }

@@ -137,7 +137,9 @@ status delete_topics(services& s, const request& req, respond_fn respond) {
   std::vector<delete_target> targets;
   if (!decode(r, version, flex, targets)) return malformed_request(req.header);
   writer w;
-  encode(w, version, flex, delete_all(s.streams, targets));
+  auto results = delete_all(s.streams, targets);
+  count_errors(s, req.header, results);
+  encode(w, version, flex, results);
   respond(std::move(w.buffer()));
   return {};
 }

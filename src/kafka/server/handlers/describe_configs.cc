@@ -150,6 +150,7 @@ status describe_configs(services& s, const request& req, respond_fn respond) {
   if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   std::vector<describe_result> results;
   for (const auto& res : parsed.resources) results.push_back(describe_one(s, res));
+  count_errors(s, req.header, results);
   writer w;
   encode(w, version, flex, parsed, results);
   respond(std::move(w.buffer()));

@@ -75,8 +75,8 @@ std::optional<fetch_request> decode(const request& req) {
 
 class fetch_call : public std::enable_shared_from_this<fetch_call> {
  public:
-  fetch_call(services& svc, int16_t version, fetch_request req, respond_fn respond)
-      : svc_(svc), version_(version), req_(std::move(req)), respond_(std::move(respond)) {}
+  fetch_call(services& svc, request_header header, fetch_request req, respond_fn respond)
+      : svc_(svc), header_(std::move(header)), version_(header_.api_version), req_(std::move(req)), respond_(std::move(respond)) {}
 
   void start() {
     const int32_t wait_ms = std::clamp(req_.max_wait_ms, 0, svc_.broker.fetch_wait_ms_max);
@@ -102,6 +102,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
     uint64_t records_bytes = 0;
     bool any_error = false;
+    std::vector<error_code> errors;
     w.array_length(static_cast<int32_t>(req_.topics.size()), false);
     for (auto& t : req_.topics) {
       w.string(t.name, false);
@@ -114,6 +115,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
         budget -= std::min<uint64_t>(budget, res.records.size());
         w.i32(p.index);
         w.i16(wire_code(to_kafka_error(res.error)));
+        if (res.error != streams::stream_error::none) errors.push_back(to_kafka_error(res.error));
         w.i64(res.high_watermark);
         w.i64(res.high_watermark);  // last_stable_offset: no transactions
         if (version_ >= 5) w.i64(res.log_start_offset);
@@ -123,6 +125,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       }
     }
     if (!final && !any_error && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
+    for (error_code e : errors) (void)counted_code(svc_, header_, e);
     finish(std::move(out));
     return true;
   }
@@ -157,6 +160,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
   }
 
   services& svc_;
+  request_header header_;
   int16_t version_;
   fetch_request req_;
   respond_fn respond_;
@@ -170,7 +174,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
 status fetch(services& svc, const request& req, respond_fn respond) {
   auto f = decode(req);
   if (!f) return malformed_request(req.header);
-  std::make_shared<fetch_call>(svc, req.header.api_version, std::move(*f), std::move(respond))->start();
+  std::make_shared<fetch_call>(svc, req.header, std::move(*f), std::move(respond))->start();
   return {};
 }
 

@@ -59,7 +59,7 @@ status init_producer_id(services& s, const request& req, respond_fn respond) {
   bool ok = error == error_code::none;
   writer w;
   w.i32(0);  // throttle_time_ms
-  w.i16(wire_code(error));
+  w.i16(counted_code(s, req.header, error));
   w.i64(ok ? id.producer_id : -1);
   w.i16(ok ? id.producer_epoch : static_cast<int16_t>(-1));
   if (flex) w.empty_tagged_fields();

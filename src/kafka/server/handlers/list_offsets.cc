@@ -146,7 +146,9 @@ status list_offsets(services& s, const request& req, respond_fn respond) {
   std::vector<offsets_topic> topics;
   if (!decode(r, version, flex, topics)) return malformed_request(req.header);
   writer w;
-  encode(w, version, flex, answer_all(s.streams, version, topics));
+  auto answers = answer_all(s.streams, version, topics);
+  for (const auto& t : answers) count_errors(s, req.header, t.partitions);
+  encode(w, version, flex, answers);
   respond(std::move(w.buffer()));
   return {};
 }

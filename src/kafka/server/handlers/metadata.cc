@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
 
@@ -40,9 +41,12 @@ std::optional<metadata_request> decode(const request& req) {
   return m;
 }
 
-void encode_topic(writer& w, int16_t v, bool flex, const broker_config& broker, error_code error, const std::string& name,
+void encode_topic(writer& w, const services& svc, const request_header& header, error_code error, const std::string& name,
                   const streams::topic_info* info) {
-  w.i16(static_cast<int16_t>(error));
+  const int16_t v = header.api_version;
+  const bool flex = header.flexible;
+  const broker_config& broker = svc.broker;
+  w.i16(counted_code(svc, header, error));
   w.string(name, flex);
   if (v >= 10) w.write_uuid(info ? info->id : uuid{});
   if (v >= 1) w.boolean(false);  // is_internal
@@ -88,7 +92,7 @@ status metadata(services& svc, const request& req, respond_fn respond) {
   if (!m->topics) {
     auto all = svc.streams.list_topics();
     w.array_length(static_cast<int32_t>(all.size()), flex);
-    for (auto& t : all) encode_topic(w, v, flex, svc.broker, error_code::none, t.name, &t);
+    for (auto& t : all) encode_topic(w, svc, req.header, error_code::none, t.name, &t);
   } else {
     w.array_length(static_cast<int32_t>(m->topics->size()), flex);
     for (auto& name : *m->topics) {
@@ -99,14 +103,14 @@ status metadata(services& svc, const request& req, respond_fn respond) {
           spdlog::info("auto-created topic {} for a Metadata request", name);
           info = std::move(created);
         } else if (created.code() == errc::invalid_argument) {
-          encode_topic(w, v, flex, svc.broker, error_code::invalid_topic_exception, name, nullptr);
+          encode_topic(w, svc, req.header, error_code::invalid_topic_exception, name, nullptr);
           continue;
         }
       }
       if (info.ok()) {
-        encode_topic(w, v, flex, svc.broker, error_code::none, name, &*info);
+        encode_topic(w, svc, req.header, error_code::none, name, &*info);
       } else {
-        encode_topic(w, v, flex, svc.broker, error_code::unknown_topic_or_partition, name, nullptr);
+        encode_topic(w, svc, req.header, error_code::unknown_topic_or_partition, name, nullptr);
       }
     }
   }

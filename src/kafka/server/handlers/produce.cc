@@ -24,6 +24,8 @@ struct topic_results {
 
 // Collects the per-partition answers and encodes the response after the last.
 struct produce_call {
+  const services* svc = nullptr;
+  request_header header;
   int16_t version = 0;
   bool flexible = false;
   std::vector<topic_results> topics;
@@ -40,7 +42,7 @@ struct produce_call {
       for (auto& p : t.partitions) {
         error_code ec = p.refused ? *p.refused : to_kafka_error(p.result.error);
         w.i32(p.index);
-        w.i16(wire_code(ec));
+        w.i16(counted_code(*svc, header, ec));
         w.i64(ec == error_code::none ? p.result.base_offset : -1);
         if (version >= 2) w.i64(-1);  // log_append_time_ms: topics use CreateTime
         if (version >= 5) w.i64(p.result.log_start_offset);
@@ -97,6 +99,8 @@ status produce(services& svc, const request& req, respond_fn respond) {
   if (!r.ok()) return malformed_request(req.header);
 
   auto call = std::make_shared<produce_call>();
+  call->svc = &svc;
+  call->header = req.header;
   call->version = req.header.api_version;
   call->flexible = flex;
   call->respond = acks == 0 ? respond_fn([](auto) {}) : std::move(respond);
