@@ -177,7 +177,8 @@ result<http_response> http_client::request(std::string_view method, std::string_
   req.method_string(beast::string_view(method.data(), method.size()));
   req.target(beast::string_view(target.data(), target.size()));
   req.version(11);
-  req.set(http::field::host, url_.host + ":" + url_.port);
+  bool ipv6 = url_.host.find(':') != std::string::npos;
+  req.set(http::field::host, (ipv6 ? "[" + url_.host + "]" : url_.host) + ":" + url_.port);
   req.set(http::field::user_agent, "strata-cli");
   req.set(http::field::connection, "close");
   if (!body.empty()) req.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
