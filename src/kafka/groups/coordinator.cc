@@ -12,7 +12,6 @@ namespace strata::kafka::groups {
 namespace {
 
 // OFFSET_METADATA_TOO_LARGE, missing from kafka/protocol/api.h's error_code.
-constexpr auto offset_metadata_too_large = static_cast<error_code>(12);
 
 template <class F>
 F take(F& f) {
@@ -506,14 +505,14 @@ void coordinator::on_pending_timeout(const std::string& group_id, const std::str
   maybe_erase_group(group_id);
 }
 
-void coordinator::remove_member(group& g, const std::string& member_id, error_code reason) {
+void coordinator::remove_member(group& g, std::string member_id, error_code reason) {
   erase_member(g, member_id, reason);
   if (g.state == group_state::stable || g.state == group_state::completing_rebalance) prepare_rebalance(g);
   try_complete_join(g);
 }
 
 // Drops a member without moving the group's state; answers its parked requests.
-void coordinator::erase_member(group& g, const std::string& member_id, error_code reason) {
+void coordinator::erase_member(group& g, std::string member_id, error_code reason) {
   auto it = g.members.find(member_id);
   if (it == g.members.end()) return;
   cancel_timer(it->second.session_timer);
@@ -560,7 +559,7 @@ offset_commit_response coordinator::commit_offsets(const offset_commit_request& 
     for (const auto& p : topic.partitions) {
       error_code e = group_error;
       if (e == error_code::none && p.metadata && p.metadata->size() > cfg_.offset_metadata_bytes_max) {
-        e = offset_metadata_too_large;
+        e = error_code::offset_metadata_too_large;
       }
       if (e == error_code::none && exists && !exists(topic.name, p.partition)) {
         e = error_code::unknown_topic_or_partition;

@@ -118,8 +118,8 @@ class coordinator {
   void arm_session_timer(group& g, member& m);
   void on_session_timeout(const std::string& group_id, const std::string& member_id);
   void on_pending_timeout(const std::string& group_id, const std::string& member_id);
-  void remove_member(group& g, const std::string& member_id, error_code reason);
-  void erase_member(group& g, const std::string& member_id, error_code reason);
+  void remove_member(group& g, std::string member_id, error_code reason);  // by value: callers pass the member's own id
+  void erase_member(group& g, std::string member_id, error_code reason);
   void cancel_timer(scheduler::timer_id& id);
   error_code leave_one(group& g, const leave_member& who);
 

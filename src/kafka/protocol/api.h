@@ -74,6 +74,7 @@ enum class error_code : int16_t {
   not_leader_or_follower = 6,
   request_timed_out = 7,
   message_too_large = 10,
+  offset_metadata_too_large = 12,
   coordinator_load_in_progress = 14,
   coordinator_not_available = 15,
   not_coordinator = 16,

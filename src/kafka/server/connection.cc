@@ -51,6 +51,7 @@ connection::connection(tcp::socket socket, std::shared_ptr<void> slot, services&
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  client_host_ = ec ? "" : "/" + ep.address().to_string();
 }
 
 void connection::start() {
@@ -144,7 +145,7 @@ void connection::handle_frame(std::vector<uint8_t> frame) {
   }
   handler_fn handler = find_handler(header->api_key);
   STRATA_ASSERT(handler != nullptr, "every API in the table has a handler");
-  request req{*header, std::span<const uint8_t>(frame).subspan(r.position())};
+  request req{*header, std::span<const uint8_t>(frame).subspan(r.position()), client_host_};
   status s = handler(services_, req, std::move(respond));
   if (!s.ok()) {
     reject(rejection::undecodable_body, header->api_key,

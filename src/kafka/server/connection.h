@@ -53,6 +53,7 @@ class connection : public std::enable_shared_from_this<connection> {
   net::byte_budget& budget_;
   const server_observer& observer_;
   std::string peer_;
+  std::string client_host_;
   std::map<uint64_t, pending> pending_;
   uint64_t next_seq_ = 0;
   bool writing_ = false;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -53,6 +54,7 @@ struct services {
 struct request {
   request_header header;
   std::span<const uint8_t> body;  // valid only during the handler call
+  std::string_view client_host;   // the peer's address as Kafka reports it ("/127.0.0.1")
 };
 
 using respond_fn = std::function<void(std::optional<std::vector<uint8_t>>)>;

@@ -12,6 +12,7 @@ status join_group(services& s, const request& req, respond_fn respond) {
   if (!decoded.ok()) return malformed_request(req.header);
   groups::join_context ctx;
   ctx.client_id = req.header.client_id.value_or("");
+  ctx.client_host = std::string(req.client_host);
   ctx.require_known_member_id = version >= 4;  // KIP-394
   s.groups.join(std::move(*decoded), ctx, [version, respond = std::move(respond)](groups::join_group_response r) {
     respond(groups::encode_join_group_response(r, version));
