@@ -10,7 +10,7 @@ namespace strata::net {
 using boost::asio::ip::tcp;
 
 listener::listener(boost::asio::io_context& io, std::string name, uint32_t connections_max, session_factory factory)
-    : io_(io), name_(std::move(name)), connections_max_(connections_max), factory_(std::move(factory)), acceptor_(io) {}
+    : io_(io), name_(std::move(name)), connections_max_(connections_max), factory_(std::move(factory)), acceptor_(io), retry_(io) {}
 
 status listener::start(const std::string& text, const std::string& flag) {
   auto hp = parse_host_port(text, flag);
@@ -46,6 +46,7 @@ status listener::start(const std::string& text, const std::string& flag) {
 void listener::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  retry_.cancel();
 }
 
 void listener::accept_next() {
@@ -65,7 +66,13 @@ void listener::accept_next() {
         self->factory_(std::move(socket), std::move(slot));
       }
     } else {
-      spdlog::warn("{}: accept failed: {}", self->name_, ec.message());
+      constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+      spdlog::warn("{}: accept failed: {}; retrying in {} ms", self->name_, ec.message(), accept_retry_delay.count());
+      self->retry_.expires_after(accept_retry_delay);
+      self->retry_.async_wait([self](const boost::system::error_code& wait_ec) {
+        if (!wait_ec) self->accept_next();
+      });
+      return;
     }
     self->accept_next();
   });

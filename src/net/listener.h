@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,7 @@ class listener : public std::enable_shared_from_this<listener> {
   uint32_t connections_max_;
   session_factory factory_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // backs off after an accept error such as EMFILE
   std::shared_ptr<uint32_t> open_ = std::make_shared<uint32_t>(0);
   uint64_t refused_ = 0;
   uint16_t port_ = 0;
