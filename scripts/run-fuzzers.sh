@@ -12,16 +12,18 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
 
 shopt -s nullglob
-fuzzers=("$build_dir"/fuzz/fuzz_*)
+fuzzers=()
+for f in "$build_dir"/fuzz/fuzz_*; do
+  [ -f "$f" ] && [ -x "$f" ] && fuzzers+=("$f")
+done
 if [ ${#fuzzers[@]} -eq 0 ]; then
   echo "no fuzz targets in $build_dir/fuzz; build them with: make fuzz (or cmake --build $build_dir --target fuzz_targets)" >&2
   exit 1
 fi
 
-mkdir -p "$build_dir/fuzz/artifacts"
+mkdir -p "$build_dir/fuzz/artifacts" "$build_dir/fuzz/logs"
 failed=()
 for fuzzer in "${fuzzers[@]}"; do
-  [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer")
   seeds=$root/tests/fuzz/corpus/${name#fuzz_}
   scratch=$build_dir/fuzz/corpus/$name
@@ -31,11 +33,11 @@ for fuzzer in "${fuzzers[@]}"; do
   echo "== $name: ${seconds}s, seeds from ${seeds#$root/} =="
   "$fuzzer" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$build_dir/fuzz/artifacts/$name-" "${corpora[@]}" \
-    >"$build_dir/fuzz/$name.log" 2>&1
+    >"$build_dir/fuzz/logs/$name.log" 2>&1
   rc=$?
-  tail -n 15 "$build_dir/fuzz/$name.log"
+  tail -n 15 "$build_dir/fuzz/logs/$name.log"
   if [ $rc -ne 0 ]; then
-    echo "!! $name failed (exit $rc); full log: $build_dir/fuzz/$name.log; inputs: $build_dir/fuzz/artifacts/" >&2
+    echo "!! $name failed (exit $rc); full log: $build_dir/fuzz/logs/$name.log; inputs: $build_dir/fuzz/artifacts/" >&2
     failed+=("$name")
   fi
 done

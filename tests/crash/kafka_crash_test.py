@@ -14,6 +14,7 @@ acknowledged at, and each partition holds its records in produce order.
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -28,7 +29,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # no
 
 TOPIC = "crash"
 PARTITIONS = 3
-RECORDS_MAX = 300_000
+RECORDS_MAX = 1_000_000
 FLUSH_TIMEOUT_S = 120
 
 
@@ -77,6 +78,7 @@ def produce_during_kills(server, args, rng):
     killer.start()
     next_seq = [0] * PARTITIONS
     produced = 0
+    started = time.monotonic()
     while killer.is_alive() and produced < RECORDS_MAX and not fatal:
         partition = produced % PARTITIONS
         seq = next_seq[partition]
@@ -89,8 +91,10 @@ def produce_during_kills(server, args, rng):
         next_seq[partition] += 1
         produced += 1
         p.poll(0)
-        if produced % 500 == 0:
-            time.sleep(0.01)  # keep the record count modest
+        # A steady rate, so that records are in flight at every kill.
+        ahead_s = produced / args.rate - (time.monotonic() - started)
+        if ahead_s > 0:
+            p.poll(ahead_s)
     killer.join()
     remaining = p.flush(FLUSH_TIMEOUT_S)
     return {"acked": acked, "failed": failed, "fatal": fatal, "produced": produced,
@@ -191,8 +195,10 @@ def run(args):
             check(results, "SIGTERM after the test exits 0", code == 0, f"exit code {code}")
     failed = [name for name, ok in results if not ok]
     if failed:
-        print(f"server log: {server.log_path}")
+        print(f"server log: {server.log_path} (data dir kept: {server.data_dir})")
         print(server.log_tail(60))
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return not failed
 
@@ -203,6 +209,7 @@ def parse_args(argv):
     ap.add_argument("--gap-min-s", type=float, default=1.0)
     ap.add_argument("--gap-max-s", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--rate", type=float, default=5000, help="records per second")
     args = ap.parse_args(argv)
     print(f"kafka crash test: {args.cycles} cycles, {args.gap_min_s}-{args.gap_max_s}s apart, seed {args.seed}")
     return args

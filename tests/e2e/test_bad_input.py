@@ -156,10 +156,26 @@ def test_garbage_after_valid_request_on_same_connection(strata, bystander):
 def test_admin_port_survives_garbage(strata, bystander):
     for payload in (b"\x00" * 4096, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
                     b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n", random.Random(3).randbytes(1 << 16)):
-        with socket.create_connection(("127.0.0.1", strata.http_port), timeout=10) as s:
+        with socket.create_connection(("127.0.0.1", strata.http_port), timeout=5) as s:
             kw.send_ignoring_reset(s, payload)
             try:
                 s.recv(4096)
             except (socket.timeout, ConnectionResetError):
                 pass
     bystander()
+
+
+@pytest.mark.strata_args("--request-bytes-max", str(4 << 20), "--inflight-bytes-max", str(8 << 20))
+def test_stalled_large_frames_do_not_starve_other_clients(strata, bystander):
+    """Clients that announce big frames and then stall must not hold the
+    shared in-flight budget hostage: everyone else keeps being served."""
+    socks = []
+    try:
+        for _ in range(4):
+            s = kw.connect(strata.kafka_port)
+            s.sendall(struct.pack(">i", (4 << 20) - 16) + kw.request_frame(kw.API_PRODUCE, 7, 1)[4:])
+            socks.append(s)
+        bystander()
+    finally:
+        for s in socks:
+            s.close()

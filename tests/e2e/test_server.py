@@ -3,11 +3,13 @@ topic auto-creation, restart keeping data."""
 
 import re
 import signal
+import struct
 import subprocess
 
 import pytest
 from confluent_kafka import KafkaError, Producer
 
+import kafka_wire as kw
 from clients import producer, produce_all, read_partitions
 
 
@@ -33,7 +35,9 @@ def test_second_server_on_same_data_dir_is_refused(strata, strata_factory):
         proc.kill()
         pytest.fail("a second server on a locked data dir kept running")
     assert code != 0
-    assert "lock" in second.log_text().lower(), second.log_text()
+    message = second.log_text().split("===== start #1")[-1]
+    assert str(strata.data_dir) in message, f"the refusal does not name the data dir: {message}"
+    assert "in use" in message or "lock" in message.lower(), message
     assert strata.health_ok(), "the first server stopped answering"
 
     strata.create_topic("still-mine", 1)  # the first server still owns its data dir
@@ -100,3 +104,20 @@ def test_restart_keeps_acknowledged_records(strata, hard):
     produce_all(producer(strata), [("kept", 0, b"after", b"v", None)])
     got = read_partitions(strata, "kept", [0], 501)
     assert got[-1].key() == b"after" and got[-1].offset() == 500
+
+
+def metadata_v4(port, topic, allow_auto_create):
+    """Sends Metadata v4 for one topic and waits for the answer."""
+    name = topic.encode()
+    body = struct.pack(">ih", 1, len(name)) + name + struct.pack(">b", 1 if allow_auto_create else 0)
+    with kw.connect(port) as s:
+        s.sendall(kw.request_frame(kw.API_METADATA, 4, 77, body))
+        (correlation_id,) = struct.unpack_from(">i", kw.read_response(s), 0)
+        assert correlation_id == 77
+
+
+def test_metadata_honours_allow_auto_topic_creation(strata):
+    metadata_v4(strata.kafka_port, "asked-not-to-create", allow_auto_create=False)
+    assert strata.describe_topic("asked-not-to-create")[0] == 404
+    metadata_v4(strata.kafka_port, "asked-to-create", allow_auto_create=True)
+    assert strata.describe_topic("asked-to-create")[0] == 200

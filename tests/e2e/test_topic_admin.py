@@ -44,7 +44,7 @@ def test_admin_client_create_describe_grow_delete(strata):
     dup = admin.create_topics([NewTopic("adm-a", 2, 1)])["adm-a"]
     assert error_code_of(dup) == KafkaError.TOPIC_ALREADY_EXISTS
     bad = admin.create_topics([NewTopic("bad/name", 1, 1)])["bad/name"]
-    assert error_code_of(bad) == KafkaError.INVALID_TOPIC_EXCEPTION
+    assert error_code_of(bad) == KafkaError.TOPIC_EXCEPTION
     zero = admin.create_topics([NewTopic("adm-zero", 0, 1)])["adm-zero"]
     assert error_code_of(zero) == KafkaError.INVALID_PARTITIONS
 

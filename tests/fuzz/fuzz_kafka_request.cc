@@ -163,7 +163,7 @@ bool run_frame(environment& env, std::span<const uint8_t> frame) {
 
   // Let waiting requests finish: flushes on the flusher thread, timers by the clock.
   const auto give_up = std::chrono::steady_clock::now() + flush_wait_max;
-  while (*responses == 0 && std::chrono::steady_clock::now() < give_up) {
+  while (s.ok() && *responses == 0 && std::chrono::steady_clock::now() < give_up) {
     env.sched.advance(long_wait_ms);
     if (*responses == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
