@@ -15,12 +15,19 @@ void manual_scheduler::cancel(timer_id id) {
   std::erase_if(timers_, [id](const timer& t) { return t.id == id; });
 }
 
-void manual_scheduler::post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+void manual_scheduler::post(std::function<void()> fn) {
+  std::lock_guard lock(posted_mutex_);
+  posted_.push_back(std::move(fn));
+}
 
 void manual_scheduler::run_pending() {
-  while (!posted_.empty()) {
-    auto batch = std::move(posted_);
-    posted_.clear();
+  for (;;) {
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard lock(posted_mutex_);
+      batch.swap(posted_);
+    }
+    if (batch.empty()) return;
     for (auto& fn : batch) fn();
   }
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 namespace strata {
@@ -41,6 +42,7 @@ class manual_scheduler final : public scheduler {
   int64_t now_ms_ = 1'000'000;
   timer_id next_id_ = 1;
   std::vector<timer> timers_;
+  std::mutex posted_mutex_;  // post() may be called from any thread
   std::vector<std::function<void()>> posted_;
 };
 

@@ -7,8 +7,16 @@
 
 namespace strata::net {
 
-boost::asio::awaitable<void> byte_budget::acquire(uint64_t bytes) {
-  while (!fits(bytes)) {
+boost::asio::awaitable<byte_budget::grant> byte_budget::acquire(uint64_t bytes) {
+  for (;;) {
+    if (fits_main(bytes)) {
+      used_bytes_ += bytes;
+      co_return grant{bytes, false};
+    }
+    if (fits_small(bytes)) {
+      small_used_bytes_ += bytes;
+      co_return grant{bytes, true};
+    }
     boost::asio::steady_timer wake(io_, boost::asio::steady_timer::time_point::max());
     // The guard unlinks the timer even if the coroutine is destroyed mid-wait.
     struct unlink_on_exit {
@@ -19,12 +27,12 @@ boost::asio::awaitable<void> byte_budget::acquire(uint64_t bytes) {
     boost::system::error_code ec;
     co_await wake.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
   }
-  used_bytes_ += bytes;
 }
 
-void byte_budget::release(uint64_t bytes) {
-  STRATA_ASSERT(bytes <= used_bytes_, "byte budget released more than it holds");
-  used_bytes_ -= bytes;
+void byte_budget::release(grant g) {
+  uint64_t& used = g.small_pool ? small_used_bytes_ : used_bytes_;
+  STRATA_ASSERT(g.bytes <= used, "byte budget released more than it holds");
+  used -= g.bytes;
   for (auto* w : waiters_) w->cancel();
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/crc32c.h"
 #include "kafka/protocol/wire.h"
+#include "streams/compression.h"
 
 namespace strata::streams {
 
@@ -46,13 +47,17 @@ batch_check check_single_batch(std::span<const uint8_t> bytes) {
     out.message = std::move(msg);
     return out;
   };
+  // Message sets of magic 0 and 1 are shorter than a v2 header, so the magic
+  // byte (at the same place in every format) is checked first.
+  constexpr size_t magic_offset = 16;
+  if (bytes.size() > magic_offset && bytes[magic_offset] != 2) {
+    return fail(batch_problem::unsupported_magic,
+                fmt::format("record batch magic {} is not supported; Strata stores magic 2 batches (Kafka 0.11+ clients)",
+                            static_cast<int>(bytes[magic_offset])));
+  }
   auto h = read_batch_header(bytes);
   if (!h) return fail(batch_problem::corrupt, fmt::format("record batch of {} bytes is shorter than its header", bytes.size()));
   out.header = *h;
-  if (h->magic != 2) {
-    return fail(batch_problem::unsupported_magic,
-                fmt::format("record batch magic {} is not supported; Strata stores magic 2 batches (Kafka 0.11+ clients)", h->magic));
-  }
   if (h->batch_length < 0 || h->total_bytes() != bytes.size()) {
     return fail(batch_problem::corrupt,
                 fmt::format("record batch length {} does not match the {} bytes sent (Produce v3+ takes exactly one batch per partition)",
@@ -79,26 +84,44 @@ void assign_batch_offset(std::span<uint8_t> batch, int64_t base_offset, int32_t 
   for (int i = 0; i < 4; ++i) batch[12 + i] = static_cast<uint8_t>(e >> (8 * (3 - i)));
 }
 
-record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms) {
-  auto h = read_batch_header(batch);
-  if (!h) return {};
-  const record_position whole_batch{h->base_offset, h->max_timestamp_ms};
-  if (h->compression() != 0 || h->log_append_time()) return whole_batch;
-  kafka::reader r(batch.subspan(batch_header_bytes));
-  for (int32_t i = 0; i < h->record_count && r.ok(); ++i) {
+namespace {
+
+// Walks the records of a batch (uncompressed bytes) for the first one at or
+// after timestamp_ms.
+std::optional<record_position> walk_records(const batch_header& h, std::span<const uint8_t> records, int64_t timestamp_ms) {
+  kafka::reader r(records);
+  for (int32_t i = 0; i < h.record_count && r.ok(); ++i) {
     int64_t length = r.varint();
     size_t start = r.position();
     (void)r.i8();  // attributes
     int64_t timestamp_delta = r.varlong();
     int64_t offset_delta = r.varint();
     if (!r.ok()) break;
-    int64_t record_timestamp_ms = h->base_timestamp_ms + timestamp_delta;
-    if (record_timestamp_ms >= timestamp_ms) return {h->base_offset + offset_delta, record_timestamp_ms};
+    int64_t record_timestamp_ms = h.base_timestamp_ms + timestamp_delta;
+    if (record_timestamp_ms >= timestamp_ms) return record_position{h.base_offset + offset_delta, record_timestamp_ms};
     size_t consumed = r.position() - start;
     if (length < 0 || static_cast<size_t>(length) < consumed) break;
     (void)r.raw(static_cast<size_t>(length) - consumed);
   }
-  return whole_batch;
+  return std::nullopt;
+}
+
+}  // namespace
+
+record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms) {
+  auto h = read_batch_header(batch);
+  if (!h) return {};
+  const record_position whole_batch{h->base_offset, h->max_timestamp_ms};
+  if (h->log_append_time()) return whole_batch;
+  auto records = batch.subspan(batch_header_bytes);
+  std::optional<record_position> found;
+  if (h->compression() == 0) {
+    found = walk_records(*h, records, timestamp_ms);
+  } else {
+    auto inflated = decompress(static_cast<codec>(h->compression()), records, decompressed_records_bytes_max);
+    if (inflated.ok()) found = walk_records(*h, *inflated, timestamp_ms);
+  }
+  return found.value_or(whole_batch);
 }
 
 }  // namespace strata::streams

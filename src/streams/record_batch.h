@@ -70,10 +70,14 @@ struct record_position {
   int64_t timestamp_ms = -1;
 };
 
-// The first record with timestamp >= timestamp_ms in a batch whose
-// max timestamp is >= timestamp_ms. Uncompressed batches are walked record by
-// record; for a compressed batch (records not readable without inflating) the
-// answer is the batch's base offset and max timestamp.
+// Bounds the memory one timestamp lookup may inflate a compressed batch into.
+inline constexpr uint64_t decompressed_records_bytes_max = 64ULL << 20;
+
+// The first record with timestamp >= timestamp_ms in a batch whose max
+// timestamp is >= timestamp_ms, walking its records (inflated first if the
+// batch is compressed). If the records cannot be read (corrupt, or inflating
+// past decompressed_records_bytes_max, or log-append time), the batch's base
+// offset and max timestamp.
 record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms);
 
 }  // namespace strata::streams

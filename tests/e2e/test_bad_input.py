@@ -91,7 +91,8 @@ def test_unknown_api_key(strata, bystander):
     bystander()
 
 
-@pytest.mark.parametrize("version", [99, 2, -1])
+# Produce is served at v0-v9 (v0-v2 only to refuse old message formats), so 10 is the first unsupported version.
+@pytest.mark.parametrize("version", [99, 10, -1])
 def test_unsupported_produce_version(strata, bystander, version):
     with kw.connect(strata.kafka_port) as s:
         kw.send_ignoring_reset(s, kw.request_frame(kw.API_PRODUCE, version, 21, b"\x00" * 32))
@@ -179,3 +180,34 @@ def test_stalled_large_frames_do_not_starve_other_clients(strata, bystander):
     finally:
         for s in socks:
             s.close()
+
+
+def test_produce_v2_with_an_old_message_set_is_refused_per_partition(strata, bystander):
+    """Produce v0-v2 is listed for librdkafka's compression check; old formats still get an error."""
+    strata.create_topic("legacy", 1)
+    # A magic-1 message set: offset, size, crc, magic=1, attributes, timestamp, key, value.
+    message = b"\x01\x00" + b"\x00" * 8 + b"\xff\xff\xff\xff" + b"\x00\x00\x00\x01x"
+    message = b"\x00\x00\x00\x00" + message  # crc (not checked before the magic)
+    message_set = b"\x00" * 8 + len(message).to_bytes(4, "big") + message
+    body = (
+        (1).to_bytes(2, "big", signed=True)          # acks
+        + (1000).to_bytes(4, "big")                  # timeout_ms
+        + (1).to_bytes(4, "big")                     # topics
+        + len("legacy").to_bytes(2, "big") + b"legacy"
+        + (1).to_bytes(4, "big")                     # partitions
+        + (0).to_bytes(4, "big")                     # partition 0
+        + len(message_set).to_bytes(4, "big") + message_set
+    )
+    with kw.connect(strata.kafka_port) as s:
+        s.sendall(kw.request_frame(kw.API_PRODUCE, 2, 41, body))
+        response = kw.read_response(s)
+    assert int.from_bytes(response[0:4], "big") == 41
+    # topics[1] name partitions[1] index error_code
+    name_len = int.from_bytes(response[8:10], "big")
+    at = 10 + name_len + 4 + 4
+    error = int.from_bytes(response[at:at + 2], "big", signed=True)
+    assert error == 43, f"expected UNSUPPORTED_FOR_MESSAGE_FORMAT, got {error}"
+    status, topic = strata.describe_topic("legacy")
+    assert status == 200
+    assert topic["partitions"][0]["log_end_offset"] == 0
+    bystander()

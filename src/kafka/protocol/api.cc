@@ -7,8 +7,11 @@ namespace strata::kafka {
 namespace {
 // Ranges chosen to cover librdkafka 2.x and kafka-python 2.0 in their default
 // configurations, using flexible versions where those clients ask for them.
+// Produce starts at v0 although only magic-2 batches (v3+) are stored:
+// librdkafka 2.0 enables gzip, snappy and lz4 only for brokers that list
+// Produce v0. Older message formats get UNSUPPORTED_FOR_MESSAGE_FORMAT.
 constexpr std::array<api_info, 19> apis{{
-    {api_key::produce, "Produce", 3, 9, 9},
+    {api_key::produce, "Produce", 0, 9, 9},
     {api_key::fetch, "Fetch", 4, 11, 12},
     {api_key::list_offsets, "ListOffsets", 1, 7, 6},
     {api_key::metadata, "Metadata", 0, 12, 9},

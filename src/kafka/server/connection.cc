@@ -47,7 +47,8 @@ connection::connection(tcp::socket socket, std::shared_ptr<void> slot, services&
       observer_(env_->observer),
       last_activity_(std::chrono::steady_clock::now()),
       gate_(socket_.get_executor()),
-      idle_(socket_.get_executor()) {
+      idle_(socket_.get_executor()),
+      body_deadline_(socket_.get_executor()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
@@ -79,15 +80,24 @@ asio::awaitable<void> connection::read_loop() {
       co_await gate_.async_wait(on_error);
     }
     if (closed_) break;
-    co_await budget_.acquire(static_cast<uint64_t>(size));
+    auto grant = co_await budget_.acquire(static_cast<uint64_t>(size));
     std::vector<uint8_t> frame(static_cast<size_t>(size));
+    body_deadline_.expires_after(std::chrono::milliseconds(limits_.frame_body_timeout_ms));
+    body_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& wait_ec) {
+      auto self = weak.lock();
+      if (wait_ec || !self || self->closed_) return;
+      spdlog::warn("kafka: closing connection from {}: a request body did not arrive within {} ms", self->peer_,
+                   self->limits_.frame_body_timeout_ms);
+      self->close();
+    });
     co_await asio::async_read(socket_, asio::buffer(frame), on_error);
+    body_deadline_.cancel();
     if (ec || closed_) {
-      budget_.release(static_cast<uint64_t>(size));
+      budget_.release(grant);
       break;
     }
     last_activity_ = std::chrono::steady_clock::now();
-    handle_frame(std::move(frame));
+    handle_frame(std::move(frame), grant);
   }
   close();
 }
@@ -107,23 +117,23 @@ asio::awaitable<void> connection::idle_watchdog() {
   }
 }
 
-void connection::handle_frame(std::vector<uint8_t> frame) {
+void connection::handle_frame(std::vector<uint8_t> frame, net::byte_budget::grant grant) {
   const uint64_t frame_bytes = frame.size();
   reader r(frame);
   auto header = decode_request_header(r);
   if (!header) {
-    budget_.release(frame_bytes);
+    budget_.release(grant);
     return reject(rejection::malformed_header, -1, "the request header is malformed");
   }
   const api_info* api = find_api(header->api_key);
   if (!api) {
-    budget_.release(frame_bytes);
+    budget_.release(grant);
     return reject(rejection::unknown_api, header->api_key, fmt::format("API key {} is not supported", header->api_key));
   }
   uint64_t seq = next_seq_++;
   pending& p = pending_[seq];
   p.header = *header;
-  p.reserved_bytes = frame_bytes;
+  p.request_grant = grant;
   p.request_bytes = frame_bytes + 4;
   p.started = std::chrono::steady_clock::now();
   std::weak_ptr<connection> weak = weak_from_this();
@@ -138,7 +148,7 @@ void connection::handle_frame(std::vector<uint8_t> frame) {
       return respond(handlers::encode_api_versions(0, error_code::unsupported_version));
     }
     pending_.erase(seq);
-    budget_.release(frame_bytes);
+    budget_.release(grant);
     return reject(rejection::unsupported_version, header->api_key,
                   fmt::format("{} v{} is not supported (versions {} to {})", api->name, header->api_version,
                               api->min_version, api->max_version));
@@ -171,7 +181,7 @@ void connection::on_response(uint64_t seq, std::optional<std::vector<uint8_t>> b
     encode_response_header(w, p.header);
     w.patch_i32(size_at, static_cast<int32_t>(p.head.size() - 4 + body->size()));
     budget_.add(body->size());  // counted so that large responses also push back on readers
-    p.reserved_bytes += body->size();
+    p.response_bytes_reserved = body->size();
     p.body = std::move(body);
   }
   if (observer_.on_request) {
@@ -186,9 +196,16 @@ void connection::on_response(uint64_t seq, std::optional<std::vector<uint8_t>> b
   write_next();
 }
 
+void connection::release(pending& p) {
+  budget_.release(p.request_grant);
+  budget_.release_unowned(p.response_bytes_reserved);
+  p.request_grant = {};
+  p.response_bytes_reserved = 0;
+}
+
 void connection::finish_front() {
   auto front = pending_.begin();
-  budget_.release(front->second.reserved_bytes);
+  release(front->second);
   pending_.erase(front);
   gate_.cancel();
 }
@@ -221,7 +238,8 @@ void connection::close() {
   socket_.close(ignored);
   gate_.cancel();
   idle_.cancel();
-  for (auto& [seq, p] : pending_) budget_.release(p.reserved_bytes);
+  body_deadline_.cancel();
+  for (auto& [seq, p] : pending_) release(p);
   pending_.clear();
   slot_.reset();
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kafka/server/server.h"
+#include "net/byte_budget.h"
 
 namespace strata::kafka {
 
@@ -28,7 +29,8 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   struct pending {
     request_header header;
-    uint64_t reserved_bytes = 0;
+    net::byte_budget::grant request_grant;  // the request frame's bytes
+    uint64_t response_bytes_reserved = 0;   // taken from the budget when the response was queued
     uint64_t request_bytes = 0;
     std::chrono::steady_clock::time_point started;
     bool done = false;
@@ -38,7 +40,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> idle_watchdog();
-  void handle_frame(std::vector<uint8_t> frame);
+  void handle_frame(std::vector<uint8_t> frame, net::byte_budget::grant grant);
+  void release(pending& p);
   void reject(rejection why, int16_t api_key, const std::string& detail);
   void on_response(uint64_t seq, std::optional<std::vector<uint8_t>> body);
   void write_next();
@@ -61,6 +64,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::steady_clock::time_point last_activity_;
   boost::asio::steady_timer gate_;   // wakes the reader when in-flight requests drop
   boost::asio::steady_timer idle_;
+  boost::asio::steady_timer body_deadline_;  // closes a connection that stalls inside a frame
 };
 
 }  // namespace strata::kafka

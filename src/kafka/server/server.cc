@@ -10,7 +10,7 @@ server::server(boost::asio::io_context& io, services& svc, server_limits limits,
     : io_(io),
       services_(svc),
       env_(std::make_shared<connection_env>(
-          connection_env{limits, std::move(observer), std::make_unique<net::byte_budget>(io, limits.inflight_bytes_max)})) {}
+          connection_env{limits, std::move(observer), std::make_unique<net::byte_budget>(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max})})) {}
 
 server::~server() { stop(); }
 

@@ -24,6 +24,7 @@ struct server_limits {
   uint64_t inflight_bytes_max = 256 * MiB;         // all connections' requests and responses in flight
   uint32_t requests_in_flight_max = 100;           // per connection; reading pauses past it
   int64_t idle_timeout_ms = 10 * 60 * 1000;        // Kafka's connections.max.idle.ms
+  int64_t frame_body_timeout_ms = 30'000;          // a request's body must arrive within this of its size prefix
 };
 
 // What a finished request reports, for metrics.

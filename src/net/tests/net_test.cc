@@ -81,10 +81,12 @@ TEST(Listener, ReportsAPortInUse) {
 
 TEST(ByteBudget, WaitersResumeWhenBytesAreReleased) {
   asio::io_context io;
-  byte_budget budget(io, 100);
+  byte_budget budget(io, byte_budget_config{.bytes_max = 100, .small_request_bytes_max = 0, .small_pool_bytes_max = 0});
   std::vector<int> order;
+  byte_budget::grant first;
   auto take = [&](uint64_t n, int tag) -> asio::awaitable<void> {
-    co_await budget.acquire(n);
+    auto g = co_await budget.acquire(n);
+    if (tag == 1) first = g;
     order.push_back(tag);
   };
   asio::co_spawn(io, take(80, 1), asio::detached);
@@ -92,7 +94,7 @@ TEST(ByteBudget, WaitersResumeWhenBytesAreReleased) {
   io.run_for(std::chrono::milliseconds(50));
   EXPECT_EQ(order, std::vector<int>({1}));
   EXPECT_EQ(budget.used_bytes(), 80u);
-  budget.release(80);
+  budget.release(first);
   io.restart();
   io.run_for(std::chrono::milliseconds(50));
   EXPECT_EQ(order, std::vector<int>({1, 2}));
@@ -101,7 +103,7 @@ TEST(ByteBudget, WaitersResumeWhenBytesAreReleased) {
 
 TEST(ByteBudget, AnOversizedRequestRunsAlone) {
   asio::io_context io;
-  byte_budget budget(io, 100);
+  byte_budget budget(io, byte_budget_config{.bytes_max = 100, .small_request_bytes_max = 0, .small_pool_bytes_max = 0});
   bool done = false;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     co_await budget.acquire(1000);
@@ -110,6 +112,35 @@ TEST(ByteBudget, AnOversizedRequestRunsAlone) {
   io.run_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(done);
   EXPECT_EQ(budget.used_bytes(), 1000u);
+}
+
+TEST(ByteBudget, SmallRequestsProceedWhileLargeOnesFillTheBudget) {
+  asio::io_context io;
+  byte_budget budget(io, byte_budget_config{.bytes_max = 100, .small_request_bytes_max = 10, .small_pool_bytes_max = 20});
+  std::vector<byte_budget::grant> grants;
+  auto take = [&](uint64_t n) -> asio::awaitable<void> { grants.push_back(co_await budget.acquire(n)); };
+  asio::co_spawn(io, take(100), asio::detached);  // fills the main budget
+  asio::co_spawn(io, take(50), asio::detached);   // large: must wait
+  asio::co_spawn(io, take(10), asio::detached);   // small: uses the small pool
+  asio::co_spawn(io, take(10), asio::detached);
+  asio::co_spawn(io, take(10), asio::detached);   // small pool full: waits
+  io.run_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(grants.size(), 3u);
+  EXPECT_FALSE(grants[0].small_pool);
+  EXPECT_TRUE(grants[1].small_pool);
+  EXPECT_TRUE(grants[2].small_pool);
+  EXPECT_EQ(budget.small_pool_used_bytes(), 20u);
+  budget.release(grants[1]);
+  io.restart();
+  io.run_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(grants.size(), 4u);
+  EXPECT_TRUE(grants[3].small_pool);
+  EXPECT_EQ(budget.used_bytes(), 100u);  // the 50-byte request still waits for the main budget
+  budget.release(grants[0]);
+  io.restart();
+  io.run_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(grants.size(), 5u);  // every coroutine finished before the budget goes away
+  EXPECT_EQ(budget.used_bytes(), 50u);
 }
 
 }  // namespace strata::net

@@ -7,6 +7,7 @@
 
 #include "base/crc32c.h"
 #include "kafka/protocol/wire.h"
+#include "streams/tests/compress_util.h"
 
 namespace strata::streams::testing {
 
@@ -22,6 +23,7 @@ struct batch_options {
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
   int16_t attributes = 0;
+  codec compression = codec::none;
 };
 
 inline std::vector<uint8_t> build_batch(const std::vector<test_record>& records, batch_options o = {}) {
@@ -50,7 +52,7 @@ inline std::vector<uint8_t> build_batch(const std::vector<test_record>& records,
   w.i32(0);                 // partitionLeaderEpoch
   w.i8(2);                  // magic
   size_t crc_at = w.reserve_i32();
-  w.i16(o.attributes);
+  w.i16(static_cast<int16_t>(o.attributes | static_cast<int16_t>(o.compression)));
   w.i32(static_cast<int32_t>(records.size()) - 1);
   w.i64(o.base_timestamp_ms);
   w.i64(max_ts);
@@ -58,7 +60,7 @@ inline std::vector<uint8_t> build_batch(const std::vector<test_record>& records,
   w.i16(o.producer_epoch);
   w.i32(o.base_sequence);
   w.i32(static_cast<int32_t>(records.size()));
-  w.raw(body);
+  w.raw(compress(o.compression, body));
   w.patch_i32(length_at, static_cast<int32_t>(out.size() - 12));
   uint32_t crc = crc32c(out.data() + 21, out.size() - 21);
   w.patch_i32(crc_at, static_cast<int32_t>(crc));

@@ -61,6 +61,19 @@ TEST(RecordBatch, FindsTheFirstRecordAtOrAfterATimestamp) {
   EXPECT_EQ(first_record_at_or_after(batch, 1020).offset, 52);
 }
 
+TEST(RecordBatch, FindsRecordsInsideCompressedBatches) {
+  for (codec c : {codec::gzip, codec::snappy, codec::lz4, codec::zstd}) {
+    testing::batch_options o;
+    o.base_timestamp_ms = 1000;
+    o.compression = c;
+    auto batch = build_batch({{"a", "1", 0}, {"b", "2", 10}, {"c", "3", 20}}, o);
+    ASSERT_EQ(check_single_batch(batch).problem, batch_problem::none);
+    assign_batch_offset(batch, 50, 0);
+    EXPECT_EQ(first_record_at_or_after(batch, 1015).offset, 52) << static_cast<int>(c);
+    EXPECT_EQ(first_record_at_or_after(batch, 1015).timestamp_ms, 1020) << static_cast<int>(c);
+  }
+}
+
 TEST(RecordBatch, SequenceWrapsAtInt32Max) {
   batch_header h;
   h.base_sequence = std::numeric_limits<int32_t>::max() - 1;

@@ -56,7 +56,7 @@ struct produce_call {
       }
       if (flexible) w.empty_tagged_fields();
     }
-    w.i32(0);  // throttle_time_ms
+    if (version >= 1) w.i32(0);  // throttle_time_ms
     if (flexible) w.empty_tagged_fields();
     respond(std::move(out));
   }
@@ -67,7 +67,7 @@ struct produce_call {
 status produce(services& svc, const request& req, respond_fn respond) {
   const bool flex = req.header.flexible;
   reader r(req.body);
-  (void)r.nullable_string(flex);  // transactional_id: transactional batches are refused per batch
+  if (req.header.api_version >= 3) (void)r.nullable_string(flex);  // transactional_id: refused per batch
   const int16_t acks = r.i16();
   (void)r.i32();  // timeout_ms: a single node never waits on replicas
 
