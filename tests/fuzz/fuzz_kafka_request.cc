@@ -41,65 +41,6 @@ constexpr uint32_t frame_bytes_max = 1 << 20;
 constexpr int64_t long_wait_ms = int64_t{1} << 32;  // past any timeout a request can ask for
 constexpr auto flush_wait_max = std::chrono::seconds(2);
 
-// A manual clock whose post() is safe from the flusher thread.
-class fuzz_scheduler final : public scheduler {
- public:
-  int64_t now_ms() const override { return now_ms_; }
-  timer_id after(int64_t delay_ms, std::function<void()> fn) override {
-    timers_.push_back({next_id_, now_ms_ + std::max<int64_t>(0, delay_ms), std::move(fn)});
-    return next_id_++;
-  }
-  void cancel(timer_id id) override {
-    std::erase_if(timers_, [id](const timer& t) { return t.id == id; });
-  }
-  void post(std::function<void()> fn) override {
-    std::lock_guard lock(mu_);
-    posted_.push_back(std::move(fn));
-  }
-
-  void run_posted() {
-    for (;;) {
-      std::vector<std::function<void()>> batch;
-      {
-        std::lock_guard lock(mu_);
-        batch.swap(posted_);
-      }
-      if (batch.empty()) return;
-      for (auto& fn : batch) fn();
-    }
-  }
-
-  // Moves the clock forward, firing due timers in order.
-  void advance(int64_t delta_ms) {
-    const int64_t target_ms = now_ms_ + delta_ms;
-    run_posted();
-    for (;;) {
-      auto due = std::min_element(timers_.begin(), timers_.end(), [](const timer& a, const timer& b) {
-        return a.due_ms < b.due_ms || (a.due_ms == b.due_ms && a.id < b.id);
-      });
-      if (due == timers_.end() || due->due_ms > target_ms) break;
-      now_ms_ = std::max(now_ms_, due->due_ms);
-      auto fn = std::move(due->fn);
-      timers_.erase(due);
-      fn();
-      run_posted();
-    }
-    now_ms_ = target_ms;
-  }
-
- private:
-  struct timer {
-    timer_id id;
-    int64_t due_ms;
-    std::function<void()> fn;
-  };
-  int64_t now_ms_ = 1'000'000;
-  timer_id next_id_ = 1;
-  std::vector<timer> timers_;
-  std::mutex mu_;
-  std::vector<std::function<void()>> posted_;
-};
-
 [[noreturn]] void contract_violation(const kafka::request_header& h, int responses) {
   std::fprintf(stderr, "handler contract violated: %s v%d (api key %d) responded %d times, expected once\n",
                kafka::api_name(h.api_key), h.api_version, h.api_key, responses);
@@ -110,7 +51,7 @@ class fuzz_scheduler final : public scheduler {
 struct environment {
   io::fault_fs fs;
   std::unique_ptr<meta::kv> kv = meta::make_memory_kv();
-  fuzz_scheduler sched;
+  manual_scheduler sched;  // post() is safe from the flusher thread
   std::unique_ptr<streams::service> streams;
   std::unique_ptr<kafka::groups::coordinator> groups;
   kafka::broker_config broker;
@@ -137,7 +78,7 @@ struct environment {
 
   ~environment() {
     if (streams) streams->shutdown();  // final flush; its completions are posted
-    sched.run_posted();
+    sched.run_pending();
     groups.reset();
     streams.reset();
   }

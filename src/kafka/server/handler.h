@@ -54,7 +54,7 @@ struct services {
 struct request {
   request_header header;
   std::span<const uint8_t> body;  // valid only during the handler call
-  std::string_view client_host;   // the peer's address as Kafka reports it ("/127.0.0.1")
+  std::string_view client_host = {};  // the peer's address as Kafka reports it ("/127.0.0.1")
 };
 
 using respond_fn = std::function<void(std::optional<std::vector<uint8_t>>)>;

@@ -9,6 +9,7 @@
 
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
+#include "kafka/server/handlers/unique_topics.h"
 #include "streams/service.h"
 
 namespace strata::kafka::handlers {
@@ -86,21 +87,10 @@ partitions_result grow_one(streams::service& svc, const partitions_topic& t, boo
 }
 
 std::vector<partitions_result> grow_all(streams::service& svc, const partitions_request& req) {
-  std::unordered_map<std::string, int> count;
-  for (const auto& t : req.topics) ++count[t.name];
-  std::vector<partitions_result> out;
-  for (const auto& t : req.topics) {
-    int& n = count[t.name];
-    if (n == 0) continue;  // a duplicate already answered
-    if (n > 1) {
-      out.push_back(failed(t.name, error_code::invalid_request,
-                           "topic " + t.name + " appears more than once in the request: list each topic once"));
-      n = 0;
-      continue;
-    }
-    out.push_back(grow_one(svc, t, req.validate_only));
-  }
-  return out;
+  return for_each_unique_topic(
+      req.topics, [](const partitions_topic& t) { return std::optional<std::string>(t.name); },
+      [&](const partitions_topic& t) { return grow_one(svc, t, req.validate_only); },
+      [](const partitions_topic& t) { return failed(t.name, error_code::invalid_request, duplicate_topic_message(t.name)); });
 }
 
 void encode(writer& w, bool flex, const std::vector<partitions_result>& results) {

@@ -10,6 +10,7 @@
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/config_entries.h"
 #include "kafka/server/handlers/handlers.h"
+#include "kafka/server/handlers/unique_topics.h"
 #include "streams/service.h"
 
 namespace strata::kafka::handlers {
@@ -152,21 +153,10 @@ create_result create_one(services& s, const creatable_topic& t, bool validate_on
 }
 
 std::vector<create_result> create_all(services& s, const create_request& req) {
-  std::unordered_map<std::string, int> count;
-  for (const auto& t : req.topics) ++count[t.name];
-  std::vector<create_result> out;
-  for (const auto& t : req.topics) {
-    int& n = count[t.name];
-    if (n == 0) continue;  // a duplicate already answered
-    if (n > 1) {
-      out.push_back(failed(t.name, error_code::invalid_request,
-                           "topic " + t.name + " appears more than once in the request: list each topic once"));
-      n = 0;
-      continue;
-    }
-    out.push_back(create_one(s, t, req.validate_only));
-  }
-  return out;
+  return for_each_unique_topic(
+      req.topics, [](const creatable_topic& t) { return std::optional<std::string>(t.name); },
+      [&](const creatable_topic& t) { return create_one(s, t, req.validate_only); },
+      [](const creatable_topic& t) { return failed(t.name, error_code::invalid_request, duplicate_topic_message(t.name)); });
 }
 
 void encode_configs(writer& w, bool flex, const std::vector<config_entry>& configs) {

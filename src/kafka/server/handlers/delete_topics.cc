@@ -7,6 +7,7 @@
 
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
+#include "kafka/server/handlers/unique_topics.h"
 #include "streams/service.h"
 
 namespace strata::kafka::handlers {
@@ -92,23 +93,13 @@ delete_result delete_one(streams::service& svc, const delete_target& t) {
 }
 
 std::vector<delete_result> delete_all(streams::service& svc, const std::vector<delete_target>& targets) {
-  std::unordered_map<std::string, int> count;
-  for (const auto& t : targets) {
-    if (t.name) ++count[*t.name];
-  }
-  std::vector<delete_result> out;
-  for (const auto& t : targets) {
-    int* n = t.name ? &count[*t.name] : nullptr;
-    if (n && *n == 0) continue;  // a duplicate already answered
-    if (n && *n > 1) {
-      out.push_back({.name = t.name, .topic_id = t.topic_id, .error = error_code::invalid_request,
-                     .message = "topic " + *t.name + " appears more than once in the request: list each topic once"});
-      *n = 0;
-      continue;
-    }
-    out.push_back(delete_one(svc, t));
-  }
-  return out;
+  return for_each_unique_topic(
+      targets, [](const delete_target& t) { return t.name; },
+      [&](const delete_target& t) { return delete_one(svc, t); },
+      [](const delete_target& t) {
+        return delete_result{.name = t.name, .topic_id = t.topic_id, .error = error_code::invalid_request,
+                             .message = duplicate_topic_message(*t.name)};
+      });
 }
 
 void encode(writer& w, int16_t version, bool flex, const std::vector<delete_result>& results) {
