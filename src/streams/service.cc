@@ -411,7 +411,13 @@ class service_impl final : public service {
       p->durable_waiters.pop_front();
       w.done(true);
     }
-    if (!p->durable_waiters.empty() || p->log->end_offset().value > durable) request_flush(p, true);
+    // Producers still waiting need the next flush now; other unflushed data
+    // waits for the policy (at once for per_batch, the next tick for interval).
+    if (!p->durable_waiters.empty()) {
+      request_flush(p, true);
+    } else if (p->log->end_offset().value > durable) {
+      request_flush(p, false);
+    }
     if (durable > p->published_high_watermark) {
       p->published_high_watermark = durable;
       notify_watchers(*p);

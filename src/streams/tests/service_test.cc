@@ -200,3 +200,38 @@ TEST_F(ServiceTest, TopicsAndProducerIdsSurviveRestart) {
 }
 
 }  // namespace strata::streams
+
+namespace strata::streams {
+
+TEST(ServiceIntervalPolicy, OnlyAcksAllWaitsAndConsumersSeeOnlyFlushedData) {
+  io::fault_fs fs;
+  auto kv = meta::make_memory_kv();
+  manual_scheduler sched;
+  service_config c;
+  c.data_dir = "/data";
+  c.fsync = fsync_policy::interval;
+  c.fsync_interval_ms = 60'000;  // no tick during the test: only acks=all flushes
+  auto svc = service::open(c, fs, *kv, sched);
+  ASSERT_TRUE(svc.ok());
+  ASSERT_TRUE((*svc)->create_topic("t", 1, {}).ok());
+
+  std::optional<produce_result> quick;
+  (*svc)->produce("t", 0, testing::build_batch({{"a", "1"}}), /*wait_durable=*/false, [&](produce_result r) { quick = r; });
+  ASSERT_TRUE(quick.has_value()) << "acks=1 under the interval policy is answered once written";
+  EXPECT_EQ(quick->base_offset, 0);
+  EXPECT_EQ((*svc)->fetch("t", 0, 0, 1 << 20, true).high_watermark, 0) << "not durable yet, so not visible";
+
+  std::optional<produce_result> durable;
+  (*svc)->produce("t", 0, testing::build_batch({{"b", "2"}}), /*wait_durable=*/true, [&](produce_result r) { durable = r; });
+  EXPECT_FALSE(durable.has_value());
+  for (int i = 0; i < 2000 && !durable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    sched.run_pending();
+  }
+  ASSERT_TRUE(durable.has_value());
+  EXPECT_EQ(durable->base_offset, 1);
+  EXPECT_EQ((*svc)->fetch("t", 0, 0, 1 << 20, true).high_watermark, 2);
+  (*svc)->shutdown();
+}
+
+}  // namespace strata::streams
