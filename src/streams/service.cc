@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -330,11 +331,11 @@ class service_impl final : public service {
     return p;
   }
 
-  // Replays the batch headers of the log so that a retried batch sent before
-  // a restart is still recognised as a duplicate.
+  // Replays the batch headers of the newest part of the log so that a retried
+  // batch sent before a restart is still recognised as a duplicate.
   status rebuild_producer_state(partition& p) {
     constexpr uint64_t chunk_bytes = 4 * MiB;
-    log_offset at = p.log->start_offset();
+    log_offset at = replay_start(*p.log);
     const log_offset end = p.log->end_offset();
     while (at < end) {
       auto read = p.log->read(at, chunk_bytes, end, /*min_one=*/true);
@@ -347,6 +348,18 @@ class service_impl final : public service {
       }
     }
     return {};
+  }
+
+  // Where to start replaying so that about producer_state_replay_bytes_max
+  // bytes remain, estimated from the log's average bytes per offset (the
+  // replay starts at a whole entry, so the estimate only moves the bound).
+  log_offset replay_start(const storage::log& log) const {
+    const uint64_t size = log.size_bytes();
+    const int64_t offsets = log.end_offset() - log.start_offset();
+    if (size <= config_.producer_state_replay_bytes_max || offsets <= 0) return log.start_offset();
+    const double bytes_per_offset = static_cast<double>(size) / static_cast<double>(offsets);
+    const auto skipped = static_cast<int64_t>(static_cast<double>(size - config_.producer_state_replay_bytes_max) / bytes_per_offset);
+    return log.start_offset() + std::clamp<int64_t>(skipped, 0, offsets);
   }
 
   status remove_orphan_dirs() {

@@ -43,6 +43,12 @@ struct service_config {
   int32_t partitions_max = 10'000;      // per topic
   storage::log_config log_defaults;
   int64_t retention_check_interval_ms = 60'000;
+  // At start-up, idempotent-producer state is rebuilt from at most this many
+  // of the newest bytes of each partition, so start-up time does not grow with
+  // the data. A producer silent for longer is forgotten, as Kafka expires
+  // producer ids: its next batch gets UNKNOWN_PRODUCER_ID and the client bumps
+  // its epoch.
+  uint64_t producer_state_replay_bytes_max = 256ULL << 20;
 };
 
 // Per-topic settings, as Kafka topic configs (DescribeConfigs / CreateTopics).

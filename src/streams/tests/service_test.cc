@@ -235,3 +235,55 @@ TEST(ServiceIntervalPolicy, OnlyAcksAllWaitsAndConsumersSeeOnlyFlushedData) {
 }
 
 }  // namespace strata::streams
+
+namespace strata::streams {
+
+TEST(ServiceProducerReplay, RemembersRecentProducersAndForgetsThoseBeyondTheReplayBound) {
+  io::fault_fs fs;
+  auto kv = meta::make_memory_kv();
+  manual_scheduler sched;
+  service_config c;
+  c.data_dir = "/data";
+  c.producer_state_replay_bytes_max = 64 * 1024;
+  auto open = [&] {
+    auto s = service::open(c, fs, *kv, sched);
+    EXPECT_TRUE(s.ok());
+    return std::move(*s);
+  };
+  auto produce = [&](service& svc, const std::vector<uint8_t>& batch) {
+    std::optional<produce_result> out;
+    svc.produce("t", 0, batch, true, [&](produce_result r) { out = r; });
+    for (int i = 0; i < 2000 && !out; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      sched.run_pending();
+    }
+    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
+  };
+  auto batch = [](int64_t pid, int32_t seq) {
+    testing::batch_options o;
+    o.producer_id = pid;
+    o.producer_epoch = 0;
+    o.base_sequence = seq;
+    return testing::build_batch({{"k", std::string(4096, 'v')}}, o);
+  };
+
+  auto svc = open();
+  ASSERT_TRUE(svc->create_topic("t", 1, {}).ok());
+  ASSERT_EQ(produce(*svc, batch(1, 0)).base_offset, 0);  // producer 1 writes once, long ago
+  for (int32_t seq = 0; seq < 60; ++seq) ASSERT_EQ(produce(*svc, batch(2, seq)).error, stream_error::none);
+  svc->shutdown();
+  svc.reset();
+  sched.run_pending();
+
+  svc = open();
+  // Producer 2 wrote within the last 64 KiB: its retry is still a duplicate.
+  auto retry = produce(*svc, batch(2, 59));
+  EXPECT_EQ(retry.error, stream_error::none);
+  EXPECT_EQ(retry.base_offset, 60);
+  EXPECT_EQ(svc->describe_topic("t")->partitions[0].log_end_offset, 61);
+  // Producer 1 is beyond the bound: it is forgotten, and told so.
+  EXPECT_EQ(produce(*svc, batch(1, 1)).error, stream_error::unknown_producer_id);
+  svc->shutdown();
+}
+
+}  // namespace strata::streams
