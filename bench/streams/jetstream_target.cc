@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -102,15 +101,8 @@ class jetstream_target final : public target {
   }
 
   status start() override {
-    if (port_ == 0) {
-      auto port = free_loopback_port();
-      if (!port) {
-        return port.err();
-      }
-      port_ = *port;
-    }
-    const std::string dir = env_.work_dir + "/data";
-    std::filesystem::create_directories(dir);
+    STRATA_TRY(keep_loopback_port(port_));
+    const std::string dir = make_data_dir(env_.work_dir);
     log_path_ = env_.work_dir + "/nats-server.log";
     auto server = start_server({env_.server_bin, "-a", "127.0.0.1", "-p", std::to_string(port_), "-js", "-sd", dir},
                                log_path_, port_, env_.start_timeout_ms);

@@ -26,6 +26,14 @@ sockaddr_in loopback(uint16_t port) {
 
 }  // namespace
 
+status keep_loopback_port(uint16_t& port) {
+  if (port != 0) return {};
+  auto picked = free_loopback_port();
+  if (!picked) return picked.err();
+  port = *picked;
+  return {};
+}
+
 result<uint16_t> free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

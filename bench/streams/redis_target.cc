@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -132,15 +131,8 @@ class redis_target final : public target {
   }
 
   status start() override {
-    if (port_ == 0) {
-      auto port = free_loopback_port();
-      if (!port) {
-        return port.err();
-      }
-      port_ = *port;
-    }
-    const std::string dir = env_.work_dir + "/data";
-    std::filesystem::create_directories(dir);
+    STRATA_TRY(keep_loopback_port(port_));
+    const std::string dir = make_data_dir(env_.work_dir);
     log_path_ = env_.work_dir + "/redis.log";
     auto server = start_server({env_.server_bin, "--bind", "127.0.0.1", "--port", std::to_string(port_), "--dir",
                                 dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",

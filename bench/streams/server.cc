@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -36,6 +37,12 @@ status stop_server(std::unique_ptr<child_process>& server, int64_t grace_ms, int
   auto stopped = server->stop(grace_ms, stop_signal);
   server.reset();
   return stopped;
+}
+
+std::string make_data_dir(const std::string& work_dir) {
+  std::string dir = work_dir + "/data";
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 std::string server_log_tail(const std::string& log_path) { return file_tail(log_path, log_tail_bytes); }

@@ -22,6 +22,9 @@ result<std::unique_ptr<child_process>> start_server(const std::vector<std::strin
 // fine.
 status stop_server(std::unique_ptr<child_process>& server, int64_t grace_ms, int stop_signal);
 
+// `work_dir`/data, created if missing: where a server keeps its files.
+std::string make_data_dir(const std::string& work_dir);
+
 // The end of a server's log, for error reports.
 std::string server_log_tail(const std::string& log_path);
 

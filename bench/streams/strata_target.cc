@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,17 +109,9 @@ class strata_target final : public target {
   }
 
   status start() override {
-    if (kafka_port_ == 0) {
-      auto kafka = free_loopback_port();
-      auto http = free_loopback_port();
-      if (!kafka || !http) {
-        return make_error(errc::io_error, "cannot pick loopback ports for strata");
-      }
-      kafka_port_ = *kafka;
-      http_port_ = *http;
-    }
-    const std::string dir = env_.work_dir + "/data";
-    std::filesystem::create_directories(dir);
+    STRATA_TRY(keep_loopback_port(kafka_port_));
+    STRATA_TRY(keep_loopback_port(http_port_));
+    const std::string dir = make_data_dir(env_.work_dir);
     log_path_ = env_.work_dir + "/strata.log";
     auto server = start_server({env_.server_bin, "server", "--data-dir", dir, "--kafka-listen",
                                 fmt::format("127.0.0.1:{}", kafka_port_), "--pg-listen", "127.0.0.1:0",
