@@ -205,14 +205,12 @@ class service_impl final : public service {
     }
     if (h.idempotent()) p->producers.record(h, appended->base_offset.value);
     produce_result ok{stream_error::none, {}, appended->base_offset.value, p->log->start_offset().value};
-    bool durable_ack = wait_durable || config_.fsync == fsync_policy::per_batch;
-    if (durable_ack) {
-      p->durable_waiters.push_back({appended->next_offset.value, [ok, done = std::move(done)](bool flushed) {
-                                      done(flushed ? ok : produce_result{stream_error::storage_error, "the write could not be made durable"});
-                                    }});
+    if (wait_durable || config_.fsync == fsync_policy::per_batch) {
+      answer_when_durable(p, appended->next_offset.value, ok, std::move(done));
+    } else {
+      request_flush(p, false);
+      done(ok);
     }
-    request_flush(p, durable_ack);
-    if (!durable_ack) done(ok);
   }
 
   fetch_result fetch(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes,
@@ -400,7 +398,14 @@ class service_impl final : public service {
   void answer_duplicate(const std::shared_ptr<partition>& p, int64_t base, int64_t next, std::function<void(produce_result)> done) {
     produce_result ok{stream_error::none, {}, base, p->log->start_offset().value};
     if (p->log->flushed_offset().value >= next) return done(ok);
-    p->durable_waiters.push_back({next, [ok, done = std::move(done)](bool flushed) {
+    answer_when_durable(p, next, ok, std::move(done));
+  }
+
+  // Answers `ok` once the log is durable up to next_offset (an error if the
+  // flush fails or the partition goes away), and asks for that flush now.
+  void answer_when_durable(const std::shared_ptr<partition>& p, int64_t next_offset, produce_result ok,
+                           std::function<void(produce_result)> done) {
+    p->durable_waiters.push_back({next_offset, [ok = std::move(ok), done = std::move(done)](bool flushed) {
                                     done(flushed ? ok : produce_result{stream_error::storage_error, "the write could not be made durable"});
                                   }});
     request_flush(p, true);

@@ -101,7 +101,6 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     }
     uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
     uint64_t records_bytes = 0;
-    bool any_error = false;
     std::vector<error_code> errors;
     w.array_length(static_cast<int32_t>(req_.topics.size()), false);
     for (auto& t : req_.topics) {
@@ -110,7 +109,6 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       for (auto& p : t.partitions) {
         uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
         auto res = svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
-        any_error = any_error || res.error != streams::stream_error::none;
         records_bytes += res.records.size();
         budget -= std::min<uint64_t>(budget, res.records.size());
         w.i32(p.index);
@@ -124,7 +122,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
         w.bytes(res.records, false);
       }
     }
-    if (!final && !any_error && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
+    if (!final && errors.empty() && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
     for (error_code e : errors) (void)counted_code(svc_, header_, e);
     finish(std::move(out));
     return true;
