@@ -11,9 +11,11 @@ build_pkgs=(
 )
 test_pkgs=(
   kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps
+  qemu-utils libnbd-bin nbdkit fio python3-libnbd
 )
 bench_pkgs=(
   nats-server libnats-dev redis-server libhiredis-dev
+  fio qemu-utils nbdkit python3
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

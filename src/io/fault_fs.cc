@@ -93,6 +93,24 @@ class fault_file final : public file {
     return fs_->truncate_locked(*node_, size_bytes);
   }
 
+  // Both are modelled as writes of zeros, which is what reads see and what a
+  // crash may keep or drop; punch_hole never extends the file.
+  status punch_hole(uint64_t offset, uint64_t length_bytes) override {
+    std::lock_guard lock(fs_->mu_);
+    if (!usable()) return stale_error(path_);
+    if (!writable_) return make_error(errc::io_error, "punch hole " + path_ + ": opened read-only");
+    uint64_t size = node_->data.size();
+    if (offset >= size) return {};
+    return write_zeros_locked(offset, std::min(length_bytes, size - offset));
+  }
+
+  status zero_range(uint64_t offset, uint64_t length_bytes) override {
+    std::lock_guard lock(fs_->mu_);
+    if (!usable()) return stale_error(path_);
+    if (!writable_) return make_error(errc::io_error, "zero range " + path_ + ": opened read-only");
+    return write_zeros_locked(offset, length_bytes);
+  }
+
   result<uint64_t> size() override {
     std::lock_guard lock(fs_->mu_);
     if (!usable()) return stale_error(path_);
@@ -109,6 +127,12 @@ class fault_file final : public file {
 
  private:
   bool usable() const { return !closed_ && generation_ == fs_->generation_; }
+  status write_zeros_locked(uint64_t offset, uint64_t length_bytes) {
+    if (length_bytes == 0) return {};
+    std::vector<uint8_t> zeros(length_bytes, 0);
+    std::span<const uint8_t> parts[1] = {zeros};
+    return fs_->write_locked(*node_, path_, offset, parts);
+  }
 
   fault_fs* fs_;
   std::shared_ptr<fault_fs::node> node_;

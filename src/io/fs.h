@@ -46,6 +46,13 @@ class file {
   // Makes the written bytes and the file size durable (fdatasync).
   virtual status sync() = 0;
   virtual status truncate(uint64_t size_bytes) = 0;
+  // Deallocates [offset, offset+length_bytes): it then reads as zeros and
+  // uses no disk space. The file size does not change.
+  virtual status punch_hole(uint64_t offset, uint64_t length_bytes) = 0;
+  // Makes [offset, offset+length_bytes) read as zeros while keeping it
+  // allocated, without writing the zeros (fallocate ZERO_RANGE), extending
+  // the file if needed. errc::unsupported where the file system cannot.
+  virtual status zero_range(uint64_t offset, uint64_t length_bytes) = 0;
   virtual result<uint64_t> size() = 0;
   // Closes the handle; later calls fail. The destructor closes too.
   virtual status close() = 0;

@@ -1,6 +1,7 @@
 // io::fs on real files: plain POSIX calls, retried on EINTR and short counts.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -79,6 +80,14 @@ class posix_file final : public file {
     return {};
   }
 
+  status punch_hole(uint64_t offset, uint64_t length_bytes) override {
+    return allocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length_bytes, "punch hole");
+  }
+
+  status zero_range(uint64_t offset, uint64_t length_bytes) override {
+    return allocate(FALLOC_FL_ZERO_RANGE, offset, length_bytes, "zero range");
+  }
+
   result<uint64_t> size() override {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return errno_error(errno, "stat", path_);
@@ -97,6 +106,18 @@ class posix_file final : public file {
   const std::string& path() const override { return path_; }
 
  private:
+  status allocate(int mode, uint64_t offset, uint64_t length_bytes, const char* operation) {
+    if (length_bytes == 0) return {};
+    while (::fallocate(fd_, mode, static_cast<off_t>(offset), static_cast<off_t>(length_bytes)) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EOPNOTSUPP) {
+        return make_error(errc::unsupported, std::string(operation) + " " + path_ + ": the file system cannot do it");
+      }
+      return errno_error(errno, operation, path_);
+    }
+    return {};
+  }
+
   int fd_;
   std::string path_;
 };

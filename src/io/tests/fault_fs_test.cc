@@ -151,6 +151,20 @@ TEST_F(FaultFs, OpenModesAndDirectories) {
   EXPECT_FALSE(*fs_.exists("/d/x")) << "remove_all is durable at once";
 }
 
+TEST_F(FaultFs, PunchHoleAndZeroRangeAreUnsyncedZeroWrites) {
+  auto f = create("/d/z");
+  ASSERT_TRUE(fs_.sync_dir("/d").ok());
+  ASSERT_TRUE(f->write_at(0, bytes_of("abcdef")).ok());
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->punch_hole(1, 2).ok());
+  ASSERT_TRUE(f->punch_hole(5, 100).ok());  // clipped at the end of the file
+  EXPECT_EQ(content("/d/z"), std::string("a\0\0de\0", 6));
+  ASSERT_TRUE(f->zero_range(6, 2).ok());  // extends
+  EXPECT_EQ(content("/d/z").size(), 8u);
+  fs_.crash();
+  EXPECT_EQ(content("/d/z"), "abcdef");
+}
+
 TEST_F(FaultFs, CorruptByteFlipsCurrentAndDurable) {
   auto f = create("/d/a");
   ASSERT_TRUE(fs_.sync_dir("/d").ok());

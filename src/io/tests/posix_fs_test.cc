@@ -54,6 +54,26 @@ TEST_F(PosixFs, WriteReadSizeTruncate) {
   EXPECT_FALSE((*f)->sync().ok());
 }
 
+TEST_F(PosixFs, PunchHoleFreesSpaceAndReadsZeros) {
+  auto f = fs_->open(path("sparse"), open_mode::create);
+  ASSERT_TRUE(f.ok());
+  std::vector<uint8_t> ones(1 << 20, 0xab);
+  ASSERT_TRUE((*f)->write_at(0, ones).ok());
+  ASSERT_TRUE((*f)->punch_hole(4096, 8192).ok());
+  EXPECT_EQ(*(*f)->size(), ones.size());
+  std::vector<uint8_t> back(3 * 4096);
+  ASSERT_EQ(*(*f)->read_at(0, back), back.size());
+  for (size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], i < 4096 ? 0xab : 0) << i;
+
+  auto z = (*f)->zero_range(ones.size() - 4096, 8192);  // past the end: extends
+  if (z.code() == errc::unsupported) GTEST_SKIP() << z.err().message;
+  ASSERT_TRUE(z.ok()) << z.err().message;
+  EXPECT_EQ(*(*f)->size(), ones.size() + 4096);
+  std::vector<uint8_t> tail(4096, 0xff);
+  ASSERT_EQ(*(*f)->read_at(ones.size() - 4096, tail), tail.size());
+  for (uint8_t b : tail) ASSERT_EQ(b, 0);
+}
+
 TEST_F(PosixFs, OpenModes) {
   EXPECT_EQ(fs_->open(path("missing"), open_mode::read_only).code(), errc::not_found);
   EXPECT_EQ(fs_->open(path("missing"), open_mode::read_write).code(), errc::not_found);
