@@ -24,6 +24,8 @@
 #include "admin/streams_metrics.h"
 #include "admin/system_routes.h"
 #include "admin/topic_routes.h"
+#include "admin/volume_routes.h"
+#include "admin/volumes_metrics.h"
 #include "metrics/registry.h"
 #include "net/listener.h"
 
@@ -37,14 +39,15 @@ using error_code = boost::system::error_code;
 
 struct server::impl {
   impl(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-       server_limits limits)
-      : io(io), listen(std::move(listen)), streams(streams), registry(registry), limits(limits) {}
+       server_limits limits, volumes::service* volumes)
+      : io(io), listen(std::move(listen)), streams(streams), volumes(volumes), registry(registry), limits(limits) {}
 
   response handle(http::request<http::string_body>& req);
 
   asio::io_context& io;
   std::string listen;
   streams::service& streams;
+  volumes::service* volumes;  // nullptr: the volumes face is off
   metrics::registry& registry;
   server_limits limits;
   router routes;
@@ -223,10 +226,11 @@ response server::impl::handle(http::request<http::string_body>& req) {
 }
 
 server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-               server_limits limits)
-    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits)) {
+               server_limits limits, volumes::service* volumes)
+    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes)) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
+  add_volume_routes(impl_->routes, volumes);
 }
 
 server::~server() { stop(); }
@@ -243,6 +247,7 @@ status server::start() {
   impl_->listener = std::make_shared<net::listener>(impl_->io, "the admin API", impl_->limits.connections_max, on_accept);
   STRATA_TRY(impl_->listener->start(impl_->listen, "--http-listen"));
   impl_->collectors.push_back(add_streams_collector(impl_->registry, impl_->streams));
+  if (impl_->volumes) impl_->collectors.push_back(add_volumes_collector(impl_->registry, *impl_->volumes));
   add_connection_collector(*impl_);
   return {};
 }

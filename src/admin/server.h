@@ -1,5 +1,7 @@
 // The admin HTTP server: the /v1 JSON API, /metrics and /health, on the
 // network thread's io_context, so routes may call streams::service directly.
+// volumes::service is thread-safe and its admin calls are short (a snapshot
+// flushes one layer), so its routes call it on the network thread too.
 //
 // Threading: construct, start(), stop() and destroy on the network thread (or
 // before it runs). Every connection is one coroutine; a request is read whole
@@ -19,6 +21,9 @@ class io_context;
 namespace strata::streams {
 class service;
 }
+namespace strata::volumes {
+class service;
+}
 namespace strata::metrics {
 class registry;
 }
@@ -36,15 +41,17 @@ struct server_limits {
 
 class server {
  public:
-  // listen: "HOST:PORT"; port 0 picks a free port (see port()).
+  // listen: "HOST:PORT"; port 0 picks a free port (see port()). volumes may
+  // be nullptr when the server runs without the volumes face: its routes then
+  // answer 503. Services must outlive the server.
   server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-         server_limits limits = {});
+         server_limits limits = {}, volumes::service* volumes = nullptr);
   ~server();  // stops
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and starts accepting; also registers the per-partition and
-  // connection metrics. An error says why and which flag chooses another address.
+  // Binds and starts accepting; also registers the per-partition, per-volume
+  // and connection metrics. An error says why and which flag chooses another address.
   status start();
   // Stops accepting, closes every open connection and unregisters the
   // collectors. Idempotent.

@@ -9,6 +9,7 @@
 #include "app/options.h"
 #include "app/server_main.h"
 #include "cli/topic_commands.h"
+#include "cli/volume_commands.h"
 
 namespace {
 
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   server->callback([&] { exit_code = strata::app::run_server(server_options); });
 
   strata::cli::add_topic_commands(app);
+  strata::cli::add_volume_commands(app);
 
   std::string config_error;
   auto args = expand_config(argc, argv, &config_error);

@@ -1,5 +1,6 @@
 // Test support shared by the admin and cli tests: an in-memory streams::service
-// and an admin server running on its own network thread on 127.0.0.1:0.
+// (and volumes::service, fake_volumes.h) and an admin server running on its own
+// network thread on 127.0.0.1:0.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "admin/server.h"
+#include "admin/tests/fake_volumes.h"
 #include "metrics/registry.h"
 #include "streams/service.h"
 
@@ -98,10 +100,13 @@ class fake_service final : public streams::service {
   int topics_created_ = 0;
 };
 
-// An admin server with a fake service, serving on its own thread.
+// An admin server with fake services, serving on its own thread. Without
+// volumes, it runs as a server whose volumes face is off.
 class running_server {
  public:
-  explicit running_server(server_limits limits = {}) : server_(io_, "127.0.0.1:0", fake_, registry_, limits) {
+  enum class volumes_face { on, off };
+  explicit running_server(server_limits limits = {}, volumes_face face = volumes_face::on)
+      : server_(io_, "127.0.0.1:0", fake_, registry_, limits, face == volumes_face::on ? &volumes_ : nullptr) {
     status started = server_.start();
     EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.err().message);
     port_ = server_.port();
@@ -131,12 +136,14 @@ class running_server {
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   fake_service& fake() { return fake_; }
+  fake_volumes& volumes() { return volumes_; }
   metrics::registry& registry() { return registry_; }
 
  private:
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_ = boost::asio::make_work_guard(io_);
   fake_service fake_;
+  fake_volumes volumes_;
   metrics::registry registry_;
   server server_;
   uint16_t port_ = 0;
