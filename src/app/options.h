@@ -18,6 +18,7 @@ struct server_options {
   std::string pg_listen = "127.0.0.1:5433";
   std::string nbd_listen = "127.0.0.1:10809";
   std::string http_listen = "127.0.0.1:9644";
+  std::string nbd_unix_socket;  // empty: NBD over TCP only
   std::string kafka_advertised_host;  // default: the host of --kafka-listen
   std::string log_level = "info";
 
@@ -38,6 +39,11 @@ struct server_options {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
   int64_t group_initial_rebalance_delay_ms = 3000;
+
+  // Volumes and NBD.
+  uint32_t nbd_connections_max = 256;
+  uint32_t nbd_worker_threads = 4;
+  uint64_t volume_bytes_max = 8ULL << 40;
 };
 
 // Registers every setting as a flag of `cmd`.

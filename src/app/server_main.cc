@@ -8,14 +8,17 @@
 #include "admin/server.h"
 #include "app/data_dir_lock.h"
 #include "app/kafka_metrics.h"
+#include "app/nbd_metrics.h"
 #include "io/fs.h"
 #include "kafka/groups/coordinator.h"
 #include "kafka/server/server.h"
 #include "meta/kv.h"
 #include "metrics/registry.h"
 #include "net/asio_scheduler.h"
+#include "nbd/server.h"
 #include "net/endpoint.h"
 #include "streams/service.h"
+#include "volumes/service.h"
 
 namespace strata::app {
 
@@ -44,6 +47,20 @@ kafka::server_limits kafka_limits(const server_options& o) {
   return l;
 }
 
+volumes::service_config volumes_config(const server_options& o) {
+  volumes::service_config c;
+  c.data_dir = o.data_dir;
+  c.volume_bytes_max = o.volume_bytes_max;
+  return c;
+}
+
+nbd::server_limits nbd_limits(const server_options& o) {
+  nbd::server_limits l;
+  l.connections_max = o.nbd_connections_max;
+  l.worker_threads = o.nbd_worker_threads;
+  return l;
+}
+
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
@@ -68,6 +85,9 @@ int run_server(const server_options& o) {
   auto streams = streams::service::open(streams_config(o), *fs, **kv, sched);
   if (!streams.ok()) return fail("cannot open the streams service: " + streams.err().message);
 
+  auto volumes = volumes::service::open(volumes_config(o), *fs, **kv);
+  if (!volumes.ok()) return fail("cannot open the volumes service: " + volumes.err().message);
+
   kafka::groups::coordinator_config group_config;
   group_config.initial_rebalance_delay_ms = o.group_initial_rebalance_delay_ms;
   kafka::groups::coordinator groups(sched, **kv, group_config);
@@ -85,11 +105,17 @@ int run_server(const server_options& o) {
 
   admin::server_limits admin_limits;
   admin_limits.connections_max = o.http_connections_max;
-  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits);
+  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get());
   if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
   spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
   spdlog::info("pg: the PostgreSQL face is not built yet; {} is not opened", o.pg_listen);
-  spdlog::info("nbd: the NBD face is not built yet; {} is not opened", o.nbd_listen);
+
+  auto nbd_server = std::make_unique<nbd::server>(io, **volumes, nbd_limits(o), make_nbd_observer(registry));
+  if (auto s = nbd_server->start(o.nbd_listen, o.nbd_unix_socket, "--nbd-listen", "--nbd-unix-socket"); !s.ok()) {
+    return fail(s.err().message);
+  }
+  if (!o.nbd_listen.empty()) spdlog::info("nbd: listening on {} (block volumes)", o.nbd_listen);
+  if (!o.nbd_unix_socket.empty()) spdlog::info("nbd: listening on unix socket {}", o.nbd_unix_socket);
   spdlog::info("strata: serving data dir {}", o.data_dir);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -97,12 +123,15 @@ int run_server(const server_options& o) {
     if (ec) return;
     spdlog::info("strata: received signal {}, shutting down", signal);
     kafka_server.stop();
+    nbd_server->stop();
     admin_server.stop();
     io.stop();
   });
   io.run();
 
   (*streams)->shutdown();
+  nbd_server.reset();  // joins the NBD workers, so nothing writes during the final flush
+  if (auto s = (*volumes)->flush_all(); !s.ok()) spdlog::error("volumes: final flush failed: {}", s.err().message);
   spdlog::info("strata: stopped cleanly");
   return 0;
 }
