@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams clean
+.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes clean
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz: deps
 bench-streams: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/streams/run.sh
+
+bench-volumes: build
+	@bash scripts/install-deps.sh --bench
+	@bash bench/volumes/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) build-bench

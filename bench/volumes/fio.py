@@ -1,0 +1,143 @@
+"""fio command lines and result parsing.
+
+Every system runs the same jobs; only the target differs: a file opened with
+O_DIRECT for the local disk, or an NBD URI (fio's nbd engine, libnbd) for
+the servers.
+"""
+
+import json
+from dataclasses import dataclass
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str         # short name used in tables and JSON
+    label: str       # what the table prints
+    rw: str          # fio's rw=
+    block_bytes: int
+
+    @property
+    def reads(self):
+        return "read" in self.rw
+
+
+WORKLOADS = (
+    Workload("randread", "4k randread", "randread", 4 * KIB),
+    Workload("randwrite", "4k randwrite", "randwrite", 4 * KIB),
+    Workload("seqread", "1M seqread", "read", 1 * MIB),
+    Workload("seqwrite", "1M seqwrite", "write", 1 * MIB),
+)
+
+# Reads run first, on the data the fill pass wrote, so every system reads
+# the same freshly written layout; the writes come after.
+RUN_ORDER = ("randread", "seqread", "randwrite", "seqwrite")
+
+FILL = Workload("fill", "fill", "write", 1 * MIB)
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    path: str
+    engine: str      # io_uring or libaio
+
+    def args(self):
+        return [f"--filename={self.path}", "--direct=1", f"--ioengine={self.engine}"]
+
+
+@dataclass(frozen=True)
+class NbdTarget:
+    uri: str
+
+    def args(self):
+        return ["--ioengine=nbd", f"--uri={self.uri}"]
+
+
+@dataclass(frozen=True)
+class JobShape:
+    size_bytes: int
+    runtime_s: int
+    ramp_s: int
+    iodepth: int
+    numjobs: int
+    fsync_every: int  # fio fsync=N: a FLUSH (fsync) after every N writes; 0 = never
+
+
+@dataclass
+class Result:
+    iops: float
+    bytes_per_s: float
+    p99_ms: float
+    mean_ms: float
+    io_bytes: int
+
+
+def _per_job_slice(shape):
+    """Each job gets its own slice, so sequential jobs don't read the same blocks."""
+    slice_bytes = shape.size_bytes // shape.numjobs
+    slice_bytes -= slice_bytes % MIB
+    if slice_bytes <= 0:
+        raise ValueError("size is smaller than 1 MiB per job")
+    args = [f"--size={slice_bytes}", f"--numjobs={shape.numjobs}"]
+    if shape.numjobs > 1:
+        args += [f"--offset_increment={slice_bytes}", "--group_reporting"]
+    return args
+
+
+def timed_args(target, workload, shape, output_path):
+    args = ["fio", f"--name={workload.key}", f"--rw={workload.rw}",
+            f"--bs={workload.block_bytes}", f"--iodepth={shape.iodepth}",
+            "--time_based", f"--runtime={shape.runtime_s}", f"--ramp_time={shape.ramp_s}",
+            "--norandommap", "--randrepeat=1", "--eta=never",
+            "--output-format=json", f"--output={output_path}"]
+    if not workload.reads and shape.fsync_every > 0:
+        args.append(f"--fsync={shape.fsync_every}")
+    return args + _per_job_slice(shape) + target.args()
+
+
+def fill_args(target, size_bytes, iodepth, output_path):
+    """Writes every byte once (1 MiB blocks), so reads find data everywhere."""
+    return ["fio", "--name=fill", "--rw=write", f"--bs={FILL.block_bytes}",
+            f"--iodepth={iodepth}", f"--size={size_bytes}", "--end_fsync=1",
+            "--eta=never", "--output-format=json", f"--output={output_path}"] + target.args()
+
+
+def scatter_args(target, size_bytes, ios, output_path):
+    """`ios` 4 KiB writes at random offsets across the whole volume."""
+    return ["fio", "--name=scatter", "--rw=randwrite", "--bs=4k", "--iodepth=16",
+            f"--size={size_bytes}", f"--number_ios={ios}", "--norandommap",
+            "--end_fsync=1", "--eta=never", "--output-format=json",
+            f"--output={output_path}"] + target.args()
+
+
+def parse_output(text, reads):
+    """Reads fio's JSON (group_reporting or one job) into a Result.
+
+    fio may print warnings before the JSON object; they are skipped.
+    Raises ValueError when the run failed or did no I/O.
+    """
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("fio wrote no JSON")
+    doc = json.loads(text[start:])
+    jobs = doc.get("jobs") or []
+    if not jobs:
+        raise ValueError("fio JSON has no jobs")
+    job = jobs[0]
+    if job.get("error", 0) != 0:
+        raise ValueError(f"fio job failed with error {job['error']}")
+    side = job["read" if reads else "write"]
+    io_bytes = int(side.get("io_bytes", 0))
+    if io_bytes <= 0:
+        raise ValueError("fio did no I/O")
+    clat = side.get("clat_ns", {})
+    percentiles = clat.get("percentile", {})
+    p99_ns = percentiles.get("99.000000")
+    if p99_ns is None:
+        raise ValueError("fio JSON has no 99th percentile of completion latency")
+    return Result(iops=float(side["iops"]), bytes_per_s=float(side["bw_bytes"]),
+                  p99_ms=float(p99_ns) / 1e6, mean_ms=float(clat.get("mean", 0.0)) / 1e6,
+                  io_bytes=io_bytes)

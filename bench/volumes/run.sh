@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the volumes benchmark (fio over NBD: Strata vs qemu-nbd vs nbdkit, and
+# the local disk; snapshot and clone creation times). Called by
+# `make bench-volumes`; extra arguments go to the benchmark, e.g.
+# bench/volumes/run.sh --size 2G --runtime 30 --systems local,strata.
+# Env: STRATA_BIN (default build/strata).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+strata_bin="${STRATA_BIN:-$repo/build/strata}"
+
+for tool in fio qemu-nbd nbdkit; do
+  command -v "$tool" >/dev/null || {
+    echo "run.sh: $tool is missing; run scripts/install-deps.sh --bench" >&2
+    exit 1
+  }
+done
+if ! fio --enghelp 2>/dev/null | grep -qx '[[:space:]]*nbd'; then
+  echo "run.sh: this fio has no nbd engine (Debian's fio 3.33 has it)" >&2
+  exit 1
+fi
+# exec: interrupts reach the benchmark directly, which stops its servers.
+exec /usr/bin/python3 "$repo/bench/volumes/bench_volumes.py" --strata-bin "$strata_bin" "$@"
