@@ -3,7 +3,9 @@
 #   1. the storage log crash test, tests/crash/log_crash_test.sh (it builds
 #      the log_crash_writer target of tests/crash/CMakeLists.txt if needed);
 #   2. the Kafka kill -9 test: tests/crash/kafka_crash_test.py against the
-#      strata binary in BUILD_DIR.
+#      strata binary in BUILD_DIR;
+#   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
+#      flushed writes and snapshots must survive), same binary.
 # Extra arguments go to the Kafka crash test (e.g. --cycles 20).
 # Exits non-zero if any test fails or if a test could not be found.
 #   usage: scripts/run-slow-tests.sh BUILD_DIR [kafka crash test args...]
@@ -28,6 +30,10 @@ fi
 echo "== kafka kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/kafka_crash_test.py "$@" \
   || { status=1; failed+=(kafka_crash_test.py); }
+
+echo "== volume kill -9 crash test =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py \
+  || { status=1; failed+=(volume_crash_test.py); }
 
 if [ $status -ne 0 ]; then
   echo "slow tests failed: ${failed[*]}" >&2

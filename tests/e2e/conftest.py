@@ -3,7 +3,9 @@ ports with a temporary data dir.
 
 - `strata`: a started server, stopped with SIGTERM after the test (a non-zero
   exit fails the test). Extra flags: @pytest.mark.strata_args("--flag", "v").
-- `strata_factory(extra_args=(), data_dir=None, start=True)`: more servers.
+- `strata_factory(extra_args=(), data_dir=None, start=True, **server_kwargs)`:
+  more servers (server_kwargs go to StrataServer, e.g. nbd_unix_socket).
+- `nbd_strata`: like `strata`, but start() also waits for the NBD port.
 - Each test runs under an alarm (default 120 s, @pytest.mark.timeout_s(N)),
   so a hung client fails the test instead of the whole run.
 - When a test fails, the logs of its servers are attached to the report.
@@ -56,9 +58,9 @@ def strata_factory(request, tmp_path):
     servers = []
     request.node._strata_servers = servers
 
-    def make(extra_args=(), data_dir=None, start=True, name=None):
+    def make(extra_args=(), data_dir=None, start=True, name=None, **server_kwargs):
         server = StrataServer(tmp_path / (name or f"strata{len(servers)}"), extra_args=extra_args,
-                              data_dir=data_dir, name=name or f"strata{len(servers)}")
+                              data_dir=data_dir, name=name or f"strata{len(servers)}", **server_kwargs)
         servers.append(server)
         if start:
             server.start()
@@ -80,3 +82,9 @@ def strata_factory(request, tmp_path):
 def strata(request, strata_factory):
     marker = request.node.get_closest_marker("strata_args")
     return strata_factory(extra_args=marker.args if marker else (), name="strata")
+
+
+@pytest.fixture
+def nbd_strata(request, strata_factory):
+    marker = request.node.get_closest_marker("strata_args")
+    return strata_factory(extra_args=marker.args if marker else (), name="strata", wait_for_nbd=True)

@@ -1,7 +1,7 @@
 """Runs the real `strata` binary for end-to-end tests.
 
-A StrataServer owns one data dir and one pair of loopback ports (Kafka and
-admin HTTP). It can be started, stopped with SIGTERM (which must exit 0),
+A StrataServer owns one data dir and its loopback ports (Kafka, admin HTTP,
+PostgreSQL wire, NBD, and optionally an NBD unix socket). It can be started, stopped with SIGTERM (which must exit 0),
 killed with SIGKILL and restarted on the same data dir and ports, so that
 clients reconnect to the same address. Everything the server prints goes to
 a log file per server, which the pytest hooks in conftest.py attach to the
@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -52,12 +53,19 @@ def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
 
 
 class StrataServer:
-    def __init__(self, workdir, extra_args=(), data_dir=None, name="strata"):
+    def __init__(self, workdir, extra_args=(), data_dir=None, name="strata", nbd_unix_socket=None,
+                 wait_for_nbd=False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = Path(data_dir) if data_dir else self.workdir / "data"
         self.kafka_port = free_port()
         self.http_port = free_port()
+        self.pg_port = free_port()
+        self.nbd_port = free_port()
+        # Unix socket paths are limited to 107 bytes: callers pass a short one.
+        self.nbd_unix_socket = str(nbd_unix_socket) if nbd_unix_socket else None
+        # wait_ready() also waits for the NBD port (and socket) to accept.
+        self.wait_for_nbd = wait_for_nbd
         self.extra_args = list(extra_args)
         self.name = name
         self.log_path = self.workdir / f"{name}.log"
@@ -84,11 +92,21 @@ class StrataServer:
             "--data-dir", str(self.data_dir),
             "--kafka-listen", self.bootstrap,
             "--http-listen", f"127.0.0.1:{self.http_port}",
-            "--pg-listen", f"127.0.0.1:{free_port()}",
-            "--nbd-listen", f"127.0.0.1:{free_port()}",
+            "--pg-listen", f"127.0.0.1:{self.pg_port}",
+            "--nbd-listen", f"127.0.0.1:{self.nbd_port}",
             "--group-initial-rebalance-delay-ms", "0",
+            *(["--nbd-unix-socket", self.nbd_unix_socket] if self.nbd_unix_socket else []),
             *self.extra_args,
         ]
+
+    def nbd_url(self, export):
+        """nbd:// URL of an export ("VOL" or "VOL@SNAP"; '@' is percent-encoded,
+        which qemu and libnbd both decode)."""
+        return f"nbd://127.0.0.1:{self.nbd_port}/{urllib.parse.quote(export, safe='')}"
+
+    def nbd_unix_url(self, export):
+        assert self.nbd_unix_socket, "server was started without an NBD unix socket"
+        return f"nbd+unix:///{urllib.parse.quote(export, safe='')}?socket={self.nbd_unix_socket}"
 
     # --- lifecycle ---------------------------------------------------------
     def spawn(self):
@@ -113,8 +131,8 @@ class StrataServer:
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"strata exited with code {self.proc.returncode} during start; log:\n{self.log_tail()}")
-            return self.health_ok() and self.kafka_accepts()
-        wait_until(ready, timeout_s, what="strata /health and the Kafka port")
+            return self.health_ok() and self.kafka_accepts() and (not self.wait_for_nbd or self.nbd_accepts())
+        wait_until(ready, timeout_s, what="strata /health, the Kafka port" + (" and NBD" if self.wait_for_nbd else ""))
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -153,6 +171,18 @@ class StrataServer:
         except OSError:
             return False
 
+    def nbd_accepts(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.nbd_port), timeout=1):
+                pass
+            if self.nbd_unix_socket:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(1)
+                    s.connect(self.nbd_unix_socket)
+            return True
+        except OSError:
+            return False
+
     def health_ok(self):
         try:
             status, _ = self.http("GET", "/health", timeout_s=1)
@@ -187,6 +217,61 @@ class StrataServer:
     def describe_topic(self, name):
         status, text = self.http("GET", f"/v1/topics/{name}")
         return status, (json.loads(text) if text.strip().startswith("{") else text)
+
+    # --- volumes (admin HTTP API) ---------------------------------------------
+    def api(self, method, path, body=None, expect=200):
+        """JSON of an admin API call that must answer `expect`."""
+        status, text = self.http(method, path, body)
+        assert status == expect, f"{method} {path} {body or ''} answered {status}, expected {expect}: {text}"
+        return json.loads(text) if text.strip() else None
+
+    def create_volume(self, name, size_bytes):
+        return self.api("POST", "/v1/volumes", {"name": name, "size_bytes": size_bytes}, expect=201)
+
+    def volume(self, name):
+        return self.api("GET", f"/v1/volumes/{urllib.parse.quote(name, safe='')}")
+
+    def volumes(self):
+        """{"volumes": [...], "usage": {...}}"""
+        return self.api("GET", "/v1/volumes")
+
+    def volume_usage(self):
+        return self.volumes()["usage"]
+
+    def wait_usage(self, predicate, what, timeout_s=30):
+        """Polls GET /v1/volumes until predicate(usage) holds (background
+        reclaim); fails with the last usage seen."""
+        last = {}
+
+        def check():
+            last.update(self.volume_usage())
+            return predicate(last)
+        try:
+            wait_until(check, timeout_s, interval_s=0.2, what=what)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last usage: {last}") from None
+        return last
+
+    def resize_volume(self, name, size_bytes):
+        return self.api("POST", f"/v1/volumes/{urllib.parse.quote(name, safe='')}/resize",
+                        {"size_bytes": size_bytes})
+
+    def delete_volume(self, name):
+        return self.http("DELETE", f"/v1/volumes/{urllib.parse.quote(name, safe='')}")
+
+    def create_snapshot(self, volume, name):
+        return self.api("POST", "/v1/snapshots", {"volume": volume, "name": name}, expect=201)
+
+    def snapshots(self, volume=None):
+        query = f"?volume={urllib.parse.quote(volume, safe='')}" if volume else ""
+        return self.api("GET", f"/v1/snapshots{query}")["snapshots"]
+
+    def delete_snapshot(self, export):
+        """DELETE /v1/snapshots/VOL@SNAP; returns (status, text)."""
+        return self.http("DELETE", f"/v1/snapshots/{urllib.parse.quote(export, safe='@')}")
+
+    def create_clone(self, snapshot_export, name):
+        return self.api("POST", "/v1/clones", {"snapshot": snapshot_export, "name": name}, expect=201)
 
     def rss_bytes(self):
         with open(f"/proc/{self.pid}/status") as f:
