@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ class router {
   };
   std::vector<route> routes_;
 };
+
+// Decodes %XX escapes; nullopt on a malformed one.
+std::optional<std::string> percent_decode(std::string_view text);
 
 // Splits "/a/b%2Fc?x=1" into decoded segments {"a", "b/c"}; a trailing slash
 // is ignored. False on a malformed percent escape or an empty inner segment.

@@ -195,30 +195,6 @@ result<snapshot_ref> parse_snapshot_ref(const std::string& text) {
   return ref;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> decode_query_value(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // The ?volume=NAME filter of GET /v1/snapshots; empty when absent.
 result<std::string> volume_filter(const std::string& target) {
   size_t q = target.find('?');
@@ -243,7 +219,7 @@ result<std::string> volume_filter(const std::string& target) {
                         fmt::format("unknown query parameter {}; only ?volume=NAME is accepted", key));
     }
     if (volume) return make_error(errc::invalid_argument, "give ?volume= at most once");
-    volume = decode_query_value(pair.substr(eq + 1));
+    volume = percent_decode(pair.substr(eq + 1));
     if (!volume) return make_error(errc::invalid_argument, "the volume query parameter has a malformed percent escape");
     STRATA_TRY(check_name("the volume name", *volume));
   }

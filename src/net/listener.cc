@@ -1,7 +1,6 @@
 #include "net/listener.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "net/endpoint.h"
 
@@ -10,7 +9,7 @@ namespace strata::net {
 using boost::asio::ip::tcp;
 
 listener::listener(boost::asio::io_context& io, std::string name, uint32_t connections_max, session_factory factory)
-    : io_(io), name_(std::move(name)), connections_max_(connections_max), factory_(std::move(factory)), acceptor_(io), retry_(io) {}
+    : io_(io), gate_(io, std::move(name), connections_max), factory_(std::move(factory)), acceptor_(io) {}
 
 status listener::start(const std::string& text, const std::string& flag) {
   auto hp = parse_host_port(text, flag);
@@ -28,7 +27,7 @@ status listener::start(const std::string& text, const std::string& flag) {
   tcp::endpoint endpoint(address, hp->port);
   auto fail = [&](const char* what) {
     return make_error(errc::unavailable,
-                      fmt::format("cannot listen on {} for {}: {} failed: {}; pass {} to choose another address", text, name_,
+                      fmt::format("cannot listen on {} for {}: {} failed: {}; pass {} to choose another address", text, gate_.name(),
                                   what, ec.message(), flag));
   };
   acceptor_.open(endpoint.protocol(), ec);
@@ -46,33 +45,19 @@ status listener::start(const std::string& text, const std::string& flag) {
 void listener::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
-  retry_.cancel();
+  gate_.stop();
 }
 
 void listener::accept_next() {
   acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == boost::asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
-      if (*self->open_ >= self->connections_max_) {
-        ++self->refused_;
-        spdlog::warn("{}: refusing a connection: {} open, the limit is {}", self->name_, *self->open_, self->connections_max_);
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++*self->open_;
-        std::shared_ptr<void> slot(nullptr, [open = self->open_](void*) { --*open; });
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        self->factory_(std::move(socket), std::move(slot));
-      }
+    if (ec) return self->gate_.back_off(ec, [self] { self->accept_next(); });
+    boost::system::error_code ignored;
+    if (auto slot = self->gate_.admit()) {
+      socket.set_option(tcp::no_delay(true), ignored);
+      self->factory_(std::move(socket), std::move(slot));
     } else {
-      constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
-      spdlog::warn("{}: accept failed: {}; retrying in {} ms", self->name_, ec.message(), accept_retry_delay.count());
-      self->retry_.expires_after(accept_retry_delay);
-      self->retry_.async_wait([self](const boost::system::error_code& wait_ec) {
-        if (!wait_ec) self->accept_next();
-      });
-      return;
+      socket.close(ignored);
     }
     self->accept_next();
   });

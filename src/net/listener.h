@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/accept_gate.h"
 
 namespace strata::net {
 
@@ -26,20 +27,16 @@ class listener : public std::enable_shared_from_this<listener> {
   status start(const std::string& host_port_text, const std::string& flag);
   void stop();
   uint16_t port() const { return port_; }
-  uint32_t open_connections() const { return *open_; }
-  uint64_t refused_connections() const { return refused_; }
-  const std::string& name() const { return name_; }
+  uint32_t open_connections() const { return gate_.open(); }
+  uint64_t refused_connections() const { return gate_.refused(); }
+  const std::string& name() const { return gate_.name(); }
 
  private:
   void accept_next();
   boost::asio::io_context& io_;
-  std::string name_;
-  uint32_t connections_max_;
+  accept_gate gate_;
   session_factory factory_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer retry_;  // backs off after an accept error such as EMFILE
-  std::shared_ptr<uint32_t> open_ = std::make_shared<uint32_t>(0);
-  uint64_t refused_ = 0;
   uint16_t port_ = 0;
 };
 

@@ -20,7 +20,7 @@ constexpr mode_t socket_mode = 0660;  // owner and group may connect
 
 unix_listener::unix_listener(boost::asio::io_context& io, std::string name, uint32_t connections_max,
                              session_factory factory)
-    : io_(io), name_(std::move(name)), connections_max_(connections_max), factory_(std::move(factory)), acceptor_(io), retry_(io) {}
+    : io_(io), gate_(io, std::move(name), connections_max), factory_(std::move(factory)), acceptor_(io) {}
 
 unix_listener::~unix_listener() { stop(); }
 
@@ -48,7 +48,7 @@ status unix_listener::remove_stale_socket(const std::string& path, const std::st
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return make_error(errc::unavailable, fmt::format("{} {}: cannot remove the stale socket: {}", flag, path, std::strerror(errno)));
   }
-  spdlog::info("{}: removed the stale socket file {}", name_, path);
+  spdlog::info("{}: removed the stale socket file {}", gate_.name(), path);
   return {};
 }
 
@@ -62,7 +62,7 @@ status unix_listener::start(const std::string& path, const std::string& flag) {
   boost::system::error_code ec;
   auto fail = [&](const char* what) {
     return make_error(errc::unavailable, fmt::format("cannot listen on {} for {}: {} failed: {}; pass {} to choose another path",
-                                                     path, name_, what, ec.message(), flag));
+                                                     path, gate_.name(), what, ec.message(), flag));
   };
   stream_protocol::endpoint endpoint(path);
   acceptor_.open(endpoint.protocol(), ec);
@@ -84,7 +84,7 @@ status unix_listener::start(const std::string& path, const std::string& flag) {
 void unix_listener::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
-  retry_.cancel();
+  gate_.stop();
   if (bound_) {
     ::unlink(path_.c_str());
     bound_ = false;
@@ -94,25 +94,12 @@ void unix_listener::stop() {
 void unix_listener::accept_next() {
   acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, stream_protocol::socket socket) {
     if (ec == boost::asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
-      if (*self->open_ >= self->connections_max_) {
-        ++self->refused_;
-        spdlog::warn("{}: refusing a connection: {} open, the limit is {}", self->name_, *self->open_, self->connections_max_);
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++*self->open_;
-        std::shared_ptr<void> slot(nullptr, [open = self->open_](void*) { --*open; });
-        self->factory_(std::move(socket), std::move(slot));
-      }
+    if (ec) return self->gate_.back_off(ec, [self] { self->accept_next(); });
+    if (auto slot = self->gate_.admit()) {
+      self->factory_(std::move(socket), std::move(slot));
     } else {
-      constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
-      spdlog::warn("{}: accept failed: {}; retrying in {} ms", self->name_, ec.message(), accept_retry_delay.count());
-      self->retry_.expires_after(accept_retry_delay);
-      self->retry_.async_wait([self](const boost::system::error_code& wait_ec) {
-        if (!wait_ec) self->accept_next();
-      });
-      return;
+      boost::system::error_code ignored;
+      socket.close(ignored);
     }
     self->accept_next();
   });

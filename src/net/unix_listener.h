@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/accept_gate.h"
 
 namespace strata::net {
 
@@ -32,21 +33,17 @@ class unix_listener : public std::enable_shared_from_this<unix_listener> {
   status start(const std::string& path, const std::string& flag);
   void stop();
   const std::string& path() const { return path_; }
-  uint32_t open_connections() const { return *open_; }
-  uint64_t refused_connections() const { return refused_; }
+  uint32_t open_connections() const { return gate_.open(); }
+  uint64_t refused_connections() const { return gate_.refused(); }
 
  private:
   status remove_stale_socket(const std::string& path, const std::string& flag);
   void accept_next();
 
   boost::asio::io_context& io_;
-  std::string name_;
-  uint32_t connections_max_;
+  accept_gate gate_;
   session_factory factory_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
-  boost::asio::steady_timer retry_;  // backs off after an accept error such as EMFILE
-  std::shared_ptr<uint32_t> open_ = std::make_shared<uint32_t>(0);
-  uint64_t refused_ = 0;
   std::string path_;
   bool bound_ = false;  // we created the socket file, so stop() removes it
 };

@@ -14,7 +14,6 @@ acknowledged at, and each partition holds its records in produce order.
 
 import argparse
 import random
-import shutil
 import sys
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from strata_server import StrataServer  # noqa: E402
+from crash_report import check, finish  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 
@@ -132,10 +132,6 @@ def read_back(server):
     return out
 
 
-def check(results, name, ok, detail=""):
-    results.append((name, ok))
-    print(f"{'PASS' if ok else 'FAIL'}: {name}{'' if ok else ' -- ' + detail}")
-
 
 def run(args):
     rng = random.Random(args.seed)
@@ -190,17 +186,8 @@ def run(args):
     except Exception as e:
         check(results, "test ran to completion", False, repr(e))
     finally:
-        if server.running():
-            code = server.stop()
-            check(results, "SIGTERM after the test exits 0", code == 0, f"exit code {code}")
-    failed = [name for name, ok in results if not ok]
-    if failed:
-        print(f"server log: {server.log_path} (data dir kept: {server.data_dir})")
-        print(server.log_tail(60))
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    return not failed
+        passed = finish(results, server, workdir)
+    return passed
 
 
 def parse_args(argv):

@@ -28,7 +28,6 @@ written, must read exactly like it.
 
 import argparse
 import random
-import shutil
 import struct
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import nbd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from strata_server import StrataServer  # noqa: E402
+from crash_report import check, finish  # noqa: E402
 
 SECTOR = 512
 BLOCK = 4096
@@ -223,10 +223,6 @@ class GenSource:
             return self.value
 
 
-def check(results, name, ok, detail=""):
-    results.append((name, ok))
-    print(f"{'PASS' if ok else 'FAIL'}: {name}{'' if ok else ' -- ' + detail}")
-
 
 def retire_oldest(server, snapshots):
     """Deletes the oldest snapshots (and their clones) past SNAPSHOTS_KEPT;
@@ -342,17 +338,8 @@ def run(args):
     except Exception as e:
         check(results, "test ran to completion", False, repr(e))
     finally:
-        if server.running():
-            code = server.stop()
-            check(results, "SIGTERM after the test exits 0", code == 0, f"exit code {code}")
-    failed = [name for name, ok in results if not ok]
-    if failed:
-        print(f"server log: {server.log_path} (data dir kept: {server.data_dir})")
-        print(server.log_tail(60))
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    return not failed and cycles_done == args.cycles
+        passed = finish(results, server, workdir)
+    return passed and cycles_done == args.cycles
 
 
 def parse_args(argv):
