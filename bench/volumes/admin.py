@@ -60,6 +60,11 @@ class Admin:
         raise BenchError(f"strata's /health did not answer 200 within {timeout_s:.0f} s:\n"
                          f"{log_tail(child.log_path)}")
 
+    def usage(self):
+        """The server's write accounting: GET /v1/volumes' "usage" object."""
+        doc, _ = self.expect("GET", "/v1/volumes", None, (200,), "reading volume usage")
+        return doc["usage"]
+
     def create_volume(self, name, size_bytes):
         status, doc, _ = self.request("POST", "/v1/volumes",
                                       {"name": name, "size_bytes": size_bytes})

@@ -101,6 +101,7 @@ class Context:
         self.opts = opts
         self.work_dir = work_dir
         self.children = children
+        self.write_amplification = {}  # workload label -> (disk bytes, map bytes) per client byte, Strata only
 
     def shape(self):
         o = self.opts
@@ -157,14 +158,29 @@ def run_fio(ctx, system, name, argv, log_path, reads, timeout_s):
         raise BenchError(f"fio {name} against {system.name}: {e}; see {out_path}") from e
 
 
+def note_amplification(ctx, system, label, before):
+    """Records Strata's disk and map bytes per client byte written since `before`."""
+    if before is None:
+        return None
+    after = system.admin.usage()
+    client = after["client_write_bytes"] - before["client_write_bytes"]
+    if client > 0:
+        disk = (after["disk_write_bytes"] - before["disk_write_bytes"]) / client
+        journal = (after["map_write_bytes"] - before["map_write_bytes"]) / client
+        ctx.write_amplification[label] = (disk, journal)
+    return after
+
+
 def run_system(ctx, system, results, timings):
     target = system.start()
     print(f"{system.name}: {system.describe()}", flush=True)
     o = ctx.opts
     fill_timeout = max(120.0, o.size_bytes / FILL_MIN_BYTES_PER_S)
     out = os.path.join(system.dir, "fill.json")
+    usage = system.admin.usage() if isinstance(system, systems.Strata) else None
     r = run_fio(ctx, system, "fill", fio.fill_args(target, o.size_bytes, o.iodepth, out),
                 os.path.join(system.dir, "fill.log"), False, fill_timeout)
+    usage = note_amplification(ctx, system, "1 MiB fill", usage)
     print(f"  fill: {o.size_bytes / fio.MIB:.0f} MiB at {r.bytes_per_s / 1e6:.0f} MB/s",
           flush=True)
     by_key = {w.key: w for w in fio.WORKLOADS}
@@ -176,13 +192,23 @@ def run_system(ctx, system, results, timings):
         r = run_fio(ctx, system, key, argv, os.path.join(system.dir, f"{key}.log"), w.reads,
                     o.runtime_s + o.ramp_s + TIMED_SLACK_S)
         per[key] = r
+        usage = note_amplification(ctx, system, w.label, usage)
         print(f"  {w.label:<13} {r.iops:>9.0f} IOPS {r.bytes_per_s / 1e6:>8.1f} MB/s "
               f"p99 {r.p99_ms:.2f} ms", flush=True)
     if isinstance(system, systems.Strata) and not o.no_snapshots:
         timings.extend(snapshots.measure(ctx, system))
 
 
-def print_report(opts, machine, results, failures, timings):
+def print_amplification(amplification):
+    if not amplification:
+        return
+    print()
+    print("strata write amplification (bytes written to layer files and map journals per byte clients wrote):")
+    for label, (disk, journal) in amplification.items():
+        print(f"  {label:<13} data {disk:.3f}x  map {journal:.4f}x  total {disk + journal:.3f}x")
+
+
+def print_report(opts, machine, results, failures, timings, amplification=None):
     print()
     print("== volumes bench: fio over NBD ==")
     print(f"size {opts.size_bytes / fio.GIB:g} GiB, runtime {opts.runtime_s} s "
@@ -205,6 +231,7 @@ def print_report(opts, machine, results, failures, timings):
         print()
         print(ratios)
     verdicts = report.fio_verdicts(results, opts.systems)
+    print_amplification(amplification)
     if timings:
         print()
         print("snapshot and clone creation (client wall time of one POST, new connection):")
@@ -256,7 +283,7 @@ def main(argv):
             shutil.rmtree(work_dir, ignore_errors=True)
     if interrupted:
         return 130
-    print_report(opts, machine, results, failures, timings)
+    print_report(opts, machine, results, failures, timings, ctx.write_amplification)
     print(f"\ntook {time.monotonic() - started:.0f} s")
     if opts.json_path:
         settings = {k: v for k, v in vars(opts).items() if k != "json_path"}

@@ -46,6 +46,9 @@ def make_handler(volumes_dir):
         def do_GET(self):
             if self.path == "/health":
                 self.reply(200, {"status": "ok"})
+            elif self.path == "/v1/volumes":
+                usage = {k: 0 for k in ("client_write_bytes", "disk_write_bytes", "map_write_bytes")}
+                self.reply(200, {"volumes": [], "usage": usage})
             else:
                 self.reply(404, {"error": "no such path"})
 
