@@ -11,6 +11,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 namespace strata::nbd {
 
@@ -18,6 +19,14 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr size_t discard_chunk_bytes = 64 * KiB;
+// Per connection, allocated when transmission starts: one read takes in many
+// request headers (and small WRITE payloads) at once.
+constexpr size_t receive_buffer_bytes = 64 * KiB;
+// Requests a worker runs for one connection before it lets others' turns in.
+constexpr uint32_t drain_turn_jobs_max = 32;
+// Bounds on one gathered write of replies (a single larger reply still goes alone).
+constexpr size_t replies_per_write_max = 64;
+constexpr size_t write_bytes_soft_max = 1 * MiB;
 
 handshake_limits handshake_limits_of(const server_limits& l) {
   handshake_limits h;
@@ -35,6 +44,7 @@ connection::connection(socket_type socket, std::shared_ptr<void> slot, std::stri
       peer_(std::move(peer)),
       env_(std::move(env)),
       handshake_(env_->volumes, handshake_limits_of(env_->limits)),
+      net_executor_(socket_.get_executor()),
       deadline_(socket_.get_executor()),
       gate_(socket_.get_executor()) {}
 
@@ -151,23 +161,18 @@ asio::awaitable<bool> connection::negotiate() {
 }
 
 asio::awaitable<void> connection::serve() {
-  const auto& limits = env_->limits;
-  boost::system::error_code ec;
+  rx_ = std::make_unique_for_overwrite<uint8_t[]>(receive_buffer_bytes);
   while (!closed_) {
-    while (!closed_ && in_flight_ >= limits.requests_in_flight_max) {
-      gate_.expires_at(asio::steady_timer::time_point::max());
-      co_await gate_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (closed_) break;
+    if (!co_await wait_for_room()) break;
     awaiting_request_ = true;
-    arm_idle_if_quiet();
-    uint8_t header_bytes[request_header_bytes];
-    if (!co_await read_exact(header_bytes)) break;
+    const bool got_header = co_await buffer_at_least(request_header_bytes);
     awaiting_request_ = false;
-    disarm();
+    if (!got_header) break;
     const auto started = clock::now();
     request r;
-    if (!decode_request(header_bytes, r)) {
+    const bool magic_ok = decode_request(std::span(rx_.get() + rx_begin_, request_header_bytes), r);
+    rx_begin_ += request_header_bytes;
+    if (!magic_ok) {
       reject(rejection::bad_request_magic);
       break;
     }
@@ -178,58 +183,158 @@ asio::awaitable<void> connection::serve() {
     }
     verdict v = check_request(*session_, r);
     ++in_flight_;
-    if (has_payload(r)) {
-      if (v.error != 0) {
-        // Skip the refused payload in small pieces instead of buffering it.
-        arm(limits.payload_timeout_ms, rejection::payload_timeout);
-        if (!co_await discard(r.length)) break;
-        disarm();
-        complete(r, make_reply(*session_, r, v.error, v.message), {}, started);
-        continue;
-      }
-      auto grant = co_await env_->budget.acquire(r.length);
-      if (closed_) {
-        env_->budget.release(grant);
-        break;
-      }
-      buffer payload(r.length);
-      arm(limits.payload_timeout_ms, rejection::payload_timeout);
-      bool got = co_await read_exact(payload.span());
-      disarm();
-      if (!got) {
-        env_->budget.release(grant);
-        break;
-      }
-      submit(r, std::move(payload), grant, started);
-      continue;
-    }
     if (v.error != 0) {
-      complete(r, make_reply(*session_, r, v.error, v.message), {}, started);
+      // A refused payload is skipped in small pieces instead of buffered.
+      if (has_payload(r) && !co_await skip_payload(r.length)) break;
+      answer_now(r, make_reply(*session_, r, v.error, v.message), started);
       continue;
     }
+    // A WRITE's payload and a READ's reply draw on the budget until the reply is written.
     net::byte_budget::grant grant;
-    if (r.type == cmd_read) grant = co_await env_->budget.acquire(r.length);  // the reply's bytes
+    if (r.type == cmd_read || has_payload(r)) grant = co_await env_->budget.acquire(r.length);
     if (closed_) {
       env_->budget.release(grant);
       break;
     }
-    submit(r, {}, grant, started);
+    buffer payload;
+    if (has_payload(r)) {
+      payload = buffer(r.length);
+      if (!co_await read_payload(payload)) {
+        env_->budget.release(grant);
+        break;
+      }
+    }
+    submit(job{r, std::move(payload), grant, started});
   }
 }
 
-void connection::submit(const request& r, buffer payload, net::byte_budget::grant grant, clock::time_point started) {
-  asio::post(env_->workers, [self = shared_from_this(), io = socket_.get_executor(), exp = export_, sess = session_, r,
-                             payload = std::move(payload), grant, started]() mutable {
-    reply body = execute(*exp, *sess, r, payload.span());
-    exp.reset();  // no handle is held past the worker
-    payload = buffer();
-    asio::post(io, [self = std::move(self), r, body = std::move(body), grant, started]() mutable {
-      self->complete(r, std::move(body), grant, started);
-    });
+asio::awaitable<bool> connection::wait_for_room() {
+  boost::system::error_code ec;
+  while (!closed_ && in_flight_ >= env_->limits.requests_in_flight_max) {
+    gate_.expires_at(asio::steady_timer::time_point::max());
+    co_await gate_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return !closed_;
+}
+
+asio::awaitable<bool> connection::buffer_at_least(size_t bytes) {
+  if (buffered() >= bytes) co_return true;
+  // Move the unread tail to the front, so the next read has the most room.
+  if (rx_begin_ > 0) {
+    std::memmove(rx_.get(), rx_.get() + rx_begin_, buffered());
+    rx_end_ -= rx_begin_;
+    rx_begin_ = 0;
+  }
+  arm_idle_if_quiet();
+  boost::system::error_code ec;
+  while (rx_end_ < bytes) {
+    size_t got = co_await socket_.async_read_some(asio::buffer(rx_.get() + rx_end_, receive_buffer_bytes - rx_end_),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closed_) co_return false;
+    rx_end_ += got;
+  }
+  disarm();
+  co_return true;
+}
+
+asio::awaitable<bool> connection::read_payload(buffer& payload) {
+  const size_t have = std::min(buffered(), payload.size());
+  if (have > 0) std::memcpy(payload.data(), rx_.get() + rx_begin_, have);
+  rx_begin_ += have;
+  if (have == payload.size()) co_return true;
+  // The rest is not here yet: read it straight into the payload (no second
+  // copy of a large WRITE), under the payload deadline.
+  arm(env_->limits.payload_timeout_ms, rejection::payload_timeout);
+  bool got = co_await read_exact(payload.span().subspan(have));
+  disarm();
+  co_return got;
+}
+
+asio::awaitable<bool> connection::skip_payload(uint64_t bytes) {
+  const size_t have = static_cast<size_t>(std::min<uint64_t>(buffered(), bytes));
+  rx_begin_ += have;
+  if (have == bytes) co_return true;
+  arm(env_->limits.payload_timeout_ms, rejection::payload_timeout);
+  bool got = co_await discard(bytes - have);
+  disarm();
+  co_return got;
+}
+
+void connection::submit(job j) {
+  bool wake = false;
+  {
+    std::lock_guard lock(work_mu_);
+    todo_.push_back(std::move(j));
+    // A drainer between two requests takes this one; wake another only when
+    // every drainer is busy running one, which may be slow (a cold read, a
+    // flush): a free worker should not idle while a request waits.
+    wake = drainers_ == running_ && drainers_ < env_->limits.worker_threads;
+    if (wake) ++drainers_;
+  }
+  if (wake) post_drainer(export_, session_);
+}
+
+void connection::post_drainer(std::shared_ptr<volumes::export_handle> exp, std::shared_ptr<const session> sess) {
+  asio::post(env_->workers, [self = shared_from_this(), exp = std::move(exp), sess = std::move(sess)]() mutable {
+    self->drain(std::move(exp), std::move(sess));
   });
 }
 
-void connection::complete(const request& r, reply body, net::byte_budget::grant grant, clock::time_point started) {
+// Runs on a worker: executes queued requests until none is left (or its turn
+// is over) and hands their replies to the network thread.
+void connection::drain(std::shared_ptr<volumes::export_handle> exp, std::shared_ptr<const session> sess) {
+  std::unique_lock lock(work_mu_);
+  for (uint32_t ran = 0;; ++ran) {
+    if (todo_.empty() || work_closed_) {
+      --drainers_;
+      return;
+    }
+    if (ran == drain_turn_jobs_max) {
+      // Other connections share the pool: go to the back of its queue.
+      lock.unlock();
+      post_drainer(std::move(exp), std::move(sess));
+      return;
+    }
+    job j = std::move(todo_.front());
+    todo_.pop_front();
+    // What is queued behind this request gets a helper, as in submit().
+    const bool helper = !todo_.empty() && drainers_ == running_ + 1 && drainers_ < env_->limits.worker_threads;
+    if (helper) ++drainers_;
+    ++running_;
+    lock.unlock();
+    if (helper) post_drainer(exp, sess);
+    reply body = execute(*exp, *sess, j.r, j.payload.span());
+    j.payload = buffer();
+    lock.lock();
+    --running_;
+    done_.push_back(finished{j.r, std::move(body), j.grant, j.started});
+    if (!take_posted_) {
+      // Only the first reply of a batch wakes the network thread.
+      take_posted_ = true;
+      lock.unlock();
+      asio::post(net_executor_, [self = shared_from_this()] { self->take_finished(); });
+      lock.lock();
+    }
+  }
+}
+
+void connection::take_finished() {
+  {
+    std::lock_guard lock(work_mu_);
+    batch_.swap(done_);
+    take_posted_ = false;
+  }
+  for (auto& f : batch_) queue_reply(f.r, std::move(f.body), f.grant, f.started);
+  batch_.clear();
+  write_next();
+}
+
+void connection::answer_now(const request& r, reply body, clock::time_point started) {
+  queue_reply(r, std::move(body), {}, started);
+  write_next();
+}
+
+void connection::queue_reply(const request& r, reply body, net::byte_budget::grant grant, clock::time_point started) {
   if (closed_) {
     env_->budget.release(grant);
     return;
@@ -245,37 +350,47 @@ void connection::complete(const request& r, reply body, net::byte_budget::grant 
     stats.latency_ms = std::chrono::duration<double, std::milli>(clock::now() - started).count();
     env_->observer.on_request(stats);
   }
-  outgoing out;
-  out.body = std::move(body);
-  out.grant = grant;
-  queue_.push_back(std::move(out));
-  write_next();
+  queue_.push_back(outgoing{std::move(body), grant});
 }
 
+// Sends every queued reply (up to a bound) in one gathered write.
 void connection::write_next() {
-  if (writing_ || closed_ || queue_.empty()) return;
-  writing_ = true;
-  outgoing& front = queue_.front();
-  front.buffers.reserve(front.body.pieces.size());
-  for (const auto& p : front.body.pieces) {
-    const uint8_t* base = p.from_payload ? front.body.payload.data() : front.body.head.data();
-    front.buffers.emplace_back(base + p.offset, p.length);
+  if (writing_replies_ > 0 || closed_ || queue_.empty()) return;
+  tx_buffers_.clear();
+  size_t replies = 0;
+  size_t bytes = 0;
+  for (const auto& out : queue_) {
+    if (replies == replies_per_write_max || (replies > 0 && bytes >= write_bytes_soft_max)) break;
+    for (const auto& p : out.body.pieces) {
+      const uint8_t* base = p.from_payload ? out.body.payload.data() : out.body.head.data();
+      tx_buffers_.emplace_back(base + p.offset, p.length);
+    }
+    bytes += out.body.size();
+    ++replies;
   }
-  asio::async_write(socket_, front.buffers, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-    self->writing_ = false;
-    self->env_->budget.release(self->queue_.front().grant);
-    self->queue_.pop_front();
-    if (self->in_flight_ > 0) --self->in_flight_;
-    self->gate_.cancel();
-    if (ec || self->closed_) return self->close();
-    self->arm_idle_if_quiet();
-    self->write_next();
-    self->finish_disconnect_if_done();
+  writing_replies_ = replies;
+  asio::async_write(socket_, tx_buffers_, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+    self->on_written(ec);
   });
 }
 
+void connection::on_written(const boost::system::error_code& ec) {
+  const size_t sent = writing_replies_;
+  writing_replies_ = 0;
+  for (size_t i = 0; i < sent; ++i) {
+    env_->budget.release(queue_.front().grant);
+    queue_.pop_front();
+  }
+  in_flight_ -= static_cast<uint32_t>(std::min<size_t>(sent, in_flight_));
+  gate_.cancel();
+  if (ec || closed_) return close();
+  arm_idle_if_quiet();
+  write_next();
+  finish_disconnect_if_done();
+}
+
 void connection::finish_disconnect_if_done() {
-  if (disconnecting_ && in_flight_ == 0 && queue_.empty() && !writing_) close();
+  if (disconnecting_ && in_flight_ == 0 && queue_.empty() && writing_replies_ == 0) close();
 }
 
 void connection::close() {
@@ -286,11 +401,18 @@ void connection::close() {
   socket_.close(ignored);
   deadline_.cancel();
   gate_.cancel();
-  // The reply being written (if any) is released by its write handler.
-  size_t keep = writing_ ? 1 : 0;
-  while (queue_.size() > keep) {
+  // The replies being written (if any) are released by the write handler.
+  while (queue_.size() > writing_replies_) {
     env_->budget.release(queue_.back().grant);
     queue_.pop_back();
+  }
+  {
+    // Requests no worker has taken are dropped; running ones finish, and
+    // their grants come back through take_finished().
+    std::lock_guard lock(work_mu_);
+    work_closed_ = true;
+    for (const auto& j : todo_) env_->budget.release(j.grant);
+    todo_.clear();
   }
   export_.reset();
   slot_.reset();

@@ -15,6 +15,26 @@ namespace {
 std::string data_path(const layer_env& env, uint64_t id) { return io::join_path(env.dir, layer_id_text(id) + ".data"); }
 std::string map_path(const layer_env& env, uint64_t id) { return io::join_path(env.dir, layer_id_text(id) + ".map"); }
 
+// The page cache keeps a buffered write in folios as large as the write
+// (ext4 on recent kernels), and a later 4 KiB write into a folio costs time
+// in proportion to the folio's size. Measured on ext4, Linux 6.18: after a
+// file is filled with 1 MiB writes each random 4 KiB overwrite took ~30 us of
+// CPU, against ~2 us after 4 KiB writes and ~4.5 us after 64 KiB writes.
+// So writes go down in pieces of at most this size: a 1 MiB write then costs
+// 16 calls instead of 1 and 10-20% more kernel time (still several GB/s).
+constexpr size_t write_piece_bytes_max = 64 * KiB;
+
+// A failure leaves a prefix of `data` written, as one write would.
+status write_in_pieces(io::file& file, uint64_t offset, std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    auto piece = data.first(std::min(data.size(), write_piece_bytes_max));
+    STRATA_TRY(file.write_at(offset, piece));
+    offset += piece.size();
+    data = data.subspan(piece.size());
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string layer_id_text(uint64_t id) { return fmt::format("{:016x}", id); }
@@ -83,7 +103,7 @@ status layer::write_blocks(uint64_t first_block, std::span<const uint8_t> data) 
   STRATA_ASSERT(data.size() % block_bytes == 0, "write_blocks takes whole blocks");
   STRATA_TRY(check_usable());
   uint64_t count = data.size() / block_bytes;
-  STRATA_TRY(data_->write_at(first_block * block_bytes, data));
+  STRATA_TRY(write_in_pieces(*data_, first_block * block_bytes, data));
   dirty_.store(true);  // after the write, so a flush that misses this flag started after it
   env_.counters.disk_write_bytes += data.size();
   map_.set(first_block, count, block_state::data);
