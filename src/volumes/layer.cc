@@ -106,8 +106,16 @@ status layer::write_blocks(uint64_t first_block, std::span<const uint8_t> data) 
   STRATA_TRY(write_in_pieces(*data_, first_block * block_bytes, data));
   dirty_.store(true);  // after the write, so a flush that misses this flag started after it
   env_.counters.disk_write_bytes += data.size();
+  if (all_data(first_block, count)) return {};  // an overwrite in place: the map does not change
   map_.set(first_block, count, block_state::data);
   return flush_due(queue(map_record{block_state::data, first_block, count}));
+}
+
+bool layer::all_data(uint64_t first_block, uint64_t count) const {
+  for (uint64_t b = first_block; b < first_block + count; ++b) {
+    if (map_.get(b) != block_state::data) return false;
+  }
+  return true;
 }
 
 status layer::write_in_place(uint64_t offset, std::span<const uint8_t> data) {

@@ -87,6 +87,7 @@ class layer {
  private:
   layer(layer_env& env, uint64_t id, uint64_t size_blocks);
   status check_usable() const;
+  bool all_data(uint64_t first_block, uint64_t count) const;
   // Queues a map change; true when the queue is past its limit and a flush is due.
   bool queue(map_record record);
   status flush_due(bool due);

@@ -1,5 +1,7 @@
 #include <thread>
 
+#include "volumes/map_journal.h"
+
 #include "volumes/tests/service_fixture.h"
 
 namespace strata::volumes {
@@ -280,6 +282,24 @@ TEST_F(ServiceTest, ExportsAndAccounting) {
   EXPECT_EQ(u.client_write_bytes, block_bytes + 1);
   EXPECT_EQ(u.disk_write_bytes, 2 * block_bytes);  // the partial block is written whole
   EXPECT_EQ(svc_->describe_volume("v")->snapshots, std::vector<std::string>{"s"});
+}
+
+}  // namespace
+}  // namespace strata::volumes
+
+namespace strata::volumes {
+namespace {
+
+TEST_F(ServiceTest, OverwritesInPlaceAddNoMapRecords) {
+  ASSERT_TRUE(svc_->create_volume("v", 1024 * 1024).ok());
+  auto v = exp("v");
+  write(*v, 0, pattern(4 * block_bytes, 1), /*fua=*/true);
+  uint64_t map_bytes = svc_->usage().map_write_bytes;
+  write(*v, 0, pattern(4 * block_bytes, 2), /*fua=*/true);
+  write(*v, block_bytes + 3, pattern(10, 3), /*fua=*/true);
+  EXPECT_EQ(svc_->usage().map_write_bytes, map_bytes);
+  write(*v, 4 * block_bytes, pattern(block_bytes, 4), /*fua=*/true);  // a new block: one record
+  EXPECT_EQ(svc_->usage().map_write_bytes, map_bytes + map_record_bytes);
 }
 
 }  // namespace
