@@ -4,7 +4,7 @@ import http.client
 import json
 import time
 
-from procs import BenchError, log_tail
+from procs import BenchError, wait_until_ready
 
 REQUEST_TIMEOUT_S = 60.0
 
@@ -45,20 +45,12 @@ class Admin:
         return doc, seconds
 
     def wait_healthy(self, child, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not child.running():
-                raise BenchError(f"strata exited with status {child.popen.returncode} "
-                                 f"during start:\n{log_tail(child.log_path)}")
+        def healthy():
             try:
-                status, _, _ = self.request("GET", "/health")
-                if status == 200:
-                    return
+                return self.request("GET", "/health")[0] == 200
             except BenchError:
-                pass
-            time.sleep(0.1)
-        raise BenchError(f"strata's /health did not answer 200 within {timeout_s:.0f} s:\n"
-                         f"{log_tail(child.log_path)}")
+                return False
+        wait_until_ready(child, healthy, timeout_s, "answer 200 on /health", interval_s=0.1)
 
     def usage(self):
         """The server's write accounting: GET /v1/volumes' "usage" object."""

@@ -116,19 +116,30 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(child, port, timeout_s):
+def wait_until_ready(child, ready, timeout_s, what, interval_s=0.05):
+    """Polls ready() until it returns True; fails if the child exits first or time runs out.
+
+    `what` completes "... did not <what>" and "exited ... before <what>"."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not child.running():
             raise BenchError(f"{child.name} exited with status {child.popen.returncode} "
-                             f"before listening on port {port}:\n{log_tail(child.log_path)}")
+                             f"before it would {what}:\n{log_tail(child.log_path)}")
+        if ready():
+            return
+        time.sleep(interval_s)
+    raise BenchError(f"{child.name} did not {what} within {timeout_s:.0f} s:\n"
+                     f"{log_tail(child.log_path)}")
+
+
+def wait_for_port(child, port, timeout_s):
+    def accepts():
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise BenchError(f"{child.name} did not listen on port {port} within {timeout_s:.0f} s:\n"
-                     f"{log_tail(child.log_path)}")
+            return False
+    wait_until_ready(child, accepts, timeout_s, f"listen on port {port}")
 
 
 def tool_version(argv):

@@ -125,8 +125,7 @@ void block_map::for_each_run(const std::function<void(uint64_t, uint64_t, block_
       run_count = 1;
       run_state = s;
     }
-    block = s == block_state::absent ? next_present(block + 1, size_blocks_) : block + 1;
-    if (block < size_blocks_ && get(block) == block_state::absent) block = next_present(block, size_blocks_);
+    block = next_present(block + 1, size_blocks_);
   }
   close_run();
 }
