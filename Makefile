@@ -9,12 +9,13 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes clean
+.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes bench-tables clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/fetch-duckdb.sh
 
 $(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -54,6 +55,10 @@ bench-streams: build
 bench-volumes: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/volumes/run.sh
+
+bench-tables: build
+	@bash scripts/install-deps.sh --bench
+	@bash bench/tables/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) build-bench

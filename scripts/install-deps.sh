@@ -7,18 +7,21 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   librocksdb-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
 )
 test_pkgs=(
   kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
+  postgresql-client-15 python3-psycopg libpq-dev
 )
 bench_pkgs=(
   nats-server libnats-dev redis-server libhiredis-dev
-  fio qemu-utils nbdkit python3
+  fio qemu-utils nbdkit python3 postgresql-15
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+# npm fetches DuckDB's prebuilt library and headers (scripts/fetch-duckdb.sh).
+command -v npm >/dev/null || want+=(npm)
 case "${1:-}" in
   --bench) want+=("${bench_pkgs[@]}") ;;
 esac

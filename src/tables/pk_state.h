@@ -1,0 +1,74 @@
+// Primary-key state: one RocksDB instance under <data_dir>/tables/state that
+// maps (table, encoded key) to where the key's current row lives and the row
+// itself, plus per bucket the log offset the state is applied up to. The
+// bucket logs are the source of truth: RocksDB runs with its WAL but without
+// fsync, and open() replays each bucket log from its applied offset.
+// Layout: docs/formats/table-storage.md ("Primary-key state").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace strata::tables {
+
+struct row_location {
+  uint64_t partition_id = 0;
+  uint32_t bucket = 0;
+  int64_t offset = 0;  // log offset of the row (entry base + row index)
+};
+
+struct stored_row {
+  row_location at;
+  std::string row;  // encode_row() of every column
+};
+
+class pk_state {
+ public:
+  static result<std::unique_ptr<pk_state>> open(const std::string& dir);
+  ~pk_state();
+  pk_state(const pk_state&) = delete;
+  pk_state& operator=(const pk_state&) = delete;
+
+  result<std::optional<stored_row>> get(uint64_t table_id, std::string_view key);
+  // 0 when the bucket has no record yet.
+  result<int64_t> applied_upto(uint64_t table_id, uint64_t partition_id, uint32_t bucket);
+
+  // Changes applied atomically by apply().
+  class batch {
+   public:
+    batch();
+    ~batch();
+    void put(uint64_t table_id, std::string_view key, const stored_row& row);
+    void remove(uint64_t table_id, std::string_view key);
+    void set_applied(uint64_t table_id, uint64_t partition_id, uint32_t bucket, int64_t offset);
+    size_t count() const;
+
+   private:
+    friend class pk_state;
+    struct impl;
+    std::unique_ptr<impl> impl_;
+  };
+  status apply(batch& b);
+
+  // fn(encoded key, row) for every key of the table, in key order.
+  status for_each(uint64_t table_id, const std::function<status(std::string_view, const stored_row&)>& fn);
+  status drop_table(uint64_t table_id);
+  status sync_wal();
+
+ private:
+  explicit pk_state(rocksdb::DB* db);
+  rocksdb::DB* db_;
+};
+
+}  // namespace strata::tables

@@ -1,0 +1,157 @@
+// The tables service: the catalog of tables, their partitions and buckets, the
+// columnar batch logs, primary-key state and changelogs, and scans over them.
+//
+// Threading: every method is safe to call from any thread. Writes to one
+// bucket are serialized; scans run concurrently with writes and see, per
+// bucket, the batches durable when the scan was opened.
+//
+// Durability: a committed write returns only after its batches are fsynced
+// (the bucket logs are the write-ahead log; primary-key state in RocksDB is
+// rebuilt from them after a crash). A committed write is visible to every scan
+// opened after the commit returns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "tables/schema.h"
+#include "tables/types.h"
+
+namespace strata::io {
+class fs;
+}
+namespace strata::meta {
+class kv;
+}
+
+namespace strata::tables {
+
+struct service_config {
+  std::string data_dir;                       // tables live under <data_dir>/tables
+  uint32_t batch_rows_max = 122880;           // rows per stored columnar batch; larger writes are split
+  uint64_t decoded_cache_bytes_max = 2ULL << 30;  // decoded column chunks kept for hot scans
+  uint64_t transaction_bytes_max = 256ULL << 20;  // rows buffered by one open transaction
+  uint64_t segment_bytes_max = 256ULL << 20;  // bucket log segments roll past this size
+  int zstd_level = 3;
+};
+
+struct table_info {
+  uint64_t table_id = 0;
+  table_schema schema;
+  uint64_t row_count = 0;        // live rows (an estimate while writes run)
+  uint64_t stored_bytes = 0;     // compressed bytes across bucket logs
+  uint32_t partition_count = 0;
+  uint64_t batch_count = 0;
+};
+
+// A filter the scan uses to skip whole batches (by min/max and null counts)
+// and whole partitions. Predicates are ANDed. They only prune: rows of a
+// batch that may match are all returned, and the caller applies the exact
+// filter, so a predicate the service does not understand is simply ignored.
+struct column_predicate {
+  enum class op : uint8_t { eq, ne, lt, le, gt, ge, in, is_null, is_not_null };
+  uint32_t column = 0;  // index into the table's columns (or the changelog's)
+  op kind = op::eq;
+  std::vector<scalar> values;  // one for comparisons, the list for `in`, none for null tests
+};
+
+struct scan_spec {
+  std::vector<uint32_t> columns;  // projection, output order; empty = every column
+  std::vector<column_predicate> predicates;
+  bool use_statistics = true;     // false: no batch skipping or partition pruning (for tests)
+  bool changelog = false;         // scan "t$changelog" instead of the table's live rows
+};
+
+// Columns of "t$changelog": change_type text ('+I', '-U', '+U', '-D'),
+// log_offset bigint, commit_ts timestamptz, then the table's columns.
+inline constexpr uint32_t changelog_system_columns = 3;
+std::vector<column_def> changelog_columns(const table_schema& schema);
+
+// Rows handed out by a scan. Columns are shared with the decoded cache and
+// must not be modified. When `selection` is non-empty only those row indexes
+// are live (a primary-key table hides superseded and deleted rows this way).
+struct scan_chunk {
+  uint32_t row_count = 0;  // rows in each column (before selection)
+  std::vector<std::shared_ptr<const column_vector>> columns;  // in scan_spec::columns order
+  std::vector<uint32_t> selection;
+  uint32_t live_rows() const { return selection.empty() ? row_count : uint32_t(selection.size()); }
+};
+
+class scan_cursor {
+ public:
+  virtual ~scan_cursor() = default;
+  // Fills `out` with the next chunk; returns false at the end.
+  virtual result<bool> next(scan_chunk& out) = 0;
+};
+
+// A planned scan: independent units (one per surviving partition x bucket,
+// larger buckets split further) that threads may read in parallel.
+class table_scan {
+ public:
+  virtual ~table_scan() = default;
+  virtual size_t unit_count() const = 0;
+  virtual result<std::unique_ptr<scan_cursor>> open_unit(size_t unit) = 0;
+  virtual uint64_t estimated_rows() const = 0;
+  // How much the statistics saved, for EXPLAIN-style checks and tests.
+  virtual uint64_t batches_skipped() const = 0;
+  virtual uint32_t partitions_pruned() const = 0;
+};
+
+enum class on_conflict : uint8_t {
+  error,       // a key already present (or repeated in the batch) fails the write: unique violation
+  do_nothing,  // rows whose key exists are dropped
+  replace,     // rows whose key exists replace the stored row (the upsert)
+};
+
+struct write_result {
+  uint64_t rows_written = 0;  // rows that changed the table (PostgreSQL's command count)
+};
+
+// Writes buffered until commit. A scan given a transaction also sees its
+// uncommitted writes. Not thread-safe: one session owns it.
+class transaction {
+ public:
+  virtual ~transaction() = default;
+  // Appends rows (every table column, in table order). Log tables accept
+  // on_conflict::error only (there is no key to conflict on).
+  virtual result<write_result> insert(const std::string& table, const column_batch& rows, on_conflict action) = 0;
+  // Deletes rows by primary key (`keys` holds the key columns in key order).
+  // Primary-key tables only; missing keys are not an error.
+  virtual result<write_result> remove(const std::string& table, const column_batch& keys) = 0;
+  // The current rows for `keys` (key columns in key order), as seen by this
+  // transaction: found[i] says whether key i exists; rows holds the found rows
+  // only, every table column, in the order of the keys found.
+  struct lookup_result {
+    std::vector<uint8_t> found;
+    column_batch rows;
+  };
+  virtual result<lookup_result> lookup(const std::string& table, const column_batch& keys) = 0;
+  // Makes every buffered write durable and visible, then empties the buffer.
+  virtual result<void> commit() = 0;
+  virtual void rollback() = 0;
+  virtual uint64_t buffered_bytes() const = 0;
+};
+
+class service {
+ public:
+  static result<std::unique_ptr<service>> open(service_config config, io::fs& fs, meta::kv& catalog_kv);
+  virtual ~service() = default;
+
+  virtual result<table_info> create_table(const table_schema& schema, bool if_not_exists) = 0;
+  virtual status drop_table(const std::string& name, bool if_exists) = 0;
+  virtual result<table_info> describe(const std::string& name) = 0;
+  virtual std::vector<table_info> list_tables() = 0;
+
+  virtual std::unique_ptr<transaction> begin() = 0;
+  // `txn` may be null (committed data only).
+  virtual result<std::unique_ptr<table_scan>> scan(const std::string& table, const scan_spec& spec,
+                                                   const transaction* txn) = 0;
+
+  // Makes everything durable; called at shutdown.
+  virtual status flush_all() = 0;
+};
+
+}  // namespace strata::tables

@@ -1,0 +1,128 @@
+// The tables service implementation, shared by service.cc (open, recovery,
+// catalog), transaction.cc (write buffers) and commit.cc (the write path).
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "io/fs.h"
+#include "meta/kv.h"
+#include "tables/decoded_cache.h"
+#include "tables/pk_state.h"
+#include "tables/scan.h"
+#include "tables/service.h"
+#include "tables/table_state.h"
+
+namespace strata::tables {
+
+// One buffered primary-key change. `mode` is the on_conflict of the write
+// that first buffered the key; commit re-checks it against the stored state.
+struct pk_pending {
+  enum class kind : uint8_t { upsert, remove, noop };
+  std::string key;
+  uint32_t row = 0;  // index into table_buffer::rows (upsert only)
+  kind state = kind::upsert;
+  on_conflict mode = on_conflict::replace;
+  bool known_absent = false;  // the stored state had no such key at table_buffer::checked_at
+};
+
+struct table_buffer {
+  std::shared_ptr<table_rt> table;
+  column_batch rows;  // log tables: the rows to append; pk tables: row images pending points at
+  std::vector<pk_pending> pending;
+  std::unordered_map<std::string, size_t> index;  // key -> pending
+  uint64_t bytes = 0;
+  std::optional<uint64_t> checked_at;  // table_rt::state_version before the first existence check
+  bool checks_stale = false;           // a commit happened between this buffer's checks
+};
+
+class service_impl;
+
+class transaction_impl final : public transaction {
+ public:
+  explicit transaction_impl(service_impl& svc) : svc_(svc) {}
+  ~transaction_impl() override = default;
+
+  result<write_result> insert(const std::string& table, const column_batch& rows, on_conflict action) override;
+  result<write_result> remove(const std::string& table, const column_batch& keys) override;
+  result<lookup_result> lookup(const std::string& table, const column_batch& keys) override;
+  result<void> commit() override;
+  void rollback() override;
+  uint64_t buffered_bytes() const override { return bytes_; }
+
+  // For scans given this transaction: null if it has not written to `table_id`.
+  const table_buffer* buffer_of(uint64_t table_id) const;
+
+ private:
+  result<table_buffer*> buffer_for(const std::string& table);
+  status check_rows(const table_rt& t, const column_batch& rows) const;
+  status reserve_bytes(table_buffer& b, uint64_t bytes);
+  // Whether the key exists for this transaction; `stored_absent` is set when
+  // the stored state (not the buffer) says it does not.
+  result<bool> key_exists(table_buffer& b, const std::string& key, bool& stored_absent);
+  result<write_result> insert_pk(table_buffer& b, const column_batch& rows, on_conflict action);
+
+  service_impl& svc_;
+  std::map<std::string, table_buffer> buffers_;
+  uint64_t bytes_ = 0;
+};
+
+class service_impl final : public service {
+ public:
+  service_impl(service_config config, io::fs& fs, meta::kv& kv, std::unique_ptr<pk_state> state);
+  ~service_impl() override = default;
+
+  result<table_info> create_table(const table_schema& schema, bool if_not_exists) override;
+  status drop_table(const std::string& name, bool if_exists) override;
+  result<table_info> describe(const std::string& name) override;
+  std::vector<table_info> list_tables() override;
+  std::unique_ptr<transaction> begin() override;
+  result<std::unique_ptr<table_scan>> scan(const std::string& table, const scan_spec& spec,
+                                           const transaction* txn) override;
+  status flush_all() override;
+
+  status recover();
+  result<std::shared_ptr<table_rt>> find_table(const std::string& name);
+  status commit(std::map<std::string, table_buffer>& buffers);
+
+  const service_config& config() const { return config_; }
+  pk_state& state() { return *state_; }
+  decoded_cache& cache() { return cache_; }
+
+ private:
+  friend struct recovery;
+  std::string table_dir(uint64_t table_id) const;
+  std::string bucket_dir(uint64_t table_id, uint64_t partition_id, uint32_t bucket) const;
+  storage::log_config log_config() const;
+  result<std::shared_ptr<partition_rt>> partition_for(table_rt& t, const std::string& key);
+  result<std::shared_ptr<bucket_rt>> bucket_for(table_rt& t, partition_rt& p, uint32_t bucket);
+  result<std::unique_ptr<storage::log>> open_log(const std::string& dir);
+  table_info info_of(table_rt& t);
+  status remove_orphans();
+
+  const service_config config_;
+  io::fs& fs_;
+  meta::kv& kv_;
+  const std::string root_;
+  std::unique_ptr<pk_state> state_;
+  decoded_cache cache_;
+
+  std::mutex catalog_mu_;
+  std::map<std::string, std::shared_ptr<table_rt>> tables_;
+  uint64_t next_table_id_ = 1;
+  std::atomic<uint64_t> next_txn_id_{1};
+  friend class committer;
+};
+
+// "key (id)=(5)" for unique-violation messages.
+std::string key_text(const table_schema& schema, const column_batch& rows, uint32_t row,
+                     const std::vector<uint32_t>& columns);
+int64_t now_us();
+
+}  // namespace strata::tables
