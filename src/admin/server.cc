@@ -23,6 +23,8 @@
 #include "admin/router.h"
 #include "admin/streams_metrics.h"
 #include "admin/system_routes.h"
+#include "admin/table_routes.h"
+#include "admin/tables_metrics.h"
 #include "admin/topic_routes.h"
 #include "admin/volume_routes.h"
 #include "admin/volumes_metrics.h"
@@ -39,8 +41,14 @@ using error_code = boost::system::error_code;
 
 struct server::impl {
   impl(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-       server_limits limits, volumes::service* volumes)
-      : io(io), listen(std::move(listen)), streams(streams), volumes(volumes), registry(registry), limits(limits) {}
+       server_limits limits, volumes::service* volumes, tables::service* tables)
+      : io(io),
+        listen(std::move(listen)),
+        streams(streams),
+        volumes(volumes),
+        tables(tables),
+        registry(registry),
+        limits(limits) {}
 
   response handle(http::request<http::string_body>& req);
 
@@ -48,6 +56,7 @@ struct server::impl {
   std::string listen;
   streams::service& streams;
   volumes::service* volumes;  // nullptr: the volumes face is off
+  tables::service* tables;    // nullptr: the tables face is off
   metrics::registry& registry;
   server_limits limits;
   router routes;
@@ -226,11 +235,12 @@ response server::impl::handle(http::request<http::string_body>& req) {
 }
 
 server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-               server_limits limits, volumes::service* volumes)
-    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes)) {
+               server_limits limits, volumes::service* volumes, tables::service* tables)
+    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables)) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
   add_volume_routes(impl_->routes, volumes);
+  add_table_routes(impl_->routes, tables);
 }
 
 server::~server() { stop(); }
@@ -248,6 +258,7 @@ status server::start() {
   STRATA_TRY(impl_->listener->start(impl_->listen, "--http-listen"));
   impl_->collectors.push_back(add_streams_collector(impl_->registry, impl_->streams));
   if (impl_->volumes) impl_->collectors.push_back(add_volumes_collector(impl_->registry, *impl_->volumes));
+  if (impl_->tables) impl_->collectors.push_back(add_tables_collector(impl_->registry, *impl_->tables));
   add_connection_collector(*impl_);
   return {};
 }

@@ -24,6 +24,9 @@ class service;
 namespace strata::volumes {
 class service;
 }
+namespace strata::tables {
+class service;
+}
 namespace strata::metrics {
 class registry;
 }
@@ -43,9 +46,9 @@ class server {
  public:
   // listen: "HOST:PORT"; port 0 picks a free port (see port()). volumes may
   // be nullptr when the server runs without the volumes face: its routes then
-  // answer 503. Services must outlive the server.
+  // answer 503; the same holds for tables. Services must outlive the server.
   server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-         server_limits limits = {}, volumes::service* volumes = nullptr);
+         server_limits limits = {}, volumes::service* volumes = nullptr, tables::service* tables = nullptr);
   ~server();  // stops
   server(const server&) = delete;
   server& operator=(const server&) = delete;

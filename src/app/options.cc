@@ -8,7 +8,7 @@ namespace strata::app {
 void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--data-dir", o.data_dir, "Directory for all data; locked while the server runs")->capture_default_str();
   cmd.add_option("--kafka-listen", o.kafka_listen, "HOST:PORT for the Kafka protocol")->capture_default_str();
-  cmd.add_option("--pg-listen", o.pg_listen, "HOST:PORT for the PostgreSQL protocol (face not built yet)")->capture_default_str();
+  cmd.add_option("--pg-listen", o.pg_listen, "HOST:PORT for the PostgreSQL protocol (SQL over tables)")->capture_default_str();
   cmd.add_option("--nbd-listen", o.nbd_listen, "HOST:PORT for NBD block volumes; empty: no TCP listener")->capture_default_str();
   cmd.add_option("--nbd-unix-socket", o.nbd_unix_socket, "Also serve NBD on this unix socket path");
   cmd.add_option("--http-listen", o.http_listen, "HOST:PORT for the admin HTTP API and /metrics")->capture_default_str();
@@ -32,6 +32,15 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--retention-ms", o.retention_ms, "Default retention by age; -1 keeps forever")->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 50));
   cmd.add_option("--retention-bytes", o.retention_bytes, "Default retention by partition size; -1 means no limit")->capture_default_str()->check(CLI::Range(int64_t{-1}, int64_t{1} << 50));
   cmd.add_option("--group-initial-rebalance-delay-ms", o.group_initial_rebalance_delay_ms, "Wait for more members before the first rebalance of an empty group")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{300'000}));
+  cmd.add_option("--pg-connections-max", o.pg_connections_max, "Open PostgreSQL connections allowed")->capture_default_str()->check(CLI::Range(1u, 100'000u));
+  cmd.add_option("--pg-auth", o.pg_auth, "trust (loopback clients only), scram-sha-256 or md5 (both need --pg-user)")
+      ->check(CLI::IsMember({"trust", "scram-sha-256", "md5"}))
+      ->capture_default_str();
+  cmd.add_option("--pg-user", o.pg_users, "A PostgreSQL user as NAME:PASSWORD; repeat for more users");
+  cmd.add_option("--pg-worker-threads", o.pg_worker_threads, "Threads that run SQL statements for PostgreSQL sessions")->capture_default_str()->check(CLI::Range(1u, 1024u));
+  cmd.add_option("--sql-threads", o.sql_threads, "DuckDB threads per query; 0: one per core")->capture_default_str()->check(CLI::Range(0u, 1024u));
+  cmd.add_option("--sql-memory-bytes", o.sql_memory_bytes, "Memory DuckDB may use before spilling to <data-dir>/sql-tmp")->capture_default_str()->check(CLI::Range(uint64_t{64} << 20, uint64_t{1} << 44));
+  cmd.add_option("--table-cache-bytes", o.table_cache_bytes, "Memory for decoded column chunks of hot tables")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 44));
   cmd.add_option("--nbd-connections-max", o.nbd_connections_max, "Open NBD connections allowed, per listener")->capture_default_str()->check(CLI::Range(1u, 100'000u));
   cmd.add_option("--nbd-worker-threads", o.nbd_worker_threads, "Threads that run NBD reads, writes and flushes")->capture_default_str()->check(CLI::Range(1u, 256u));
   cmd.add_option("--volume-bytes-max", o.volume_bytes_max, "Largest volume size allowed")->capture_default_str()->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 44));

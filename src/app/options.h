@@ -40,6 +40,15 @@ struct server_options {
   int64_t retention_bytes = -1;
   int64_t group_initial_rebalance_delay_ms = 3000;
 
+  // Tables, SQL and the PostgreSQL protocol.
+  uint32_t pg_connections_max = 256;
+  std::string pg_auth = "trust";          // trust | scram-sha-256 | md5
+  std::vector<std::string> pg_users;      // NAME:PASSWORD, for scram-sha-256 and md5
+  uint32_t pg_worker_threads = 8;         // threads running SQL sessions' statements
+  uint32_t sql_threads = 0;               // DuckDB worker threads; 0: one per core
+  uint64_t sql_memory_bytes = 4ULL << 30; // DuckDB's memory limit (spills beyond it)
+  uint64_t table_cache_bytes = 2ULL << 30;  // decoded column chunks kept for hot scans
+
   // Volumes and NBD.
   uint32_t nbd_connections_max = 256;
   uint32_t nbd_worker_threads = 4;

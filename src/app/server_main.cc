@@ -9,6 +9,7 @@
 #include "app/data_dir_lock.h"
 #include "app/kafka_metrics.h"
 #include "app/nbd_metrics.h"
+#include "app/pg_metrics.h"
 #include "io/fs.h"
 #include "kafka/groups/coordinator.h"
 #include "kafka/server/server.h"
@@ -16,8 +17,11 @@
 #include "metrics/registry.h"
 #include "net/asio_scheduler.h"
 #include "nbd/server.h"
+#include "pgwire/server.h"
 #include "net/endpoint.h"
+#include "sql/session.h"
 #include "streams/service.h"
+#include "tables/service.h"
 #include "volumes/service.h"
 
 namespace strata::app {
@@ -61,6 +65,37 @@ nbd::server_limits nbd_limits(const server_options& o) {
   return l;
 }
 
+tables::service_config tables_config(const server_options& o) {
+  tables::service_config c;
+  c.data_dir = o.data_dir;
+  c.decoded_cache_bytes_max = o.table_cache_bytes;
+  return c;
+}
+
+sql::engine_config sql_config(const server_options& o) {
+  sql::engine_config c;
+  c.threads = o.sql_threads;
+  c.memory_bytes_max = o.sql_memory_bytes;
+  c.temp_dir = io::join_path(o.data_dir, "sql-tmp");
+  return c;
+}
+
+result<pgwire::server_config> pg_config(const server_options& o) {
+  pgwire::server_config c;
+  c.listen = o.pg_listen;
+  auto method = pgwire::parse_auth_method(o.pg_auth);
+  if (!method.ok()) return method.err();
+  c.auth = *method;
+  for (const auto& text : o.pg_users) {
+    auto u = pgwire::parse_user(text);
+    if (!u.ok()) return u.err();
+    c.users.push_back(std::move(*u));
+  }
+  c.limits.connections_max = o.pg_connections_max;
+  c.limits.worker_threads = o.pg_worker_threads;
+  return c;
+}
+
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
@@ -72,6 +107,8 @@ int run_server(const server_options& o) {
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   auto kafka_endpoint = net::parse_host_port(o.kafka_listen, "--kafka-listen");
   if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);
+  auto pg = pg_config(o);
+  if (!pg.ok()) return fail(pg.err().message);
 
   auto lock = data_dir_lock::acquire(o.data_dir);
   if (!lock.ok()) return fail(lock.err().message);
@@ -87,6 +124,11 @@ int run_server(const server_options& o) {
 
   auto volumes = volumes::service::open(volumes_config(o), *fs, **kv);
   if (!volumes.ok()) return fail("cannot open the volumes service: " + volumes.err().message);
+
+  auto tables = tables::service::open(tables_config(o), *fs, **kv);
+  if (!tables.ok()) return fail("cannot open the tables service: " + tables.err().message);
+  auto sql_engine = sql::engine::open(sql_config(o), **tables);
+  if (!sql_engine.ok()) return fail("cannot start the SQL engine: " + sql_engine.err().message);
 
   kafka::groups::coordinator_config group_config;
   group_config.initial_rebalance_delay_ms = o.group_initial_rebalance_delay_ms;
@@ -105,10 +147,13 @@ int run_server(const server_options& o) {
 
   admin::server_limits admin_limits;
   admin_limits.connections_max = o.http_connections_max;
-  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get());
+  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get(), tables->get());
   if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
   spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
-  spdlog::info("pg: the PostgreSQL face is not built yet; {} is not opened", o.pg_listen);
+
+  auto pg_server = std::make_unique<pgwire::server>(io, **sql_engine, std::move(*pg), make_pg_observer(registry));
+  if (auto s = pg_server->start(); !s.ok()) return fail(s.err().message);
+  spdlog::info("pg: listening on {} (SQL over tables, auth {})", o.pg_listen, o.pg_auth);
 
   auto nbd_server = std::make_unique<nbd::server>(io, **volumes, nbd_limits(o), make_nbd_observer(registry));
   if (auto s = nbd_server->start(o.nbd_listen, o.nbd_unix_socket, "--nbd-listen", "--nbd-unix-socket"); !s.ok()) {
@@ -123,6 +168,7 @@ int run_server(const server_options& o) {
     if (ec) return;
     spdlog::info("strata: received signal {}, shutting down", signal);
     kafka_server.stop();
+    pg_server->stop();
     nbd_server->stop();
     admin_server.stop();
     io.stop();
@@ -130,8 +176,10 @@ int run_server(const server_options& o) {
   io.run();
 
   (*streams)->shutdown();
+  pg_server.reset();  // joins the SQL workers before the engine and tables go away
   nbd_server.reset();  // joins the NBD workers, so nothing writes during the final flush
   if (auto s = (*volumes)->flush_all(); !s.ok()) spdlog::error("volumes: final flush failed: {}", s.err().message);
+  if (auto s = (*tables)->flush_all(); !s.ok()) spdlog::error("tables: final flush failed: {}", s.err().message);
   spdlog::info("strata: stopped cleanly");
   return 0;
 }

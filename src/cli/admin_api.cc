@@ -1,5 +1,7 @@
 #include "cli/admin_api.h"
 
+#include <CLI/CLI.hpp>
+
 #include <fmt/format.h>
 
 #include "cli/http_client.h"
@@ -66,6 +68,23 @@ std::string field_text(const nlohmann::json& object, const char* key) {
   if (it == object.end() || it->is_null()) return "-";
   if (it->is_string()) return it->get<std::string>();
   return it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+const nlohmann::json& json_member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json missing;
+  if (!object.is_object()) return missing;
+  auto it = object.find(key);
+  return it == object.end() ? missing : *it;
+}
+
+CLI::App* add_admin_command(CLI::App& group, const char* name, const char* description, std::string& admin_url) {
+  CLI::App* cmd = group.add_subcommand(name, description);
+  cmd->add_option("--admin", admin_url, "Admin API of the Strata server")->capture_default_str();
+  return cmd;
+}
+
+void finish_command(int code) {
+  if (code != 0) throw CLI::RuntimeError(code);
 }
 
 }  // namespace strata::cli

@@ -10,6 +10,10 @@
 
 #include "base/result.h"
 
+namespace CLI {
+class App;
+}
+
 namespace strata::cli {
 
 // Sends `method target` with an optional JSON body (null: none) to the admin
@@ -24,5 +28,15 @@ int report_failure(std::ostream& err, const error& failure);
 // A field of a JSON object as display text: strings as they are, numbers as
 // digits, "-" when missing. Never throws.
 std::string field_text(const nlohmann::json& object, const char* key);
+
+// A member of a JSON object, or a null value when absent or not an object.
+const nlohmann::json& json_member(const nlohmann::json& object, const char* key);
+
+// Adds subcommand `name` to `group` with the --admin URL flag every admin
+// command takes, bound to `admin_url`.
+CLI::App* add_admin_command(CLI::App& group, const char* name, const char* description, std::string& admin_url);
+
+// CLI11's way to end a command with an exit code and no further output.
+void finish_command(int code);
 
 }  // namespace strata::cli

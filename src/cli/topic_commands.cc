@@ -116,17 +116,6 @@ struct topic_options {
   std::vector<std::string> configs;
 };
 
-// CLI11's way to end a command with an exit code and no further output.
-void finish(int code) {
-  if (code != exit_ok) throw CLI::RuntimeError(code);
-}
-
-CLI::App* add_command(CLI::App& topic, const char* name, const char* description, topic_options& opts) {
-  CLI::App* cmd = topic.add_subcommand(name, description);
-  cmd->add_option("--admin", opts.admin_url, "Admin API of the Strata server")->capture_default_str();
-  return cmd;
-}
-
 }  // namespace
 
 void add_topic_commands(CLI::App& app, std::ostream& out, std::ostream& err) {
@@ -134,26 +123,26 @@ void add_topic_commands(CLI::App& app, std::ostream& out, std::ostream& err) {
   CLI::App* topic = app.add_subcommand("topic", "Create, list, describe and delete Kafka topics");
   topic->require_subcommand(1);
 
-  CLI::App* create = add_command(*topic, "create", "Create a topic", *opts);
+  CLI::App* create = add_admin_command(*topic, "create", "Create a topic", opts->admin_url);
   create->add_option("name", opts->name, "Topic name")->required();
   create->add_option("--partitions,-p", opts->partitions, "Number of partitions (default: the server's)")
       ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
   create->add_option("--config,-c", opts->configs, "Topic config KEY=VALUE, e.g. retention.ms=86400000; repeatable")
       ->allow_extra_args(false);
   create->callback([opts, &out, &err] {
-    finish(topic_create(opts->admin_url, opts->name, opts->partitions, opts->configs, out, err));
+    finish_command(topic_create(opts->admin_url, opts->name, opts->partitions, opts->configs, out, err));
   });
 
-  CLI::App* list = add_command(*topic, "list", "List topics", *opts);
-  list->callback([opts, &out, &err] { finish(topic_list(opts->admin_url, out, err)); });
+  CLI::App* list = add_admin_command(*topic, "list", "List topics", opts->admin_url);
+  list->callback([opts, &out, &err] { finish_command(topic_list(opts->admin_url, out, err)); });
 
-  CLI::App* describe = add_command(*topic, "describe", "Show a topic's configs and partitions", *opts);
+  CLI::App* describe = add_admin_command(*topic, "describe", "Show a topic's configs and partitions", opts->admin_url);
   describe->add_option("name", opts->name, "Topic name")->required();
-  describe->callback([opts, &out, &err] { finish(topic_describe(opts->admin_url, opts->name, out, err)); });
+  describe->callback([opts, &out, &err] { finish_command(topic_describe(opts->admin_url, opts->name, out, err)); });
 
-  CLI::App* remove = add_command(*topic, "delete", "Delete a topic and its data", *opts);
+  CLI::App* remove = add_admin_command(*topic, "delete", "Delete a topic and its data", opts->admin_url);
   remove->add_option("name", opts->name, "Topic name")->required();
-  remove->callback([opts, &out, &err] { finish(topic_delete(opts->admin_url, opts->name, out, err)); });
+  remove->callback([opts, &out, &err] { finish_command(topic_delete(opts->admin_url, opts->name, out, err)); });
 }
 
 }  // namespace strata::cli

@@ -22,12 +22,7 @@ constexpr int exit_ok = 0;
 
 std::string volume_target(const std::string& name) { return "/v1/volumes/" + encode_path_segment(name); }
 
-const json& member(const json& object, const char* key) {
-  static const json missing;
-  if (!object.is_object()) return missing;
-  auto it = object.find(key);
-  return it == object.end() ? missing : *it;
-}
+const json& member(const json& object, const char* key) { return json_member(object, key); }
 
 // A byte count as "10 GiB"; "-" when absent.
 std::string size_of(const json& object, const char* key) {
@@ -214,43 +209,35 @@ struct volume_options {
   std::string snapshot;
 };
 
-// CLI11's way to end a command with an exit code and no further output.
-void finish(int code) {
-  if (code != exit_ok) throw CLI::RuntimeError(code);
-}
-
-CLI::App* add_command(CLI::App& group, const char* name, const char* description, volume_options& opts) {
-  CLI::App* cmd = group.add_subcommand(name, description);
-  cmd->add_option("--admin", opts.admin_url, "Admin API of the Strata server")->capture_default_str();
-  return cmd;
-}
-
 void add_volume_group(CLI::App& app, const std::shared_ptr<volume_options>& opts, std::ostream& out,
                       std::ostream& err) {
   CLI::App* volume = app.add_subcommand("volume", "Create, list, describe, resize and delete block volumes");
   volume->require_subcommand(1);
   const char* size_help = "Size: digits with K, M, G or T (KiB, MiB, GiB, TiB), e.g. 10G; plain digits are bytes";
 
-  CLI::App* create = add_command(*volume, "create", "Create a thin-provisioned volume", *opts);
+  CLI::App* create = add_admin_command(*volume, "create", "Create a thin-provisioned volume", opts->admin_url);
   create->add_option("name", opts->name, "Volume name (also its NBD export name)")->required();
   create->add_option("--size,-s", opts->size, size_help)->required();
-  create->callback([opts, &out, &err] { finish(volume_create(opts->admin_url, opts->name, opts->size, out, err)); });
+  create->callback(
+      [opts, &out, &err] { finish_command(volume_create(opts->admin_url, opts->name, opts->size, out, err)); });
 
-  CLI::App* list = add_command(*volume, "list", "List volumes and clones", *opts);
-  list->callback([opts, &out, &err] { finish(volume_list(opts->admin_url, out, err)); });
+  CLI::App* list = add_admin_command(*volume, "list", "List volumes and clones", opts->admin_url);
+  list->callback([opts, &out, &err] { finish_command(volume_list(opts->admin_url, out, err)); });
 
-  CLI::App* describe = add_command(*volume, "describe", "Show a volume's size, space, origin and snapshots", *opts);
+  CLI::App* describe =
+      add_admin_command(*volume, "describe", "Show a volume's size, space, origin and snapshots", opts->admin_url);
   describe->add_option("name", opts->name, "Volume name")->required();
-  describe->callback([opts, &out, &err] { finish(volume_describe(opts->admin_url, opts->name, out, err)); });
+  describe->callback([opts, &out, &err] { finish_command(volume_describe(opts->admin_url, opts->name, out, err)); });
 
-  CLI::App* resize = add_command(*volume, "resize", "Grow a volume", *opts);
+  CLI::App* resize = add_admin_command(*volume, "resize", "Grow a volume", opts->admin_url);
   resize->add_option("name", opts->name, "Volume name")->required();
   resize->add_option("--size,-s", opts->size, std::string(size_help) + "; volumes only grow")->required();
-  resize->callback([opts, &out, &err] { finish(volume_resize(opts->admin_url, opts->name, opts->size, out, err)); });
+  resize->callback(
+      [opts, &out, &err] { finish_command(volume_resize(opts->admin_url, opts->name, opts->size, out, err)); });
 
-  CLI::App* remove = add_command(*volume, "delete", "Delete a volume and its snapshots", *opts);
+  CLI::App* remove = add_admin_command(*volume, "delete", "Delete a volume and its snapshots", opts->admin_url);
   remove->add_option("name", opts->name, "Volume name")->required();
-  remove->callback([opts, &out, &err] { finish(volume_delete(opts->admin_url, opts->name, out, err)); });
+  remove->callback([opts, &out, &err] { finish_command(volume_delete(opts->admin_url, opts->name, out, err)); });
 }
 
 void add_snapshot_group(CLI::App& app, const std::shared_ptr<volume_options>& opts, std::ostream& out,
@@ -258,29 +245,32 @@ void add_snapshot_group(CLI::App& app, const std::shared_ptr<volume_options>& op
   CLI::App* snapshot = app.add_subcommand("snapshot", "Create, list and delete volume snapshots");
   snapshot->require_subcommand(1);
 
-  CLI::App* create = add_command(*snapshot, "create", "Snapshot a volume (read-only export VOLUME@SNAPSHOT)", *opts);
+  CLI::App* create =
+      add_admin_command(*snapshot, "create", "Snapshot a volume (read-only export VOLUME@SNAPSHOT)", opts->admin_url);
   create->add_option("volume", opts->volume, "Volume name")->required();
   create->add_option("snapshot", opts->snapshot, "Snapshot name")->required();
   create->callback(
-      [opts, &out, &err] { finish(snapshot_create(opts->admin_url, opts->volume, opts->snapshot, out, err)); });
+      [opts, &out, &err] { finish_command(snapshot_create(opts->admin_url, opts->volume, opts->snapshot, out, err)); });
 
-  CLI::App* list = add_command(*snapshot, "list", "List snapshots, of one volume or of all", *opts);
+  CLI::App* list = add_admin_command(*snapshot, "list", "List snapshots, of one volume or of all", opts->admin_url);
   list->add_option("volume", opts->volume, "Volume name (default: every volume)");
-  list->callback([opts, &out, &err] { finish(snapshot_list(opts->admin_url, opts->volume, out, err)); });
+  list->callback([opts, &out, &err] { finish_command(snapshot_list(opts->admin_url, opts->volume, out, err)); });
 
-  CLI::App* remove = add_command(*snapshot, "delete", "Delete a snapshot", *opts);
+  CLI::App* remove = add_admin_command(*snapshot, "delete", "Delete a snapshot", opts->admin_url);
   remove->add_option("snapshot", opts->snapshot, "VOLUME@SNAPSHOT")->required();
-  remove->callback([opts, &out, &err] { finish(snapshot_delete(opts->admin_url, opts->snapshot, out, err)); });
+  remove->callback([opts, &out, &err] { finish_command(snapshot_delete(opts->admin_url, opts->snapshot, out, err)); });
 }
 
 void add_clone_group(CLI::App& app, const std::shared_ptr<volume_options>& opts, std::ostream& out, std::ostream& err) {
   CLI::App* clone = app.add_subcommand("clone", "Create writable clones of snapshots");
   clone->require_subcommand(1);
 
-  CLI::App* create = add_command(*clone, "create", "Create a writable volume that reads through to a snapshot", *opts);
+  CLI::App* create =
+      add_admin_command(*clone, "create", "Create a writable volume that reads through to a snapshot", opts->admin_url);
   create->add_option("snapshot", opts->snapshot, "VOLUME@SNAPSHOT to clone")->required();
   create->add_option("name", opts->name, "Name of the new volume")->required();
-  create->callback([opts, &out, &err] { finish(clone_create(opts->admin_url, opts->snapshot, opts->name, out, err)); });
+  create->callback(
+      [opts, &out, &err] { finish_command(clone_create(opts->admin_url, opts->snapshot, opts->name, out, err)); });
 }
 
 }  // namespace

@@ -1,0 +1,70 @@
+// sql::engine: one in-memory DuckDB per server with the strata_scan table
+// function registered, and the watchdog that fires statement timeouts.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "sql/session_impl.h"
+
+namespace strata::sql {
+namespace {
+
+class engine_impl final : public engine {
+ public:
+  engine_impl(engine_config config, tables::service& tables, std::unique_ptr<duckdb::DuckDB> db)
+      : config_(std::move(config)), tables_(tables), db_(std::move(db)) {}
+
+  ~engine_impl() override = default;
+
+  outcome<std::unique_ptr<session>> new_session(const session_options& options) override {
+    try {
+      detail::engine_parts parts{config_, tables_, *db_, dog_};
+      return std::unique_ptr<session>(std::make_unique<detail::session_impl>(parts, options));
+    } catch (const std::exception& e) {
+      return error{"53000", fmt::format("could not start a SQL session: {}", e.what()), {}, "Retry; the server may be out of memory."};
+    }
+  }
+
+ private:
+  engine_config config_;
+  tables::service& tables_;
+  std::unique_ptr<duckdb::DuckDB> db_;
+  watchdog dog_;
+};
+
+void fill_duckdb_config(const engine_config& config, duckdb::DBConfig& c) {
+  if (config.threads > 0) c.options.maximum_threads = config.threads;
+  c.options.maximum_memory = config.memory_bytes_max;
+  if (config.temp_dir.empty()) {
+    c.options.use_temporary_directory = false;
+  } else {
+    c.options.temporary_directory = config.temp_dir;
+  }
+  // SQL arrives from the network: no file access, no extension downloads.
+  c.options.enable_external_access = false;
+  c.options.autoinstall_known_extensions = false;
+  c.options.autoload_known_extensions = false;
+}
+
+}  // namespace
+
+outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::service& tables) {
+  try {
+    duckdb::DBConfig dbc;
+    fill_duckdb_config(config, dbc);
+    auto db = std::make_unique<duckdb::DuckDB>(nullptr, &dbc);
+    register_strata_scan(*db->instance, tables);
+    duckdb::Connection setup(*db);
+    // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is integer division.
+    for (const char* q : {"SET GLOBAL TimeZone = 'UTC'", "SET GLOBAL integer_division = true",
+                          "SET GLOBAL lock_configuration = true"}) {
+      auto r = setup.Query(q);
+      if (r->HasError()) return error{"58000", fmt::format("could not configure DuckDB ({}): {}", q, r->GetError()), {}, {}};
+    }
+    return std::unique_ptr<engine>(std::make_unique<engine_impl>(std::move(config), tables, std::move(db)));
+  } catch (const std::exception& e) {
+    return error{"58000", fmt::format("could not start DuckDB: {}", e.what()), {},
+                 "Check memory_bytes_max and that temp_dir is writable."};
+  }
+}
+
+}  // namespace strata::sql

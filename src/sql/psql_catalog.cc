@@ -1,0 +1,1040 @@
+// psql's catalog queries answered from Strata's table catalog (psql_catalog.h).
+//
+// psql reads every answer by column position, so an answer takes its shape
+// from the query's own select list: each top-level item becomes one column,
+// and its value comes from the first rule whose key names the item (its alias
+// when it has one, else a fragment of its text). Items no rule names are
+// NULL text. This keeps answers aligned if psql adds or drops a column.
+//
+// The relations Strata shows: each table as relkind 'r' in schema "public",
+// and each primary key as its index "<table>_pkey" (relkind 'i').
+#include "sql/psql_catalog.h"
+
+#include <algorithm>
+#include <bitset>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "sql/pg_types.h"
+#include "tables/schema.h"
+
+namespace strata::sql {
+namespace {
+
+using tables::column_def;
+using tables::column_type;
+using tables::scalar;
+using tables::table_info;
+using tables::type_id;
+
+constexpr size_t query_bytes_max = 64 * 1024;  // psql's catalog queries are a few KiB
+constexpr size_t pattern_bytes_max = 1024;
+constexpr size_t name_bytes_max = 63;           // PostgreSQL's NAMEDATALEN - 1
+constexpr uint32_t first_normal_oid = 16384;    // PostgreSQL's FirstNormalObjectId
+constexpr std::string_view schema_name = "public";
+
+// ---- the query text ---------------------------------------------------------
+
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+         (static_cast<unsigned char>(c) >= 0x80);
+}
+
+// The query with whitespace runs outside quotes collapsed to one space, no
+// leading or trailing space and no trailing semicolons; `lower` is the same
+// text lower-cased, byte for byte at the same offsets.
+struct query {
+  std::string text;
+  std::string lower;
+
+  bool has(std::string_view fragment) const { return lower.find(fragment) != std::string::npos; }
+  bool starts(std::string_view prefix) const { return lower.starts_with(prefix); }
+};
+
+query normalize(std::string_view sql) {
+  query q;
+  q.text.reserve(sql.size());
+  char quote = 0;
+  bool pending_space = false;
+  for (char c : sql) {
+    if (quote == 0 && is_space(c)) {
+      pending_space = !q.text.empty();
+      continue;
+    }
+    if (pending_space) q.text.push_back(' ');
+    pending_space = false;
+    if (quote == 0 && (c == '\'' || c == '"')) {
+      quote = c;
+    } else if (quote != 0 && c == quote) {
+      quote = 0;  // a doubled quote closes and reopens: the same state afterwards
+    }
+    q.text.push_back(c);
+  }
+  while (!q.text.empty() && (q.text.back() == ';' || q.text.back() == ' ')) q.text.pop_back();
+  q.lower = q.text;
+  for (char& c : q.lower) c = lower_ascii(c);
+  return q;
+}
+
+// Reads the SQL string literal at `pos` ('...' or E'...').
+std::optional<std::string> string_literal(std::string_view text, size_t pos) {
+  bool escapes = false;
+  if (pos < text.size() && (text[pos] == 'E' || text[pos] == 'e')) {
+    escapes = true;
+    ++pos;
+  }
+  if (pos >= text.size() || text[pos] != '\'') return std::nullopt;
+  std::string out;
+  for (size_t i = pos + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (escapes && c == '\\' && i + 1 < text.size()) {
+      out.push_back(text[++i]);
+    } else if (c == '\'') {
+      if (i + 1 < text.size() && text[i + 1] == '\'') {
+        out.push_back('\'');
+        ++i;
+      } else {
+        return out;
+      }
+    } else {
+      out.push_back(c);
+    }
+  }
+  return std::nullopt;
+}
+
+// The oid in `<fragment>'16385'`, e.g. fragment "where c.oid = ".
+std::optional<uint32_t> oid_after(const query& q, std::string_view fragment) {
+  size_t at = q.lower.find(fragment);
+  if (at == std::string::npos) return std::nullopt;
+  auto literal = string_literal(q.text, at + fragment.size());
+  if (!literal || literal->empty() || literal->size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : *literal) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return uint32_t(v);
+}
+
+// The relkinds in `c.relkind IN ('r','p','')`; empty when the query has no such list.
+std::string relkinds_of(const query& q) {
+  constexpr std::string_view fragment = "c.relkind in (";
+  size_t at = q.lower.find(fragment);
+  std::string kinds;
+  if (at == std::string::npos) return kinds;
+  bool in_quote = false;
+  for (size_t i = at + fragment.size(); i < q.text.size() && q.text[i] != ')'; ++i) {
+    if (q.text[i] == '\'') {
+      in_quote = !in_quote;
+    } else if (in_quote) {
+      kinds.push_back(q.text[i]);
+    }
+  }
+  return kinds;
+}
+
+// ---- name patterns ----------------------------------------------------------
+
+// psql turns \d patterns into `col OPERATOR(pg_catalog.~) '^(regex)$'`: `*`
+// becomes `.*`, `?` becomes `.`, quoted characters are escaped, and other
+// regular-expression syntax the user typed passes through. This matcher
+// covers that syntax (literals, escapes, `.`, brackets, groups, `|`, `*`,
+// `+`, `?`, `^`, `$`) as a Thompson NFA, so matching is linear in the name
+// whatever the pattern. Bytes, not characters: `.` takes one byte.
+class name_regex {
+ public:
+  static outcome<name_regex> compile(std::string_view re) {
+    name_regex out;
+    compiler c{re, out.states_};
+    auto frag = c.alternation(0);
+    if (!frag.ok()) return frag.err();
+    if (c.pos != re.size()) return bad(re, "parentheses () not balanced");
+    c.patch(frag->outs, c.add(make(state::match)));
+    out.start_ = frag->start;
+    return out;
+  }
+
+  // Like PostgreSQL's ~: true when the pattern matches anywhere in `text`.
+  bool search(std::string_view text) const {
+    std::vector<uint32_t> mark(states_.size(), 0);
+    std::vector<int> current, next;
+    uint32_t generation = 1;
+    follow(current, start_, 0, text.size(), mark, generation);
+    for (size_t pos = 0;; ++pos) {
+      for (int s : current) {
+        if (states_[s].kind == state::match) return true;
+      }
+      if (pos == text.size()) return false;
+      ++generation;
+      next.clear();
+      const auto byte = static_cast<unsigned char>(text[pos]);
+      for (int s : current) {
+        if (states_[s].kind == state::chars && states_[s].set[byte]) {
+          follow(next, states_[s].next, pos + 1, text.size(), mark, generation);
+        }
+      }
+      follow(next, start_, pos + 1, text.size(), mark, generation);
+      current.swap(next);
+    }
+  }
+
+ private:
+  struct state {
+    enum kind_t : uint8_t { chars, split, jump, line_start, line_end, match } kind = jump;
+    std::bitset<256> set;
+    int next = -1;
+    int alt = -1;  // split only
+  };
+  struct hole {
+    int state;
+    bool alt;
+  };
+  struct fragment {
+    int start;
+    std::vector<hole> outs;
+  };
+
+  static constexpr int depth_max = 32;
+
+  static error bad(std::string_view re, std::string_view why) {
+    return error{"2201B", fmt::format("invalid regular expression: {}", why), fmt::format("pattern: {}", re), {}};
+  }
+
+  static state make(state::kind_t kind) {
+    state s;
+    s.kind = kind;
+    return s;
+  }
+
+  // Adds `s` and every state reachable from it without input to `list`.
+  void follow(std::vector<int>& list, int s, size_t pos, size_t size, std::vector<uint32_t>& mark,
+              uint32_t generation) const {
+    std::vector<int> todo{s};
+    while (!todo.empty()) {
+      const int at = todo.back();
+      todo.pop_back();
+      if (at < 0 || mark[at] == generation) continue;
+      mark[at] = generation;
+      const state& st = states_[at];
+      switch (st.kind) {
+        case state::jump: todo.push_back(st.next); break;
+        case state::split: todo.push_back(st.alt); todo.push_back(st.next); break;
+        case state::line_start: if (pos == 0) todo.push_back(st.next); break;
+        case state::line_end: if (pos == size) todo.push_back(st.next); break;
+        default: list.push_back(at); break;
+      }
+    }
+  }
+
+  struct compiler {
+    std::string_view re;
+    std::vector<state>& states;
+    size_t pos = 0;
+
+    int add(state s) {
+      states.push_back(s);
+      return int(states.size() - 1);
+    }
+    void patch(const std::vector<hole>& outs, int target) {
+      for (const hole& h : outs) (h.alt ? states[h.state].alt : states[h.state].next) = target;
+    }
+    bool at(char c) const { return pos < re.size() && re[pos] == c; }
+
+    outcome<fragment> alternation(int depth) {
+      if (depth > depth_max) return bad(re, "nesting too deep");
+      auto left = sequence(depth);
+      if (!left.ok()) return left;
+      while (at('|')) {
+        ++pos;
+        auto right = sequence(depth);
+        if (!right.ok()) return right;
+        state s = make(state::split);
+        s.next = left->start;
+        s.alt = right->start;
+        fragment f{add(s), std::move(left->outs)};
+        f.outs.insert(f.outs.end(), right->outs.begin(), right->outs.end());
+        left = std::move(f);
+      }
+      return left;
+    }
+
+    outcome<fragment> sequence(int depth) {
+      const int empty = add(make(state::jump));
+      fragment f{empty, {{empty, false}}};
+      while (pos < re.size() && !at('|') && !at(')')) {
+        auto piece = repeated(depth);
+        if (!piece.ok()) return piece;
+        patch(f.outs, piece->start);
+        f.outs = std::move(piece->outs);
+      }
+      return f;
+    }
+
+    outcome<fragment> repeated(int depth) {
+      auto f = atom(depth);
+      if (!f.ok()) return f;
+      while (at('*') || at('+') || at('?') || at('{')) {
+        if (at('{')) return bad(re, "{m,n} bounds are not supported in name patterns");
+        const char q = re[pos++];
+        state s = make(state::split);
+        s.next = f->start;
+        const int split = add(s);
+        if (q == '*') {
+          patch(f->outs, split);
+          f = fragment{split, {{split, true}}};
+        } else if (q == '+') {
+          patch(f->outs, split);
+          f = fragment{f->start, {{split, true}}};
+        } else {
+          f->outs.push_back({split, true});
+          f->start = split;
+        }
+      }
+      return f;
+    }
+
+    outcome<fragment> atom(int depth) {
+      const char c = re[pos++];
+      state s = make(state::chars);
+      switch (c) {
+        case '(': {
+          if (re.substr(pos).starts_with("?:")) pos += 2;
+          auto inner = alternation(depth + 1);
+          if (!inner.ok()) return inner;
+          if (!at(')')) return bad(re, "parentheses () not balanced");
+          ++pos;
+          return inner;
+        }
+        case '*': case '+': case '?': return bad(re, "quantifier operand invalid");
+        case '^': s.kind = state::line_start; break;
+        case '$': s.kind = state::line_end; break;
+        case '.': s.set.set(); break;
+        case '[': {
+          auto set = bracket();
+          if (!set.ok()) return set.err();
+          s.set = *set;
+          break;
+        }
+        case '\\': {
+          if (pos == re.size()) return bad(re, "invalid escape \\ sequence");
+          s.set = escape(re[pos++]);
+          break;
+        }
+        default: s.set.set(static_cast<unsigned char>(c)); break;
+      }
+      const int id = add(s);
+      return fragment{id, {{id, false}}};
+    }
+
+    static std::bitset<256> escape(char c) {
+      std::bitset<256> set;
+      auto range = [&set](char lo, char hi) {
+        for (int b = static_cast<unsigned char>(lo); b <= static_cast<unsigned char>(hi); ++b) set.set(size_t(b));
+      };
+      switch (c) {
+        case 'd': range('0', '9'); break;
+        case 'w': range('0', '9'); range('a', 'z'); range('A', 'Z'); set.set('_'); break;
+        case 's': for (char w : {' ', '\t', '\n', '\r', '\f', '\v'}) set.set(static_cast<unsigned char>(w)); break;
+        default: set.set(static_cast<unsigned char>(c)); break;
+      }
+      return set;
+    }
+
+    outcome<std::bitset<256>> bracket() {
+      std::bitset<256> set;
+      const bool negate = at('^');
+      if (negate) ++pos;
+      bool first = true;
+      while (pos < re.size() && (first || !at(']'))) {
+        first = false;
+        unsigned char lo = static_cast<unsigned char>(re[pos++]);
+        if (lo == '\\' && pos < re.size()) {
+          set |= escape(re[pos++]);
+          continue;
+        }
+        unsigned char hi = lo;
+        if (at('-') && pos + 1 < re.size() && re[pos + 1] != ']') {
+          hi = static_cast<unsigned char>(re[pos + 1]);
+          pos += 2;
+          if (hi < lo) return bad(re, "invalid character range");
+        }
+        for (int b = lo; b <= hi; ++b) set.set(size_t(b));
+      }
+      if (!at(']')) return bad(re, "brackets [] not balanced");
+      ++pos;
+      if (negate) set.flip();
+      return set;
+    }
+  };
+
+  std::vector<state> states_;
+  int start_ = 0;
+};
+
+struct name_filter {
+  std::optional<name_regex> regex;
+  bool matches(std::string_view name) const { return !regex || regex->search(name); }
+};
+
+outcome<name_filter> filter_for(const query& q, std::string_view column) {
+  const std::string fragment = std::string(column) + " operator(pg_catalog.~) ";
+  size_t at = q.lower.find(fragment);
+  if (at == std::string::npos) return name_filter{};
+  auto literal = string_literal(q.text, at + fragment.size());
+  if (!literal) return error{"42601", "unterminated pattern literal in a catalog query", {}, {}};
+  if (literal->size() > pattern_bytes_max) {
+    return error{"54000", fmt::format("the name pattern is longer than {} bytes", pattern_bytes_max), {},
+                 "Use a shorter pattern."};
+  }
+  auto regex = name_regex::compile(*literal);
+  if (!regex.ok()) return regex.err();
+  return name_filter{std::move(regex.value())};
+}
+
+// ---- PostgreSQL spellings ---------------------------------------------------
+
+bool is_keyword(std::string_view word) {
+  // PostgreSQL quotes every keyword that is not unreserved; these are they.
+  static const char* const keywords[] = {
+      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "between",
+      "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check", "coalesce",
+      "collate", "collation", "column", "concurrently", "constraint", "create", "cross", "current_catalog",
+      "current_date", "current_role", "current_schema", "current_time", "current_timestamp", "current_user", "dec",
+      "decimal", "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "exists", "extract",
+      "false", "fetch", "float", "for", "foreign", "freeze", "from", "full", "grant", "greatest", "group",
+      "grouping", "having", "ilike", "in", "initially", "inner", "inout", "int", "integer", "intersect", "interval",
+      "into", "is", "isnull", "join", "lateral", "leading", "least", "left", "like", "limit", "localtime",
+      "localtimestamp", "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null", "nullif",
+      "numeric", "offset", "on", "only", "or", "order", "out", "outer", "overlaps", "overlay", "placing",
+      "position", "precision", "primary", "real", "references", "returning", "right", "row", "select",
+      "session_user", "setof", "similar", "smallint", "some", "substring", "symmetric", "table", "tablesample",
+      "then", "time", "timestamp", "to", "trailing", "treat", "trim", "true", "union", "unique", "user", "using",
+      "values", "varchar", "variadic", "verbose", "when", "where", "window", "with"};
+  return std::any_of(std::begin(keywords), std::end(keywords), [&](const char* k) { return word == k; });
+}
+
+// PostgreSQL's quote_ident: names that are not plain lower-case words, or are keywords, get quotes.
+std::string quote_ident(std::string_view name) {
+  bool plain = !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_');
+  for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain && !is_keyword(name)) return std::string(name);
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// pg_size_pretty(bigint) of PostgreSQL 15: bytes below 10 kB, then halves rounded up.
+std::string size_pretty(uint64_t bytes) {
+  if (bytes < 10 * 1024) return fmt::format("{} bytes", bytes);
+  static const char* const units[] = {"kB", "MB", "GB", "TB", "PB"};
+  uint64_t size = bytes >> 9;  // one extra bit for rounding
+  for (size_t u = 0;; ++u) {
+    if (size < 20 * 1024 - 1 || u + 1 == std::size(units)) return fmt::format("{} {}", (size + 1) / 2, units[u]);
+    size >>= 10;
+  }
+}
+
+// pg_attribute.attstorage: 'p' plain for fixed-width types, 'm' main for numeric, 'x' extended.
+std::string storage_of(const column_type& type) {
+  if (type.id == type_id::numeric) return "m";
+  return tables::is_variable_width(type.id) ? "x" : "p";
+}
+
+// ChooseRelationName(table, NULL, "pkey"): the table part is clipped to fit 63 bytes.
+std::string pkey_name(const std::string& table) {
+  constexpr std::string_view suffix = "_pkey";
+  size_t keep = std::min(table.size(), name_bytes_max - suffix.size());
+  while (keep > 0 && keep < table.size() && (static_cast<unsigned char>(table[keep]) & 0xC0) == 0x80) --keep;
+  return table.substr(0, keep) + std::string(suffix);
+}
+
+const char* time_unit_name(tables::time_unit unit) {
+  switch (unit) {
+    case tables::time_unit::hour: return "hour";
+    case tables::time_unit::day: return "day";
+    case tables::time_unit::month: return "month";
+    case tables::time_unit::year: return "year";
+  }
+  return "day";
+}
+
+std::string column_list(const tables::table_schema& schema, const std::vector<uint32_t>& columns) {
+  std::string out;
+  for (uint32_t c : columns) {
+    if (!out.empty()) out += ", ";
+    out += quote_ident(schema.columns[c].name);
+  }
+  return out;
+}
+
+// The reloptions \d+ prints as "Options: ...": how the table is partitioned and bucketed.
+std::string table_options(const tables::table_schema& schema) {
+  std::vector<std::string> parts;
+  const auto& p = schema.partitioning;
+  if (p.kind == tables::partition_kind::range_time) {
+    parts.push_back(fmt::format("partition_by=range({}) interval {}", quote_ident(schema.columns[p.column].name),
+                                time_unit_name(p.interval)));
+  } else if (p.kind == tables::partition_kind::list) {
+    parts.push_back(fmt::format("partition_by=list({})", quote_ident(schema.columns[p.column].name)));
+  }
+  if (schema.buckets > 1) parts.push_back(fmt::format("buckets={}", schema.buckets));
+  if (!schema.bucket_key.empty() && schema.bucket_key != schema.primary_key) {
+    parts.push_back(fmt::format("bucket_key=({})", column_list(schema, schema.bucket_key)));
+  }
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
+  return out;
+}
+
+// ---- relations ----------------------------------------------------------------
+
+struct relation {
+  uint32_t oid = 0;
+  std::string name;
+  char kind = 'r';  // 'r' a table, 'i' the primary-key index of `table`
+  const table_info* table = nullptr;
+
+  bool has_index() const { return kind == 'r' && !table->schema.primary_key.empty(); }
+  std::string access_method() const {
+    if (kind == 'i') return "btree";
+    return table->schema.kind == tables::table_kind::primary_key ? "strata_pk" : "strata_log";
+  }
+};
+
+std::vector<relation> relations_of(const std::vector<table_info>& tables) {
+  std::vector<relation> out;
+  for (const auto& t : tables) {
+    out.push_back({table_oid(t.table_id), t.schema.name, 'r', &t});
+    if (!t.schema.primary_key.empty()) out.push_back({table_oid(t.table_id) + 1, pkey_name(t.schema.name), 'i', &t});
+  }
+  std::sort(out.begin(), out.end(), [](const relation& a, const relation& b) { return a.name < b.name; });
+  return out;
+}
+
+struct context {
+  const std::vector<table_info>& tables;
+  std::string database;
+  std::string owner;
+  std::vector<relation> relations;
+
+  const relation* find(std::optional<uint32_t> oid) const {
+    if (!oid) return nullptr;
+    for (const auto& r : relations) {
+      if (r.oid == *oid) return &r;
+    }
+    return nullptr;
+  }
+};
+
+std::string index_columns(const relation& r) {
+  return column_list(r.table->schema, r.table->schema.primary_key);
+}
+
+std::string index_definition(const relation& r) {
+  return fmt::format("CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})", quote_ident(r.name), schema_name,
+                     quote_ident(r.table->schema.name), index_columns(r));
+}
+
+// ---- answers shaped by the select list ------------------------------------------
+
+struct select_item {
+  std::string text;   // as written, trimmed
+  std::string lower;  // lower-cased
+  std::string alias;  // after a top-level AS, unquoted (lower-cased unless it was quoted)
+  std::string key;    // the alias lower-cased, which rules compare with
+  std::string name;   // the output column name
+};
+
+// Splits `text` at top-level occurrences of `separator` (outside quotes and parentheses).
+std::vector<std::pair<size_t, size_t>> top_level_split(std::string_view lower, std::string_view separator) {
+  std::vector<std::pair<size_t, size_t>> parts;
+  int depth = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    const char c = lower[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (depth == 0 && lower.compare(i, separator.size(), separator) == 0) {
+      parts.emplace_back(start, i - start);
+      start = i + separator.size();
+      i = start - 1;
+    }
+  }
+  parts.emplace_back(start, lower.size() - start);
+  return parts;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string item_alias(const select_item& item) {
+  auto parts = top_level_split(item.lower, " as ");
+  if (parts.size() < 2) return {};
+  std::string_view tail = std::string_view(item.text).substr(parts.back().first, parts.back().second);
+  std::string alias = trim(tail);
+  if (alias.size() >= 2 && alias.front() == '"' && alias.back() == '"') return alias.substr(1, alias.size() - 2);
+  if (alias.empty() || !std::all_of(alias.begin(), alias.end(), is_ident_char)) return {};
+  for (char& c : alias) c = lower_ascii(c);
+  return alias;
+}
+
+// PostgreSQL's name for an unaliased item: the column of `x.col`, the function of `f(...)`.
+std::string item_name(const select_item& item) {
+  if (!item.alias.empty()) return item.alias;
+  std::string_view s = item.lower;
+  size_t paren = s.find('(');
+  if (paren != std::string_view::npos && paren > 0) s = s.substr(0, paren);
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return is_ident_char(c) || c == '.'; })) {
+    return "?column?";
+  }
+  size_t dot = s.rfind('.');
+  return std::string(dot == std::string_view::npos ? s : s.substr(dot + 1));
+}
+
+// The top-level items between SELECT and FROM; nullopt when the text has no such shape.
+std::optional<std::vector<select_item>> select_items(const query& q) {
+  if (!q.starts("select ")) return std::nullopt;
+  constexpr size_t body = 7;
+  auto from = top_level_split(std::string_view(q.lower).substr(body), " from ");
+  if (from.size() < 2) return std::nullopt;
+  const std::string_view list = std::string_view(q.text).substr(body, from.front().second);
+  const std::string_view list_lower = std::string_view(q.lower).substr(body, from.front().second);
+  std::vector<select_item> items;
+  for (auto [at, len] : top_level_split(list_lower, ",")) {
+    select_item item;
+    item.text = trim(list.substr(at, len));
+    item.lower = trim(list_lower.substr(at, len));
+    if (item.text.empty()) return std::nullopt;
+    item.alias = item_alias(item);
+    item.key = item.alias;
+    for (char& c : item.key) c = lower_ascii(c);
+    item.name = item_name(item);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+enum class pg : uint8_t { name, text, chr, boolean, int2, int4, oid, timestamptz, name_array };
+
+field field_of(pg type, std::string name) {
+  field f;
+  f.name = std::move(name);
+  auto set = [&f](uint32_t type_oid, int16_t size, type_id id, bool text_only) {
+    f.type_oid = type_oid;
+    f.type_size = size;
+    f.type = column_type{id};
+    f.text_only = text_only;
+  };
+  switch (type) {
+    case pg::name: set(oid::name, 64, type_id::text, false); break;
+    case pg::text: set(oid::text, -1, type_id::text, false); break;
+    case pg::chr: set(18, 1, type_id::text, true); break;
+    case pg::boolean: set(oid::boolean, 1, type_id::boolean, false); break;
+    case pg::int2: set(oid::int2, 2, type_id::int16, false); break;
+    case pg::int4: set(oid::int4, 4, type_id::int32, false); break;
+    case pg::oid: set(oid::oid, 4, type_id::int64, false); break;
+    case pg::timestamptz: set(oid::timestamptz, 8, type_id::text, true); break;
+    case pg::name_array: set(1003, -1, type_id::text, true); break;
+  }
+  return f;
+}
+
+template <class Row>
+struct rule {
+  std::string_view key;  // the alias it names, or a fragment of an unaliased item (lower case)
+  pg type;
+  std::function<scalar(const Row&)> value;
+};
+
+template <class Row>
+const rule<Row>* rule_for(const select_item& item, const std::vector<rule<Row>>& rules) {
+  for (const auto& r : rules) {
+    if (item.key.empty() ? item.lower.find(r.key) != std::string::npos : item.key == r.key) return &r;
+  }
+  return nullptr;
+}
+
+template <class Row>
+catalog_answer shape(const std::vector<select_item>& items, const std::vector<rule<Row>>& rules,
+                     const std::vector<Row>& rows) {
+  catalog_answer a;
+  a.rows.row_count = uint32_t(rows.size());
+  for (const auto& item : items) {
+    const rule<Row>* r = rule_for(item, rules);
+    a.fields.push_back(field_of(r ? r->type : pg::text, item.name));
+    tables::column_vector column(a.fields.back().type);
+    column.reserve(uint32_t(rows.size()));
+    for (const auto& row : rows) tables::append_scalar(column, r ? r->value(row) : scalar{});
+    a.rows.columns.push_back(std::move(column));
+  }
+  a.command_tag = fmt::format("SELECT {}", rows.size());
+  return a;
+}
+
+scalar str(std::string s) { return scalar{std::move(s)}; }
+scalar null() { return scalar{}; }
+template <class Row>
+std::function<scalar(const Row&)> constant(scalar v) {
+  return [v](const Row&) { return v; };
+}
+
+using answer_fn = std::optional<outcome<catalog_answer>> (*)(const query&, const context&);
+
+std::optional<outcome<catalog_answer>> answer_from(const query& q, const auto& rules, const auto& rows) {
+  auto items = select_items(q);
+  if (!items) return std::nullopt;
+  return outcome<catalog_answer>(shape(*items, rules, rows));
+}
+
+// Zero rows in the query's shape: the features Strata lacks (policies, publications, ...).
+std::optional<outcome<catalog_answer>> answer_empty(const query& q) {
+  std::vector<rule<int>> none;
+  return answer_from(q, none, std::vector<int>{});
+}
+
+// ---- \d, \dt, \di, \dv, ...: lists of relations ----------------------------
+
+bool is_relation_list(const query& q) {
+  return q.starts("select n.nspname as \"schema\", c.relname as \"name\", case c.relkind when ") &&
+         q.has(" from pg_catalog.pg_class c ") && q.has("c.relkind in (");
+}
+
+std::optional<outcome<catalog_answer>> answer_relation_list(const query& q, const context& ctx) {
+  auto names = filter_for(q, "c.relname");
+  if (!names.ok()) return names.err();
+  auto schemas = filter_for(q, "n.nspname");
+  if (!schemas.ok()) return schemas.err();
+  const std::string kinds = relkinds_of(q);
+  std::vector<relation> rows;
+  if (schemas->matches(std::string(schema_name))) {
+    for (const auto& r : ctx.relations) {
+      if (kinds.find(r.kind) != std::string::npos && names->matches(r.name)) rows.push_back(r);
+    }
+  }
+  const std::vector<rule<relation>> rules = {
+      {"schema", pg::name, constant<relation>(str(std::string(schema_name)))},
+      {"name", pg::name, [](const relation& r) { return str(r.name); }},
+      {"type", pg::text, [](const relation& r) { return str(r.kind == 'i' ? "index" : "table"); }},
+      {"owner", pg::name, constant<relation>(str(ctx.owner))},
+      {"table", pg::name, [](const relation& r) { return r.kind == 'i' ? str(r.table->schema.name) : null(); }},
+      {"persistence", pg::text, constant<relation>(str("permanent"))},
+      {"access method", pg::name, [](const relation& r) { return str(r.access_method()); }},
+      {"size", pg::text,
+       [](const relation& r) { return r.kind == 'r' ? str(size_pretty(r.table->stored_bytes)) : null(); }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+// ---- \d NAME: find the relations, then describe each by oid ------------------
+
+bool is_relation_lookup(const query& q) {
+  return q.starts("select c.oid, n.nspname, c.relname from pg_catalog.pg_class c ") && q.has("order by 2, 3");
+}
+
+std::optional<outcome<catalog_answer>> answer_relation_lookup(const query& q, const context& ctx) {
+  auto names = filter_for(q, "c.relname");
+  if (!names.ok()) return names.err();
+  auto schemas = filter_for(q, "n.nspname");
+  if (!schemas.ok()) return schemas.err();
+  std::vector<relation> rows;
+  if (schemas->matches(std::string(schema_name))) {
+    for (const auto& r : ctx.relations) {
+      if (names->matches(r.name)) rows.push_back(r);
+    }
+  }
+  const std::vector<rule<relation>> rules = {
+      {"nspname", pg::name, constant<relation>(str(std::string(schema_name)))},
+      {"relname", pg::name, [](const relation& r) { return str(r.name); }},
+      {"oid", pg::oid, [](const relation& r) { return scalar{int64_t(r.oid)}; }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+bool is_table_info(const query& q) {
+  return q.starts("select c.relchecks, c.relkind, c.relhasindex,") && q.has("from pg_catalog.pg_class c ") &&
+         q.has("where c.oid = '");
+}
+
+std::optional<outcome<catalog_answer>> answer_table_info(const query& q, const context& ctx) {
+  std::vector<relation> rows;
+  if (const relation* r = ctx.find(oid_after(q, "where c.oid = "))) rows.push_back(*r);
+  const scalar f{false};
+  const std::vector<rule<relation>> rules = {
+      {"relchecks", pg::int2, constant<relation>(scalar{int64_t(0)})},
+      {"relkind", pg::chr, [](const relation& r) { return str(std::string(1, r.kind)); }},
+      {"relhasindex", pg::boolean, [](const relation& r) { return scalar{r.has_index()}; }},
+      {"relhasrules", pg::boolean, constant<relation>(f)},
+      {"relhastriggers", pg::boolean, constant<relation>(f)},
+      {"relforcerowsecurity", pg::boolean, constant<relation>(f)},
+      {"relrowsecurity", pg::boolean, constant<relation>(f)},
+      {"relhasoids", pg::boolean, constant<relation>(f)},
+      {"relispartition", pg::boolean, constant<relation>(f)},
+      {"reloptions", pg::text,
+       [](const relation& r) { return str(r.kind == 'r' ? table_options(r.table->schema) : std::string()); }},
+      {"reloftype", pg::text, constant<relation>(str(""))},
+      {"''", pg::text, constant<relation>(str(""))},
+      {"reltablespace", pg::oid, constant<relation>(scalar{int64_t(0)})},
+      {"relpersistence", pg::chr, constant<relation>(str("p"))},
+      {"relreplident", pg::chr, [](const relation& r) { return str(r.kind == 'i' ? "n" : "d"); }},
+      {"amname", pg::name, [](const relation& r) { return str(r.access_method()); }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+struct column_row {
+  const column_def* column = nullptr;
+  bool in_key = false;
+};
+
+std::vector<column_row> columns_of(const relation& r) {
+  const auto& schema = r.table->schema;
+  std::vector<column_row> rows;
+  if (r.kind == 'i') {
+    for (uint32_t c : schema.primary_key) rows.push_back({&schema.columns[c], true});
+    return rows;
+  }
+  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+    bool in_key = std::find(schema.primary_key.begin(), schema.primary_key.end(), i) != schema.primary_key.end();
+    rows.push_back({&schema.columns[i], in_key});
+  }
+  return rows;
+}
+
+bool is_column_list(const query& q) {
+  return q.starts("select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),") &&
+         q.has(" from pg_catalog.pg_attribute a where a.attrelid = '");
+}
+
+std::optional<outcome<catalog_answer>> answer_column_list(const query& q, const context& ctx) {
+  std::vector<column_row> rows;
+  const relation* r = ctx.find(oid_after(q, "where a.attrelid = "));
+  // The index form asks is_key and indexdef; a table's form does not.
+  const char wanted = q.has(" as is_key") ? 'i' : 'r';
+  if (r != nullptr && r->kind == wanted) rows = columns_of(*r);
+  using row = column_row;
+  const std::vector<rule<row>> rules = {
+      {"attcollation", pg::name, constant<row>(null())},
+      {"adbin", pg::text, constant<row>(null())},
+      {"attnotnull", pg::boolean, [](const row& c) { return scalar{c.column->not_null || c.in_key}; }},
+      {"attidentity", pg::chr, constant<row>(str(""))},
+      {"attgenerated", pg::chr, constant<row>(str(""))},
+      {"attstorage", pg::chr, [](const row& c) { return str(storage_of(c.column->type)); }},
+      {"attcompression", pg::chr, constant<row>(str(""))},
+      {"attstattarget", pg::int2, constant<row>(null())},
+      {"col_description", pg::text, constant<row>(null())},
+      {"is_key", pg::text, constant<row>(str("yes"))},
+      {"indexdef", pg::text, [](const row& c) { return str(quote_ident(c.column->name)); }},
+      {"format_type", pg::text, [](const row& c) { return str(tables::type_name(c.column->type)); }},
+      {"attname", pg::name, [](const row& c) { return str(c.column->name); }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+bool is_table_indexes(const query& q) {
+  return q.starts("select c2.relname, i.indisprimary, i.indisunique,") &&
+         q.has(" from pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i ") &&
+         q.has("where c.oid = '");
+}
+
+std::optional<outcome<catalog_answer>> answer_table_indexes(const query& q, const context& ctx) {
+  std::vector<relation> rows;
+  if (const relation* t = ctx.find(oid_after(q, "where c.oid = ")); t != nullptr && t->has_index()) {
+    if (const relation* index = ctx.find(t->oid + 1)) rows.push_back(*index);
+  }
+  const scalar t{true}, f{false};
+  const std::vector<rule<relation>> rules = {
+      {"pg_get_indexdef", pg::text, [](const relation& r) { return str(index_definition(r)); }},
+      {"pg_get_constraintdef", pg::text,
+       [](const relation& r) { return str(fmt::format("PRIMARY KEY ({})", index_columns(r))); }},
+      {"indisprimary", pg::boolean, constant<relation>(t)},
+      {"indisunique", pg::boolean, constant<relation>(t)},
+      {"indisclustered", pg::boolean, constant<relation>(f)},
+      {"indisvalid", pg::boolean, constant<relation>(t)},
+      {"indisreplident", pg::boolean, constant<relation>(f)},
+      {"contype", pg::chr, constant<relation>(str("p"))},
+      {"condeferrable", pg::boolean, constant<relation>(f)},
+      {"condeferred", pg::boolean, constant<relation>(f)},
+      {"reltablespace", pg::oid, constant<relation>(scalar{int64_t(0)})},
+      {"relname", pg::name, [](const relation& r) { return str(r.name); }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+bool is_index_info(const query& q) {
+  return q.starts("select i.indisunique, i.indisprimary, i.indisclustered,") &&
+         q.has(" from pg_catalog.pg_index i, pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_am a ") &&
+         q.has("and c.oid = '");
+}
+
+std::optional<outcome<catalog_answer>> answer_index_info(const query& q, const context& ctx) {
+  std::vector<relation> rows;
+  if (const relation* r = ctx.find(oid_after(q, "and c.oid = ")); r != nullptr && r->kind == 'i') {
+    rows.push_back(*r);
+  }
+  const scalar t{true}, f{false};
+  const std::vector<rule<relation>> rules = {
+      {"indpred", pg::text, constant<relation>(null())},
+      {"indisunique", pg::boolean, constant<relation>(t)},
+      {"indisprimary", pg::boolean, constant<relation>(t)},
+      {"indisclustered", pg::boolean, constant<relation>(f)},
+      {"indisvalid", pg::boolean, constant<relation>(t)},
+      {"condeferrable", pg::boolean, constant<relation>(f)},
+      {"condeferred", pg::boolean, constant<relation>(f)},
+      {"indisreplident", pg::boolean, constant<relation>(f)},
+      {"indnullsnotdistinct", pg::boolean, constant<relation>(f)},
+      {"amname", pg::name, constant<relation>(str("btree"))},
+      {"relname", pg::name, [](const relation& r) { return str(r.table->schema.name); }},
+  };
+  return answer_from(q, rules, rows);
+}
+
+// The footers of \d TABLE for features Strata lacks: always zero rows.
+bool is_lacking_feature(const query& q) {
+  return (q.starts("select pol.polname, pol.polpermissive,") && q.has(" from pg_catalog.pg_policy pol ")) ||
+         (q.starts("select oid, stxrelid::pg_catalog.regclass,") && q.has(" from pg_catalog.pg_statistic_ext ")) ||
+         (q.starts("select pubname ") && q.has(" from pg_catalog.pg_publication p ")) ||
+         (q.starts("select c.oid::pg_catalog.regclass") && q.has("pg_catalog.pg_inherits i"));
+}
+
+// ---- \l, \dn, \du and the empty lists (\df, \dT, \dx) --------------------------
+
+bool is_database_list(const query& q) {
+  return q.starts("select d.datname as \"name\",") && q.has(" from pg_catalog.pg_database d");
+}
+
+std::optional<outcome<catalog_answer>> answer_database_list(const query& q, const context& ctx) {
+  auto names = filter_for(q, "d.datname");
+  if (!names.ok()) return names.err();
+  std::vector<int> rows;
+  if (names->matches(ctx.database)) rows.push_back(0);
+  uint64_t bytes = 0;
+  for (const auto& t : ctx.tables) bytes += t.stored_bytes;
+  const std::vector<rule<int>> rules = {
+      {"name", pg::name, constant<int>(str(ctx.database))},
+      {"owner", pg::name, constant<int>(str(ctx.owner))},
+      {"encoding", pg::name, constant<int>(str("UTF8"))},
+      {"collate", pg::text, constant<int>(str("C"))},
+      {"ctype", pg::text, constant<int>(str("C"))},
+      {"locale provider", pg::text, constant<int>(str("libc"))},
+      {"size", pg::text, constant<int>(str(size_pretty(bytes)))},
+      {"tablespace", pg::name, constant<int>(str("pg_default"))},
+  };
+  return answer_from(q, rules, rows);
+}
+
+bool is_schema_list(const query& q) {
+  return q.starts("select n.nspname as \"name\",") && q.has(" from pg_catalog.pg_namespace n");
+}
+
+std::optional<outcome<catalog_answer>> answer_schema_list(const query& q, const context& ctx) {
+  auto names = filter_for(q, "n.nspname");
+  if (!names.ok()) return names.err();
+  std::vector<int> rows;
+  if (names->matches(std::string(schema_name))) rows.push_back(0);
+  const std::vector<rule<int>> rules = {
+      {"name", pg::name, constant<int>(str(std::string(schema_name)))},
+      {"owner", pg::name, constant<int>(str(ctx.owner))},
+      {"access privileges", pg::text, constant<int>(str(fmt::format("{0}=UC/{0}\n=U/{0}", ctx.owner)))},
+      {"description", pg::text, constant<int>(str("standard public schema"))},
+  };
+  return answer_from(q, rules, rows);
+}
+
+bool is_role_list(const query& q) {
+  return q.starts("select r.rolname, r.rolsuper, r.rolinherit,") && q.has(" from pg_catalog.pg_roles r");
+}
+
+std::optional<outcome<catalog_answer>> answer_role_list(const query& q, const context& ctx) {
+  auto names = filter_for(q, "r.rolname");
+  if (!names.ok()) return names.err();
+  std::vector<int> rows;
+  if (names->matches(ctx.owner)) rows.push_back(0);
+  const scalar t{true}, f{false};
+  const std::vector<rule<int>> rules = {
+      {"memberof", pg::name_array, constant<int>(str("{}"))},
+      {"description", pg::text, constant<int>(null())},
+      {"rolname", pg::name, constant<int>(str(ctx.owner))},
+      {"rolsuper", pg::boolean, constant<int>(t)},
+      {"rolinherit", pg::boolean, constant<int>(t)},
+      {"rolcreaterole", pg::boolean, constant<int>(t)},
+      {"rolcreatedb", pg::boolean, constant<int>(t)},
+      {"rolcanlogin", pg::boolean, constant<int>(t)},
+      {"rolconnlimit", pg::int4, constant<int>(scalar{int64_t(-1)})},
+      {"rolvaliduntil", pg::timestamptz, constant<int>(null())},
+      {"rolreplication", pg::boolean, constant<int>(f)},
+      {"rolbypassrls", pg::boolean, constant<int>(f)},
+  };
+  return answer_from(q, rules, rows);
+}
+
+// \df, \dT and \dx: Strata has no user functions, types or extensions.
+bool is_empty_object_list(const query& q) {
+  return (q.starts("select n.nspname as \"schema\", p.proname as \"name\",") && q.has(" from pg_catalog.pg_proc p")) ||
+         (q.starts("select n.nspname as \"schema\", pg_catalog.format_type(t.oid, null) as \"name\",") &&
+          q.has(" from pg_catalog.pg_type t")) ||
+         (q.starts("select e.extname as \"name\",") && q.has(" from pg_catalog.pg_extension e"));
+}
+
+struct handler {
+  bool (*recognise)(const query&);
+  answer_fn answer;
+};
+
+std::optional<outcome<catalog_answer>> answer_lacking(const query& q, const context&) { return answer_empty(q); }
+
+constexpr handler handlers[] = {
+    {is_relation_list, answer_relation_list},   {is_relation_lookup, answer_relation_lookup},
+    {is_table_info, answer_table_info},         {is_column_list, answer_column_list},
+    {is_table_indexes, answer_table_indexes},   {is_index_info, answer_index_info},
+    {is_lacking_feature, answer_lacking},       {is_database_list, answer_database_list},
+    {is_schema_list, answer_schema_list},       {is_role_list, answer_role_list},
+    {is_empty_object_list, answer_lacking},
+};
+
+}  // namespace
+
+uint32_t table_oid(uint64_t table_id) {
+  // Two oids per table (the table and its primary-key index), above PostgreSQL's built-in range.
+  constexpr uint64_t ids_max = (uint64_t(UINT32_MAX) - first_normal_oid) / 2;
+  return uint32_t(first_normal_oid + 2 * (table_id % ids_max));
+}
+
+std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql,
+                                                            const std::vector<tables::table_info>& tables,
+                                                            std::string_view database, std::string_view user) {
+  if (sql.size() > query_bytes_max) return std::nullopt;
+  const query q = normalize(sql);
+  if (!q.has("pg_catalog.")) return std::nullopt;  // every psql catalog query names pg_catalog
+  for (const auto& h : handlers) {
+    if (!h.recognise(q)) continue;
+    const std::string_view owner = user.empty() ? "strata" : user;
+    context ctx{tables, std::string(database.empty() ? "strata" : database), std::string(owner), relations_of(tables)};
+    return h.answer(q, ctx);
+  }
+  return std::nullopt;
+}
+
+}  // namespace strata::sql

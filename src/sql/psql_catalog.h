@@ -1,0 +1,30 @@
+// Answers the catalog queries psql (15) sends for \d, \dt, \d+ TABLE, \l and
+// \dn, and the few catalog probes drivers send at connect, from Strata's table
+// catalog. DuckDB cannot run these queries (regex operators, pg_catalog
+// functions and columns it lacks), so they are recognised and answered here.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "sql/session.h"
+#include "tables/service.h"
+
+namespace strata::sql {
+
+struct catalog_answer {
+  std::vector<field> fields;
+  tables::column_batch rows;
+  std::string command_tag;  // "SELECT n"
+};
+
+// nullopt: not a catalog query this module knows; the caller runs it normally.
+std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql,
+                                                            const std::vector<tables::table_info>& tables,
+                                                            std::string_view database, std::string_view user);
+
+// Stable OIDs for Strata tables in catalog answers (pg_class.oid), derived from table ids.
+uint32_t table_oid(uint64_t table_id);
+
+}  // namespace strata::sql

@@ -1,0 +1,239 @@
+// Internals of the SQL engine shared by engine.cc, session.cc, dml.cc and
+// copy.cc: the prepared statement, the session and its DuckDB connection.
+// Not a contract for other folders (they use sql/session.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "duckdb.hpp"
+#include "sql/duckdb_bridge.h"
+#include "sql/session.h"
+#include "sql/settings.h"
+#include "sql/statements.h"
+#include "sql/watchdog.h"
+#include "tables/service.h"
+
+namespace strata::sql::detail {
+
+// Rows a displaced streaming portal may keep when another statement starts on
+// its session; past this the portal fails on its next fetch.
+inline constexpr uint64_t portal_bytes_buffered_max = 64ULL << 20;
+// Rows an INSERT / UPDATE / DELETE computes before writing them.
+inline constexpr uint64_t write_rows_bytes_max = 256ULL << 20;
+// Rows handed to one tables::transaction::insert call.
+inline constexpr uint64_t write_piece_bytes = 16ULL << 20;
+
+struct engine_parts {
+  engine_config config;
+  tables::service& tables;
+  duckdb::DuckDB& db;
+  watchdog& dog;
+};
+
+enum class route : uint8_t {
+  empty,
+  catalog,
+  create_table,
+  drop_table,
+  copy_in,
+  copy_out,
+  begin,
+  commit,
+  rollback,
+  setting,
+  duckdb,
+  insert,
+  update,
+  remove,
+};
+
+// How an INSERT / UPDATE / DELETE on a Strata table runs (dml.cc).
+struct write_plan {
+  std::string table;
+  uint64_t table_id = 0;
+  tables::table_schema schema;
+  // insert: full rows in table order, cast to the column types.
+  // update: the new rows (every column), then the old key columns.
+  // delete: the key columns.
+  std::shared_ptr<duckdb::PreparedStatement> source;
+  tables::on_conflict action = tables::on_conflict::error;
+  bool do_update = false;
+  bool excluded_only = false;         // every SET is c = EXCLUDED.c and there is no WHERE
+  std::vector<uint32_t> set_columns;  // DO UPDATE / UPDATE targets
+  std::shared_ptr<duckdb::SQLStatement> upsert;  // general DO UPDATE: the INSERT run over temp tables
+  bool key_changes = false;           // UPDATE sets a key column
+};
+
+class statement final : public prepared {
+ public:
+  statement_kind kind() const override { return kind_; }
+  const std::vector<uint32_t>& parameter_oids() const override { return parameter_oids_; }
+  const std::vector<field>& fields() const override { return fields_; }
+  copy_description copy() const override { return copy_; }
+
+  route how = route::empty;
+  statement_kind kind_ = statement_kind::command;
+  std::vector<uint32_t> parameter_oids_;
+  std::vector<std::optional<duckdb::LogicalType>> hinted_types;  // from the client's parameter OIDs
+  std::vector<field> fields_;
+  copy_description copy_;
+  std::string sql;
+  std::string tag;  // fixed command tag, when there is one
+  std::optional<create_table_statement> create;
+  std::optional<drop_table_statement> drop;
+  std::optional<copy_statement> copy_stmt;
+  tables::table_schema copy_schema;         // copy_in target / copy_out table
+  std::vector<uint32_t> copy_columns;       // table column per input column
+  std::optional<setting_command> setting;
+  std::shared_ptr<duckdb::PreparedStatement> duck;  // duckdb and copy_out routes
+  duckdb::StatementType duck_type = duckdb::StatementType::INVALID_STATEMENT;
+  std::shared_ptr<write_plan> write;
+  const void* owner = nullptr;
+};
+
+// A query's rows as they stream out of DuckDB. `buffer` holds converted rows
+// not yet handed out (one chunk normally; more after the portal is displaced).
+struct stream_state {
+  std::vector<field> fields;
+  std::unique_ptr<duckdb::QueryResult> result;
+  tables::column_batch buffer;
+  uint32_t position = 0;
+  uint64_t rows_sent = 0;
+  bool finished = false;
+  std::optional<error> failure;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+enum class interrupt_reason : uint8_t { none, user, timeout };
+
+class session_impl;
+// Lets cursors and COPY objects outlive their session safely.
+struct session_link {
+  session_impl* session = nullptr;
+};
+
+class session_impl final : public session {
+ public:
+  session_impl(const engine_parts& parts, const session_options& options);
+  ~session_impl() override;
+
+  outcome<std::shared_ptr<prepared>> prepare(std::string_view sql, const std::vector<uint32_t>& parameter_oid_hints) override;
+  outcome<std::unique_ptr<cursor>> execute(const std::shared_ptr<prepared>& statement,
+                                           const std::vector<parameter>& parameters) override;
+  outcome<std::unique_ptr<copy_in_sink>> copy_in(const std::shared_ptr<prepared>& statement) override;
+  outcome<std::unique_ptr<copy_out_source>> copy_out(const std::shared_ptr<prepared>& statement) override;
+  void cancel() override;
+  transaction_state state() const override { return state_; }
+  std::vector<std::pair<std::string, std::string>> take_reported_parameters() override;
+  std::vector<std::pair<std::string, std::string>> startup_parameters() const override;
+
+  // --- used by cursors, COPY and dml.cc ---
+  // Fetches the next DuckDB chunk of `s` into s.buffer; false at the end.
+  outcome<bool> pull_chunk(stream_state& s);
+  outcome<bool> fetch_stream(stream_state& s, uint32_t rows_max, tables::column_batch& out);
+  // Marks the end of a statement call: an error inside a block fails the block.
+  template <class T>
+  outcome<T> finish_call(outcome<T> r) {
+    if (!r.ok() && state_ == transaction_state::in_block) fail_block();
+    return r;
+  }
+  error interrupted_error() const;
+  bool interrupted() const { return interrupt_.load() != interrupt_reason::none; }
+  error fix_error(error e) const;
+  error duck_error(const duckdb::ErrorData& data) const { return fix_error(error_of(data)); }
+  error tables_error(const strata::error& e) const;
+
+  // The transaction a write uses: the block's, or a fresh one (autocommit).
+  tables::transaction& write_txn(std::unique_ptr<tables::transaction>& autocommit);
+  status end_write(std::unique_ptr<tables::transaction>& autocommit, bool ok);
+  void quiesce();  // makes the connection free for a new DuckDB statement
+  void set_scan_txn(const tables::transaction* txn) { scan_->txn = txn; }
+
+  // Runs a prepared DuckDB statement with the session's parameters.
+  outcome<std::unique_ptr<duckdb::QueryResult>> run(duckdb::PreparedStatement& stmt, const statement& owner,
+                                                   const std::vector<parameter>& params, bool stream);
+  outcome<std::shared_ptr<duckdb::PreparedStatement>> duck_prepare(duckdb::unique_ptr<duckdb::SQLStatement> stmt);
+  outcome<std::shared_ptr<duckdb::PreparedStatement>> duck_prepare(const std::string& sql);
+  status duck_exec(const std::string& sql);
+
+  // Every row of a DuckDB result as table rows of `types`, at most write_rows_bytes_max.
+  outcome<std::vector<tables::column_batch>> collect(duckdb::QueryResult& result,
+                                                     const std::vector<tables::column_type>& types);
+
+  duckdb::Connection& connection() { return conn_; }
+  tables::service& tables() { return parts_.tables; }
+  const engine_config& config() const { return parts_.config; }
+  std::shared_ptr<session_link> link() const { return link_; }
+  void arm_timer(std::chrono::steady_clock::time_point deadline);
+  void disarm_timer();
+  std::chrono::steady_clock::time_point statement_deadline() const;
+  void begin_call();
+  // A COPY FROM STDIN is under way: a cancel fails its next write.
+  void set_copy_active(bool active) { copy_active_.store(active); }
+
+ private:
+  outcome<std::shared_ptr<prepared>> prepare_inner(std::string_view sql, const std::vector<uint32_t>& hints);
+  outcome<std::unique_ptr<cursor>> execute_inner(statement& stmt, const std::vector<parameter>& params);
+  outcome<std::shared_ptr<statement>> prepare_transaction_word(const std::vector<std::string>& words, std::string_view sql);
+  outcome<std::shared_ptr<statement>> prepare_duckdb(std::string_view sql, const std::vector<uint32_t>& hints);
+  outcome<std::shared_ptr<statement>> prepare_copy(copy_statement copy);
+  status fill_parameters(statement& st, const std::vector<uint32_t>& hints);
+  outcome<std::unique_ptr<cursor>> run_transaction_command(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_setting(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_catalog(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_ddl(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_duckdb(statement& stmt, const std::vector<parameter>& params);
+  void fail_block();
+
+  // dml.cc
+  outcome<std::shared_ptr<statement>> prepare_write(duckdb::SQLStatement& parsed, const tables::table_info& table);
+  outcome<std::string> run_write(statement& stmt, const std::vector<parameter>& params);
+  outcome<std::string> run_insert(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
+                                  tables::transaction& txn);
+  outcome<std::string> run_update(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
+                                  tables::transaction& txn);
+  outcome<std::string> run_delete(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
+                                  tables::transaction& txn);
+  outcome<uint64_t> upsert_general(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
+                                   tables::transaction& txn, const tables::column_batch& rows);
+
+ public:
+  // Finds a Strata table by the name DuckDB parsed (exact, then lower-cased).
+  std::optional<tables::table_info> find_table(const std::string& schema, const std::string& name);
+
+ private:
+  engine_parts parts_;
+  session_options options_;
+  duckdb::Connection conn_;
+  duckdb::shared_ptr<scan_context> scan_;
+  session_settings settings_;
+  std::unique_ptr<tables::transaction> txn_;  // open while in a block
+  transaction_state state_ = transaction_state::idle;
+  std::atomic<interrupt_reason> interrupt_{interrupt_reason::none};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> copy_active_{false};
+  std::weak_ptr<stream_state> active_stream_;
+  std::shared_ptr<session_link> link_;
+  uint64_t timer_id_ = 0;
+  std::chrono::steady_clock::time_point call_started_;
+};
+
+// Row helpers (rows.cc).
+void append_rows(const tables::column_vector& src, uint32_t begin, uint32_t end, tables::column_vector& dst);
+void append_batch(const tables::column_batch& src, uint32_t begin, uint32_t end, tables::column_batch& dst);
+tables::column_batch pick_columns(const tables::column_batch& src, const std::vector<uint32_t>& columns);
+tables::column_batch pick_rows(const tables::column_batch& src, const std::vector<uint32_t>& rows);
+// 23502 when a not-null column of `schema` holds a NULL in `rows` (table order).
+status check_not_null(const tables::table_schema& schema, const tables::column_batch& rows);
+// One byte string per row encoding the given columns (for duplicate checks).
+std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row);
+field text_field(const std::string& name);
+std::string quote_ident(std::string_view name);
+
+}  // namespace strata::sql::detail
