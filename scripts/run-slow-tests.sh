@@ -5,7 +5,9 @@
 #   2. the Kafka kill -9 test: tests/crash/kafka_crash_test.py against the
 #      strata binary in BUILD_DIR;
 #   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
-#      flushed writes and snapshots must survive), same binary.
+#      flushed writes and snapshots must survive), same binary;
+#   4. the table kill -9 test: tests/crash/table_crash_test.py (COPY and
+#      upserts over the PostgreSQL port; acknowledged rows must survive).
 # Extra arguments go to the Kafka crash test (e.g. --cycles 20).
 # Exits non-zero if any test fails or if a test could not be found.
 #   usage: scripts/run-slow-tests.sh BUILD_DIR [kafka crash test args...]
@@ -34,6 +36,10 @@ STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/kafka_crash_test.py 
 echo "== volume kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py \
   || { status=1; failed+=(volume_crash_test.py); }
+
+echo "== table kill -9 crash test =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_crash_test.py \
+  || { status=1; failed+=(table_crash_test.py); }
 
 if [ $status -ne 0 ]; then
   echo "slow tests failed: ${failed[*]}" >&2
