@@ -1,17 +1,24 @@
+// The PostgreSQL protocol state machine: startup, authentication, dispatch,
+// replies and the simple query flow. COPY and row streaming are in
+// backend_copy.cc, the extended query flow in backend_extended.cc.
 #include "pgwire/backend.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
+#include "pgwire/backend_internal.h"
 #include "pgwire/values.h"
 
 namespace strata::pgwire {
 
-namespace {
+using detail::format_binary;
+using detail::format_text;
+using detail::make_sql_error;
+using detail::printable_type;
 
-constexpr int16_t format_text = 0;
-constexpr int16_t format_binary = 1;
+namespace {
 
 // The ParameterStatus set clients check, for any the session leaves out.
 const std::vector<std::pair<std::string, std::string>>& default_parameters() {
@@ -25,27 +32,28 @@ const std::vector<std::pair<std::string, std::string>>& default_parameters() {
   return d;
 }
 
-sql::error make_sql_error(const char* code, std::string message, std::string hint = {}) {
-  return sql::error{code, std::move(message), {}, std::move(hint)};
+// BEGIN, COMMIT, SAVEPOINT, ...: a Query holding one runs without an implicit block.
+bool is_transaction_control(const std::string& statement) {
+  size_t i = 0;
+  for (;;) {
+    while (i < statement.size() && std::isspace(static_cast<unsigned char>(statement[i]))) ++i;
+    if (statement.compare(i, 2, "--") == 0) {
+      i = std::min(statement.find('\n', i), statement.size());
+    } else if (statement.compare(i, 2, "/*") == 0) {
+      size_t end = statement.find("*/", i + 2);
+      i = end == std::string::npos ? statement.size() : end + 2;
+    } else {
+      break;
+    }
+  }
+  std::string word;
+  while (i < statement.size() && std::isalpha(static_cast<unsigned char>(statement[i]))) {
+    word.push_back(char(std::tolower(static_cast<unsigned char>(statement[i++]))));
+  }
+  static constexpr std::string_view words[] = {"begin", "start", "commit", "end", "rollback",
+                                                "abort", "savepoint", "release", "prepare"};
+  return std::find(std::begin(words), std::end(words), word) != std::end(words);
 }
-
-std::string printable_type(char type) {
-  if (type >= 0x20 && type < 0x7f) return fmt::format("'{}'", type);
-  return fmt::format("0x{:02x}", uint8_t(type));
-}
-
-// The statement of an empty query string: EmptyQueryResponse, no session call.
-class empty_statement final : public sql::prepared {
- public:
-  sql::statement_kind kind() const override { return sql::statement_kind::empty; }
-  const std::vector<uint32_t>& parameter_oids() const override { return none_; }
-  const std::vector<sql::field>& fields() const override { return fields_; }
-  sql::copy_description copy() const override { return {}; }
-
- private:
-  std::vector<uint32_t> none_;
-  std::vector<sql::field> fields_;
-};
 
 }  // namespace
 
@@ -57,39 +65,6 @@ const char* auth_method_name(auth_method m) {
   }
   return "unknown";
 }
-
-struct backend::statement_entry {
-  std::shared_ptr<sql::prepared> prepared;
-  std::vector<uint32_t> parameter_oids;  // the client's types where given, else the inferred ones
-};
-
-struct backend::portal_entry {
-  std::shared_ptr<sql::prepared> prepared;
-  std::vector<sql::parameter> parameters;
-  std::vector<int16_t> formats;  // one per field
-  std::unique_ptr<sql::cursor> cursor;
-  std::unique_ptr<sql::copy_out_source> copy_out;
-  bool started = false;
-  bool finished = false;
-  std::string tag;
-};
-
-struct backend::simple_work {
-  std::vector<std::string> statements;
-  size_t next = 0;
-  std::unique_ptr<portal_entry> current;  // the statement whose rows or COPY output are being sent
-};
-
-struct backend::execute_work {
-  std::string portal;
-  uint32_t row_limit = 0;  // 0: every row
-  uint64_t rows_sent = 0;
-};
-
-struct backend::copy_in_work {
-  std::unique_ptr<sql::copy_in_sink> sink;
-  bool extended = false;
-};
 
 backend::backend(const backend_env& env, bool peer_is_loopback, backend_key key)
     : env_(env), peer_is_loopback_(peer_is_loopback), key_(key) {}
@@ -356,11 +331,7 @@ void backend::on_serving_message(char type, std::span<const uint8_t> body) {
     case fe::copy_data:
     case fe::copy_done:
     case fe::copy_fail:
-      if (ignore_copy_) return;  // the rest of a COPY that already failed
-      send_error(make_sql_error(sqlstate::protocol_violation,
-                                fmt::format("unexpected message type {} outside COPY", printable_type(type))));
-      send_ready_for_query();
-      return;
+      return;  // PostgreSQL ignores these outside COPY: the rest of a COPY that failed to start
     case fe::function_call:
       send_error(make_sql_error(sqlstate::feature_not_supported, "the function call protocol is not supported"));
       send_ready_for_query();
@@ -396,6 +367,7 @@ void backend::send_error(const sql::error& e) {
   f.hint = e.hint;
   put_error(out_, f);
   stats_.error_codes.push_back(f.sqlstate.size() == 5 ? f.sqlstate : std::string(sqlstate::internal_error));
+  if (simple_) simple_->failed = true;
 }
 
 void backend::extended_error(const sql::error& e) {
@@ -453,210 +425,11 @@ void backend::drop_portals_if_idle() {
 }
 
 // ---------------------------------------------------------------------------
-// Rows and COPY output
-
-backend::stream_result backend::stream_rows(portal_entry& portal, uint32_t row_limit, uint64_t& rows_sent) {
-  const auto& fields = portal.prepared->fields();
-  for (;;) {
-    uint32_t want = env_.limits.fetch_rows_max;
-    if (row_limit > 0) want = uint32_t(std::min<uint64_t>(want, row_limit - rows_sent));
-    tables::column_batch batch;
-    auto more = portal.cursor->fetch(want, batch);
-    if (!more.ok()) {
-      send_error(more.err());
-      return stream_result::failed;
-    }
-    if ((batch.row_count > 0 || !batch.columns.empty()) && batch.columns.size() != fields.size()) {
-      send_error(make_sql_error(sqlstate::internal_error,
-                                fmt::format("the statement returned {} columns for {} fields", batch.columns.size(), fields.size())));
-      return stream_result::failed;
-    }
-    for (size_t col = 0; col < batch.columns.size(); ++col) {
-      const auto& c = batch.columns[col];
-      if (c.row_count < batch.row_count) {
-        send_error(make_sql_error(sqlstate::internal_error, "the statement returned a short column"));
-        return stream_result::failed;
-      }
-      if (portal.formats[col] == format_binary && !binary_encodable_as(fields[col].type_oid, c.type.id)) {
-        send_error(make_sql_error(sqlstate::internal_error,
-                                  fmt::format("column \"{}\" holds {} values, which cannot be sent as type OID {} in binary",
-                                              fields[col].name, tables::type_name(c.type), fields[col].type_oid)));
-        return stream_result::failed;
-      }
-    }
-    for (uint32_t row = 0; row < batch.row_count; ++row) {
-      const size_t m = begin_message(out_, be::data_row);
-      put_i16(out_, int16_t(fields.size()));
-      for (size_t col = 0; col < fields.size(); ++col) {
-        const auto& column = batch.columns[col];
-        if (column.is_null(row)) {
-          put_i32(out_, -1);
-          continue;
-        }
-        const size_t len_at = out_.size();
-        put_i32(out_, 0);
-        if (portal.formats[col] == format_binary) {
-          append_binary_value(fields[col], column, row, out_);
-        } else {
-          append_text(column, row, out_);
-        }
-        const auto len = uint32_t(out_.size() - len_at - 4);
-        out_[len_at] = char(len >> 24);
-        out_[len_at + 1] = char((len >> 16) & 0xff);
-        out_[len_at + 2] = char((len >> 8) & 0xff);
-        out_[len_at + 3] = char(len & 0xff);
-      }
-      end_message(out_, m);
-    }
-    rows_sent += batch.row_count;
-    if (!more.value()) {
-      portal.finished = true;
-      portal.tag = portal.cursor->command_tag();
-      portal.cursor.reset();
-      send_command_complete(portal.tag);
-      return stream_result::done;
-    }
-    if (row_limit > 0 && rows_sent >= row_limit) {
-      const size_t m = begin_message(out_, be::portal_suspended);
-      end_message(out_, m);
-      return stream_result::suspended;
-    }
-    if (output_full()) return stream_result::paused;
-  }
-}
-
-bool backend::start_copy_out(const std::shared_ptr<sql::prepared>& stmt, portal_entry& portal) {
-  auto src = session_->copy_out(stmt);
-  if (!src.ok()) {
-    send_error(src.err());
-    return false;
-  }
-  portal.copy_out = std::move(src.value());
-  portal.started = true;
-  const sql::copy_description d = stmt->copy();
-  const int16_t format = d.format == sql::copy_format::binary ? format_binary : format_text;
-  const size_t m = begin_message(out_, be::copy_out_response);
-  out_.push_back(char(format));
-  put_i16(out_, int16_t(d.column_count));
-  for (uint32_t i = 0; i < d.column_count; ++i) put_i16(out_, format);
-  end_message(out_, m);
-  return true;
-}
-
-backend::stream_result backend::pump_copy_out(portal_entry& portal) {
-  std::string chunk;
-  for (;;) {
-    chunk.clear();
-    auto more = portal.copy_out->next(env_.limits.copy_out_chunk_bytes, chunk);
-    if (!more.ok()) {
-      send_error(more.err());
-      return stream_result::failed;
-    }
-    if (!chunk.empty()) {
-      const size_t m = begin_message(out_, be::copy_data);
-      out_.append(chunk);
-      end_message(out_, m);
-    }
-    if (!more.value()) {
-      const size_t m = begin_message(out_, be::copy_done);
-      end_message(out_, m);
-      portal.finished = true;
-      portal.tag = fmt::format("COPY {}", portal.copy_out->rows());
-      portal.copy_out.reset();
-      send_command_complete(portal.tag);
-      return stream_result::done;
-    }
-    if (output_full()) return stream_result::paused;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// COPY FROM STDIN
-
-bool backend::start_copy_in(const std::shared_ptr<sql::prepared>& stmt, bool extended) {
-  auto sink = session_->copy_in(stmt);
-  if (!sink.ok()) {
-    send_error(sink.err());
-    return false;
-  }
-  copy_in_ = std::make_unique<copy_in_work>();
-  copy_in_->sink = std::move(sink.value());
-  copy_in_->extended = extended;
-  const sql::copy_description d = stmt->copy();
-  const int16_t format = d.format == sql::copy_format::binary ? format_binary : format_text;
-  const size_t m = begin_message(out_, be::copy_in_response);
-  out_.push_back(char(format));
-  put_i16(out_, int16_t(d.column_count));
-  for (uint32_t i = 0; i < d.column_count; ++i) put_i16(out_, format);
-  end_message(out_, m);
-  return true;
-}
-
-void backend::on_copy_message(char type, std::span<const uint8_t> body) {
-  auto& sink = *copy_in_->sink;
-  switch (type) {
-    case fe::copy_data: {
-      auto s = sink.write({reinterpret_cast<const char*>(body.data()), body.size()});
-      if (!s.ok()) {
-        sink.abort(s.err().message);
-        send_error(s.err());
-        ignore_copy_ = true;
-        finish_copy_in(false);
-      }
-      return;
-    }
-    case fe::copy_done: {
-      auto rows = sink.finish();
-      if (!rows.ok()) {
-        send_error(rows.err());
-        finish_copy_in(false);
-        return;
-      }
-      send_command_complete(fmt::format("COPY {}", rows.value()));
-      finish_copy_in(true);
-      return;
-    }
-    case fe::copy_fail: {
-      reader r(body);
-      std::string reason(r.cstr());
-      sink.abort(reason);
-      send_error(make_sql_error(sqlstate::query_canceled, fmt::format("COPY from stdin failed: {}", reason)));
-      finish_copy_in(false);
-      return;
-    }
-    case fe::flush:
-    case fe::sync: return;  // ignored during COPY FROM STDIN, as PostgreSQL does
-    default:
-      sink.abort("unexpected message during COPY");
-      send_error(make_sql_error(sqlstate::protocol_violation,
-                                fmt::format("unexpected message type {} during COPY from stdin", printable_type(type))));
-      finish_copy_in(false);
-      return;
-  }
-}
-
-void backend::finish_copy_in(bool ok) {
-  const bool extended = copy_in_->extended;
-  copy_in_.reset();
-  if (extended) {
-    if (!ok) ignore_till_sync_ = true;
-    return;
-  }
-  if (!ok) {
-    end_simple();
-    return;
-  }
-  if (simple_) send_reported_parameters();
-  run_simple();
-}
-
-// ---------------------------------------------------------------------------
 // Simple query
 
 void backend::on_query(std::span<const uint8_t> body) {
   reader r(body);
   std::string_view text = r.cstr();
-  ignore_copy_ = false;
   if (!r.at_end()) {
     send_error(make_sql_error(sqlstate::protocol_violation, "invalid Query message: the text is not NUL-terminated"));
     send_ready_for_query();
@@ -671,13 +444,41 @@ void backend::on_query(std::span<const uint8_t> body) {
     end_simple();
     return;
   }
+  begin_implicit_block();
   run_simple();
 }
 
 void backend::end_simple() {
+  end_implicit_block();
   simple_.reset();
   drop_portals_if_idle();
   send_ready_for_query();
+}
+
+bool backend::run_internal(const char* sql) {
+  auto stmt = session_->prepare(sql, {});
+  if (!stmt.ok()) return false;
+  auto cursor = session_->execute(stmt.value(), {});
+  if (!cursor.ok()) {
+    send_error(cursor.err());
+    return false;
+  }
+  return true;
+}
+
+void backend::begin_implicit_block() {
+  const auto& statements = simple_->statements;
+  if (statements.size() < 2 || session_->state() != sql::transaction_state::idle) return;
+  if (std::any_of(statements.begin(), statements.end(), is_transaction_control)) return;
+  simple_->implicit_block = run_internal("BEGIN");
+}
+
+void backend::end_implicit_block() {
+  if (!simple_ || !simple_->implicit_block) return;
+  simple_->implicit_block = false;
+  if (session_->state() == sql::transaction_state::idle) return;
+  const bool commit = !simple_->failed && session_->state() == sql::transaction_state::in_block;
+  run_internal(commit ? "COMMIT" : "ROLLBACK");
 }
 
 void backend::run_simple() {
@@ -759,325 +560,6 @@ void backend::start_simple_statement(const std::string& text) {
   portal->started = true;
   send_row_description(stmt->fields(), portal->formats);
   simple_->current = std::move(portal);
-}
-
-// ---------------------------------------------------------------------------
-// Extended query
-
-void backend::on_parse(std::span<const uint8_t> body) {
-  reader r(body);
-  std::string name(r.cstr());
-  std::string_view text = r.cstr();
-  const int16_t count = r.i16();
-  std::vector<uint32_t> hints;
-  for (int i = 0; i < count && r.ok(); ++i) hints.push_back(uint32_t(r.i32()));
-  if (!r.at_end() || count < 0) {
-    return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Parse message"));
-  }
-  if (!name.empty() && statements_.contains(name)) {
-    return extended_error(make_sql_error(sqlstate::duplicate_prepared_statement,
-                                         fmt::format("prepared statement \"{}\" already exists", name)));
-  }
-  if (!name.empty() && statements_.size() - statements_.count("") >= env_.limits.statements_max) {
-    return extended_error(make_sql_error(
-        sqlstate::program_limit_exceeded,
-        fmt::format("too many prepared statements on this connection (the limit is {})", env_.limits.statements_max),
-        "close prepared statements that are no longer needed"));
-  }
-  auto parts = sql::split_statements(text);
-  if (parts.size() > 1) {
-    return extended_error(
-        make_sql_error(sqlstate::syntax_error, "cannot insert multiple commands into a prepared statement"));
-  }
-  auto entry = std::make_unique<statement_entry>();
-  if (parts.empty()) {
-    entry->prepared = std::make_shared<empty_statement>();
-  } else {
-    auto prepared = session_->prepare(parts[0], hints);
-    if (!prepared.ok()) return extended_error(prepared.err());
-    entry->prepared = std::move(prepared.value());
-  }
-  const auto& inferred = entry->prepared->parameter_oids();
-  const size_t n = std::max(hints.size(), inferred.size());
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t oid = i < hints.size() ? hints[i] : 0;
-    if (oid == 0) oid = i < inferred.size() ? inferred[i] : 25;
-    entry->parameter_oids.push_back(oid);
-  }
-  statements_[name] = std::move(entry);
-  const size_t m = begin_message(out_, be::parse_complete);
-  end_message(out_, m);
-}
-
-namespace {
-
-// A Bind message's fields, parsed; the spans point into the message.
-struct bind_message {
-  std::string portal;
-  std::string statement;
-  std::vector<int16_t> param_formats;
-  std::vector<std::pair<bool, std::span<const uint8_t>>> values;  // (is_null, bytes)
-  std::vector<int16_t> result_formats;
-};
-
-bool read_bind(std::span<const uint8_t> body, bind_message& m) {
-  reader r(body);
-  m.portal = r.cstr();
-  m.statement = r.cstr();
-  const int16_t format_count = r.i16();
-  for (int i = 0; i < format_count && r.ok(); ++i) m.param_formats.push_back(r.i16());
-  const int16_t param_count = r.i16();
-  for (int i = 0; i < param_count && r.ok(); ++i) {
-    const int32_t len = r.i32();
-    if (len < -1) return false;
-    m.values.emplace_back(len == -1, len == -1 ? std::span<const uint8_t>() : r.bytes(size_t(len)));
-  }
-  const int16_t result_format_count = r.i16();
-  for (int i = 0; i < result_format_count && r.ok(); ++i) m.result_formats.push_back(r.i16());
-  return r.at_end() && format_count >= 0 && param_count >= 0 && result_format_count >= 0;
-}
-
-// The format of item i when a message gives none (text), one (for all) or one each.
-int16_t format_at(const std::vector<int16_t>& formats, size_t i) {
-  return formats.empty() ? format_text : formats.size() == 1 ? formats[0] : formats[i];
-}
-
-sql::outcome<std::vector<sql::parameter>> decode_parameters(const bind_message& m, const std::vector<uint32_t>& oids,
-                                                            const std::string& statement_name) {
-  if (m.values.size() != oids.size()) {
-    return make_sql_error(sqlstate::protocol_violation,
-                          fmt::format("bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
-                                      m.values.size(), statement_name, oids.size()));
-  }
-  if (m.param_formats.size() > 1 && m.param_formats.size() != m.values.size()) {
-    return make_sql_error(sqlstate::protocol_violation, fmt::format("bind message has {} parameter formats but {} parameters",
-                                                                    m.param_formats.size(), m.values.size()));
-  }
-  for (int16_t f : m.param_formats) {
-    if (f != format_text && f != format_binary) {
-      return make_sql_error(sqlstate::protocol_violation, fmt::format("unsupported format code: {}", f));
-    }
-  }
-  std::vector<sql::parameter> params;
-  for (size_t i = 0; i < m.values.size(); ++i) {
-    sql::parameter p;
-    const auto& [is_null, bytes] = m.values[i];
-    if (is_null) {
-      p.is_null = true;
-    } else if (format_at(m.param_formats, i) == format_text) {
-      p.text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    } else {
-      auto decoded = decode_binary_parameter(oids[i], bytes);
-      if (!decoded.ok()) {
-        sql::error e = decoded.err();
-        e.message = fmt::format("parameter ${}: {}", i + 1, e.message);
-        return e;
-      }
-      p = std::move(decoded.value());
-    }
-    params.push_back(std::move(p));
-  }
-  return params;
-}
-
-sql::outcome<std::vector<int16_t>> result_formats_of(const std::vector<int16_t>& requested,
-                                                     const std::vector<sql::field>& fields) {
-  if (requested.size() > 1 && requested.size() != fields.size()) {
-    return make_sql_error(sqlstate::protocol_violation, fmt::format("bind message has {} result formats but the query has {} columns",
-                                                                    requested.size(), fields.size()));
-  }
-  std::vector<int16_t> formats(fields.size(), format_text);
-  for (size_t i = 0; i < fields.size(); ++i) {
-    const int16_t f = format_at(requested, i);
-    if (f != format_text && f != format_binary) {
-      return make_sql_error(sqlstate::protocol_violation, fmt::format("unsupported format code: {}", f));
-    }
-    if (f == format_binary && !binary_encodable(fields[i])) {
-      return make_sql_error(
-          sqlstate::feature_not_supported,
-          fmt::format("binary format is not supported for column \"{}\" (type OID {})", fields[i].name, fields[i].type_oid),
-          "request this column in text format");
-    }
-    formats[i] = f;
-  }
-  return formats;
-}
-
-}  // namespace
-
-void backend::on_bind(std::span<const uint8_t> body) {
-  bind_message m;
-  if (!read_bind(body, m)) return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Bind message"));
-  auto it = statements_.find(m.statement);
-  if (it == statements_.end()) {
-    return extended_error(make_sql_error(sqlstate::invalid_statement_name,
-                                         fmt::format("prepared statement \"{}\" does not exist", m.statement)));
-  }
-  const statement_entry& stmt = *it->second;
-  if (!m.portal.empty() && portals_.contains(m.portal)) {
-    return extended_error(
-        make_sql_error(sqlstate::duplicate_cursor, fmt::format("portal \"{}\" already exists", m.portal)));
-  }
-  if (!m.portal.empty() && portals_.size() - portals_.count("") >= env_.limits.portals_max) {
-    return extended_error(make_sql_error(
-        sqlstate::program_limit_exceeded,
-        fmt::format("too many open portals on this connection (the limit is {})", env_.limits.portals_max)));
-  }
-  auto params = decode_parameters(m, stmt.parameter_oids, m.statement);
-  if (!params.ok()) return extended_error(params.err());
-  auto formats = result_formats_of(m.result_formats, stmt.prepared->fields());
-  if (!formats.ok()) return extended_error(formats.err());
-  auto portal = std::make_unique<portal_entry>();
-  portal->prepared = stmt.prepared;
-  portal->parameters = std::move(params.value());
-  portal->formats = std::move(formats.value());
-  portals_[m.portal] = std::move(portal);
-  const size_t m_at = begin_message(out_, be::bind_complete);
-  end_message(out_, m_at);
-}
-
-void backend::on_describe(std::span<const uint8_t> body) {
-  reader r(body);
-  const char what = char(r.u8());
-  std::string name(r.cstr());
-  if (!r.at_end() || (what != 'S' && what != 'P')) {
-    return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Describe message"));
-  }
-  const sql::prepared* prepared = nullptr;
-  const std::vector<int16_t>* formats = nullptr;
-  std::vector<int16_t> text_formats;
-  if (what == 'S') {
-    auto it = statements_.find(name);
-    if (it == statements_.end()) {
-      return extended_error(
-          make_sql_error(sqlstate::invalid_statement_name, fmt::format("prepared statement \"{}\" does not exist", name)));
-    }
-    prepared = it->second->prepared.get();
-    const size_t m = begin_message(out_, be::parameter_description);
-    put_i16(out_, int16_t(it->second->parameter_oids.size()));
-    for (uint32_t oid : it->second->parameter_oids) put_i32(out_, int32_t(oid));
-    end_message(out_, m);
-    text_formats.assign(prepared->fields().size(), format_text);
-    formats = &text_formats;
-  } else {
-    auto it = portals_.find(name);
-    if (it == portals_.end()) {
-      return extended_error(make_sql_error(sqlstate::invalid_cursor_name, fmt::format("portal \"{}\" does not exist", name)));
-    }
-    prepared = it->second->prepared.get();
-    formats = &it->second->formats;
-  }
-  if (prepared->kind() == sql::statement_kind::query) {
-    send_row_description(prepared->fields(), *formats);
-  } else {
-    const size_t m = begin_message(out_, be::no_data);
-    end_message(out_, m);
-  }
-}
-
-void backend::on_execute(std::span<const uint8_t> body) {
-  reader r(body);
-  std::string name(r.cstr());
-  const int32_t limit = r.i32();
-  if (!r.at_end()) return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Execute message"));
-  auto it = portals_.find(name);
-  if (it == portals_.end()) {
-    return extended_error(make_sql_error(sqlstate::invalid_cursor_name, fmt::format("portal \"{}\" does not exist", name)));
-  }
-  portal_entry& portal = *it->second;
-  const auto kind = portal.prepared->kind();
-  if (kind == sql::statement_kind::empty) {
-    const size_t m = begin_message(out_, be::empty_query_response);
-    end_message(out_, m);
-    return;
-  }
-  if (portal.finished) {
-    send_command_complete(portal.tag);
-    return;
-  }
-  if (!portal.started) {
-    ++stats_.statements;
-    switch (kind) {
-      case sql::statement_kind::copy_in:
-        portal.started = true;
-        portal.finished = true;
-        if (!start_copy_in(portal.prepared, true)) ignore_till_sync_ = true;
-        return;
-      case sql::statement_kind::copy_out:
-        if (!start_copy_out(portal.prepared, portal)) {
-          ignore_till_sync_ = true;
-          portals_.erase(it);
-          return;
-        }
-        break;
-      default: {
-        auto cursor = session_->execute(portal.prepared, portal.parameters);
-        if (!cursor.ok()) {
-          portals_.erase(it);
-          return extended_error(cursor.err());
-        }
-        portal.started = true;
-        if (kind == sql::statement_kind::command) {
-          portal.finished = true;
-          portal.tag = cursor.value()->command_tag();
-          send_command_complete(portal.tag);
-          send_reported_parameters();
-          return;
-        }
-        portal.cursor = std::move(cursor.value());
-        break;
-      }
-    }
-  }
-  execute_ = std::make_unique<execute_work>();
-  execute_->portal = name;
-  execute_->row_limit = limit > 0 ? uint32_t(limit) : 0;
-  run_execute();
-}
-
-void backend::run_execute() {
-  auto it = portals_.find(execute_->portal);
-  if (it == portals_.end()) {
-    execute_.reset();
-    return;
-  }
-  portal_entry& portal = *it->second;
-  const stream_result r =
-      portal.copy_out ? pump_copy_out(portal) : stream_rows(portal, execute_->row_limit, execute_->rows_sent);
-  switch (r) {
-    case stream_result::paused: paused_ = true; return;
-    case stream_result::failed:
-      portals_.erase(it);
-      execute_.reset();
-      ignore_till_sync_ = true;
-      return;
-    case stream_result::done: send_reported_parameters(); [[fallthrough]];
-    case stream_result::suspended: execute_.reset(); return;
-  }
-}
-
-void backend::on_close(std::span<const uint8_t> body) {
-  reader r(body);
-  const char what = char(r.u8());
-  std::string name(r.cstr());
-  if (!r.at_end() || (what != 'S' && what != 'P')) {
-    return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Close message"));
-  }
-  if (what == 'S') {
-    statements_.erase(name);
-  } else {
-    portals_.erase(name);
-  }
-  const size_t m = begin_message(out_, be::close_complete);
-  end_message(out_, m);
-}
-
-void backend::on_sync() {
-  ignore_till_sync_ = false;
-  ignore_copy_ = false;
-  execute_.reset();
-  drop_portals_if_idle();
-  send_ready_for_query();
 }
 
 // ---------------------------------------------------------------------------

@@ -137,6 +137,11 @@ class backend {
   void run_simple();
   void start_simple_statement(const std::string& text);
   void end_simple();
+  // A Query of several statements outside a block runs as one implicit
+  // transaction, as in PostgreSQL: committed at the end, rolled back on error.
+  void begin_implicit_block();
+  void end_implicit_block();
+  bool run_internal(const char* sql);
   void on_parse(std::span<const uint8_t> body);
   void on_bind(std::span<const uint8_t> body);
   void on_describe(std::span<const uint8_t> body);
@@ -185,7 +190,6 @@ class backend {
   std::unique_ptr<copy_in_work> copy_in_;
   bool paused_ = false;
   bool ignore_till_sync_ = false;  // an extended-protocol message failed
-  bool ignore_copy_ = false;       // a COPY FROM STDIN failed: drop the client's remaining CopyData
   backend_stats stats_;
 
   std::string input_;  // feed()'s partial frame

@@ -147,12 +147,37 @@ class copy_sink final : public copy_in_sink {
   clock::time_point deadline_ = clock::time_point::max();
 };
 
+// The end of the encoded row starting at `begin`: the newline after it. Text
+// format escapes newlines in values; CSV quotes them, so track the quoting.
+size_t row_end(const copy_statement& options, const std::string& rows, size_t begin) {
+  bool quoted = false;
+  for (size_t i = begin; i < rows.size(); ++i) {
+    char c = rows[i];
+    if (options.format != copy_format::csv) {
+      if (c == '\n') return i + 1;
+    } else if (quoted) {
+      if (c == options.escape && options.escape != options.quote && i + 1 < rows.size()) {
+        ++i;
+      } else if (c == options.quote) {
+        quoted = false;
+      }
+    } else if (c == options.quote) {
+      quoted = true;
+    } else if (c == '\n') {
+      return i + 1;
+    }
+  }
+  return rows.size();
+}
+
 class copy_source final : public copy_out_source {
  public:
   copy_source(std::shared_ptr<session_link> link, std::shared_ptr<statement> st, std::shared_ptr<stream_state> state)
       : link_(std::move(link)), st_(std::move(st)), state_(std::move(state)) {}
 
-  outcome<bool> next(uint64_t bytes_max, std::string& out) override {
+  // One row (or the CSV header) per call: pgwire sends each as one CopyData,
+  // which the protocol asks for and clients (psycopg's Copy.rows()) rely on.
+  outcome<bool> next(uint64_t, std::string& out) override {
     auto* s = link_->session;
     if (s == nullptr) return error{"08003", "the session of this COPY is closed", {}, {}};
     const copy_statement& options = *st_->copy_stmt;
@@ -162,29 +187,45 @@ class copy_source final : public copy_out_source {
         std::vector<std::string> names;
         for (const auto& f : st_->fields_) names.push_back(f.name);
         encode_copy_header(options, names, out);
+        return true;
       }
     }
-    timer_scope timer(*s, state_->deadline);
-    size_t start = out.size();
-    while (out.size() - start < bytes_max) {
-      auto more = s->pull_chunk(*state_);
-      if (!more.ok()) return s->finish_call(outcome<bool>(more.err()));
-      if (!*more) return false;
-      encode_copy_rows(options, state_->buffer, out);
-      rows_ += state_->buffer.row_count;
-      state_->buffer = {};
+    if (position_ == pending_.size()) {
+      auto refill = fill_pending(*s);
+      if (!refill.ok() || !refill.value()) return refill;
     }
+    size_t end = row_end(options, pending_, position_);
+    out.append(pending_, position_, end - position_);
+    position_ = end;
     return true;
   }
 
   uint64_t rows() const override { return rows_; }
 
  private:
+  // Encodes the next non-empty DuckDB chunk into pending_; false at the end.
+  outcome<bool> fill_pending(session_impl& s) {
+    timer_scope timer(s, state_->deadline);
+    pending_.clear();
+    position_ = 0;
+    while (pending_.empty()) {
+      auto more = s.pull_chunk(*state_);
+      if (!more.ok()) return s.finish_call(outcome<bool>(more.err()));
+      if (!*more) return false;
+      encode_copy_rows(*st_->copy_stmt, state_->buffer, pending_);
+      rows_ += state_->buffer.row_count;
+      state_->buffer = {};
+    }
+    return true;
+  }
+
   std::shared_ptr<session_link> link_;
   std::shared_ptr<statement> st_;
   std::shared_ptr<stream_state> state_;
   bool header_done_ = false;
   uint64_t rows_ = 0;
+  std::string pending_;  // encoded rows of one DuckDB chunk
+  size_t position_ = 0;  // where the next row in pending_ starts
 };
 
 error aborted_error() {
@@ -225,13 +266,15 @@ outcome<std::unique_ptr<copy_out_source>> session_impl::copy_out(const std::shar
     quiesce();
     set_scan_txn(txn_.get());
     timer_scope timer(*this, statement_deadline());
-    auto result = run(*st->duck, *st, {}, true);
+    std::shared_ptr<duck_retry> retry;
+    auto result = run(*st->duck, *st, {}, true, &retry);
     if (!result.ok()) {
       r = result.err();
     } else {
       auto s = std::make_shared<stream_state>();
       s->fields = st->fields_;
       s->result = std::move(result.value());
+      s->retry = std::move(retry);
       s->deadline = statement_deadline();
       active_stream_ = s;
       r = std::unique_ptr<copy_out_source>(std::make_unique<copy_source>(link_, st, s));

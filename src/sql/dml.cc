@@ -203,6 +203,14 @@ outcome<insert_build> build_insert_source(duckdb::InsertStatement& ins, const ta
       positions.push_back(*c);
     }
   }
+  // PostgreSQL fills the trailing columns with their defaults (NULL here)
+  // when VALUES gives fewer expressions and there is no column list.
+  if (ins.columns.empty() && !ins.default_values) {
+    if (auto values = ins.GetValuesList(); values && !values->values.empty() &&
+                                           values->values.front().size() < positions.size()) {
+      positions.resize(values->values.front().size());
+    }
+  }
   insert_build out;
   out.input_columns = positions.size();
   duckdb::unique_ptr<duckdb::SelectStatement> source;
@@ -481,13 +489,16 @@ outcome<std::string> session_impl::run_write(statement& st, const std::vector<pa
 
 outcome<std::string> session_impl::run_insert(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn) {
-  auto result = run(*plan.source, st, params, true);
+  std::shared_ptr<duck_retry> retry;
+  auto result = run(*plan.source, st, params, true, &retry);
   if (!result.ok()) return result.err();
-  auto batches = collect(*result.value(), column_types(plan.schema, all_columns(plan.schema)));
+  auto batches = collect(result.value(), column_types(plan.schema, all_columns(plan.schema)), retry.get());
   if (!batches.ok()) return batches.err();
   for (const auto& b : batches.value()) {
     auto nn = check_not_null(plan.schema, b);
     if (!nn.ok()) return nn.err();
+    auto len = check_lengths(plan.schema, b);
+    if (!len.ok()) return len.err();
   }
   uint64_t count = 0;
   if (!plan.do_update) {
@@ -574,13 +585,16 @@ outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const sta
   append_to_duckdb(connection(), upsert_rows, pick_rows(rows, existing));
   auto p = duck_prepare(plan.upsert->Copy());
   if (!p.ok()) return p.err();
-  auto result = run(*p.value(), st, params, false);
+  std::shared_ptr<duck_retry> retry;
+  auto result = run(*p.value(), st, params, false, &retry);
   if (!result.ok()) return result.err();
-  auto updated = collect(*result.value(), column_types(schema, all_columns(schema)));
+  auto updated = collect(result.value(), column_types(schema, all_columns(schema)), retry.get());
   if (!updated.ok()) return updated.err();
   for (const auto& b : updated.value()) {
     auto nn = check_not_null(schema, b);
     if (!nn.ok()) return nn.err();
+    auto len = check_lengths(schema, b);
+    if (!len.ok()) return len.err();
     auto w = txn.insert(plan.table, b, tables::on_conflict::replace);
     if (!w.ok()) return tables_error(w.err());
     count += b.row_count;
@@ -593,9 +607,10 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
   const auto& schema = plan.schema;
   auto types = column_types(schema, all_columns(schema));
   for (uint32_t k : schema.primary_key) types.push_back(schema.columns[k].type);
-  auto result = run(*plan.source, st, params, true);
+  std::shared_ptr<duck_retry> retry;
+  auto result = run(*plan.source, st, params, true, &retry);
   if (!result.ok()) return result.err();
-  auto batches = collect(*result.value(), types);
+  auto batches = collect(result.value(), types, retry.get());
   if (!batches.ok()) return batches.err();
   std::vector<uint32_t> new_columns = all_columns(schema);
   std::vector<uint32_t> key_columns;
@@ -614,6 +629,8 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
     old_keys.push_back(pick_columns(unique, key_columns));
     auto nn = check_not_null(schema, new_rows.back());
     if (!nn.ok()) return nn.err();
+    auto len = check_lengths(schema, new_rows.back());
+    if (!len.ok()) return len.err();
     count += unique.row_count;
   }
   if (plan.key_changes) {
@@ -632,9 +649,10 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
 outcome<std::string> session_impl::run_delete(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn) {
   const auto& schema = plan.schema;
-  auto result = run(*plan.source, st, params, true);
+  std::shared_ptr<duck_retry> retry;
+  auto result = run(*plan.source, st, params, true, &retry);
   if (!result.ok()) return result.err();
-  auto batches = collect(*result.value(), column_types(schema, schema.primary_key));
+  auto batches = collect(result.value(), column_types(schema, schema.primary_key), retry.get());
   if (!batches.ok()) return batches.err();
   std::vector<uint32_t> key_columns;
   for (uint32_t k = 0; k < schema.primary_key.size(); ++k) key_columns.push_back(k);

@@ -27,12 +27,13 @@ struct scan_context : duckdb::ClientContextState {
 };
 
 // strata_scan tells DuckDB each column's min/max and NULLs and the table's
-// maximum row count at bind time, and checks at execution that the data it
-// reads is still inside them. When it is not (rows written since the
-// statement was prepared, or between its bind and execution), the query fails
-// with this error before any of its rows are produced by that scan: prepare
-// the statement again and run it again. A second stale failure in a row:
-// retry with scan_context::report_statistics = false, which cannot be stale.
+// maximum row count at bind time (and makes prepared statements bind again at
+// each execution), and checks when its scan opens that the data it reads is
+// still inside them. When it is not (a commit between the bind and the
+// execution), the query fails with this error before any of its rows are
+// produced by that scan: prepare the statement again and run it again. A
+// second stale failure in a row: retry with scan_context::report_statistics =
+// false, which cannot be stale.
 bool is_stale_statistics_error(const duckdb::ErrorData& error);
 
 // Registers strata_scan(table VARCHAR, changelog BOOLEAN := false) and the

@@ -2,15 +2,13 @@
 // scan that turns `FROM t` and `FROM "t$changelog"` into it.
 //
 // The scan is the hot path of every analytical query: rows go from the
-// decoded column chunks (shared with the tables cache) straight into DuckDB
-// vectors, one memcpy or one tight loop per column, and strings point into
-// the cached bytes (the vector keeps the chunk alive).
+// decoded column chunks (shared with the tables cache) into DuckDB vectors:
+// fixed-width columns laid out as DuckDB's are pointed at, not copied, others
+// take one tight loop, and strings point into the cached bytes (the vector
+// keeps the chunk alive). Column statistics for the planner: duckdb_stats.h.
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
 
 #include "duckdb.hpp"
 #include "duckdb/common/exception/catalog_exception.hpp"
@@ -29,13 +27,14 @@
 #include "duckdb/planner/filter/constant_filter.hpp"
 #include "duckdb/planner/filter/in_filter.hpp"
 #include "duckdb/planner/filter/optional_filter.hpp"
+#include "duckdb/planner/binder.hpp"
 #include "duckdb/planner/table_filter.hpp"
-#include "duckdb/storage/statistics/base_statistics.hpp"
 #include "duckdb/execution/expression_executor.hpp"
 #include "duckdb/execution/partition_info.hpp"
 #include "duckdb/planner/expression/bound_conjunction_expression.hpp"
 #include "duckdb/planner/expression/bound_reference_expression.hpp"
 #include "sql/duckdb_bridge.h"
+#include "sql/duckdb_stats.h"
 
 namespace strata::sql {
 namespace {
@@ -48,82 +47,12 @@ using tables::type_id;
 constexpr const char* function_name = "strata_scan";
 constexpr const char* changelog_suffix = "$changelog";
 
-// ---------------------------------------------------------------------------
-// Statistics. DuckDB plans with the min/max, NULL and row-count bounds a scan
-// reports at bind time (integer sums without overflow checks, compressed
-// materialization, perfect hash tables, filters dropped as always true), so
-// the rows it reads at execution must stay inside them. The scan checks that
-// when it opens and otherwise fails with a stale-statistics error; the engine
-// then prepares the statement again. A table whose statistics went stale
-// recently gets wider bounds (level 1) and then none (level 2) for a while,
-// so a table under steady writes stops failing scans, while a static one
-// keeps exact bounds.
-
-constexpr const char* stale_marker = "strata: table statistics changed after the statement was planned";
-constexpr uint8_t level_exact = 0;
-constexpr uint8_t level_widened = 1;
-constexpr uint8_t level_none = 2;
-constexpr auto volatility_window = std::chrono::minutes(10);
-constexpr size_t volatility_tables_max = 4096;
-constexpr uint64_t rows_headroom_min = 1024;
-
-// Per table: how wide its reported statistics are, raised by stale failures.
-class volatility_registry {
- public:
-  uint8_t level(uint64_t table_id) {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(table_id);
-    if (it == entries_.end()) return level_exact;
-    if (std::chrono::steady_clock::now() - it->second.last > volatility_window) {
-      entries_.erase(it);
-      return level_exact;
-    }
-    return it->second.level;
-  }
-
-  void raise(uint64_t table_id) {
-    std::lock_guard lock(mu_);
-    auto now = std::chrono::steady_clock::now();
-    if (entries_.size() >= volatility_tables_max) forget_expired(now);
-    auto [it, fresh] = entries_.try_emplace(table_id, entry{level_exact, now});
-    if (!fresh && now - it->second.last > volatility_window) it->second.level = level_exact;
-    it->second.level = uint8_t(std::min<int>(it->second.level + 1, level_none));
-    it->second.last = now;
-  }
-
- private:
-  struct entry {
-    uint8_t level;
-    std::chrono::steady_clock::time_point last;
-  };
-  void forget_expired(std::chrono::steady_clock::time_point now) {
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      it = now - it->second.last > volatility_window ? entries_.erase(it) : std::next(it);
-    }
-    if (entries_.size() >= volatility_tables_max) entries_.clear();  // all recent: start over, exact again
-  }
-  std::mutex mu_;
-  std::unordered_map<uint64_t, entry> entries_;
-};
-
-// What DuckDB was told about one column.
-struct reported_column {
-  bool has_min_max = false;
-  tables::scalar min;
-  tables::scalar max;
-  bool no_nulls = false;
-};
-
-struct reported_stats {
-  std::vector<reported_column> columns;  // per relation column
-  uint64_t rows_max = 0;                 // DuckDB's max_cardinality
-};
-
 // The service the function and the replacement scan talk to.
 struct service_info : dd::TableFunctionInfo {
-  explicit service_info(tables::service& s) : tables(&s), volatility(std::make_shared<volatility_registry>()) {}
+  explicit service_info(tables::service& s)
+      : tables(&s), volatility(std::make_shared<stats::volatility_registry>()) {}
   tables::service* tables;
-  std::shared_ptr<volatility_registry> volatility;
+  std::shared_ptr<stats::volatility_registry> volatility;
 };
 
 struct replacement_info : dd::ReplacementScanData {
@@ -133,14 +62,14 @@ struct replacement_info : dd::ReplacementScanData {
 
 struct scan_bind_data : dd::TableFunctionData {
   tables::service* tables = nullptr;
-  std::shared_ptr<volatility_registry> volatility;
+  std::shared_ptr<stats::volatility_registry> volatility;
   std::string table;
   uint64_t table_id = 0;
   bool changelog = false;
   std::vector<column_type> types;  // every column of the scanned relation
   std::vector<std::string> names;
   uint64_t estimated_rows = 0;
-  std::shared_ptr<const reported_stats> stats;  // null: DuckDB got no statistics
+  std::shared_ptr<const stats::reported_stats> reported;  // null: DuckDB got no statistics
 
   dd::unique_ptr<dd::FunctionData> Copy() const override { return dd::make_uniq<scan_bind_data>(*this); }
   bool Equals(const dd::FunctionData& other_p) const override {
@@ -170,144 +99,32 @@ dd::shared_ptr<scan_context> context_state(dd::ClientContext& context) {
   return context.registered_state->Get<scan_context>(scan_context::key);
 }
 
-bool keeps_numeric_stats(type_id id) {
-  switch (id) {
-    case type_id::boolean:
-    case type_id::int16:
-    case type_id::int32:
-    case type_id::int64:
-    case type_id::numeric:
-    case type_id::date:
-    case type_id::timestamp:
-    case type_id::timestamptz: return true;
-    default: return false;  // floats (NaN and -0 orderings), bytes and json: no min/max for DuckDB
-  }
-}
-
-__int128 pow10(int digits) {
-  __int128 v = 1;
-  for (int i = 0; i < digits; i++) v *= 10;
-  return v;
-}
-
-// The values a column type can hold, as integers.
-std::pair<__int128, __int128> type_range(const column_type& type) {
-  switch (type.id) {
-    case type_id::int16: return {INT16_MIN, INT16_MAX};
-    case type_id::int32:
-    case type_id::date: return {INT32_MIN, INT32_MAX};
-    case type_id::numeric: return {1 - pow10(type.precision), pow10(type.precision) - 1};
-    default: return {INT64_MIN, INT64_MAX};
-  }
-}
-
-__int128 as_integer(const tables::scalar& v) {
-  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
-  return std::get<__int128>(v);
-}
-
-// Widens [min, max] by its own span on each side, within the type's range.
-void widen(const column_type& type, reported_column& c) {
-  if (type.id == type_id::boolean) return;
-  __int128 lo = as_integer(c.min), hi = as_integer(c.max);
-  __int128 span = hi - lo + 1;
-  auto [type_lo, type_hi] = type_range(type);
-  lo = lo - span < type_lo ? type_lo : lo - span;
-  hi = hi + span > type_hi ? type_hi : hi + span;
-  if (type.id == type_id::numeric) {
-    c.min = lo;
-    c.max = hi;
-  } else {
-    c.min = int64_t(lo);
-    c.max = int64_t(hi);
-  }
-}
-
-reported_column report_column(const column_type& type, const tables::column_statistics& stats, uint8_t level) {
-  reported_column c;
-  c.no_nulls = level == level_exact && stats.null_count == 0;
-  bool numeric = keeps_numeric_stats(type.id);
-  if (!stats.has_min_max || !(numeric || (type.id == type_id::text && level == level_exact))) return c;
-  c.has_min_max = true;
-  c.min = stats.min;
-  c.max = stats.max;
-  if (level == level_widened) widen(type, c);
-  return c;
-}
-
-// Plans a scan of every column to read the table's statistics as DuckDB will
-// plan with them; leaves data.stats null when there are none to give.
+// What DuckDB is told at bind (nothing for changelogs, nor when the session
+// turned statistics off, nor for a table that keeps going stale).
 void bind_statistics(dd::ClientContext& context, scan_bind_data& data) {
   auto ctx = context_state(context);
   if (data.changelog || (ctx && !ctx->report_statistics)) return;
-  uint8_t level = data.volatility->level(data.table_id);
-  if (level >= level_none) return;
-  tables::scan_spec spec;
-  spec.columns.resize(data.types.size());
-  for (uint32_t i = 0; i < spec.columns.size(); i++) spec.columns[i] = i;
-  auto scan = data.tables->scan(data.table, spec, ctx ? ctx->txn : nullptr);
-  if (!scan.ok()) return;  // the scan at execution reports the error
-  auto stats = (*scan)->column_stats();
-  if (stats.size() != data.types.size()) return;
-  auto reported = std::make_shared<reported_stats>();
-  const uint64_t rows = (*scan)->estimated_rows();
-  reported->rows_max = level == level_exact ? rows + std::max(rows, rows_headroom_min)
-                                            : 4 * rows + 256 * rows_headroom_min;
-  for (size_t i = 0; i < stats.size(); i++) reported->columns.push_back(report_column(data.types[i], stats[i], level));
-  data.estimated_rows = rows;
-  data.stats = std::move(reported);
+  stats::level lvl = data.volatility->level_of(data.table_id);
+  if (lvl == stats::level::none) return;
+  data.reported = stats::plan_reported(*data.tables, data.table, data.types, ctx ? ctx->txn : nullptr, lvl);
+  if (data.reported) data.estimated_rows = data.reported->rows;
 }
 
 dd::unique_ptr<dd::BaseStatistics> scan_statistics(dd::ClientContext&, const dd::FunctionData* bind_p,
                                                    dd::column_t column) {
   auto& bind = bind_p->Cast<scan_bind_data>();
-  if (!bind.stats || dd::IsVirtualColumn(column) || column >= bind.types.size()) return nullptr;
-  const reported_column& c = bind.stats->columns[column];
-  const column_type& type = bind.types[column];
-  auto stats = dd::BaseStatistics::CreateUnknown(to_duckdb_type(type));
-  if (c.no_nulls) stats.Set(dd::StatsInfo::CANNOT_HAVE_NULL_VALUES);
-  if (c.has_min_max && type.id == type_id::text) {
-    const auto& lo = std::get<std::string>(c.min);
-    const auto& hi = std::get<std::string>(c.max);
-    dd::StringStats::SetMin(stats, dd::string_t(lo.data(), uint32_t(lo.size())));
-    dd::StringStats::SetMax(stats, dd::string_t(hi.data(), uint32_t(hi.size())));
-  } else if (c.has_min_max) {
-    dd::NumericStats::SetMin(stats, to_duckdb_value(c.min, type));
-    dd::NumericStats::SetMax(stats, to_duckdb_value(c.max, type));
-  }
-  return stats.ToUnique();
+  if (!bind.reported || dd::IsVirtualColumn(column) || column >= bind.types.size()) return nullptr;
+  return stats::to_duckdb_statistics(bind.reported->columns[column], bind.types[column]);
 }
 
-[[noreturn]] void throw_stale(const scan_bind_data& bind, const std::string& what) {
-  bind.volatility->raise(bind.table_id);
-  throw dd::InvalidInputException("%s (table \"%s\": %s)", stale_marker, bind.table, what);
-}
-
-std::string column_name_of(const scan_bind_data& bind, uint32_t column) { return "column \"" + bind.names[column] + "\""; }
-
-// The execution-time side: the scan opened now must stay inside what DuckDB
-// planned with. `checked` holds, per scan position, the relation column to check.
+// The execution-time side: the scan opened now must fit what DuckDB planned with.
 void check_statistics(const scan_bind_data& bind, const tables::table_scan& scan,
                       const std::vector<std::pair<uint32_t, uint32_t>>& checked) {
-  if (!bind.stats) return;
-  const reported_stats& reported = *bind.stats;
-  if (scan.estimated_rows() > reported.rows_max) {
-    throw_stale(bind, "it has more than " + std::to_string(reported.rows_max) + " rows now");
-  }
-  auto fresh = scan.column_stats();
-  for (auto [position, column] : checked) {
-    const reported_column& was = reported.columns[column];
-    if (!was.has_min_max && !was.no_nulls) continue;
-    if (position >= fresh.size()) throw_stale(bind, "its statistics are gone");
-    const tables::column_statistics& now = fresh[position];
-    if (was.no_nulls && now.null_count > 0) throw_stale(bind, column_name_of(bind, column) + " has NULLs now");
-    if (!was.has_min_max || now.value_count == 0) continue;
-    const column_type& type = bind.types[column];
-    if (!now.has_min_max || tables::compare_scalars(type, now.min, was.min) < 0 ||
-        tables::compare_scalars(type, now.max, was.max) > 0) {
-      throw_stale(bind, column_name_of(bind, column) + " has values outside the planned range");
-    }
-  }
+  if (!bind.reported) return;
+  std::string reason = stats::stale_reason(*bind.reported, scan, checked, bind.types, bind.names);
+  if (reason.empty()) return;
+  bind.volatility->raise(bind.table_id);
+  stats::throw_stale(bind.table, reason);
 }
 
 dd::unique_ptr<dd::FunctionData> scan_bind(dd::ClientContext& context, dd::TableFunctionBindInput& input,
@@ -340,6 +157,10 @@ dd::unique_ptr<dd::FunctionData> scan_bind(dd::ClientContext& context, dd::Table
     names.push_back(column.name);
   }
   bind_statistics(context, *data);
+  // A plan made with these statistics may drop this scan entirely (a filter
+  // they prove false) and so never check them: a prepared statement must be
+  // planned again, with fresh statistics, each time it runs.
+  if (data->reported && input.binder) input.binder->SetAlwaysRequireRebind();
   return data;
 }
 
@@ -632,8 +453,24 @@ void copy_validity(const column_vector& src, const row_range& rows, dd::Vector& 
   }
 }
 
+// Contiguous rows of a column laid out as DuckDB lays out its type: the
+// vector points into the decoded chunk (shared, read-only, kept alive by the
+// vector) instead of copying it. DuckDB's own uncompressed scans do the same.
+bool share_column(const std::shared_ptr<const column_vector>& holder, const row_range& rows, dd::Vector& out) {
+  const column_vector& src = *holder;
+  if (rows.sel || tables::is_variable_width(src.type.id)) return false;
+  const uint32_t width = tables::fixed_width(src.type);
+  if (src.type.id == type_id::numeric && width != dd::GetTypeIdSize(out.GetType().InternalType())) return false;
+  auto* data = const_cast<uint8_t*>(src.fixed.data()) + size_t(rows.start) * width;
+  dd::FlatVector::SetData(out, data);
+  out.SetAuxiliary(dd::make_buffer<column_holder>(holder));
+  copy_validity(src, rows, out);
+  return true;
+}
+
 void copy_column(const std::shared_ptr<const column_vector>& holder, const row_range& rows, dd::Vector& out) {
   const column_vector& src = *holder;
+  if (share_column(holder, rows, out)) return;
   switch (src.type.id) {
     case type_id::boolean: copy_same<uint8_t>(src, rows, out); break;
     case type_id::int16: copy_same<int16_t>(src, rows, out); break;
@@ -752,8 +589,8 @@ dd::OperatorPartitionData scan_partition_data(dd::ClientContext&, dd::TableFunct
 // The maximum only when the scan checks it at execution (statistics given).
 dd::unique_ptr<dd::NodeStatistics> scan_cardinality(dd::ClientContext&, const dd::FunctionData* bind_p) {
   auto& bind = bind_p->Cast<scan_bind_data>();
-  if (!bind.stats) return dd::make_uniq<dd::NodeStatistics>(bind.estimated_rows);
-  return dd::make_uniq<dd::NodeStatistics>(bind.estimated_rows, bind.stats->rows_max);
+  if (!bind.reported) return dd::make_uniq<dd::NodeStatistics>(bind.estimated_rows);
+  return dd::make_uniq<dd::NodeStatistics>(bind.estimated_rows, bind.reported->rows_max);
 }
 
 double scan_progress(dd::ClientContext&, const dd::FunctionData*, const dd::GlobalTableFunctionState* global_p) {
@@ -806,10 +643,6 @@ dd::unique_ptr<dd::TableRef> replace_table(dd::ClientContext&, dd::ReplacementSc
 }
 
 }  // namespace
-
-bool is_stale_statistics_error(const duckdb::ErrorData& error) {
-  return error.Type() == dd::ExceptionType::INVALID_INPUT && error.RawMessage().find(stale_marker) != std::string::npos;
-}
 
 void register_strata_scan(duckdb::DatabaseInstance& db, tables::service& tables) {
   dd::TableFunction function(function_name, {dd::LogicalType::VARCHAR}, scan_function, scan_bind, scan_init_global,

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "duckdb/common/vector_operations/unary_executor.hpp"
+#include "duckdb/main/extension/extension_loader.hpp"
 #include "sql/session_impl.h"
 
 namespace strata::sql {
@@ -45,6 +47,18 @@ void fill_duckdb_config(const engine_config& config, duckdb::DBConfig& c) {
   c.options.autoload_known_extensions = false;
 }
 
+// PostgreSQL's length(bytea), the byte count; DuckDB has only length(text).
+void add_bytea_length(duckdb::DatabaseInstance& db) {
+  duckdb::ScalarFunction length("length", {duckdb::LogicalType::BLOB}, duckdb::LogicalType::BIGINT,
+                                [](duckdb::DataChunk& args, duckdb::ExpressionState&, duckdb::Vector& result) {
+                                  duckdb::UnaryExecutor::Execute<duckdb::string_t, int64_t>(
+                                      args.data[0], result, args.size(),
+                                      [](duckdb::string_t bytes) { return int64_t(bytes.GetSize()); });
+                                });
+  duckdb::ExtensionLoader loader(db, "strata_pg");
+  loader.AddFunctionOverload(std::move(length));
+}
+
 }  // namespace
 
 outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::service& tables) {
@@ -53,10 +67,19 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     fill_duckdb_config(config, dbc);
     auto db = std::make_unique<duckdb::DuckDB>(nullptr, &dbc);
     register_strata_scan(*db->instance, tables);
+    add_bytea_length(*db->instance);
     duckdb::Connection setup(*db);
-    // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is integer division.
-    for (const char* q : {"SET GLOBAL TimeZone = 'UTC'", "SET GLOBAL integer_division = true",
-                          "SET GLOBAL lock_configuration = true"}) {
+    // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is
+    // integer division, NULLs sort last ascending and first descending;
+    // version() and current_setting() answer as PostgreSQL (each session
+    // publishes its settings in the variable current_setting() reads).
+    std::string version = fmt::format("PostgreSQL {} on DuckDB {}", config.server_version, duckdb::DuckDB::LibraryVersion());
+    for (size_t at = version.find('\''); at != std::string::npos; at = version.find('\'', at + 2)) version.insert(at, 1, '\'');
+    const std::string version_macro = fmt::format("CREATE MACRO version() AS '{}'", version);
+    for (const std::string& q : {std::string("SET GLOBAL TimeZone = 'UTC'"), std::string("SET GLOBAL integer_division = true"),
+                                 std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
+                                 version_macro, std::string(detail::current_setting_macro),
+                                 std::string("SET GLOBAL lock_configuration = true")}) {
       auto r = setup.Query(q);
       if (r->HasError()) return error{"58000", fmt::format("could not configure DuckDB ({}): {}", q, r->GetError()), {}, {}};
     }

@@ -67,6 +67,35 @@ status check_not_null(const tables::table_schema& schema, const tables::column_b
   return ok_t{};
 }
 
+namespace {
+
+// True when `text` has more than `length_max` UTF-8 characters and the excess is not all spaces.
+bool too_long(std::string_view text, uint32_t length_max) {
+  uint64_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;
+    if (chars == length_max) return text.find_first_not_of(' ', i) != std::string_view::npos;
+    ++chars;
+  }
+  return false;
+}
+
+}  // namespace
+
+status check_lengths(const tables::table_schema& schema, const tables::column_batch& rows) {
+  for (size_t i = 0; i < schema.columns.size() && i < rows.columns.size(); ++i) {
+    const auto& type = schema.columns[i].type;
+    if (type.id != tables::type_id::text || type.length_max == 0) continue;
+    const auto& col = rows.columns[i];
+    for (uint32_t r = 0; r < rows.row_count; ++r) {
+      if (!col.is_null(r) && too_long(col.get_bytes(r), type.length_max)) {
+        return error{"22001", "value too long for type " + tables::type_name(type), {}, {}};
+      }
+    }
+  }
+  return ok_t{};
+}
+
 std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row) {
   std::string key;
   for (uint32_t c : columns) {

@@ -133,7 +133,9 @@ class copy_in_sink {
 class copy_out_source {
  public:
   virtual ~copy_out_source() = default;
-  // Appends up to about `bytes_max` bytes of whole rows to `out`; false at the end.
+  // Appends the next row (or the CSV header) to `out`, which pgwire sends as
+  // one CopyData message; false at the end, appending nothing. `bytes_max` is
+  // a hint a source may use to bound one row's bytes.
   virtual outcome<bool> next(uint64_t bytes_max, std::string& out) = 0;
   virtual uint64_t rows() const = 0;
 };

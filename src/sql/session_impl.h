@@ -99,9 +99,21 @@ class statement final : public prepared {
 
 // A query's rows as they stream out of DuckDB. `buffer` holds converted rows
 // not yet handed out (one chunk normally; more after the portal is displaced).
+// What running a DuckDB statement again needs when a strata_scan fails with
+// stale statistics (duckdb_bridge.h) before the result gave any row.
+struct duck_retry {
+  duckdb::unique_ptr<duckdb::SQLStatement> statement;  // prepared again for each retry
+  duckdb::case_insensitive_map_t<duckdb::BoundParameterData> values;
+  bool stream = false;
+  int stale_failures = 0;  // the second one turns statistics off for the last try
+};
+inline constexpr int stale_failures_max = 2;
+
 struct stream_state {
   std::vector<field> fields;
   std::unique_ptr<duckdb::QueryResult> result;
+  std::shared_ptr<duck_retry> retry;  // null: no retry
+  bool fetched = false;               // a chunk arrived: too late to run the statement again
   tables::column_batch buffer;
   uint32_t position = 0;
   uint64_t rows_sent = 0;
@@ -155,16 +167,29 @@ class session_impl final : public session {
   void quiesce();  // makes the connection free for a new DuckDB statement
   void set_scan_txn(const tables::transaction* txn) { scan_->txn = txn; }
 
-  // Runs a prepared DuckDB statement with the session's parameters.
+  // Runs a prepared DuckDB statement with the session's parameters, again
+  // (prepared anew) when it fails on stale statistics. `retry` receives what
+  // a caller needs to run it again should the first chunk fail that way.
   outcome<std::unique_ptr<duckdb::QueryResult>> run(duckdb::PreparedStatement& stmt, const statement& owner,
-                                                   const std::vector<parameter>& params, bool stream);
+                                                   const std::vector<parameter>& params, bool stream,
+                                                   std::shared_ptr<duck_retry>* retry = nullptr);
+  // Prepares and runs `r`'s statement again after a stale-statistics failure.
+  outcome<std::unique_ptr<duckdb::QueryResult>> run_again(duck_retry& r);
+  outcome<std::unique_ptr<duckdb::QueryResult>> execute_prepared(duckdb::PreparedStatement& stmt, duck_retry& r);
   outcome<std::shared_ptr<duckdb::PreparedStatement>> duck_prepare(duckdb::unique_ptr<duckdb::SQLStatement> stmt);
   outcome<std::shared_ptr<duckdb::PreparedStatement>> duck_prepare(const std::string& sql);
   status duck_exec(const std::string& sql);
+  // For a SELECT from one Strata table: the Strata type of each output column
+  // that is a plain column of it (nullopt for others); empty otherwise.
+  std::vector<std::optional<tables::column_type>> table_column_types(const duckdb::SQLStatement& stmt);
+  // Copies the session's settings into the DuckDB variable current_setting() reads.
+  status publish_settings();
 
   // Every row of a DuckDB result as table rows of `types`, at most write_rows_bytes_max.
-  outcome<std::vector<tables::column_batch>> collect(duckdb::QueryResult& result,
-                                                     const std::vector<tables::column_type>& types);
+  // `retry` (from run()) lets it run the statement again when the first chunk fails as stale.
+  outcome<std::vector<tables::column_batch>> collect(std::unique_ptr<duckdb::QueryResult>& result,
+                                                     const std::vector<tables::column_type>& types,
+                                                     duck_retry* retry = nullptr);
 
   duckdb::Connection& connection() { return conn_; }
   tables::service& tables() { return parts_.tables; }
@@ -224,6 +249,14 @@ class session_impl final : public session {
   std::chrono::steady_clock::time_point call_started_;
 };
 
+// current_setting(name) over the map each session keeps in this DuckDB
+// variable (session_impl::publish_settings); unknown names raise the
+// message fix_error maps to 42704.
+inline constexpr const char* settings_variable = "strata_pg_settings";
+inline constexpr const char* current_setting_macro =
+    "CREATE MACRO current_setting(name) AS coalesce(getvariable('strata_pg_settings')[lower(name)], "
+    "error('unrecognized configuration parameter \"' || name || '\"'))";
+
 // Row helpers (rows.cc).
 void append_rows(const tables::column_vector& src, uint32_t begin, uint32_t end, tables::column_vector& dst);
 void append_batch(const tables::column_batch& src, uint32_t begin, uint32_t end, tables::column_batch& dst);
@@ -231,9 +264,16 @@ tables::column_batch pick_columns(const tables::column_batch& src, const std::ve
 tables::column_batch pick_rows(const tables::column_batch& src, const std::vector<uint32_t>& rows);
 // 23502 when a not-null column of `schema` holds a NULL in `rows` (table order).
 status check_not_null(const tables::table_schema& schema, const tables::column_batch& rows);
+// 22001 when a varchar(n) column of `schema` holds more than n characters in
+// `rows` (table order); excess that is all spaces passes, as in PostgreSQL.
+status check_lengths(const tables::table_schema& schema, const tables::column_batch& rows);
 // One byte string per row encoding the given columns (for duplicate checks).
 std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row);
 field text_field(const std::string& name);
 std::string quote_ident(std::string_view name);
+// 25P02: a statement other than COMMIT/ROLLBACK inside a failed block (session.cc).
+error aborted_block();
+// DuckDB could not infer this type (an untyped parameter or NULL) (session.cc).
+bool is_unknown_type(const duckdb::LogicalType& t);
 
 }  // namespace strata::sql::detail

@@ -132,16 +132,45 @@ class create_table_parser {
     std::string type_text;
     SQL_TRY(parse_type(col.name, type_text));
     auto type = tables::parse_type_name(type_text);
-    if (!type.ok()) return type_error(col.name, type.err());
+    if (!type.ok()) return type_error(col.name, type_text, type.err());
     col.type = *type;
     SQL_TRY(parse_column_constraints(col));
     schema_.columns.push_back(std::move(col));
     return std::nullopt;
   }
 
-  static error type_error(const std::string& column, const strata::error& e) {
-    bool unknown = e.message.find("unsupported type") != std::string::npos;
-    return make_sql_error(unknown ? "0A000" : "22023", "column \"" + column + "\": " + e.message);
+  // Types PostgreSQL has and Strata does not store yet: "not supported", not "does not exist".
+  static bool is_postgres_type_strata_lacks(const std::string& type_text) {
+    static const char* const names[] = {"uuid", "interval", "time", "timetz", "money", "inet", "cidr",
+                                        "macaddr", "xml", "point", "bit", "varbit", "tsvector", "oid"};
+    std::string first = type_text.substr(0, type_text.find_first_of(" (["));
+    for (const char* name : names) {
+      if (first == name) return true;
+    }
+    return type_text.find('[') != std::string::npos;
+  }
+
+  // PostgreSQL's answers: a known type followed by stray words is a syntax
+  // error (42601) at the first stray word; a name that is no type is 42704.
+  static error type_error(const std::string& column, const std::string& type_text, const strata::error& e) {
+    if (e.message.find("unsupported type") == std::string::npos) {
+      return make_sql_error("22023", "column \"" + column + "\": " + e.message);
+    }
+    // The longest leading run of words that is a type ("double precision foo").
+    for (size_t space = type_text.rfind(' '); space != std::string::npos && space > 0;
+         space = type_text.rfind(' ', space - 1)) {
+      if (!tables::parse_type_name(type_text.substr(0, space)).ok()) continue;
+      std::string rest = type_text.substr(space + 1);
+      error err = make_sql_error("42601", "syntax error at or near \"" + rest.substr(0, rest.find(' ')) + "\"");
+      err.hint = "Separate column definitions with commas.";
+      return err;
+    }
+    if (is_postgres_type_strata_lacks(type_text)) {
+      return make_sql_error("0A000", "column \"" + column + "\": " + e.message);
+    }
+    error err = make_sql_error("42704", "type \"" + type_text + "\" does not exist");
+    err.detail = "column \"" + column + "\": " + e.message;
+    return err;
   }
 
   // The type's words and (modifiers), normalized: "character varying(20)".

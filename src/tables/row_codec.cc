@@ -78,42 +78,49 @@ void encode_scalar(const scalar& value, std::string& out) {
   }
 }
 
+// One result object, filled by the branches: returning a scalar{bool}
+// temporary per branch trips GCC 12's -Wmaybe-uninitialized under ASan.
 result<scalar> decode_scalar(std::string_view& in) {
   if (in.empty()) return truncated();
   auto t = uint8_t(in.front());
   in.remove_prefix(1);
+  scalar out;
   switch (t) {
     case tag_null:
-      return scalar{};
+      break;
     case tag_false:
-      return scalar{false};
     case tag_true:
-      return scalar{true};
+      out.emplace<bool>(t == tag_true);
+      break;
     case tag_int: {
       unsigned __int128 v;
       if (!take_ordered(in, v, 8)) return truncated();
-      return scalar{int64_t(uint64_t(v) ^ sign64)};
+      out.emplace<int64_t>(int64_t(uint64_t(v) ^ sign64));
+      break;
     }
     case tag_double: {
       double v;
       if (!take(in, v)) return truncated();
-      return scalar{v};
+      out.emplace<double>(v);
+      break;
     }
     case tag_wide: {
       unsigned __int128 v;
       if (!take_ordered(in, v, 16)) return truncated();
-      return scalar{__int128(v ^ sign128)};
+      out.emplace<__int128>(__int128(v ^ sign128));
+      break;
     }
     case tag_string: {
       uint32_t n;
       if (!take(in, n) || in.size() < n) return truncated();
-      std::string s(in.substr(0, n));
+      out.emplace<std::string>(in.substr(0, n));
       in.remove_prefix(n);
-      return scalar{std::move(s)};
+      break;
     }
     default:
       return truncated();
   }
+  return out;
 }
 
 std::string encode_values(const column_batch& rows, uint32_t row, std::span<const uint32_t> columns) {

@@ -145,6 +145,57 @@ class cursor_impl final : public scan_cursor {
   std::optional<storage::read_result> payload_;
 };
 
+// Folds one chunk's statistics (over `rows` rows) into a column's.
+void merge_stats(const column_type& type, const chunk_stats& chunk, uint32_t rows, column_statistics& into,
+                 bool& unknown) {
+  into.null_count += chunk.null_count;
+  uint32_t values = rows - std::min(rows, chunk.null_count);
+  if (values == 0) return;
+  if (!chunk.min || !chunk.max) {
+    unknown = true;
+  } else if (!unknown) {
+    if (into.value_count == 0 || compare_scalars(type, *chunk.min, into.min) < 0) into.min = *chunk.min;
+    if (into.value_count == 0 || compare_scalars(type, *chunk.max, into.max) > 0) into.max = *chunk.max;
+  }
+  into.value_count += values;
+}
+
+std::vector<column_statistics> merged_stats(const scan_state& s) {
+  const uint32_t system = s.changelog ? changelog_system_columns : 0;
+  const auto& columns = s.table->schema.columns;
+  std::vector<column_statistics> out(s.columns.size());
+  std::vector<uint8_t> unknown(s.columns.size(), 0);
+  for (size_t i = 0; i < s.columns.size(); ++i) unknown[i] = s.columns[i] < system ? 1 : 0;
+  for (const unit& u : s.units) {
+    for (size_t i = 0; i < s.columns.size(); ++i) {
+      const uint32_t c = s.columns[i];
+      bool flag = unknown[i] != 0;
+      if (c < system) {  // change_type, log_offset, commit_ts: never NULL, no min/max kept
+        for (const batch_meta& b : u.batches) out[i].value_count += b.row_count;
+        continue;
+      }
+      const column_type& type = columns[c - system].type;
+      for (const batch_meta& b : u.batches) {
+        if (c - system >= b.dir->columns.size()) {
+          flag = true;
+          continue;
+        }
+        merge_stats(type, b.dir->columns[c - system].stats, b.row_count, out[i], flag);
+      }
+      if (u.overlay && i < u.overlay->columns.size()) {
+        const column_vector& rows = *u.overlay->columns[i];
+        merge_stats(type, compute_stats(rows), rows.row_count, out[i], flag);
+      }
+      unknown[i] = flag ? 1 : 0;
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].has_min_max = unknown[i] == 0 && out[i].value_count > 0;
+    if (!out[i].has_min_max) out[i].min = out[i].max = scalar{};
+  }
+  return out;
+}
+
 class scan_impl final : public table_scan {
  public:
   explicit scan_impl(std::shared_ptr<scan_state> s) : state_(std::move(s)) {}
@@ -156,6 +207,7 @@ class scan_impl final : public table_scan {
     return std::unique_ptr<scan_cursor>(std::make_unique<cursor_impl>(state_, unit));
   }
   uint64_t estimated_rows() const override { return state_->estimated_rows; }
+  std::vector<column_statistics> column_stats() const override { return merged_stats(*state_); }
   uint64_t batches_skipped() const override { return state_->batches_skipped; }
   uint32_t partitions_pruned() const override { return state_->partitions_pruned; }
 

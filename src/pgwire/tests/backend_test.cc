@@ -386,9 +386,8 @@ TEST_F(BackendTest, OutOfOrderMessagesGetErrorsAndServingContinues) {
   EXPECT_EQ(error_field(msgs[0], 'C'), "34000");
   msgs = send(*b, describe('S', "nope") + sync());
   EXPECT_EQ(error_field(msgs[0], 'C'), "26000");
-  msgs = send(*b, copy_data("1\t2\n"));
-  ASSERT_EQ(types_of(msgs), "EZ");
-  EXPECT_EQ(error_field(msgs[0], 'C'), "08P01");
+  // CopyData, CopyDone and CopyFail outside COPY are ignored, as in PostgreSQL.
+  EXPECT_TRUE(send(*b, copy_data("1\t2\n") + copy_done() + copy_fail("x")).empty());
   EXPECT_EQ(types_of(send(*b, query("select ints 1"))), "TDCZ");
 }
 
@@ -644,6 +643,48 @@ TEST_F(BackendTest, StatsCountStatementsAndErrors) {
   auto s = b->take_stats();
   EXPECT_EQ(s.statements, 2u);
   EXPECT_EQ(s.error_codes, std::vector<std::string>{"42601"});
+}
+
+TEST_F(BackendTest, ExecuteLimitEndingAtTheLastRowSuspendsThenCompletes) {
+  auto b = ready();
+  auto msgs = send(*b, parse("", "select ints 3") + bind("", "", {}, {}, {}) + execute("", 3));
+  EXPECT_EQ(types_of(msgs), "12DDDs");
+  msgs = send(*b, execute("", 3) + sync());
+  ASSERT_EQ(types_of(msgs), "CZ");
+  EXPECT_EQ(msgs[0].body, cstr("SELECT 0"));
+  // A limit past the end still completes at once.
+  msgs = send(*b, parse("", "select ints 3") + bind("", "", {}, {}, {}) + execute("", 4) + sync());
+  EXPECT_EQ(types_of(msgs), "12DDDCZ");
+}
+
+TEST_F(BackendTest, MultiStatementQueryIsOneImplicitTransaction) {
+  auto b = ready();
+  auto& executed = engine_.state().executed;
+  executed.clear();
+  auto msgs = send(*b, query("insert a; insert b"));
+  EXPECT_EQ(types_of(msgs), "CCZ");
+  EXPECT_EQ(msgs.back().body, "I");
+  EXPECT_EQ(executed, (std::vector<std::string>{"begin", "insert a", "insert b", "commit"}));
+
+  executed.clear();
+  msgs = send(*b, query("insert a; fail; insert c"));
+  EXPECT_EQ(types_of(msgs), "CEZ");
+  EXPECT_EQ(msgs.back().body, "I");
+  EXPECT_EQ(executed, (std::vector<std::string>{"begin", "insert a", "rollback"}));
+
+  executed.clear();
+  msgs = send(*b, query("insert a; fail at execute"));
+  EXPECT_EQ(types_of(msgs), "CEZ");
+  EXPECT_EQ(executed, (std::vector<std::string>{"begin", "insert a", "fail at execute", "rollback"}));
+
+  // One statement, or a Query that manages its own block: no implicit block.
+  // (The fake engine cannot parse the comment: that statement fails at prepare.)
+  executed.clear();
+  send(*b, query("insert a"));
+  send(*b, query("/* c */ BEGIN; insert a"));
+  msgs = send(*b, query("insert b; commit"));
+  EXPECT_EQ(msgs.back().body, "I");
+  EXPECT_EQ(executed, (std::vector<std::string>{"insert a", "insert b", "commit"}));
 }
 
 }  // namespace

@@ -177,12 +177,11 @@ class fake_copy_in final : public sql::copy_in_sink {
 class fake_copy_out final : public sql::copy_out_source {
  public:
   explicit fake_copy_out(uint64_t rows) : rows_(rows) {}
-  sql::outcome<bool> next(uint64_t bytes_max, std::string& out) override {
-    while (next_ < rows_ && out.size() < bytes_max) {
-      out += std::to_string(next_) + "\trow-" + std::to_string(next_) + "\n";
-      ++next_;
-    }
-    return next_ < rows_;
+  sql::outcome<bool> next(uint64_t, std::string& out) override {
+    if (next_ == rows_) return false;
+    out += std::to_string(next_) + "\trow-" + std::to_string(next_) + "\n";
+    ++next_;
+    return true;
   }
   uint64_t rows() const override { return next_; }
 
@@ -251,6 +250,7 @@ class fake_session final : public sql::session {
     {
       std::lock_guard lock(state_.mu);
       state_.executions.push_back(parameters);
+      state_.executed.push_back(static_cast<const fake_prepared&>(*statement).text);
     }
     const auto& p = static_cast<const fake_prepared&>(*statement);
     const std::string& s = p.text;

@@ -31,6 +31,7 @@ struct fake_engine_state {
   std::string copied;                            // every COPY FROM STDIN's bytes, committed
   std::vector<std::string> aborted;              // abort reasons
   std::vector<std::vector<sql::parameter>> executions;  // parameters of every execute()
+  std::vector<std::string> executed;                    // lower-cased text of every execute()
   std::vector<std::vector<uint32_t>> prepare_hints;     // hints of every prepare()
   int sessions_opened = 0;
   int sessions_closed = 0;

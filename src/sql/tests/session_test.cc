@@ -397,6 +397,128 @@ TEST_F(session_test, copy_in_and_out) {
   EXPECT_EQ(state_of("COPY accounts FROM STDIN (FORMAT binary)"), "0A000");
 }
 
+TEST_F(session_test, copy_out_gives_one_row_per_call) {
+  make_tables();
+  ok("INSERT INTO events VALUES (1, 'two\nlines', 1), (2, 'q\"x,\ny', 2), (3, 'plain', 3)");
+  for (const char* sql : {"COPY (SELECT id, name FROM events ORDER BY id) TO STDOUT (FORMAT csv, HEADER)",
+                          "COPY (SELECT id, name FROM events ORDER BY id) TO STDOUT"}) {
+    auto src = s_->copy_out(s_->prepare(sql, {}).value());
+    ASSERT_TRUE(src.ok()) << src.err().message;
+    std::vector<std::string> pieces;
+    for (;;) {
+      std::string piece;
+      auto more = src.value()->next(1 << 16, piece);
+      ASSERT_TRUE(more.ok()) << more.err().message;
+      if (!more.value()) {
+        EXPECT_EQ(piece, "");
+        break;
+      }
+      pieces.push_back(piece);
+    }
+    if (std::string_view(sql).find("csv") != std::string_view::npos) {
+      EXPECT_EQ(pieces, (std::vector<std::string>{"id,name\n", "1,\"two\nlines\"\n", "2,\"q\"\"x,\ny\"\n", "3,plain\n"}));
+    } else {
+      EXPECT_EQ(pieces, (std::vector<std::string>{"1\ttwo\\nlines\n", "2\tq\"x,\\ny\n", "3\tplain\n"}));
+    }
+    EXPECT_EQ(src.value()->rows(), 3u);
+  }
+}
+
+TEST_F(session_test, varchar_length_is_enforced_on_insert_and_update) {
+  ASSERT_EQ(tag("CREATE TABLE vt (id bigint PRIMARY KEY, v varchar(5))"), "CREATE TABLE");
+  auto r = run("INSERT INTO vt VALUES (1, 'toolong')");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.err.sqlstate, "22001");
+  EXPECT_EQ(r.err.message, "value too long for type character varying(5)");
+  EXPECT_EQ(tag("INSERT INTO vt VALUES (1, 'héllo'), (2, 'ab   ')"), "INSERT 0 2");
+  EXPECT_EQ(state_of("UPDATE vt SET v = v || 'x' WHERE id = 1"), "22001");
+  EXPECT_EQ(state_of("INSERT INTO vt SELECT 3, 'abcdef'"), "22001");
+  EXPECT_EQ(ok("SELECT v FROM vt ORDER BY id"), (rows_t{{"héllo"}, {"ab   "}}));
+  // RowDescription types: varchar(5) read straight from the table keeps its length.
+  auto r2 = run("SELECT *, v AS w, v || 'x', v::text FROM vt");
+  ASSERT_TRUE(r2.ok) << r2.err.message;
+  ASSERT_EQ(r2.fields.size(), 5u);
+  EXPECT_EQ(r2.fields[1].type_oid, oid::varchar);
+  EXPECT_EQ(r2.fields[1].type_modifier, 9);
+  EXPECT_EQ(r2.fields[2].type_oid, oid::varchar);
+  EXPECT_EQ(r2.fields[3].type_oid, oid::text);
+  EXPECT_EQ(r2.fields[4].type_oid, oid::text);
+  EXPECT_EQ(r2.fields[4].type_modifier, -1);
+}
+
+TEST_F(session_test, insert_without_column_list_fills_missing_columns_with_null) {
+  make_tables();
+  EXPECT_EQ(tag("INSERT INTO events VALUES (1), (3)"), "INSERT 0 2");
+  EXPECT_EQ(tag("INSERT INTO events VALUES (2, 'b')"), "INSERT 0 1");
+  EXPECT_EQ(ok("SELECT id, name, amount FROM events ORDER BY id"),
+            (rows_t{{"1", "NULL", "NULL"}, {"2", "b", "NULL"}, {"3", "NULL", "NULL"}}));
+  EXPECT_EQ(state_of("INSERT INTO events (id, name) VALUES (1)"), "42601");
+}
+
+TEST_F(session_test, nulls_sort_last_ascending_and_first_descending) {
+  make_tables();
+  ok("INSERT INTO events VALUES (1, 'b', 1), (2, NULL, 2), (3, 'a', 3)");
+  EXPECT_EQ(ok("SELECT id FROM events ORDER BY name"), (rows_t{{"3"}, {"1"}, {"2"}}));
+  EXPECT_EQ(ok("SELECT id FROM events ORDER BY name DESC"), (rows_t{{"2"}, {"1"}, {"3"}}));
+}
+
+TEST_F(session_test, postgresql_functions_and_sqlstates) {
+  auto v = ok("SELECT version()");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0][0].rfind("PostgreSQL 15.0 (Strata", 0), 0u) << v[0][0];
+  EXPECT_EQ(ok("SELECT current_setting('standard_conforming_strings')"), (rows_t{{"on"}}));
+  EXPECT_EQ(ok("SELECT current_setting('TimeZone')"), (rows_t{{"UTC"}}));
+  ok("SET application_name = 'it''s me'");
+  EXPECT_EQ(ok("SELECT current_setting('application_name')"), (rows_t{{"it's me"}}));
+  EXPECT_EQ(state_of("SELECT current_setting('no_such_setting')"), "42704");
+  EXPECT_EQ(state_of("SELECT CAST(123456789012 AS numeric(12,3))"), "22003");
+  EXPECT_EQ(state_of("SELECT date '2023-02-29'"), "22008");
+  EXPECT_EQ(state_of("SELECT '2023-02-29'::date"), "22008");
+  EXPECT_EQ(state_of("SELECT 'abc'::numeric(12,3)"), "22P02");
+  EXPECT_EQ(ok("SELECT length(CAST('abc' AS bytea)), length('héllo'), octet_length(CAST('ab' AS bytea))"),
+            (rows_t{{"3", "5", "2"}}));
+  // Each session reads its own settings.
+  auto other = new_session();
+  EXPECT_EQ(run_on(*other, "SELECT current_setting('application_name')").rows, (rows_t{{"tests"}}));
+}
+
+// A statement prepared before writes that move a column's min/max: its scan
+// reports stale statistics and the session prepares and runs it again.
+TEST_F(session_test, statements_prepared_before_writes_see_the_new_rows) {
+  make_tables();
+  ok("INSERT INTO events VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3)");
+  ASSERT_EQ(tag("CREATE TABLE copied (id bigint)"), "CREATE TABLE");
+  auto count = s_->prepare("SELECT count(*), max(id) FROM events WHERE id >= 2", {});
+  auto rows = s_->prepare("SELECT id FROM events WHERE id >= 2 ORDER BY id", {});
+  auto plain = s_->prepare("SELECT id FROM events WHERE id >= 2", {});
+  auto insert = s_->prepare("INSERT INTO copied SELECT id FROM events WHERE id >= 2", {});
+  ASSERT_TRUE(count.ok() && rows.ok() && plain.ok() && insert.ok());
+  ok("INSERT INTO events VALUES (100, 'z', 100)");
+  auto fetch_all = [&](const std::shared_ptr<prepared>& p) {
+    rows_t out;
+    auto c = s_->execute(p, {});
+    EXPECT_TRUE(c.ok()) << c.err().message;
+    if (!c.ok()) return out;
+    for (;;) {
+      tables::column_batch batch;
+      auto more = c.value()->fetch(1000, batch);
+      EXPECT_TRUE(more.ok()) << more.err().sqlstate << " " << more.err().message;
+      if (!more.ok()) return out;
+      add_rows(batch, out);
+      if (!more.value()) return out;
+    }
+  };
+  EXPECT_EQ(fetch_all(count.value()), (rows_t{{"3", "100"}}));
+  EXPECT_EQ(fetch_all(rows.value()), (rows_t{{"2"}, {"3"}, {"100"}}));
+  auto unordered = fetch_all(plain.value());
+  std::sort(unordered.begin(), unordered.end());
+  EXPECT_EQ(unordered, (rows_t{{"100"}, {"2"}, {"3"}}));
+  auto c = s_->execute(insert.value(), {});
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  EXPECT_EQ(c.value()->command_tag(), "INSERT 0 3");
+  EXPECT_EQ(ok("SELECT count(*), max(id) FROM copied"), (rows_t{{"3", "100"}}));
+}
+
 TEST_F(session_test, cancel_interrupts_a_long_query) {
   auto p = s_->prepare("SELECT count(*) FROM range(10000000000)", {});
   ASSERT_TRUE(p.ok()) << p.err().message;

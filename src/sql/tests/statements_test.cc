@@ -474,4 +474,16 @@ TEST(Identifiers, Normalize) {
 }
 
 }  // namespace
+TEST(CreateTable, TypeErrorsUsePostgresCodes) {
+  auto stray = create_error("CREATE TABLE b (id bigint name text)");
+  EXPECT_EQ(stray.sqlstate, "42601");
+  EXPECT_NE(stray.message.find("\"name\""), std::string::npos) << stray.message;
+  auto stray_multiword = create_error("CREATE TABLE b (x double precision extra)");
+  EXPECT_EQ(stray_multiword.sqlstate, "42601");
+  EXPECT_NE(stray_multiword.message.find("\"extra\""), std::string::npos) << stray_multiword.message;
+  auto unknown = create_error("CREATE TABLE b (id no_such_type)");
+  EXPECT_EQ(unknown.sqlstate, "42704");
+  EXPECT_NE(unknown.message.find("no_such_type"), std::string::npos) << unknown.message;
+}
+
 }  // namespace strata::sql

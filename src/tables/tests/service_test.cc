@@ -116,6 +116,84 @@ TEST_F(service_test, statistics_skip_batches_with_the_same_answer) {
   EXPECT_EQ(full.size(), 1000u);
 }
 
+TEST_F(service_test, column_stats_bound_the_rows_a_scan_reads) {
+  ASSERT_TRUE(svc_->create_table(log_schema("t"), false).ok());
+  commit_rows(*svc_, "t", range_rows(0, 100, 1.0));
+  commit_rows(*svc_, "t", range_rows(500, 600, 2.5));
+  column_batch with_null = range_rows(700, 702, -4.0);
+  with_null.columns[1] = column_vector(column_type{type_id::text});
+  with_null.columns[1].append_null();
+  with_null.columns[1].append_bytes("aaa");
+  commit_rows(*svc_, "t", with_null);
+
+  scan_spec spec;
+  spec.columns = {2, 0, 1};
+  auto scan = svc_->scan("t", spec, nullptr);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ((*scan)->estimated_rows(), 202u);
+  auto stats = (*scan)->column_stats();
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_TRUE(stats[0].has_min_max);
+  EXPECT_EQ(std::get<double>(stats[0].min), -4.0);
+  EXPECT_EQ(std::get<double>(stats[0].max), 2.5);
+  EXPECT_EQ(std::get<int64_t>(stats[1].min), 0);
+  EXPECT_EQ(std::get<int64_t>(stats[1].max), 701);
+  EXPECT_EQ(stats[1].null_count, 0u);
+  EXPECT_EQ(stats[1].value_count, 202u);
+  EXPECT_TRUE(stats[2].has_min_max);
+  EXPECT_EQ(std::get<std::string>(stats[2].min), "aaa");
+  EXPECT_EQ(std::get<std::string>(stats[2].max), "name99");
+  EXPECT_EQ(stats[2].null_count, 1u);
+  EXPECT_EQ(stats[2].value_count, 201u);
+
+  // Pruned batches do not count; a transaction's own rows do.
+  spec.predicates.push_back(column_predicate{0, column_predicate::op::ge, {scalar{int64_t(550)}}});
+  auto txn = svc_->begin();
+  ASSERT_TRUE(txn->insert("t", range_rows(5000, 5003, 9.0), on_conflict::error).ok());
+  auto pruned = svc_->scan("t", spec, txn.get());
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ((*pruned)->estimated_rows(), 105u);
+  stats = (*pruned)->column_stats();
+  EXPECT_EQ(std::get<int64_t>(stats[1].min), 500);
+  EXPECT_EQ(std::get<int64_t>(stats[1].max), 5002);
+  EXPECT_EQ(std::get<double>(stats[0].max), 9.0);
+  EXPECT_EQ(stats[2].null_count, 1u);
+  txn->rollback();
+
+  // A string longer than the kept statistics makes min/max unknown, not wrong.
+  commit_rows(*svc_, "t", rows_of({row{9, std::string(200, 'z'), 0.0}}));
+  auto after = svc_->scan("t", scan_spec{}, nullptr);
+  ASSERT_TRUE(after.ok());
+  stats = (*after)->column_stats();
+  EXPECT_FALSE(stats[1].has_min_max);
+  EXPECT_EQ(stats[1].value_count, 202u);  // 203 rows, one NULL name
+  EXPECT_TRUE(stats[0].has_min_max);
+}
+
+TEST_F(service_test, column_stats_of_an_empty_table_and_a_changelog) {
+  ASSERT_TRUE(svc_->create_table(pk_schema("p"), false).ok());
+  auto empty = svc_->scan("p", scan_spec{}, nullptr);
+  ASSERT_TRUE(empty.ok());
+  auto stats = (*empty)->column_stats();
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_FALSE(stats[0].has_min_max);
+  EXPECT_EQ(stats[0].value_count, 0u);
+  commit_rows(*svc_, "p", range_rows(10, 20));
+  commit_rows(*svc_, "p", range_rows(15, 16, 7.0), on_conflict::replace);
+  scan_spec spec;
+  spec.changelog = true;
+  spec.columns = {1, 3};  // log_offset, id
+  auto log = svc_->scan("p", spec, nullptr);
+  ASSERT_TRUE(log.ok());
+  stats = (*log)->column_stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_FALSE(stats[0].has_min_max);
+  EXPECT_EQ(stats[0].null_count, 0u);
+  EXPECT_TRUE(stats[1].has_min_max);
+  EXPECT_EQ(std::get<int64_t>(stats[1].min), 10);
+  EXPECT_EQ(std::get<int64_t>(stats[1].max), 19);
+}
+
 TEST_F(service_test, rollback_discards_and_overlay_shows_own_rows) {
   ASSERT_TRUE(svc_->create_table(log_schema("t"), false).ok());
   commit_rows(*svc_, "t", range_rows(0, 5));

@@ -1,0 +1,501 @@
+// sql::session_impl, preparing: classifies each statement (transaction
+// words, settings, COPY, psql catalog queries, Strata DDL and writes) and
+// prepares the rest on DuckDB.
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "duckdb/parser/expression/cast_expression.hpp"
+#include "duckdb/parser/expression/columnref_expression.hpp"
+#include "duckdb/parser/expression/star_expression.hpp"
+#include "duckdb/parser/expression/function_expression.hpp"
+#include "duckdb/parser/expression/window_expression.hpp"
+#include "duckdb/parser/parsed_data/create_info.hpp"
+#include "duckdb/parser/query_node/select_node.hpp"
+#include "duckdb/parser/statement/select_statement.hpp"
+#include "duckdb/parser/parsed_data/drop_info.hpp"
+#include "duckdb/parser/statement/alter_statement.hpp"
+#include "duckdb/parser/statement/create_statement.hpp"
+#include "duckdb/parser/statement/delete_statement.hpp"
+#include "duckdb/parser/statement/drop_statement.hpp"
+#include "duckdb/parser/statement/insert_statement.hpp"
+#include "duckdb/parser/statement/update_statement.hpp"
+#include "duckdb/parser/tableref/basetableref.hpp"
+#include "sql/keywords.h"
+#include "sql/pg_types.h"
+#include "sql/psql_catalog.h"
+#include "sql/session_impl.h"
+
+namespace strata::sql::detail {
+namespace {
+
+bool is_transaction_exit(std::string_view sql) {
+  auto w = leading_words(sql, 1);
+  return !w.empty() && (w[0] == "commit" || w[0] == "end" || w[0] == "rollback" || w[0] == "abort");
+}
+
+std::string catalog_type_word(duckdb::CatalogType type) {
+  switch (type) {
+    case duckdb::CatalogType::TABLE_ENTRY: return "TABLE";
+    case duckdb::CatalogType::VIEW_ENTRY: return "VIEW";
+    case duckdb::CatalogType::SCHEMA_ENTRY: return "SCHEMA";
+    case duckdb::CatalogType::INDEX_ENTRY: return "INDEX";
+    case duckdb::CatalogType::SEQUENCE_ENTRY: return "SEQUENCE";
+    case duckdb::CatalogType::TYPE_ENTRY: return "TYPE";
+    case duckdb::CatalogType::MACRO_ENTRY:
+    case duckdb::CatalogType::TABLE_MACRO_ENTRY: return "FUNCTION";
+    default: return "OBJECT";
+  }
+}
+
+// The column name PostgreSQL gives an unaliased select-list expression:
+// the column or function name, else "?column?". DuckDB would say "count_star()" or "(a + 1)".
+std::string pg_column_name(const duckdb::ParsedExpression& e) {
+  if (e.HasAlias()) return e.GetAlias();
+  switch (e.GetExpressionClass()) {
+    case duckdb::ExpressionClass::COLUMN_REF:
+      return e.Cast<duckdb::ColumnRefExpression>().GetColumnName();
+    case duckdb::ExpressionClass::FUNCTION: {
+      const auto& f = e.Cast<duckdb::FunctionExpression>();
+      if (f.is_operator) return "?column?";
+      return f.function_name == "count_star" ? "count" : f.function_name;
+    }
+    case duckdb::ExpressionClass::WINDOW: {
+      const auto& name = e.Cast<duckdb::WindowExpression>().function_name;
+      return name == "count_star" ? "count" : name;
+    }
+    case duckdb::ExpressionClass::CAST:
+      return pg_column_name(*e.Cast<duckdb::CastExpression>().child);
+    case duckdb::ExpressionClass::CASE:
+      return "case";
+    default:
+      return "?column?";
+  }
+}
+
+// PostgreSQL-style names for a plain SELECT's columns; empty when the select
+// list does not map one to one onto the result (a `*`, or not a SELECT).
+std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt) {
+  std::vector<std::string> names;
+  if (stmt.type != duckdb::StatementType::SELECT_STATEMENT) return names;
+  const auto& node = stmt.Cast<duckdb::SelectStatement>().node;
+  if (!node || node->type != duckdb::QueryNodeType::SELECT_NODE) return names;
+  for (const auto& e : node->Cast<duckdb::SelectNode>().select_list) {
+    if (e->GetExpressionClass() == duckdb::ExpressionClass::STAR) return {};
+    names.push_back(pg_column_name(*e));
+  }
+  return names;
+}
+
+// psql's catalog queries all name pg_catalog; others skip the table listing.
+bool mentions_pg_catalog(std::string_view sql) {
+  static constexpr std::string_view needle = "pg_catalog";
+  auto it = std::search(sql.begin(), sql.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return it != sql.end();
+}
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_temp_create(const std::vector<std::string>& w) {
+  for (size_t i = 1; i < w.size() && i < 4; ++i) {
+    if (w[i] == "temp" || w[i] == "temporary") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- prepare
+
+outcome<std::shared_ptr<prepared>> session_impl::prepare(std::string_view sql, const std::vector<uint32_t>& hints) {
+  outcome<std::shared_ptr<prepared>> r = error{};
+  try {
+    if (state_ == transaction_state::failed && !is_blank(sql) && !is_transaction_exit(sql)) {
+      r = aborted_block();
+    } else {
+      r = prepare_inner(sql, hints);
+    }
+  } catch (const std::exception& ex) {
+    r = duck_error(duckdb::ErrorData(ex));
+  }
+  return finish_call(std::move(r));
+}
+
+status session_impl::fill_parameters(statement& st, const std::vector<uint32_t>& hints) {
+  size_t count = hints.size();
+  duckdb::case_insensitive_map_t<duckdb::LogicalType> expected;
+  auto add = [&](duckdb::PreparedStatement* p) -> status {
+    if (p == nullptr) return ok_t{};
+    for (const auto& [name, unused] : p->named_param_map) {
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
+      if (ec != std::errc{} || end != name.data() + name.size() || n == 0) {
+        return error{"0A000", fmt::format("named parameter ${} is not supported; use $1, $2, ...", name), {}, {}};
+      }
+      count = std::max(count, n);
+    }
+    for (auto& [name, type] : p->GetExpectedParameterTypes()) {
+      if (!is_unknown_type(type) && !expected.count(name)) expected[name] = type;
+    }
+    return ok_t{};
+  };
+  auto a = add(st.duck.get());
+  if (!a.ok()) return a;
+  if (st.write) {
+    auto b = add(st.write->source.get());
+    if (!b.ok()) return b;
+  }
+  st.parameter_oids_.assign(count, oid::text);
+  st.hinted_types.assign(count, std::nullopt);
+  for (size_t i = 0; i < count; ++i) {
+    tables::column_type hinted;
+    if (i < hints.size() && hints[i] != 0) {
+      st.parameter_oids_[i] = hints[i];
+      if (column_type_of_oid(hints[i], hinted)) st.hinted_types[i] = to_duckdb_type(hinted);
+      continue;
+    }
+    auto it = expected.find(std::to_string(i + 1));
+    if (it != expected.end()) st.parameter_oids_[i] = field_of("", it->second).type_oid;
+  }
+  return ok_t{};
+}
+
+outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view sql, const std::vector<uint32_t>& hints) {
+  auto finish = [&](outcome<std::shared_ptr<statement>> st) -> outcome<std::shared_ptr<prepared>> {
+    if (!st.ok()) return st.err();
+    st.value()->sql = std::string(sql);
+    st.value()->owner = this;
+    if (st.value()->parameter_oids_.empty() && !hints.empty()) {
+      auto f = fill_parameters(*st.value(), hints);
+      if (!f.ok()) return f.err();
+    }
+    return std::shared_ptr<prepared>(st.value());
+  };
+  if (is_blank(sql)) {
+    auto st = std::make_shared<statement>();
+    st->how = route::empty;
+    st->kind_ = statement_kind::empty;
+    return finish(st);
+  }
+  auto words = leading_words(sql, 4);
+  if (!words.empty()) {
+    const std::string& w = words[0];
+    if (w == "begin" || w == "start" || w == "commit" || w == "end" || w == "rollback" || w == "abort" ||
+        w == "savepoint" || w == "release" || (w == "prepare" && words.size() > 1 && words[1] == "transaction")) {
+      return finish(prepare_transaction_word(words, sql));
+    }
+    if (auto setting = parse_setting_command(sql)) {
+      if (!setting->ok()) return setting->err();
+      auto st = std::make_shared<statement>();
+      st->how = route::setting;
+      st->setting = setting->value();
+      using k = setting_command::kind;
+      switch (st->setting->action) {
+        case k::show: {
+          auto shown = settings_.show(st->setting->name);
+          if (!shown.ok()) return shown.err();
+          st->kind_ = statement_kind::query;
+          st->fields_ = {text_field(shown->first)};
+          break;
+        }
+        case k::show_all:
+          st->kind_ = statement_kind::query;
+          st->fields_ = {text_field("name"), text_field("setting"), text_field("description")};
+          break;
+        default:
+          st->kind_ = statement_kind::command;
+          break;
+      }
+      return finish(st);
+    }
+    if ((w == "select" || w == "with") && mentions_pg_catalog(sql)) {
+      auto answer = answer_catalog_query(sql, parts_.tables.list_tables(), options_.database, options_.user);
+      if (answer) {
+        if (!answer->ok()) return answer->err();
+        auto st = std::make_shared<statement>();
+        st->how = route::catalog;
+        st->kind_ = statement_kind::query;
+        st->fields_ = answer->value().fields;
+        return finish(st);
+      }
+    }
+    if (w == "create" && !is_temp_create(words)) {
+      if (auto create = parse_create_table(sql)) {
+        if (!create->ok()) return create->err();
+        auto st = std::make_shared<statement>();
+        st->how = route::create_table;
+        st->create = create->value();
+        st->tag = "CREATE TABLE";
+        return finish(st);
+      }
+    }
+    if (w == "drop") {
+      if (auto drop = parse_drop_table(sql)) {
+        if (!drop->ok()) return drop->err();
+        bool any_strata = false;
+        for (const auto& name : drop->value().names) any_strata |= find_table("", name).has_value();
+        // Names that are no Strata table may be session TEMP tables: DuckDB drops those.
+        if (any_strata) {
+          auto st = std::make_shared<statement>();
+          st->how = route::drop_table;
+          st->drop = drop->value();
+          st->tag = "DROP TABLE";
+          return finish(st);
+        }
+      }
+    }
+    if (w == "copy") {
+      if (auto copy = parse_copy(sql)) {
+        if (!copy->ok()) return copy->err();
+        return finish(prepare_copy(copy->value()));
+      }
+    }
+  }
+  auto st = prepare_duckdb(sql, hints);
+  if (!st.ok()) return st.err();
+  auto f = fill_parameters(*st.value(), hints);
+  if (!f.ok()) return f.err();
+  return finish(st);
+}
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_transaction_word(const std::vector<std::string>& words,
+                                                                          std::string_view sql) {
+  const std::string& w = words[0];
+  auto st = std::make_shared<statement>();
+  auto rest = [&](size_t skip) {
+    auto t = tokenize(sql, 64);
+    std::string out;
+    for (size_t i = skip; i < t.size(); ++i) {
+      if (t[i].type == token::kind::symbol && t[i].text == ";") continue;
+      out += t[i].text + " ";
+    }
+    return out;
+  };
+  if (w == "savepoint" || w == "release" ||
+      (w == "rollback" && std::find(words.begin(), words.end(), "to") != words.end())) {
+    return error{"0A000", "savepoints are not supported", {}, "Use BEGIN, COMMIT and ROLLBACK of the whole block."};
+  }
+  if (w == "prepare" || (words.size() > 1 && words[1] == "prepared")) {
+    return error{"0A000", "two-phase commit (PREPARE TRANSACTION) is not supported", {}, {}};
+  }
+  if (w == "begin" || w == "start") {
+    if (w == "start" && (words.size() < 2 || words[1] != "transaction")) {
+      return error{"42601", "syntax error: START TRANSACTION expected", {}, {}};
+    }
+    auto mode = check_transaction_mode(rest(w == "start" ? 2 : 1));
+    if (!mode.ok()) return mode.err();
+    st->how = route::begin;
+    st->tag = "BEGIN";
+  } else if (w == "commit" || w == "end") {
+    st->how = route::commit;
+    st->tag = "COMMIT";
+  } else {
+    st->how = route::rollback;
+    st->tag = "ROLLBACK";
+  }
+  return st;
+}
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement copy) {
+  if (copy.format == copy_format::binary) {
+    return error{"0A000", "COPY BINARY is not supported", {}, "Use FORMAT text or FORMAT csv."};
+  }
+  auto st = std::make_shared<statement>();
+  st->copy_.format = copy.format;
+  if (!copy.table.empty()) {
+    auto info = find_table("", copy.table);
+    if (!info) {
+      return error{"42P01", fmt::format("relation \"{}\" does not exist", copy.table), {},
+                   "CREATE TABLE it first; \\dt lists the tables."};
+    }
+    st->copy_schema = info->schema;
+    const auto& cols = info->schema.columns;
+    if (copy.columns.empty()) {
+      for (uint32_t i = 0; i < cols.size(); ++i) st->copy_columns.push_back(i);
+    } else {
+      for (const auto& name : copy.columns) {
+        auto it = std::find_if(cols.begin(), cols.end(), [&](const tables::column_def& c) { return c.name == name; });
+        if (it == cols.end()) {
+          return error{"42703", fmt::format("column \"{}\" of relation \"{}\" does not exist", name, copy.table), {}, {}};
+        }
+        uint32_t index = uint32_t(it - cols.begin());
+        if (std::find(st->copy_columns.begin(), st->copy_columns.end(), index) != st->copy_columns.end()) {
+          return error{"42701", fmt::format("column \"{}\" specified more than once", name), {}, {}};
+        }
+        st->copy_columns.push_back(index);
+      }
+    }
+  }
+  if (copy.from_stdin) {
+    if (copy.table.empty()) return error{"42601", "COPY FROM STDIN needs a table", {}, {}};
+    st->how = route::copy_in;
+    st->kind_ = statement_kind::copy_in;
+    st->copy_.column_count = uint32_t(st->copy_columns.size());
+  } else {
+    std::string query = copy.query;
+    if (query.empty()) {
+      query = "SELECT ";
+      for (size_t i = 0; i < st->copy_columns.size(); ++i) {
+        if (i > 0) query += ", ";
+        query += quote_ident(st->copy_schema.columns[st->copy_columns[i]].name);
+      }
+      query += " FROM " + quote_ident(st->copy_schema.name);
+    }
+    quiesce();
+    auto p = duck_prepare(query);
+    if (!p.ok()) return p.err();
+    if (p.value()->GetStatementProperties().return_type != duckdb::StatementReturnType::QUERY_RESULT) {
+      return error{"0A000", "COPY (query) TO STDOUT takes a query that returns rows", {}, {}};
+    }
+    st->duck = p.value();
+    for (size_t i = 0; i < st->duck->GetTypes().size(); ++i) {
+      st->fields_.push_back(field_of(st->duck->GetNames()[i], st->duck->GetTypes()[i]));
+    }
+    st->how = route::copy_out;
+    st->kind_ = statement_kind::copy_out;
+    st->copy_.column_count = uint32_t(st->fields_.size());
+  }
+  st->copy_stmt = std::move(copy);
+  return st;
+}
+
+std::vector<std::optional<tables::column_type>> session_impl::table_column_types(const duckdb::SQLStatement& stmt) {
+  std::vector<std::optional<tables::column_type>> out;
+  if (stmt.type != duckdb::StatementType::SELECT_STATEMENT) return out;
+  const auto& node = stmt.Cast<duckdb::SelectStatement>().node;
+  if (!node || node->type != duckdb::QueryNodeType::SELECT_NODE) return out;
+  const auto& select = node->Cast<duckdb::SelectNode>();
+  if (!select.from_table || select.from_table->type != duckdb::TableReferenceType::BASE_TABLE) return out;
+  if (!select.groups.group_expressions.empty() || select.aggregate_handling != duckdb::AggregateHandling::STANDARD_HANDLING) {
+    return out;
+  }
+  const auto& base = select.from_table->Cast<duckdb::BaseTableRef>();
+  auto info = find_table(base.schema_name, base.table_name);
+  if (!info) return out;
+  const auto& columns = info->schema.columns;
+  for (const auto& e : select.select_list) {
+    if (e->GetExpressionClass() == duckdb::ExpressionClass::STAR) {
+      const auto& star = e->Cast<duckdb::StarExpression>();
+      if (star.columns || star.expr || !star.exclude_list.empty() || !star.replace_list.empty() ||
+          !star.rename_list.empty()) {
+        return {};
+      }
+      for (const auto& c : columns) out.emplace_back(c.type);
+    } else if (e->GetExpressionClass() == duckdb::ExpressionClass::COLUMN_REF) {
+      const std::string name = lower_ascii(e->Cast<duckdb::ColumnRefExpression>().GetColumnName());
+      auto it = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == name; });
+      out.push_back(it == columns.end() ? std::nullopt : std::optional<tables::column_type>(it->type));
+    } else {
+      out.emplace_back(std::nullopt);
+    }
+  }
+  return out;
+}
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_duckdb(std::string_view sql, const std::vector<uint32_t>&) {
+  quiesce();
+  auto parsed = conn_.ExtractStatements(std::string(sql));
+  if (parsed.empty()) {
+    auto st = std::make_shared<statement>();
+    st->kind_ = statement_kind::empty;
+    return st;
+  }
+  if (parsed.size() > 1) {
+    return error{"42601", "cannot insert multiple commands into a prepared statement", {},
+                 "Send the statements one at a time, or as a simple query."};
+  }
+  auto& stmt = *parsed[0];
+  std::string tag;
+  switch (stmt.type) {
+    case duckdb::StatementType::INSERT_STATEMENT: {
+      auto& ins = stmt.Cast<duckdb::InsertStatement>();
+      if (auto info = find_table(ins.schema, ins.table)) return prepare_write(stmt, *info);
+      break;
+    }
+    case duckdb::StatementType::UPDATE_STATEMENT:
+    case duckdb::StatementType::DELETE_STATEMENT: {
+      auto& ref = stmt.type == duckdb::StatementType::UPDATE_STATEMENT ? stmt.Cast<duckdb::UpdateStatement>().table
+                                                                       : stmt.Cast<duckdb::DeleteStatement>().table;
+      if (ref && ref->type == duckdb::TableReferenceType::BASE_TABLE) {
+        auto& base = ref->Cast<duckdb::BaseTableRef>();
+        if (auto info = find_table(base.schema_name, base.table_name)) return prepare_write(stmt, *info);
+      }
+      break;
+    }
+    case duckdb::StatementType::CREATE_STATEMENT: {
+      auto& info = *stmt.Cast<duckdb::CreateStatement>().info;
+      std::string what = catalog_type_word(info.type);
+      if (!info.temporary && info.catalog != "temp") {
+        return error{"0A000",
+                     fmt::format("CREATE {} is not supported: Strata keeps only its own tables in the catalog", what),
+                     {}, what == "TABLE" ? "Use CREATE TABLE as described in docs/sql.md." : "Use CREATE TEMP " + what + " for a session-local object."};
+      }
+      tag = "CREATE " + what;
+      break;
+    }
+    case duckdb::StatementType::ALTER_STATEMENT: {
+      auto& info = *stmt.Cast<duckdb::AlterStatement>().info;
+      if (find_table(info.schema, info.name)) {
+        return error{"0A000", fmt::format("ALTER TABLE is not supported on Strata table \"{}\"", info.name), {},
+                     "Create a new table and copy the rows with INSERT ... SELECT."};
+      }
+      tag = "ALTER TABLE";
+      break;
+    }
+    case duckdb::StatementType::DROP_STATEMENT:
+      tag = "DROP " + catalog_type_word(stmt.Cast<duckdb::DropStatement>().info->type);
+      break;
+    case duckdb::StatementType::ATTACH_STATEMENT:
+    case duckdb::StatementType::DETACH_STATEMENT:
+    case duckdb::StatementType::EXPORT_STATEMENT:
+    case duckdb::StatementType::LOAD_STATEMENT:
+    case duckdb::StatementType::COPY_DATABASE_STATEMENT:
+    case duckdb::StatementType::UPDATE_EXTENSIONS_STATEMENT:
+    case duckdb::StatementType::COPY_STATEMENT:
+    case duckdb::StatementType::SET_STATEMENT:
+    case duckdb::StatementType::VARIABLE_SET_STATEMENT:
+    case duckdb::StatementType::TRANSACTION_STATEMENT:
+    case duckdb::StatementType::EXTENSION_STATEMENT:
+      return error{"0A000", fmt::format("{} statements are not supported", duckdb::StatementTypeToString(stmt.type)), {},
+                   "docs/sql.md lists what Strata runs."};
+    default:
+      break;
+  }
+  auto pg_names = pg_column_names(stmt);
+  auto sources = table_column_types(stmt);
+  auto p = duck_prepare(std::move(parsed[0]));
+  if (!p.ok()) return p.err();
+  auto st = std::make_shared<statement>();
+  st->how = route::duckdb;
+  st->duck = p.value();
+  st->duck_type = st->duck->GetStatementType();
+  if (st->duck->GetStatementProperties().return_type == duckdb::StatementReturnType::QUERY_RESULT) {
+    st->kind_ = statement_kind::query;
+    const auto& names = st->duck->GetNames();
+    const auto& types = st->duck->GetTypes();
+    bool rename = pg_names.size() == types.size();
+    for (size_t i = 0; i < types.size(); ++i) st->fields_.push_back(field_of(rename ? pg_names[i] : names[i], types[i]));
+    // DuckDB's VARCHAR has no length: a varchar(n) column read straight from
+    // its table is reported as PostgreSQL does (OID 1043, typmod n + 4).
+    if (sources.size() == st->fields_.size()) {
+      for (size_t i = 0; i < sources.size(); ++i) {
+        auto& f = st->fields_[i];
+        if (!sources[i] || f.type_oid != oid::text || pg_type_of(*sources[i]).oid != oid::varchar) continue;
+        f.type_oid = oid::varchar;
+        f.type_modifier = pg_typmod_of(*sources[i]);
+      }
+    }
+  } else {
+    st->kind_ = statement_kind::command;
+    st->tag = tag.empty() ? duckdb::StatementTypeToString(st->duck_type) : tag;
+  }
+  return st;
+}
+
+}  // namespace strata::sql::detail
