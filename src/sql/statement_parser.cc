@@ -107,43 +107,37 @@ class lexer {
     return make(tok::ident, std::move(text), begin);
   }
 
+  // Reads up to the closing `quote` (a doubled quote stands for one) into
+  // `text`; false when the input ends first.
+  bool read_quoted(char quote, std::string& text) {
+    ++i_;
+    while (i_ < s_.size()) {
+      char c = s_[i_++];
+      if (c != quote) {
+        text.push_back(c);
+      } else if (i_ < s_.size() && s_[i_] == quote) {
+        text.push_back(quote);
+        ++i_;
+      } else {
+        return true;
+      }
+    }
+    return false;
+  }
+
   token quoted_ident(size_t begin) {
     std::string text;
-    ++i_;
-    for (;;) {
-      if (i_ >= s_.size()) return bad("unterminated quoted identifier", begin);
-      char c = s_[i_++];
-      if (c == '"') {
-        if (i_ < s_.size() && s_[i_] == '"') {
-          text.push_back('"');
-          ++i_;
-          continue;
-        }
-        break;
-      }
-      text.push_back(c);
-    }
+    if (!read_quoted('"', text)) return bad("unterminated quoted identifier", begin);
     if (text.empty()) return bad("zero-length delimited identifier at or near \"\"\"\"", begin);
     return make(tok::quoted_ident, std::move(text), begin);
   }
 
   token plain_string(size_t begin) {
     std::string text;
-    ++i_;
-    for (;;) {
-      if (i_ >= s_.size()) return bad("unterminated quoted string", begin);
-      char c = s_[i_++];
-      if (c == '\'') {
-        if (i_ < s_.size() && s_[i_] == '\'') {
-          text.push_back('\'');
-          ++i_;
-          continue;
-        }
-        return make(tok::string, std::move(text), begin);
-      }
-      text.push_back(c);
-    }
+    if (!read_quoted('\'', text)) return bad("unterminated quoted string", begin);
+    return make(tok::string, std::move(text), begin);
   }
+
 
   // E'...': backslash escapes as PostgreSQL's escape string constants.
   token escape_string(size_t begin) {
