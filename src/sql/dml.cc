@@ -23,6 +23,7 @@
 #include "duckdb/parser/tableref/joinref.hpp"
 #include "duckdb/parser/tableref/subqueryref.hpp"
 #include "sql/session_impl.h"
+#include "sql/statements.h"
 
 namespace strata::sql::detail {
 namespace {
@@ -148,13 +149,13 @@ std::string duckdb_table_ddl(const tables::table_schema& schema, const char* nam
   std::string ddl = fmt::format("CREATE OR REPLACE TEMP TABLE {} (", name);
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     if (i > 0) ddl += ", ";
-    ddl += quote_ident(schema.columns[i].name) + " " + to_duckdb_type(schema.columns[i].type).ToString();
+    ddl += quote_identifier(schema.columns[i].name) + " " + to_duckdb_type(schema.columns[i].type).ToString();
   }
   if (with_key) {
     ddl += ", PRIMARY KEY (";
     for (size_t i = 0; i < schema.primary_key.size(); ++i) {
       if (i > 0) ddl += ", ";
-      ddl += quote_ident(schema.columns[schema.primary_key[i]].name);
+      ddl += quote_identifier(schema.columns[schema.primary_key[i]].name);
     }
     ddl += ")";
   }

@@ -1,5 +1,6 @@
-// A small tokenizer for the statements the session recognises by their first
-// words (BEGIN, SET, SHOW, ...) before anything reaches DuckDB.
+// The tokens the session reads to recognise statements by their first words
+// (BEGIN, SET, SHOW, ...) before anything reaches DuckDB: the statement
+// parsers' lexer (statement_parser.h) in simpler kinds.
 #pragma once
 
 #include <cstddef>

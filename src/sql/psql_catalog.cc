@@ -19,6 +19,7 @@
 
 #include "sql/pg_types.h"
 #include "sql/psql_catalog_internal.h"
+#include "sql/statements.h"
 #include "tables/schema.h"
 
 namespace strata::sql {
@@ -64,13 +65,7 @@ std::string quote_ident(std::string_view name) {
   bool plain = !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_');
   for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (plain && !is_keyword(name)) return std::string(name);
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
+  return quote_identifier(name);
 }
 
 // pg_size_pretty(bigint) of PostgreSQL 15: bytes below 10 kB, then halves rounded up.

@@ -127,14 +127,4 @@ field text_field(const std::string& name) {
   return f;
 }
 
-std::string quote_ident(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 }  // namespace strata::sql::detail

@@ -270,7 +270,6 @@ status check_lengths(const tables::table_schema& schema, const tables::column_ba
 // One byte string per row encoding the given columns (for duplicate checks).
 std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row);
 field text_field(const std::string& name);
-std::string quote_ident(std::string_view name);
 // 25P02: a statement other than COMMIT/ROLLBACK inside a failed block (session.cc).
 error aborted_block();
 // DuckDB could not infer this type (an untyped parameter or NULL) (session.cc).

@@ -26,6 +26,7 @@
 #include "sql/pg_types.h"
 #include "sql/psql_catalog.h"
 #include "sql/session_impl.h"
+#include "sql/statements.h"
 
 namespace strata::sql::detail {
 namespace {
@@ -343,9 +344,9 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement co
       query = "SELECT ";
       for (size_t i = 0; i < st->copy_columns.size(); ++i) {
         if (i > 0) query += ", ";
-        query += quote_ident(st->copy_schema.columns[st->copy_columns[i]].name);
+        query += quote_identifier(st->copy_schema.columns[st->copy_columns[i]].name);
       }
-      query += " FROM " + quote_ident(st->copy_schema.name);
+      query += " FROM " + quote_identifier(st->copy_schema.name);
     }
     quiesce();
     auto p = duck_prepare(query);

@@ -27,10 +27,14 @@ class lexer {
  public:
   explicit lexer(std::string_view s) : s_(s) {}
 
-  // Tokenizes everything; stops after the first `bad` token.
-  std::vector<token> run() {
+  // Tokenizes up to `tokens_max` tokens; stops after the first `bad` token.
+  std::vector<token> run(size_t tokens_max) {
     std::vector<token> out;
     for (;;) {
+      if (out.size() >= tokens_max) {
+        out.push_back(token{tok::end, {}, i_, i_});
+        break;
+      }
       token t = next();
       tok kind = t.kind;
       out.push_back(std::move(t));
@@ -226,7 +230,7 @@ class lexer {
 
 }  // namespace
 
-std::vector<token> lex(std::string_view sql) { return lexer(sql).run(); }
+std::vector<token> lex(std::string_view sql, size_t tokens_max) { return lexer(sql).run(tokens_max); }
 
 // ---------------------------------------------------------------- errors
 

@@ -35,8 +35,10 @@ struct token {
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
-// Tokenizes all of `sql`; stops after the first `bad` token, always ends with `end`.
-std::vector<token> lex(std::string_view sql);
+// Tokenizes `sql` (at most `tokens_max` tokens, so callers reading only the
+// first words of a huge statement do not lex all of it); stops after the first
+// `bad` token; always ends with `end`.
+std::vector<token> lex(std::string_view sql, size_t tokens_max = SIZE_MAX);
 
 error make_sql_error(std::string sqlstate, std::string message, std::string hint = {});
 error unsupported(std::string message, std::string hint = {});

@@ -483,6 +483,16 @@ std::optional<outcome<drop_table_statement>> parse_drop_table(std::string_view s
   });
 }
 
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 std::string normalize_identifier(std::string_view text) {
   if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
     std::string out;

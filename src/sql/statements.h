@@ -49,5 +49,7 @@ std::optional<outcome<copy_statement>> parse_copy(std::string_view sql);
 
 // Normalizes one identifier as PostgreSQL would (lower-case unless quoted).
 std::string normalize_identifier(std::string_view text);
+// `name` as a "quoted identifier" (inner quotes doubled), safe to splice into SQL.
+std::string quote_identifier(std::string_view name);
 
 }  // namespace strata::sql

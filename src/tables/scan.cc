@@ -309,13 +309,7 @@ result<std::unique_ptr<table_scan>> plan_scan(std::shared_ptr<table_rt> table, c
       ++s->partitions_pruned;
       continue;
     }
-    std::vector<std::shared_ptr<bucket_rt>> buckets;
-    {
-      std::lock_guard lock(table->mu);
-      buckets = p->buckets;
-    }
-    for (const auto& bucket : buckets) {
-      if (!bucket) continue;
+    for (const auto& bucket : table->buckets_of(*p)) {
       std::vector<batch_meta> batches = bucket->snapshot();
       if (overlay != nullptr && !spec.changelog && !overlay->hidden.empty()) {
         std::vector<int64_t> offsets;

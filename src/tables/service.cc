@@ -251,13 +251,7 @@ status service_impl::drop_table(const std::string& name, bool if_exists) {
     tables_.erase(it);
   }
   for (const auto& p : t->partition_list()) {
-    std::vector<std::shared_ptr<bucket_rt>> buckets;
-    {
-      std::lock_guard tl(t->mu);
-      buckets = p->buckets;
-    }
-    for (const auto& b : buckets) {
-      if (!b) continue;
+    for (const auto& b : t->buckets_of(*p)) {
       std::scoped_lock locks(b->write_mu, b->log_mu);
       b->dropped = true;
       b->log.reset();
@@ -276,14 +270,16 @@ result<table_info> service_impl::describe(const std::string& name) {
   return info_of(**t);
 }
 
-std::vector<table_info> service_impl::list_tables() {
+std::vector<std::shared_ptr<table_rt>> service_impl::all_tables() {
+  std::lock_guard lock(catalog_mu_);
   std::vector<std::shared_ptr<table_rt>> all;
-  {
-    std::lock_guard lock(catalog_mu_);
-    for (auto& [name, t] : tables_) all.push_back(t);
-  }
+  for (auto& [name, t] : tables_) all.push_back(t);
+  return all;
+}
+
+std::vector<table_info> service_impl::list_tables() {
   std::vector<table_info> out;
-  for (auto& t : all) out.push_back(info_of(*t));
+  for (auto& t : all_tables()) out.push_back(info_of(*t));
   return out;
 }
 
@@ -316,20 +312,9 @@ result<std::unique_ptr<table_scan>> service_impl::scan(const std::string& table,
 }
 
 status service_impl::flush_all() {
-  std::vector<std::shared_ptr<table_rt>> all;
-  {
-    std::lock_guard lock(catalog_mu_);
-    for (auto& [name, t] : tables_) all.push_back(t);
-  }
-  for (auto& t : all) {
+  for (auto& t : all_tables()) {
     for (const auto& p : t->partition_list()) {
-      std::vector<std::shared_ptr<bucket_rt>> buckets;
-      {
-        std::lock_guard tl(t->mu);
-        buckets = p->buckets;
-      }
-      for (const auto& b : buckets) {
-        if (!b) continue;
+      for (const auto& b : t->buckets_of(*p)) {
         std::shared_ptr<storage::log> log;
         {
           std::lock_guard lock(b->write_mu);

@@ -89,6 +89,7 @@ class service_impl final : public service {
 
   status recover();
   result<std::shared_ptr<table_rt>> find_table(const std::string& name);
+  std::vector<std::shared_ptr<table_rt>> all_tables();  // a snapshot of the catalog
   status commit(std::map<std::string, table_buffer>& buffers);
 
   const service_config& config() const { return config_; }

@@ -134,4 +134,13 @@ std::vector<std::shared_ptr<partition_rt>> table_rt::partition_list() {
   return out;
 }
 
+std::vector<std::shared_ptr<bucket_rt>> table_rt::buckets_of(const partition_rt& partition) {
+  std::lock_guard lock(mu);
+  std::vector<std::shared_ptr<bucket_rt>> out;
+  for (const auto& b : partition.buckets) {
+    if (b) out.push_back(b);
+  }
+  return out;
+}
+
 }  // namespace strata::tables

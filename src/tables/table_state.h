@@ -121,6 +121,8 @@ struct table_rt {
 
   bool is_pk() const { return schema.kind == table_kind::primary_key; }
   std::vector<std::shared_ptr<partition_rt>> partition_list();
+  // The partition's buckets that exist (written at least once), copied under mu.
+  std::vector<std::shared_ptr<bucket_rt>> buckets_of(const partition_rt& partition);
 };
 
 inline uint64_t bitmap_words(uint32_t rows) { return (uint64_t(rows) + 63) / 64; }
