@@ -1,5 +1,7 @@
 #include "app/server_main.h"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -101,9 +103,21 @@ int fail(const std::string& message) {
   return 1;
 }
 
+// glibc raises its mmap threshold each time a large block is freed, so large
+// short-lived blocks (result chunks of wide rows) end up in per-thread arenas
+// that keep their pages after free: RSS grew by ~100 MiB per streaming query on
+// 8 worker threads. A fixed threshold returns every block >= 1 MiB at free.
+void bound_allocator_retention() {
+#ifdef __GLIBC__
+  constexpr int mmap_threshold_bytes = 1 << 20;
+  mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes);
+#endif
+}
+
 }  // namespace
 
 int run_server(const server_options& o) {
+  bound_allocator_retention();
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   auto kafka_endpoint = net::parse_host_port(o.kafka_listen, "--kafka-listen");
   if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);

@@ -94,6 +94,7 @@ session_impl::session_impl(const engine_parts& parts, const session_options& opt
       link_(std::make_shared<session_link>()) {
   link_->session = this;
   conn_.context->registered_state->Insert(scan_context::key, scan_);
+  duckdb::ClientConfig::GetConfig(*conn_.context).streaming_buffer_size = stream_buffer_bytes;
   auto published = publish_settings();
   if (!published.ok()) throw std::runtime_error(published.err().message);  // engine::new_session reports it
 }

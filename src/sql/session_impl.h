@@ -28,6 +28,10 @@ inline constexpr uint64_t portal_bytes_buffered_max = 64ULL << 20;
 inline constexpr uint64_t write_rows_bytes_max = 256ULL << 20;
 // Rows handed to one tables::transaction::insert call.
 inline constexpr uint64_t write_piece_bytes = 16ULL << 20;
+// What DuckDB's streaming result may hold ahead of the client. DuckDB counts a
+// chunk's fixed-width part only, so a chunk of long strings weighs far more
+// than it is counted as; its default (1 MB) let ~200 MB of wide rows pile up.
+inline constexpr uint64_t stream_buffer_bytes = 64ULL << 10;
 
 struct engine_parts {
   engine_config config;
