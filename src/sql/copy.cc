@@ -2,6 +2,8 @@
 // COPY TO STDOUT (a DuckDB query streamed and encoded chunk by chunk).
 #include <fmt/format.h>
 
+#include <future>
+
 #include "sql/copy_format.h"
 #include "sql/session_impl.h"
 
@@ -37,7 +39,7 @@ class copy_sink final : public copy_in_sink {
     if (s->interrupted()) return fail(s->interrupted_error());
     auto fed = decoder_.feed(data);
     if (!fed.ok()) return fail(fed.err());
-    if (decoder_.pending_bytes() >= write_piece_bytes) return flush();
+    if (decoder_.pending_bytes() >= piece_bytes()) return flush();
     return ok_t{};
   }
 
@@ -50,6 +52,8 @@ class copy_sink final : public copy_in_sink {
     if (!done.ok()) return fail(done.err());
     auto flushed = flush();
     if (!flushed.ok()) return flushed.err();
+    auto committed = wait_commit();
+    if (!committed.ok()) return committed.err();
     if (s->interrupted()) return fail(s->interrupted_error());
     if (own_txn_) {
       auto txn = std::move(own_txn_);
@@ -73,6 +77,12 @@ class copy_sink final : public copy_in_sink {
 
  private:
   session_impl* session() const { return link_->session; }
+  // Decoded rows go to the transaction in pieces of at most a quarter of a
+  // commit, so commits stay near copy_buffer_bytes_max.
+  uint64_t piece_bytes() const {
+    auto* s = session();
+    return s == nullptr ? write_piece_bytes : std::min(write_piece_bytes, s->config().copy_buffer_bytes_max / 4);
+  }
   static error closed() { return error{"08003", "the session of this COPY is closed", {}, {}}; }
 
   std::vector<tables::column_type> input_types() const {
@@ -128,12 +138,31 @@ class copy_sink final : public copy_in_sink {
     auto w = txn.insert(st_->copy_schema.name, rows, tables::on_conflict::error);
     if (!w.ok()) return fail(s->tables_error(w.err()));
     rows_ += rows.row_count;
-    if (own_txn_ && own_txn_->buffered_bytes() >= s->config().copy_buffer_bytes_max) {
-      auto txn_done = std::move(own_txn_);
-      auto r = txn_done->commit();
-      if (!r.ok()) return fail(s->tables_error(r.err()));
-    }
+    if (own_txn_ && own_txn_->buffered_bytes() >= s->config().copy_buffer_bytes_max) return start_commit();
     return ok_t{};
+  }
+
+  // A full piece commits on its own thread while the next piece is parsed
+  // (about half of a primary-key COPY is the commit). One piece commits at a
+  // time, so pieces land in order and at most two are in memory.
+  status start_commit() {
+    auto waited = wait_commit();
+    if (!waited.ok()) return waited;
+    committing_ = std::async(std::launch::async, [txn = std::move(own_txn_)]() mutable {
+      auto r = txn->commit();
+      txn.reset();
+      return r;
+    });
+    return ok_t{};
+  }
+
+  status wait_commit() {
+    if (!committing_.valid()) return ok_t{};
+    auto r = committing_.get();
+    if (r.ok()) return ok_t{};
+    auto* s = session();
+    if (s == nullptr) return closed();
+    return fail(s->tables_error(r.err()));
   }
 
   std::shared_ptr<session_link> link_;
@@ -141,6 +170,7 @@ class copy_sink final : public copy_in_sink {
   bool in_block_;
   copy_decoder decoder_;
   std::unique_ptr<tables::transaction> own_txn_;
+  std::future<result<void>> committing_;  // the previous piece, under autocommit
   uint64_t rows_ = 0;
   bool finished_ = false;
   std::optional<error> failure_;

@@ -181,14 +181,38 @@ status committer::compute_pk(work& w) {
     w.ops.push_back(op);
     w.key_of.push_back(key);
   };
+  // Buffered rows are copied in runs, one pass per column, not row by row.
+  std::vector<uint32_t> run;
+  auto end_run = [&] {
+    for (size_t c = 0; c < types.size(); ++c) append_rows(w.out.columns[c], w.buf->rows.columns[c], run);
+    w.out.row_count += uint32_t(run.size());
+    run.clear();
+  };
   // No commit since the buffer's checks: keys found absent then are absent now.
   const bool checks_valid = !w.buf->checks_stale && w.buf->checked_at &&
                             *w.buf->checked_at == w.table->state_version.load();
-  for (const pk_pending* p : w.pending) {
-    if (checks_valid && p->known_absent && p->state == pk_pending::kind::upsert) {
+  // The other keys are asked in one batch; only those stored are then read.
+  // The bucket locks are held, so no commit changes these keys in between.
+  std::vector<uint8_t> stored_now(w.pending.size(), 0);
+  {
+    std::vector<std::string_view> ask;
+    std::vector<size_t> asked;
+    for (size_t i = 0; i < w.pending.size(); ++i) {
+      const pk_pending& p = *w.pending[i];
+      if (checks_valid && p.known_absent && p.state == pk_pending::kind::upsert) continue;
+      ask.push_back(p.key);
+      asked.push_back(i);
+    }
+    std::vector<uint8_t> found(ask.size(), 0);
+    STRATA_TRY(svc_.state().contains(w.table->id, ask, found));
+    for (size_t j = 0; j < asked.size(); ++j) stored_now[asked[j]] = found[j];
+  }
+  for (size_t i = 0; i < w.pending.size(); ++i) {
+    const pk_pending* p = w.pending[i];
+    if (!stored_now[i] && p->state == pk_pending::kind::remove) continue;
+    if (!stored_now[i]) {
       ++w.live_delta;
-      for (size_t c = 0; c < types.size(); ++c) append_range(w.out.columns[c], w.buf->rows.columns[c], p->row, 1);
-      ++w.out.row_count;
+      run.push_back(p->row);
       w.keys.push_back(&p->key);
       add_row(change_type::insert, int64_t(w.keys.size() - 1));
       continue;
@@ -198,6 +222,7 @@ status committer::compute_pk(work& w) {
     const bool exists = stored->has_value();
     if (p->state == pk_pending::kind::remove) {
       if (!exists) continue;
+      end_run();
       STRATA_TRY(decode_row_into((*stored)->row, w.out));
       add_row(change_type::remove, -1);
       w.cleared.push_back((*stored)->at);
@@ -212,17 +237,18 @@ status committer::compute_pk(work& w) {
     }
     if (exists && p->mode == on_conflict::do_nothing) continue;
     if (exists) {
+      end_run();
       STRATA_TRY(decode_row_into((*stored)->row, w.out));
       add_row(change_type::update_before, -1);
       w.cleared.push_back((*stored)->at);
     } else {
       ++w.live_delta;
     }
-    for (size_t c = 0; c < types.size(); ++c) append_range(w.out.columns[c], w.buf->rows.columns[c], p->row, 1);
-    ++w.out.row_count;
+    run.push_back(p->row);
     w.keys.push_back(&p->key);
     add_row(exists ? change_type::update_after : change_type::insert, int64_t(w.keys.size() - 1));
   }
+  end_run();
   return {};
 }
 

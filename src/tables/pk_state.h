@@ -1,8 +1,8 @@
 // Primary-key state: one RocksDB instance under <data_dir>/tables/state that
 // maps (table, encoded key) to where the key's current row lives and the row
 // itself, plus per bucket the log offset the state is applied up to. The
-// bucket logs are the source of truth: RocksDB runs with its WAL but without
-// fsync, and open() replays each bucket log from its applied offset.
+// bucket logs are the source of truth: state writes skip RocksDB's WAL, and
+// open() replays each bucket log from its applied offset.
 // Layout: docs/formats/table-storage.md ("Primary-key state").
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,9 @@ class pk_state {
   pk_state& operator=(const pk_state&) = delete;
 
   result<std::optional<stored_row>> get(uint64_t table_id, std::string_view key);
+  // found[i] = 1 when keys[i] is stored: one batched lookup, far cheaper per
+  // key than get() for the many keys of a bulk insert.
+  status contains(uint64_t table_id, std::span<const std::string_view> keys, std::span<uint8_t> found);
   // 0 when the bucket has no record yet.
   result<int64_t> applied_upto(uint64_t table_id, uint64_t partition_id, uint32_t bucket);
 
@@ -64,7 +68,8 @@ class pk_state {
   // fn(encoded key, row) for every key of the table, in key order.
   status for_each(uint64_t table_id, const std::function<status(std::string_view, const stored_row&)>& fn);
   status drop_table(uint64_t table_id);
-  status sync_wal();
+  // Writes the memtable out, so a clean restart replays nothing.
+  status persist();
 
  private:
   explicit pk_state(rocksdb::DB* db);

@@ -48,33 +48,66 @@ error truncated() {
 
 }  // namespace
 
+namespace {
+
+void put_int(std::string& out, int64_t v) {
+  out.push_back(char(tag_int));
+  put_ordered(out, uint64_t(v) ^ sign64, 8);
+}
+
+void put_double(std::string& out, double v) {
+  out.push_back(char(tag_double));
+  put(out, v);
+}
+
+void put_wide(std::string& out, __int128 v) {
+  out.push_back(char(tag_wide));
+  put_ordered(out, (unsigned __int128)v ^ sign128, 16);
+}
+
+void put_string(std::string& out, std::string_view v) {
+  out.push_back(char(tag_string));
+  put(out, uint32_t(v.size()));
+  out.append(v);
+}
+
+// The same bytes as encode_scalar(scalar_at(column, row)), without building
+// the scalar (and copying its string) on the primary-key write path.
+void encode_value_at(const column_vector& column, uint32_t row, std::string& out) {
+  if (column.is_null(row)) {
+    out.push_back(char(tag_null));
+    return;
+  }
+  switch (column.type.id) {
+    case type_id::boolean: out.push_back(char(column.fixed[row] != 0 ? tag_true : tag_false)); return;
+    case type_id::int16: put_int(out, column.get<int16_t>(row)); return;
+    case type_id::int32:
+    case type_id::date: put_int(out, column.get<int32_t>(row)); return;
+    case type_id::int64:
+    case type_id::timestamp:
+    case type_id::timestamptz: put_int(out, column.get<int64_t>(row)); return;
+    case type_id::float32: put_double(out, double(column.get<float>(row))); return;
+    case type_id::float64: put_double(out, column.get<double>(row)); return;
+    case type_id::numeric:
+      put_wide(out, fixed_width(column.type) == 8 ? __int128(column.get<int64_t>(row)) : column.get<__int128>(row));
+      return;
+    case type_id::text:
+    case type_id::bytea:
+    case type_id::json: put_string(out, column.get_bytes(row)); return;
+  }
+  out.push_back(char(tag_null));
+}
+
+}  // namespace
+
 void encode_scalar(const scalar& value, std::string& out) {
   switch (value.index()) {
-    case 0:
-      out.push_back(char(tag_null));
-      return;
-    case 1:
-      out.push_back(char(std::get<bool>(value) ? tag_true : tag_false));
-      return;
-    case 2:
-      out.push_back(char(tag_int));
-      put_ordered(out, uint64_t(std::get<int64_t>(value)) ^ sign64, 8);
-      return;
-    case 3:
-      out.push_back(char(tag_double));
-      put(out, std::get<double>(value));
-      return;
-    case 4:
-      out.push_back(char(tag_wide));
-      put_ordered(out, (unsigned __int128)std::get<__int128>(value) ^ sign128, 16);
-      return;
-    default: {
-      const std::string& s = std::get<std::string>(value);
-      out.push_back(char(tag_string));
-      put(out, uint32_t(s.size()));
-      out.append(s);
-      return;
-    }
+    case 0: out.push_back(char(tag_null)); return;
+    case 1: out.push_back(char(std::get<bool>(value) ? tag_true : tag_false)); return;
+    case 2: put_int(out, std::get<int64_t>(value)); return;
+    case 3: put_double(out, std::get<double>(value)); return;
+    case 4: put_wide(out, std::get<__int128>(value)); return;
+    default: put_string(out, std::get<std::string>(value)); return;
   }
 }
 
@@ -125,13 +158,14 @@ result<scalar> decode_scalar(std::string_view& in) {
 
 std::string encode_values(const column_batch& rows, uint32_t row, std::span<const uint32_t> columns) {
   std::string out;
-  for (uint32_t c : columns) encode_scalar(scalar_at(rows.columns[c], row), out);
+  for (uint32_t c : columns) encode_value_at(rows.columns[c], row, out);
   return out;
 }
 
 std::string encode_row(const column_batch& rows, uint32_t row) {
   std::string out;
-  for (const column_vector& c : rows.columns) encode_scalar(scalar_at(c, row), out);
+  out.reserve(rows.columns.size() * 9);
+  for (const column_vector& c : rows.columns) encode_value_at(c, row, out);
   return out;
 }
 
@@ -180,9 +214,11 @@ void append_range(column_vector& dst, const column_vector& src, uint32_t from, u
 }
 
 void append_rows(column_vector& dst, const column_vector& src, std::span<const uint32_t> rows) {
+  if (rows.empty()) return;
   dst.valid.reserve(dst.valid.size() + rows.size());
   if (is_variable_width(src.type.id)) {
     if (dst.offsets.empty()) dst.offsets.push_back(0);
+    dst.offsets.reserve(dst.offsets.size() + rows.size());
     for (uint32_t r : rows) {
       std::string_view v = src.get_bytes(r);
       STRATA_ASSERT(dst.bytes.size() + v.size() <= UINT32_MAX, "column_vector bytes exceed 4 GiB");

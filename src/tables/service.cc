@@ -325,7 +325,7 @@ status service_impl::flush_all() {
       }
     }
   }
-  return state_->sync_wal();
+  return state_->persist();
 }
 
 status service_impl::remove_orphans() {

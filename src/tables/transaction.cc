@@ -87,13 +87,25 @@ status transaction_impl::reserve_bytes(table_buffer& b, uint64_t bytes) {
   return {};
 }
 
-result<bool> transaction_impl::key_exists(table_buffer& b, const std::string& key, bool& stored_absent) {
-  stored_absent = false;
-  if (auto it = b.index.find(key); it != b.index.end()) return b.pending[it->second].state == pk_pending::kind::upsert;
-  auto stored = svc_.state().get(b.table->id, key);
-  if (!stored.ok()) return stored.err();
-  stored_absent = !stored->has_value();
-  return stored->has_value();
+status transaction_impl::look_up_keys(table_buffer& b, const std::vector<std::string>& keys, std::vector<uint8_t>& taken,
+                                      std::vector<uint8_t>& stored_absent) {
+  std::vector<std::string_view> to_store;
+  std::vector<uint32_t> rows_of;
+  for (uint32_t r = 0; r < keys.size(); ++r) {
+    if (auto it = b.index.find(keys[r]); it != b.index.end()) {
+      taken[r] = b.pending[it->second].state == pk_pending::kind::upsert ? 1 : 0;
+      continue;
+    }
+    to_store.push_back(keys[r]);
+    rows_of.push_back(r);
+  }
+  std::vector<uint8_t> found(to_store.size(), 0);
+  STRATA_TRY(svc_.state().contains(b.table->id, to_store, found));
+  for (size_t i = 0; i < rows_of.size(); ++i) {
+    taken[rows_of[i]] = found[i];
+    stored_absent[rows_of[i]] = found[i] ? 0 : 1;
+  }
+  return {};
 }
 
 result<write_result> transaction_impl::insert(const std::string& table, const column_batch& rows, on_conflict action) {
@@ -114,28 +126,24 @@ result<write_result> transaction_impl::insert(const std::string& table, const co
 result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column_batch& rows, on_conflict action) {
   const table_schema& s = buf.table->schema;
   std::vector<std::string> keys(rows.row_count);
-  std::vector<uint8_t> accept(rows.row_count, 0);
-  std::vector<uint8_t> absent(rows.row_count, 0);
-  std::unordered_map<std::string_view, uint32_t> seen;  // key -> last row of this write
-  seen.reserve(rows.row_count);
-  uint64_t version = buf.table->state_version.load();
-  if (!buf.checked_at) buf.checked_at = version;
-  if (*buf.checked_at != version) buf.checks_stale = true;
   uint64_t key_bytes = 0;
   for (uint32_t r = 0; r < rows.row_count; ++r) {
     keys[r] = encode_values(rows, r, s.primary_key);
     key_bytes += keys[r].size() + sizeof(pk_pending) + 32;
   }
+  uint64_t version = buf.table->state_version.load();
+  if (!buf.checked_at) buf.checked_at = version;
+  if (*buf.checked_at != version) buf.checks_stale = true;
+  // replace needs no check: commit compares with the stored row.
+  std::vector<uint8_t> taken(rows.row_count, 0);
+  std::vector<uint8_t> absent(rows.row_count, 0);
+  if (action != on_conflict::replace) STRATA_TRY(look_up_keys(buf, keys, taken, absent));
+  std::vector<uint8_t> accept(rows.row_count, 0);
+  std::unordered_map<std::string_view, uint32_t> seen;  // key -> last accepted row of this write
+  seen.reserve(rows.row_count);
   for (uint32_t r = 0; r < rows.row_count; ++r) {
     auto prior = seen.find(keys[r]);
-    bool dup = prior != seen.end();
-    if (action != on_conflict::replace && !dup) {  // replace needs no check: commit compares with the stored row
-      bool stored_absent = false;
-      auto exists = key_exists(buf, keys[r], stored_absent);
-      if (!exists.ok()) return exists.err();
-      dup = *exists;
-      absent[r] = stored_absent ? 1 : 0;
-    }
+    const bool dup = prior != seen.end() || (action != on_conflict::replace && taken[r]);
     if (action == on_conflict::error && dup) {
       return make_error(errc::already_exists, "duplicate key value violates unique constraint \"" + s.name +
                                                   "_pkey\": " + key_text(s, rows, r, s.primary_key) +
@@ -147,14 +155,17 @@ result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column
     seen[keys[r]] = r;
   }
   STRATA_TRY(reserve_bytes(buf, rows.memory_bytes() + key_bytes));
-  uint64_t written = 0;
-  buf.index.reserve(buf.index.size() + rows.row_count);
+  std::vector<uint32_t> accepted;
   for (uint32_t r = 0; r < rows.row_count; ++r) {
-    written += (action == on_conflict::replace || accept[r]) ? 1 : 0;
-    if (!accept[r]) continue;
-    auto row = buf.rows.row_count;
-    for (size_t c = 0; c < rows.columns.size(); ++c) append_range(buf.rows.columns[c], rows.columns[c], r, 1);
-    ++buf.rows.row_count;
+    if (accept[r]) accepted.push_back(r);
+  }
+  const uint32_t first_row = buf.rows.row_count;
+  for (size_t c = 0; c < rows.columns.size(); ++c) append_rows(buf.rows.columns[c], rows.columns[c], accepted);
+  buf.rows.row_count += uint32_t(accepted.size());
+  buf.index.reserve(buf.index.size() + accepted.size());
+  for (uint32_t i = 0; i < accepted.size(); ++i) {
+    const uint32_t r = accepted[i];
+    const uint32_t row = first_row + i;
     auto it = buf.index.find(keys[r]);
     if (it == buf.index.end()) {
       buf.index.emplace(keys[r], buf.pending.size());
@@ -166,6 +177,7 @@ result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column
     p.state = pk_pending::kind::upsert;
     p.row = row;
   }
+  const uint64_t written = action == on_conflict::replace ? rows.row_count : accepted.size();
   return write_result{written};
 }
 
