@@ -135,7 +135,9 @@ class copy_sink final : public copy_in_sink {
     if (!nn.ok()) return fail(nn.err());
     if (!in_block_ && !own_txn_) own_txn_ = s->tables().begin();
     tables::transaction& txn = in_block_ ? s->write_txn(own_txn_) : *own_txn_;
-    auto w = txn.insert(st_->copy_schema.name, rows, tables::on_conflict::error);
+    // In a block a duplicate must fail the COPY itself, not the COMMIT.
+    auto check = in_block_ ? tables::on_conflict::error : tables::on_conflict::error_at_commit;
+    auto w = txn.insert(st_->copy_schema.name, rows, check);
     if (!w.ok()) return fail(s->tables_error(w.err()));
     rows_ += rows.row_count;
     if (own_txn_ && own_txn_->buffered_bytes() >= s->config().copy_buffer_bytes_max) return start_commit();

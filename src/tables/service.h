@@ -122,6 +122,10 @@ enum class on_conflict : uint8_t {
   error,       // a key already present (or repeated in the batch) fails the write: unique violation
   do_nothing,  // rows whose key exists are dropped
   replace,     // rows whose key exists replace the stored row (the upsert)
+  // As error, but stored keys are checked only at commit: one lookup per row
+  // instead of two for bulk loads (COPY). A key repeated within the
+  // transaction still fails the write at once.
+  error_at_commit,
 };
 
 struct write_result {

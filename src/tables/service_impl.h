@@ -65,10 +65,11 @@ class transaction_impl final : public transaction {
   status reserve_bytes(table_buffer& b, uint64_t bytes);
   // Whether the key exists for this transaction; `stored_absent` is set when
   // the stored state (not the buffer) says it does not.
-  // taken[r]: keys[r] is already live, in this transaction's writes or in the
-  // stored state; stored_absent[r]: the stored state was asked and lacks it.
-  status look_up_keys(table_buffer& b, const std::vector<std::string>& keys, std::vector<uint8_t>& taken,
-                      std::vector<uint8_t>& stored_absent);
+  // taken[r]: keys[r] is already live, in this transaction's writes or (when
+  // ask_stored) in the stored state; stored_absent[r]: the stored state was
+  // asked and lacks it.
+  status look_up_keys(table_buffer& b, const std::vector<std::string>& keys, bool ask_stored,
+                      std::vector<uint8_t>& taken, std::vector<uint8_t>& stored_absent);
   result<write_result> insert_pk(table_buffer& b, const column_batch& rows, on_conflict action);
 
   service_impl& svc_;

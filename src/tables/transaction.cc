@@ -87,8 +87,8 @@ status transaction_impl::reserve_bytes(table_buffer& b, uint64_t bytes) {
   return {};
 }
 
-status transaction_impl::look_up_keys(table_buffer& b, const std::vector<std::string>& keys, std::vector<uint8_t>& taken,
-                                      std::vector<uint8_t>& stored_absent) {
+status transaction_impl::look_up_keys(table_buffer& b, const std::vector<std::string>& keys, bool ask_stored,
+                                      std::vector<uint8_t>& taken, std::vector<uint8_t>& stored_absent) {
   std::vector<std::string_view> to_store;
   std::vector<uint32_t> rows_of;
   for (uint32_t r = 0; r < keys.size(); ++r) {
@@ -96,6 +96,7 @@ status transaction_impl::look_up_keys(table_buffer& b, const std::vector<std::st
       taken[r] = b.pending[it->second].state == pk_pending::kind::upsert ? 1 : 0;
       continue;
     }
+    if (!ask_stored) continue;
     to_store.push_back(keys[r]);
     rows_of.push_back(r);
   }
@@ -115,7 +116,7 @@ result<write_result> transaction_impl::insert(const std::string& table, const co
   STRATA_TRY(check_rows(*buf.table, rows));
   if (rows.row_count == 0) return write_result{};
   if (buf.table->is_pk()) return insert_pk(buf, rows, action);
-  if (action != on_conflict::error) {
+  if (action != on_conflict::error && action != on_conflict::error_at_commit) {
     return make_error(errc::invalid_argument, "ON CONFLICT needs a primary key; " + table + " is a log table");
   }
   STRATA_TRY(reserve_bytes(buf, rows.memory_bytes()));
@@ -137,7 +138,10 @@ result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column
   // replace needs no check: commit compares with the stored row.
   std::vector<uint8_t> taken(rows.row_count, 0);
   std::vector<uint8_t> absent(rows.row_count, 0);
-  if (action != on_conflict::replace) STRATA_TRY(look_up_keys(buf, keys, taken, absent));
+  if (action != on_conflict::replace) {
+    STRATA_TRY(look_up_keys(buf, keys, action != on_conflict::error_at_commit, taken, absent));
+  }
+  if (action == on_conflict::error_at_commit) action = on_conflict::error;
   std::vector<uint8_t> accept(rows.row_count, 0);
   std::unordered_map<std::string_view, uint32_t> seen;  // key -> last accepted row of this write
   seen.reserve(rows.row_count);

@@ -56,6 +56,23 @@ TEST_F(pk_test, duplicate_key_fails_with_a_message_naming_the_key) {
   EXPECT_EQ(txn2->insert("t", rows_of({{7, "a", 1}, {7, "b", 1}}), on_conflict::error).code(), errc::already_exists);
 }
 
+TEST_F(pk_test, error_at_commit_finds_stored_keys_at_commit_and_repeats_at_once) {
+  commit_rows(*svc_, "t", rows_of({{5, "a", 1}}));
+  auto txn = svc_->begin();
+  ASSERT_TRUE(txn->insert("t", rows_of({{6, "b", 1}, {5, "c", 2}}), on_conflict::error_at_commit).ok());
+  auto c = txn->commit();
+  ASSERT_EQ(c.code(), errc::already_exists);
+  EXPECT_NE(c.err().message.find("key (id)=(5) already exists"), std::string::npos) << c.err().message;
+  EXPECT_EQ(live(), (std::map<int64_t, double>{{5, 1}}));  // nothing of the failed commit
+  auto txn2 = svc_->begin();
+  ASSERT_TRUE(txn2->insert("t", rows_of({{7, "a", 1}}), on_conflict::error_at_commit).ok());
+  EXPECT_EQ(txn2->insert("t", rows_of({{7, "b", 1}}), on_conflict::error_at_commit).code(), errc::already_exists);
+  EXPECT_EQ(txn2->insert("t", rows_of({{8, "a", 1}, {8, "b", 1}}), on_conflict::error_at_commit).code(),
+            errc::already_exists);
+  ASSERT_TRUE(txn2->commit().ok());
+  EXPECT_EQ(live(), (std::map<int64_t, double>{{5, 1}, {7, 1}}));
+}
+
 TEST_F(pk_test, do_nothing_skips_existing_keys) {
   commit_rows(*svc_, "t", rows_of({{1, "a", 1}, {2, "b", 2}}));
   auto txn = svc_->begin();
