@@ -170,9 +170,8 @@ result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column
   for (uint32_t i = 0; i < accepted.size(); ++i) {
     const uint32_t r = accepted[i];
     const uint32_t row = first_row + i;
-    auto it = buf.index.find(keys[r]);
-    if (it == buf.index.end()) {
-      buf.index.emplace(keys[r], buf.pending.size());
+    auto [it, added] = buf.index.try_emplace(keys[r], buf.pending.size());
+    if (added) {
       buf.pending.push_back(pk_pending{std::move(keys[r]), row, pk_pending::kind::upsert, action, absent[r] != 0});
       continue;
     }

@@ -280,6 +280,12 @@ class StrataServer:
                     return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS in /proc/PID/status")
 
+    def sanitized(self):
+        """True for an ASan build: its allocator keeps freed blocks in a
+        quarantine (256 MiB by default), so RSS bounds must allow for it."""
+        with open(f"/proc/{self.pid}/maps") as f:
+            return any("libasan" in line for line in f)
+
     def cli(self, *args, admin=True, timeout_s=30):
         """Runs `strata ARGS... [--admin URL]` and returns the CompletedProcess."""
         cmd = [str(self.binary), *args]
