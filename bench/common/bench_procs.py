@@ -113,6 +113,38 @@ def _signal_group(child, sig):
         pass
 
 
+def _group_cpu_s(pgid):
+    """CPU seconds used so far by every process of the process group."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (11), stime (12)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(child, idle_cpu_fraction=0.05, window_s=1.0, timeout_s=300.0):
+    """Waits until the child's processes (its process group) use less than
+    idle_cpu_fraction of one CPU over window_s, so that work a server does in
+    the background after a load (compactions, checkpoints) does not land in
+    the timed runs that follow. Returns the seconds waited."""
+    started = time.perf_counter()
+    last = _group_cpu_s(child.popen.pid)
+    while time.perf_counter() - started < timeout_s:
+        time.sleep(window_s)
+        now = _group_cpu_s(child.popen.pid)
+        if now - last < idle_cpu_fraction * window_s:
+            break
+        last = now
+    return time.perf_counter() - started
+
+
 def free_port():
     """A loopback port that was free a moment ago (the usual small race)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

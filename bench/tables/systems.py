@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 import pgclient
 import schema
 from report import QueryRun
-from procs import BenchError, free_port, log_tail, wait_until_ready
+from procs import BenchError, free_port, log_tail, wait_until_idle, wait_until_ready
 
 START_TIMEOUT_S = 60.0
 INITDB_TIMEOUT_S = 300.0
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_USER = "postgres"
 STRATA_USER = "strata"
+# Background work after the load (compactions, checkpoints), waited out before the queries.
+IDLE_LABEL = "background work until idle"
 SMALL_SHM_BYTES = 1 << 30
 
 # PostgreSQL settings for an analytics run on this machine. fsync and
@@ -173,6 +175,7 @@ class Postgres:
             result.after_load["join-key indexes"] = _timed(
                 lambda: pgclient.run_statements(conn, schema.pg_index_sql()))
             result.after_load["VACUUM ANALYZE"] = _timed(lambda: conn.execute("VACUUM ANALYZE"))
+            result.after_load[IDLE_LABEL] = wait_until_idle(self.child)
             for label, seconds in result.after_load.items():
                 print(f"  {label}: {seconds:.2f} s", flush=True)
         _query_all(self._connect_for_queries, self.ctx, result)
@@ -233,6 +236,8 @@ class Strata:
             result.version = _server_version(conn)
             pgclient.run_statements(conn, [schema.create_table(t, self._pk()) for t in schema.TABLES])
             _load_all(conn, self.ctx, result)
+        result.after_load[IDLE_LABEL] = wait_until_idle(self.child)
+        print(f"  {IDLE_LABEL}: {result.after_load[IDLE_LABEL]:.2f} s", flush=True)
         self.check_alive()
         _query_all(self._connect, self.ctx, result, alive=self.check_alive)
         _freshness(self.ctx, self._connect, result, self._pk())
