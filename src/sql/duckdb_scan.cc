@@ -651,10 +651,6 @@ void register_strata_scan(duckdb::DatabaseInstance& db, tables::service& tables)
   function.projection_pushdown = true;
   function.filter_pushdown = true;
   function.filter_prune = false;  // filter columns stay in the output: the row-level pass reads them there
-  // Single-column expression filters (CAST(d AS TIMESTAMP) < ..., LIKE, ...)
-  // come into the scan too, as for DuckDB's own tables: the row-level pass
-  // evaluates them on the chunk before any other operator sees it.
-  function.pushdown_expression = [](dd::ClientContext&, const dd::LogicalGet&, dd::Expression&) { return true; };
   function.cardinality = scan_cardinality;
   function.statistics = scan_statistics;
   function.table_scan_progress = scan_progress;
