@@ -191,37 +191,31 @@ status committer::compute_pk(work& w) {
   // No commit since the buffer's checks: keys found absent then are absent now.
   const bool checks_valid = !w.buf->checks_stale && w.buf->checked_at &&
                             *w.buf->checked_at == w.table->state_version.load();
-  // The other keys are asked in one batch; only those stored are then read.
-  // The bucket locks are held, so no commit changes these keys in between.
-  std::vector<uint8_t> stored_now(w.pending.size(), 0);
-  {
-    std::vector<std::string_view> ask;
-    std::vector<size_t> asked;
-    for (size_t i = 0; i < w.pending.size(); ++i) {
-      const pk_pending& p = *w.pending[i];
-      if (checks_valid && p.known_absent && p.state == pk_pending::kind::upsert) continue;
-      ask.push_back(p.key);
-      asked.push_back(i);
-    }
-    std::vector<uint8_t> found(ask.size(), 0);
-    STRATA_TRY(svc_.state().contains(w.table->id, ask, found));
-    for (size_t j = 0; j < asked.size(); ++j) stored_now[asked[j]] = found[j];
+  // The other keys are read in one batch. The bucket locks are held, so no
+  // commit changes these keys in between.
+  std::vector<std::string_view> ask;
+  std::vector<int64_t> asked_as(w.pending.size(), -1);  // index into `stored`, -1: known absent
+  for (size_t i = 0; i < w.pending.size(); ++i) {
+    const pk_pending& p = *w.pending[i];
+    if (checks_valid && p.known_absent && p.state == pk_pending::kind::upsert) continue;
+    asked_as[i] = int64_t(ask.size());
+    ask.push_back(p.key);
   }
+  auto stored_rows = svc_.state().get_many(w.table->id, ask);
+  if (!stored_rows.ok()) return stored_rows.err();
   for (size_t i = 0; i < w.pending.size(); ++i) {
     const pk_pending* p = w.pending[i];
-    if (!stored_now[i] && p->state == pk_pending::kind::remove) continue;
-    if (!stored_now[i]) {
+    const std::optional<stored_row>* stored = asked_as[i] < 0 ? nullptr : &(*stored_rows)[size_t(asked_as[i])];
+    const bool exists = stored != nullptr && stored->has_value();
+    if (!exists && p->state == pk_pending::kind::remove) continue;
+    if (!exists) {
       ++w.live_delta;
       run.push_back(p->row);
       w.keys.push_back(&p->key);
       add_row(change_type::insert, int64_t(w.keys.size() - 1));
       continue;
     }
-    auto stored = svc_.state().get(w.table->id, p->key);
-    if (!stored.ok()) return stored.err();
-    const bool exists = stored->has_value();
     if (p->state == pk_pending::kind::remove) {
-      if (!exists) continue;
       end_run();
       STRATA_TRY(decode_row_into((*stored)->row, w.out));
       add_row(change_type::remove, -1);
@@ -230,23 +224,19 @@ status committer::compute_pk(work& w) {
       --w.live_delta;
       continue;
     }
-    if (exists && p->mode == on_conflict::error) {
+    if (p->mode == on_conflict::error) {
       return make_error(errc::already_exists, "duplicate key value violates unique constraint \"" + s.name +
                                                   "_pkey\": " + key_text(s, w.buf->rows, p->row, s.primary_key) +
                                                   " already exists");
     }
-    if (exists && p->mode == on_conflict::do_nothing) continue;
-    if (exists) {
-      end_run();
-      STRATA_TRY(decode_row_into((*stored)->row, w.out));
-      add_row(change_type::update_before, -1);
-      w.cleared.push_back((*stored)->at);
-    } else {
-      ++w.live_delta;
-    }
+    if (p->mode == on_conflict::do_nothing) continue;
+    end_run();
+    STRATA_TRY(decode_row_into((*stored)->row, w.out));
+    add_row(change_type::update_before, -1);
+    w.cleared.push_back((*stored)->at);
     run.push_back(p->row);
     w.keys.push_back(&p->key);
-    add_row(exists ? change_type::update_after : change_type::insert, int64_t(w.keys.size() - 1));
+    add_row(change_type::update_after, int64_t(w.keys.size() - 1));
   }
   end_run();
   return {};

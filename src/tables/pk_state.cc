@@ -139,8 +139,8 @@ result<std::optional<stored_row>> pk_state::get(uint64_t table_id, std::string_v
   return std::optional<stored_row>(std::move(*r));
 }
 
-status pk_state::contains(uint64_t table_id, std::span<const std::string_view> keys, std::span<uint8_t> found) {
-  STRATA_ASSERT(keys.size() == found.size(), "contains: one answer per key");
+status pk_state::multi_get(uint64_t table_id, std::span<const std::string_view> keys,
+                           const std::function<status(size_t, const std::string_view*)>& fn) {
   constexpr size_t keys_per_call_max = 1024;  // bounds the pinned values held at once
   std::vector<std::string> owned;
   std::vector<rocksdb::Slice> slices;
@@ -155,9 +155,10 @@ status pk_state::contains(uint64_t table_id, std::span<const std::string_view> k
     db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), n, slices.data(), values.data(), statuses.data());
     for (size_t i = 0; i < n; ++i) {
       if (statuses[i].IsNotFound()) {
-        found[from + i] = 0;
+        STRATA_TRY(fn(from + i, nullptr));
       } else if (statuses[i].ok()) {
-        found[from + i] = 1;
+        const std::string_view value(values[i].data(), values[i].size());
+        STRATA_TRY(fn(from + i, &value));
       } else {
         return rocks_error(statuses[i], "a batched key lookup");
       }
@@ -165,6 +166,26 @@ status pk_state::contains(uint64_t table_id, std::span<const std::string_view> k
     }
   }
   return {};
+}
+
+status pk_state::contains(uint64_t table_id, std::span<const std::string_view> keys, std::span<uint8_t> found) {
+  STRATA_ASSERT(keys.size() == found.size(), "contains: one answer per key");
+  return multi_get(table_id, keys, [&](size_t i, const std::string_view* value) -> status {
+    found[i] = value != nullptr ? 1 : 0;
+    return {};
+  });
+}
+
+result<std::vector<std::optional<stored_row>>> pk_state::get_many(uint64_t table_id,
+                                                                   std::span<const std::string_view> keys) {
+  std::vector<std::optional<stored_row>> out(keys.size());
+  STRATA_TRY(multi_get(table_id, keys, [&](size_t i, const std::string_view* value) -> status {
+    if (value == nullptr) return {};
+    out[i] = decode_stored(*value);
+    if (!out[i]) return corrupt_value();
+    return {};
+  }));
+  return out;
 }
 
 result<int64_t> pk_state::applied_upto(uint64_t table_id, uint64_t partition_id, uint32_t bucket) {

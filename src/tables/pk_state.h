@@ -45,6 +45,8 @@ class pk_state {
   // found[i] = 1 when keys[i] is stored: one batched lookup, far cheaper per
   // key than get() for the many keys of a bulk insert.
   status contains(uint64_t table_id, std::span<const std::string_view> keys, std::span<uint8_t> found);
+  // get() of every key, as one batched lookup.
+  result<std::vector<std::optional<stored_row>>> get_many(uint64_t table_id, std::span<const std::string_view> keys);
   // 0 when the bucket has no record yet.
   result<int64_t> applied_upto(uint64_t table_id, uint64_t partition_id, uint32_t bucket);
 
@@ -72,6 +74,9 @@ class pk_state {
   status persist();
 
  private:
+  // fn(i, value of keys[i] or null when absent), over MultiGet in slices.
+  status multi_get(uint64_t table_id, std::span<const std::string_view> keys,
+                   const std::function<status(size_t, const std::string_view*)>& fn);
   explicit pk_state(rocksdb::DB* db);
   rocksdb::DB* db_;
 };
