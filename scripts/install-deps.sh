@@ -14,12 +14,17 @@ test_pkgs=(
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
   postgresql-client-15 python3-psycopg libpq-dev
 )
+# Database clones at run time: PostgreSQL 15 for sources' copies and clones,
+# btrfs for the default pool, ext4 and FUSE tools for the volume backend.
+runtime_pkgs=(
+  postgresql-15 btrfs-progs e2fsprogs util-linux fuse3 libnbd-bin
+)
 bench_pkgs=(
   nats-server libnats-dev redis-server libhiredis-dev
   fio qemu-utils nbdkit python3 postgresql-15
 )
 
-want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${runtime_pkgs[@]}")
 # npm fetches DuckDB's prebuilt library and headers (scripts/fetch-duckdb.sh).
 command -v npm >/dev/null || want+=(npm)
 case "${1:-}" in

@@ -7,7 +7,10 @@
 #   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
 #      flushed writes and snapshots must survive), same binary;
 #   4. the table kill -9 test: tests/crash/table_crash_test.py (COPY and
-#      upserts over the PostgreSQL port; acknowledged rows must survive).
+#      upserts over the PostgreSQL port; acknowledged rows must survive);
+#   5. the slow database-clone tests: tests/e2e/test_dbclone_slow.py under
+#      pytest with STRATA_SLOW=1 (volume backend, scheduled snapshots and
+#      refresh, kill -9 during clone create; needs root and PostgreSQL 15).
 # Extra arguments go to the Kafka crash test (e.g. --cycles 20).
 # Exits non-zero if any test fails or if a test could not be found.
 #   usage: scripts/run-slow-tests.sh BUILD_DIR [kafka crash test args...]
@@ -40,6 +43,11 @@ STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py
 echo "== table kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_crash_test.py \
   || { status=1; failed+=(table_crash_test.py); }
+
+echo "== database clones, slow cases =="
+STRATA_SLOW=1 STRATA_BIN="$build_dir/strata" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  tests/e2e/test_dbclone_slow.py \
+  || { status=1; failed+=(test_dbclone_slow.py); }
 
 if [ $status -ne 0 ]; then
   echo "slow tests failed: ${failed[*]}" >&2

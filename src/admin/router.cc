@@ -80,6 +80,55 @@ void router::add(std::string method, std::string_view pattern, handler fn) {
   routes_.push_back(route{std::move(method), std::string(pattern), std::move(segments), std::move(fn)});
 }
 
+void router::add_blocking(std::string method, std::string_view pattern, handler fn) {
+  add(std::move(method), pattern, std::move(fn));
+  routes_.back().blocking = true;
+}
+
+bool router::blocking(const request& req) const {
+  std::vector<std::string> segments;
+  if (!split_path(req.target, segments)) return false;
+  for (const route& r : routes_) {
+    path_params params;
+    if (r.method == req.method && matches(r.segments, segments, params)) return r.blocking;
+  }
+  return false;
+}
+
+result<std::map<std::string, std::string, std::less<>>> query_params(std::string_view target,
+                                                                     std::initializer_list<std::string_view> allowed,
+                                                                     size_t bytes_max) {
+  std::map<std::string, std::string, std::less<>> out;
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view query = target.substr(q + 1);
+  std::string accepted;
+  for (auto key : allowed) accepted += (accepted.empty() ? "?" : ", ?") + std::string(key) + "=";
+  if (query.size() > bytes_max) {
+    return make_error(errc::invalid_argument, "the query is longer than " + std::to_string(bytes_max) + " bytes");
+  }
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key(pair.substr(0, eq));
+    bool known = false;
+    for (auto k : allowed) known = known || k == key;
+    if (!known) {
+      return make_error(errc::invalid_argument, "unknown query parameter " + key.substr(0, 64) + "; accepted: " +
+                                                    (accepted.empty() ? "none" : accepted));
+    }
+    if (eq == std::string_view::npos) return make_error(errc::invalid_argument, "give the " + key + " as ?" + key + "=VALUE");
+    if (out.count(key)) return make_error(errc::invalid_argument, "give ?" + key + "= at most once");
+    auto value = percent_decode(pair.substr(eq + 1));
+    if (!value) return make_error(errc::invalid_argument, "the " + key + " query parameter has a malformed percent escape");
+    out[key] = std::move(*value);
+  }
+  return out;
+}
+
 routed router::dispatch(const request& req) const {
   std::vector<std::string> segments;
   if (!split_path(req.target, segments)) {

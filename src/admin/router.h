@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "admin/http_types.h"
+#include "base/result.h"
 
 namespace strata::admin {
 
@@ -27,6 +29,11 @@ class router {
  public:
   // pattern: "/" separated literal segments and whole-segment {placeholders}.
   void add(std::string method, std::string_view pattern, handler fn);
+  // A route whose handler may block for seconds (it waits on child
+  // processes): the server runs it on its blocking-call threads.
+  void add_blocking(std::string method, std::string_view pattern, handler fn);
+  // Whether req goes to a route added with add_blocking.
+  bool blocking(const request& req) const;
 
   routed dispatch(const request& req) const;
 
@@ -36,9 +43,17 @@ class router {
     std::string pattern;
     std::vector<std::string> segments;
     handler fn;
+    bool blocking = false;
   };
   std::vector<route> routes_;
 };
+
+// The ?key=value parameters of a target, percent-decoded. Keys outside
+// `allowed`, repeated keys, a key without '=' and queries over bytes_max are
+// errors that name the accepted keys.
+result<std::map<std::string, std::string, std::less<>>> query_params(std::string_view target,
+                                                                     std::initializer_list<std::string_view> allowed,
+                                                                     size_t bytes_max = 1024);
 
 // Decodes %XX escapes; nullopt on a malformed one.
 std::optional<std::string> percent_decode(std::string_view text);

@@ -4,12 +4,14 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without including it
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -19,6 +21,8 @@
 #include <set>
 #include <vector>
 
+#include "admin/db_metrics.h"
+#include "admin/db_routes.h"
 #include "admin/reply.h"
 #include "admin/router.h"
 #include "admin/streams_metrics.h"
@@ -41,24 +45,28 @@ using error_code = boost::system::error_code;
 
 struct server::impl {
   impl(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-       server_limits limits, volumes::service* volumes, tables::service* tables)
+       server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db)
       : io(io),
         listen(std::move(listen)),
         streams(streams),
         volumes(volumes),
         tables(tables),
+        db(db),
         registry(registry),
-        limits(limits) {}
+        limits(limits),
+        blocking_pool(std::max<uint32_t>(1, limits.blocking_threads)) {}
 
-  response handle(http::request<http::string_body>& req);
+  response handle(const request& plain);
 
   asio::io_context& io;
   std::string listen;
   streams::service& streams;
   volumes::service* volumes;  // nullptr: the volumes face is off
   tables::service* tables;    // nullptr: the tables face is off
+  dbclone::service* db;       // nullptr: the database-clones face is off
   metrics::registry& registry;
   server_limits limits;
+  asio::thread_pool blocking_pool;
   router routes;
   std::shared_ptr<net::listener> listener;
   std::set<beast::tcp_stream*> sessions;  // open connections, closed by stop()
@@ -162,6 +170,12 @@ class session_entry {
   beast::tcp_stream& stream_;
 };
 
+// Holds a plain pointer: ~server joins the pool before the impl can go away,
+// and the last owner of the impl must never be a pool thread.
+asio::awaitable<response> handle_blocking(server::impl* self, request plain) {
+  co_return self->handle(plain);
+}
+
 // `slot` holds the listener's connection slot for as long as the session runs.
 asio::awaitable<void> serve(std::shared_ptr<server::impl> self, tcp::socket socket,
                             [[maybe_unused]] std::shared_ptr<void> slot) {
@@ -184,7 +198,15 @@ asio::awaitable<void> serve(std::shared_ptr<server::impl> self, tcp::socket sock
     }
     http::request<http::string_body> req = parser.release();
     bool keep_alive = req.keep_alive();
-    response reply = self->handle(req);
+    request plain{std::string(req.method_string()), std::string(req.target()),
+                  std::string(req[http::field::content_type]), std::move(req.body())};
+    response reply;
+    if (self->routes.blocking(plain)) {
+      reply = co_await asio::co_spawn(self->blocking_pool.get_executor(), handle_blocking(self.get(), std::move(plain)),
+                                      asio::use_awaitable);
+    } else {
+      reply = self->handle(plain);
+    }
     bool written = co_await write_response(stream, reply, req.version(), keep_alive, limits);
     if (!written || !keep_alive || self->stopped) break;
   }
@@ -216,9 +238,7 @@ status validate(const server_limits& limits) {
 
 }  // namespace
 
-response server::impl::handle(http::request<http::string_body>& req) {
-  request plain{std::string(req.method_string()), std::string(req.target()),
-                std::string(req[http::field::content_type]), std::move(req.body())};
+response server::impl::handle(const request& plain) {
   routed result;
   try {
     result = routes.dispatch(plain);
@@ -235,15 +255,19 @@ response server::impl::handle(http::request<http::string_body>& req) {
 }
 
 server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-               server_limits limits, volumes::service* volumes, tables::service* tables)
-    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables)) {
+               server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db)
+    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables, db)) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
   add_volume_routes(impl_->routes, volumes);
   add_table_routes(impl_->routes, tables);
+  add_db_routes(impl_->routes, db);
 }
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+  impl_->blocking_pool.join();
+}
 
 status server::start() {
   STRATA_ASSERT(!impl_->listener, "admin::server::start() called twice");
@@ -259,6 +283,7 @@ status server::start() {
   impl_->collectors.push_back(add_streams_collector(impl_->registry, impl_->streams));
   if (impl_->volumes) impl_->collectors.push_back(add_volumes_collector(impl_->registry, *impl_->volumes));
   if (impl_->tables) impl_->collectors.push_back(add_tables_collector(impl_->registry, *impl_->tables));
+  if (impl_->db) impl_->collectors.push_back(add_db_collector(impl_->registry, *impl_->db));
   add_connection_collector(*impl_);
   return {};
 }

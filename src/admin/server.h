@@ -3,6 +3,10 @@
 // volumes::service is thread-safe and its admin calls are short (a snapshot
 // flushes one layer), so its routes call it on the network thread too.
 //
+// Routes added with router::add_blocking (database clones, which wait on
+// child processes) run on a small thread pool instead, and the connection's
+// coroutine waits for them.
+//
 // Threading: construct, start(), stop() and destroy on the network thread (or
 // before it runs). Every connection is one coroutine; a request is read whole
 // (within the header and body limits and the idle timeout), routed, answered.
@@ -27,6 +31,9 @@ class service;
 namespace strata::tables {
 class service;
 }
+namespace strata::dbclone {
+class service;
+}
 namespace strata::metrics {
 class registry;
 }
@@ -40,6 +47,8 @@ struct server_limits {
   int64_t idle_timeout_ms = 30'000;          // a whole request must arrive, and a response leave, within this
   uint64_t drain_bytes_max = 4 * MiB;        // unread request bytes discarded after refusing a request, so the
                                              // client sees the error instead of a reset
+  uint32_t blocking_threads = 4;             // threads running blocking routes (database clones); more such
+                                             // requests wait their turn
 };
 
 class server {
@@ -48,7 +57,8 @@ class server {
   // be nullptr when the server runs without the volumes face: its routes then
   // answer 503; the same holds for tables. Services must outlive the server.
   server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-         server_limits limits = {}, volumes::service* volumes = nullptr, tables::service* tables = nullptr);
+         server_limits limits = {}, volumes::service* volumes = nullptr, tables::service* tables = nullptr,
+         dbclone::service* db = nullptr);
   ~server();  // stops
   server(const server&) = delete;
   server& operator=(const server&) = delete;

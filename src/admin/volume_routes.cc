@@ -197,33 +197,12 @@ result<snapshot_ref> parse_snapshot_ref(const std::string& text) {
 
 // The ?volume=NAME filter of GET /v1/snapshots; empty when absent.
 result<std::string> volume_filter(const std::string& target) {
-  size_t q = target.find('?');
-  if (q == std::string::npos) return std::string();
-  std::string_view query = std::string_view(target).substr(q + 1);
-  if (query.size() > query_bytes_max) {
-    return make_error(errc::invalid_argument, fmt::format("the query is longer than {} bytes", query_bytes_max));
-  }
-  std::optional<std::string> volume;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key == "volume" && eq == std::string_view::npos) {
-      return make_error(errc::invalid_argument, "give the volume as ?volume=NAME");
-    }
-    if (key != "volume") {
-      return make_error(errc::invalid_argument,
-                        fmt::format("unknown query parameter {}; only ?volume=NAME is accepted", key));
-    }
-    if (volume) return make_error(errc::invalid_argument, "give ?volume= at most once");
-    volume = percent_decode(pair.substr(eq + 1));
-    if (!volume) return make_error(errc::invalid_argument, "the volume query parameter has a malformed percent escape");
-    STRATA_TRY(check_name("the volume name", *volume));
-  }
-  return volume.value_or(std::string());
+  auto params = query_params(target, {"volume"}, query_bytes_max);
+  STRATA_TRY(params);
+  auto it = params->find("volume");
+  if (it == params->end()) return std::string();
+  STRATA_TRY(check_name("the volume name", it->second));
+  return it->second;
 }
 
 // ---- routes ----

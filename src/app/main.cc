@@ -8,6 +8,7 @@
 
 #include "app/options.h"
 #include "app/server_main.h"
+#include "cli/db_commands.h"
 #include "cli/table_commands.h"
 #include "cli/topic_commands.h"
 #include "cli/volume_commands.h"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
 
   strata::cli::add_topic_commands(app);
   strata::cli::add_volume_commands(app);
+  strata::cli::add_db_commands(app);
   strata::cli::add_table_commands(app);
 
   std::string config_error;

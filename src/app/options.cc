@@ -44,6 +44,13 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--nbd-connections-max", o.nbd_connections_max, "Open NBD connections allowed, per listener")->capture_default_str()->check(CLI::Range(1u, 100'000u));
   cmd.add_option("--nbd-worker-threads", o.nbd_worker_threads, "Threads that run NBD reads, writes and flushes")->capture_default_str()->check(CLI::Range(1u, 256u));
   cmd.add_option("--volume-bytes-max", o.volume_bytes_max, "Largest volume size allowed")->capture_default_str()->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 44));
+  cmd.add_option("--db-os-user", o.db_os_user, "OS user that database clones' postgres runs as when Strata runs as root")->capture_default_str();
+  cmd.add_option("--db-postgres-bin", o.db_postgres_bin, "Directory of the PostgreSQL binaries for sources and clones")->capture_default_str();
+  cmd.add_option("--db-clone-ports", o.db_clone_ports, "FIRST-LAST: the ports database clones listen on")->capture_default_str();
+  cmd.add_option("--db-clone-listen", o.db_clone_listen, "Address database clones listen on (IPv4)")->capture_default_str();
+  cmd.add_option("--db-pool-bytes", o.db_pool_bytes, "Size of the sparse btrfs pool image under <data-dir>/db (e.g. 100G)")->capture_default_str();
+  cmd.add_option("--db-pool-mount", o.db_pool_mount, "Where the pool is mounted (default /run/strata/db-<hash of the data dir>)");
+  cmd.add_option("--db-clone-max-idle-minutes", o.db_clone_max_idle_minutes, "Unprotected clones with no session or activity this long are destroyed; 0: never")->capture_default_str()->check(CLI::Range(0.0, 1e7));
 }
 
 result<std::vector<std::string>> config_file_arguments(const std::string& path) {

@@ -53,6 +53,15 @@ struct server_options {
   uint32_t nbd_connections_max = 256;
   uint32_t nbd_worker_threads = 4;
   uint64_t volume_bytes_max = 8ULL << 40;
+
+  // Database clones.
+  std::string db_os_user = "postgres";
+  std::string db_postgres_bin = "/usr/lib/postgresql/15/bin";
+  std::string db_clone_ports = "6000-6099";
+  std::string db_clone_listen = "127.0.0.1";
+  std::string db_pool_bytes = "100G";     // sparse pool image size, human size text
+  std::string db_pool_mount;              // empty: /run/strata/db-<hash of the data dir>
+  double db_clone_max_idle_minutes = 120;
 };
 
 // Registers every setting as a flag of `cmd`.

@@ -2,9 +2,14 @@
 
 #include <malloc.h>
 
+#include <filesystem>
+#include <functional>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "admin/server.h"
@@ -12,6 +17,8 @@
 #include "app/kafka_metrics.h"
 #include "app/nbd_metrics.h"
 #include "app/pg_metrics.h"
+#include "base/size_text.h"
+#include "dbclone/service.h"
 #include "io/fs.h"
 #include "kafka/groups/coordinator.h"
 #include "kafka/server/server.h"
@@ -98,6 +105,41 @@ result<pgwire::server_config> pg_config(const server_options& o) {
   return c;
 }
 
+// The default pool mount point: outside the data dir (which may sit under a
+// root-only directory), unique per data dir so several servers can coexist.
+std::string default_pool_mount(const std::string& data_dir) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(data_dir, ec);
+  size_t hash = std::hash<std::string>{}(ec ? data_dir : canonical.string());
+  return fmt::format("/run/strata/db-{:012x}", hash & 0xffffffffffffULL);
+}
+
+result<dbclone::service_config> db_config(const server_options& o, volumes::service* volumes) {
+  dbclone::service_config c;
+  c.data_dir = o.data_dir;
+  c.pool_mount = o.db_pool_mount.empty() ? default_pool_mount(o.data_dir) : o.db_pool_mount;
+  auto pool_bytes = parse_size(o.db_pool_bytes);
+  if (!pool_bytes.ok()) return make_error(errc::invalid_argument, "--db-pool-bytes " + pool_bytes.err().message);
+  c.pool_bytes = *pool_bytes;
+  c.os_user = o.db_os_user;
+  c.postgres_bin = o.db_postgres_bin;
+  unsigned first = 0, last = 0;
+  char tail = 0;
+  if (std::sscanf(o.db_clone_ports.c_str(), "%u-%u%c", &first, &last, &tail) != 2 || first == 0 || last > 65535 ||
+      first > last) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("--db-clone-ports {} is not FIRST-LAST, e.g. 6000-6099", o.db_clone_ports));
+  }
+  c.clone_port_first = static_cast<uint16_t>(first);
+  c.clone_port_last = static_cast<uint16_t>(last);
+  c.clone_listen = o.db_clone_listen;
+  c.clone_max_idle_minutes = o.db_clone_max_idle_minutes;
+  c.volumes = volumes;
+  c.nbd_unix_socket = o.nbd_unix_socket;
+  c.nbd_host_port = o.nbd_listen;
+  return c;
+}
+
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
@@ -123,6 +165,8 @@ int run_server(const server_options& o) {
   if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);
   auto pg = pg_config(o);
   if (!pg.ok()) return fail(pg.err().message);
+  auto db_settings = db_config(o, nullptr);
+  if (!db_settings.ok()) return fail(db_settings.err().message);
 
   auto lock = data_dir_lock::acquire(o.data_dir);
   if (!lock.ok()) return fail(lock.err().message);
@@ -161,7 +205,22 @@ int run_server(const server_options& o) {
 
   admin::server_limits admin_limits;
   admin_limits.connections_max = o.http_connections_max;
-  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get(), tables->get());
+  auto nbd_server = std::make_unique<nbd::server>(io, **volumes, nbd_limits(o), make_nbd_observer(registry));
+  if (auto s = nbd_server->start(o.nbd_listen, o.nbd_unix_socket, "--nbd-listen", "--nbd-unix-socket"); !s.ok()) {
+    return fail(s.err().message);
+  }
+  if (!o.nbd_listen.empty()) spdlog::info("nbd: listening on {} (block volumes)", o.nbd_listen);
+  if (!o.nbd_unix_socket.empty()) spdlog::info("nbd: listening on unix socket {}", o.nbd_unix_socket);
+
+  // The NBD listener is up first: the volume backend of database clones
+  // reaches its volumes through it. The network thread runs only after this,
+  // so opening must not wait on NBD; the volume pool opens on first use.
+  db_settings->volumes = volumes->get();
+  auto db = dbclone::service::open(*db_settings, **kv);
+  if (!db.ok()) return fail("cannot open the database-clones service: " + db.err().message);
+
+  admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get(), tables->get(),
+                             db->get());
   if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
   spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
 
@@ -169,26 +228,34 @@ int run_server(const server_options& o) {
   if (auto s = pg_server->start(); !s.ok()) return fail(s.err().message);
   spdlog::info("pg: listening on {} (SQL over tables, auth {})", o.pg_listen, o.pg_auth);
 
-  auto nbd_server = std::make_unique<nbd::server>(io, **volumes, nbd_limits(o), make_nbd_observer(registry));
-  if (auto s = nbd_server->start(o.nbd_listen, o.nbd_unix_socket, "--nbd-listen", "--nbd-unix-socket"); !s.ok()) {
-    return fail(s.err().message);
+  if (auto st = (*db)->available(); st.ok()) {
+    spdlog::info("db: database clones on ports {} at {} (pool {})", o.db_clone_ports, o.db_clone_listen,
+                 db_settings->pool_mount);
+  } else {
+    spdlog::info("db: {}", st.err().message);
   }
-  if (!o.nbd_listen.empty()) spdlog::info("nbd: listening on {} (block volumes)", o.nbd_listen);
-  if (!o.nbd_unix_socket.empty()) spdlog::info("nbd: listening on unix socket {}", o.nbd_unix_socket);
   spdlog::info("strata: serving data dir {}", o.data_dir);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // Database clones stop first, on their own thread: clones on the volume
+  // backend still write through the NBD listener, which needs this thread.
+  std::thread db_stopper;
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("strata: received signal {}, shutting down", signal);
     kafka_server.stop();
     pg_server->stop();
-    nbd_server->stop();
     admin_server.stop();
-    io.stop();
+    db_stopper = std::thread([&] {
+      (*db)->shutdown();  // stops clone and sync instances cleanly, unmounts the pools
+      boost::asio::post(io, [&] {
+        nbd_server->stop();
+        io.stop();
+      });
+    });
   });
   io.run();
-
+  if (db_stopper.joinable()) db_stopper.join();
   (*streams)->shutdown();
   pg_server.reset();  // joins the SQL workers before the engine and tables go away
   nbd_server.reset();  // joins the NBD workers, so nothing writes during the final flush

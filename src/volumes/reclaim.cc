@@ -71,7 +71,10 @@ bool service_impl::reclaim_step() {
       if (named.count(id) > 0) continue;
       auto& kids = children[id];
       if (kids.empty()) {
+        // Dropping a leaf wins over a merge found earlier; that merge's child
+        // must not stay paired with this unrelated layer.
         hidden = l;
+        only_child.reset();
         break;
       }
       if (kids.size() == 1 && !hidden) {

@@ -304,3 +304,27 @@ TEST_F(ServiceTest, OverwritesInPlaceAddNoMapRecords) {
 
 }  // namespace
 }  // namespace strata::volumes
+
+namespace strata::volumes {
+
+// A snapshot deleted (its layer merges into the volume's top) right before an
+// unrelated volume is deleted (its layer is dropped): one reclaim pass may see
+// both, and must never merge the dropped layer into the first one's child.
+TEST_F(ServiceTest, ReclaimNeverMergesAnUnrelatedLayer) {
+  for (int round = 0; round < 20; ++round) {
+    std::string v = "v" + std::to_string(round), w = "w" + std::to_string(round);
+    ASSERT_TRUE(svc_->create_volume(v, MiB_).ok());
+    write(*exp(v), 0, pattern(block_bytes, 1));
+    ASSERT_TRUE(svc_->create_snapshot(v, "s").ok());
+    ASSERT_TRUE(svc_->create_volume(w, MiB_).ok());
+    write(*exp(w), 5 * block_bytes, pattern(block_bytes, 9));
+    ASSERT_TRUE(svc_->delete_snapshot(v, "s").ok());
+    ASSERT_TRUE(svc_->delete_volume(w).ok());
+    svc_->wait_for_reclaim();
+    auto h = exp(v);
+    EXPECT_EQ(read(*h, 0, block_bytes), pattern(block_bytes, 1)) << "round " << round;
+    EXPECT_TRUE(all_zero(read(*h, 5 * block_bytes, block_bytes))) << "round " << round;
+  }
+}
+
+}  // namespace strata::volumes
