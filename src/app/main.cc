@@ -9,6 +9,7 @@
 #include "app/options.h"
 #include "app/server_main.h"
 #include "cli/db_commands.h"
+#include "cli/admin_api.h"
 #include "cli/table_commands.h"
 #include "cli/topic_commands.h"
 #include "cli/volume_commands.h"
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata: %s\n", config_error.c_str());
     return 2;
   }
+  strata::cli::hoist_admin_flag(args);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {
     app.parse(args);

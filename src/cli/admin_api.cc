@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "cli/http_client.h"
+#include "cli/topic_commands.h"
 
 namespace strata::cli {
 namespace {
@@ -39,8 +42,10 @@ std::string server_message(const http_response& res) {
 }  // namespace
 
 result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_view method, std::string_view target,
-                                      const nlohmann::json& body, int expected_status) {
-  auto client = http_client::create(admin_url);
+                                      const nlohmann::json& body, int expected_status, int64_t timeout_ms) {
+  http_client_limits limits;
+  limits.timeout_ms = timeout_ms;
+  auto client = http_client::create(admin_url, limits);
   STRATA_TRY(client);
   std::string payload = body.is_null() ? "" : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto res = client->request(method, target, payload);
@@ -77,9 +82,33 @@ const nlohmann::json& json_member(const nlohmann::json& object, const char* key)
   return it == object.end() ? missing : *it;
 }
 
+std::string admin_url_from_environment() {
+  const char* env = std::getenv("STRATA_ADMIN");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(default_admin_url);
+}
+
+void hoist_admin_flag(std::vector<std::string>& args) {
+  std::vector<std::string> kept, moved;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--admin" && i + 1 < args.size()) {
+      moved.push_back(args[i]);
+      moved.push_back(args[++i]);
+    } else if (args[i].rfind("--admin=", 0) == 0) {
+      moved.push_back(args[i]);
+    } else {
+      kept.push_back(args[i]);
+    }
+  }
+  kept.insert(kept.end(), moved.begin(), moved.end());
+  args = std::move(kept);
+}
+
 CLI::App* add_admin_command(CLI::App& group, const char* name, const char* description, std::string& admin_url) {
   CLI::App* cmd = group.add_subcommand(name, description);
-  cmd->add_option("--admin", admin_url, "Admin API of the Strata server")->capture_default_str();
+  admin_url = admin_url_from_environment();
+  cmd->add_option("--admin", admin_url, "Admin API of the Strata server (default: $STRATA_ADMIN, else "
+                                        "http://127.0.0.1:9644); may come before or after the subcommand")
+      ->capture_default_str();
   return cmd;
 }
 

@@ -5,10 +5,12 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "base/result.h"
+#include "cli/http_client.h"
 
 namespace CLI {
 class App;
@@ -19,8 +21,20 @@ namespace strata::cli {
 // Sends `method target` with an optional JSON body (null: none) to the admin
 // API at admin_url. Returns the JSON answer (null for an empty body) when the
 // status is expected_status; otherwise an error carrying the server's message.
+// timeout_ms bounds the whole exchange; calls that wait on slow server work
+// (a database snapshot) pass a longer one.
 result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_view method, std::string_view target,
-                                      const nlohmann::json& body, int expected_status);
+                                      const nlohmann::json& body, int expected_status,
+                                      int64_t timeout_ms = http_client_limits{}.timeout_ms);
+
+// STRATA_ADMIN when set and not empty, else http://127.0.0.1:9644: the
+// default of every command's --admin.
+std::string admin_url_from_environment();
+
+// Moves every "--admin URL" / "--admin=URL" in args (the arguments after the
+// program name) to the end, so that the flag may be given before or after
+// the subcommand words and still reach the command that takes it.
+void hoist_admin_flag(std::vector<std::string>& args);
 
 // Prints "strata: <message>" to err and returns the exit code 1.
 int report_failure(std::ostream& err, const error& failure);

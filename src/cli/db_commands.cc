@@ -23,6 +23,10 @@
 namespace strata::cli {
 namespace {
 
+// Snapshots, commits and deletes wait on postgres instances on the server:
+// a snapshot of a large database can take minutes.
+constexpr int64_t slow_call_timeout_ms = 3'600'000;
+
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
@@ -368,10 +372,6 @@ const json& array_member(const json& answer, const char* key) {
 
 }  // namespace
 
-std::string admin_url_from_environment() {
-  const char* env = std::getenv("STRATA_ADMIN");
-  return env != nullptr && *env != '\0' ? std::string(env) : std::string(default_admin_url);
-}
 
 std::string render_progress_bar(uint64_t done_bytes, uint64_t total_bytes, size_t width) {
   if (total_bytes == 0) return fmt::format("[{}] {}", std::string(width, '.'), format_size(done_bytes));
@@ -421,7 +421,7 @@ int db_source_describe(const std::string& admin_url, const std::string& name, st
 }
 
 int db_source_delete(const std::string& admin_url, const std::string& name, std::ostream& out, std::ostream& err) {
-  auto deleted = call_admin_api(admin_url, "DELETE", source_target(name), json(), 204);
+  auto deleted = call_admin_api(admin_url, "DELETE", source_target(name), json(), 204, slow_call_timeout_ms);
   if (!deleted) return report_failure(err, deleted.err());
   out << "source " << name << " deleted\n";
   return exit_ok;
@@ -431,7 +431,8 @@ int db_snapshot_create(const std::string& admin_url, const std::string& source, 
                        std::ostream& out, std::ostream& err) {
   json body = json::object();
   if (!message.empty()) body["message"] = message;
-  auto snapshot = call_admin_api(admin_url, "POST", source_target(source) + "/snapshots", body, 201);
+  auto snapshot = call_admin_api(admin_url, "POST", source_target(source) + "/snapshots", body, 201,
+                                 slow_call_timeout_ms);
   if (!snapshot) return report_failure(err, snapshot.err());
   out << fmt::format("snapshot {} created (source {}, data as of {})\n", field_text(*snapshot, "id"),
                      text_of(*snapshot, "source"), time_of(*snapshot, "data_state_at"));
@@ -458,7 +459,7 @@ int db_snapshot_list(const std::string& admin_url, const std::string& source, st
 }
 
 int db_snapshot_delete(const std::string& admin_url, const std::string& id, std::ostream& out, std::ostream& err) {
-  auto deleted = call_admin_api(admin_url, "DELETE", snapshot_target(id), json(), 204);
+  auto deleted = call_admin_api(admin_url, "DELETE", snapshot_target(id), json(), 204, slow_call_timeout_ms);
   if (!deleted) return report_failure(err, deleted.err());
   out << "snapshot " << id << " deleted\n";
   return exit_ok;
@@ -508,7 +509,7 @@ int db_clone_describe(const std::string& admin_url, const std::string& id, std::
 }
 
 int db_clone_delete(const std::string& admin_url, const std::string& id, std::ostream& out, std::ostream& err) {
-  auto deleted = call_admin_api(admin_url, "DELETE", clone_target(id), json(), 204);
+  auto deleted = call_admin_api(admin_url, "DELETE", clone_target(id), json(), 204, slow_call_timeout_ms);
   if (!deleted) return report_failure(err, deleted.err());
   out << "clone " << id << " deleted\n";
   return exit_ok;
@@ -559,7 +560,8 @@ int db_branch_commit(const std::string& admin_url, const std::string& name, cons
                      const std::string& message, std::ostream& out, std::ostream& err) {
   json body = {{"clone", clone}};
   if (!message.empty()) body["message"] = message;
-  auto snapshot = call_admin_api(admin_url, "POST", branch_target(name) + "/commit", body, 201);
+  auto snapshot = call_admin_api(admin_url, "POST", branch_target(name) + "/commit", body, 201,
+                                 slow_call_timeout_ms);
   if (!snapshot) return report_failure(err, snapshot.err());
   out << fmt::format("branch {} now at snapshot {} (parent {}, from clone {})\n", name, field_text(*snapshot, "id"),
                      text_of(*snapshot, "parent"), clone);

@@ -24,9 +24,6 @@ namespace strata::cli {
 // and `err` must outlive app. Reads STRATA_ADMIN when called.
 void add_db_commands(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
 
-// STRATA_ADMIN when set and not empty, else http://127.0.0.1:9644.
-std::string admin_url_from_environment();
-
 // "[########............] 1.2 GiB / 3 GiB  40%": width cells of '#' for the
 // part done, '.' for the rest; the percentage is rounded down, so 100% means
 // done. total_bytes 0 (not known yet): an empty bar and the bytes done alone.

@@ -141,6 +141,7 @@ class service_impl final : public service {
   std::string new_snapshot_id(const std::string& prefix);
   void apply_retention(const std::string& source);
   bool snapshot_in_use(const std::string& id) const;  // under mu_
+  snapshot_info with_clone_count(snapshot_info info) const;  // under mu_
 
   // ---- clones (service_clones.cc) ----
   result<clone_info> finish_clone(const std::string& id, const std::string& password, bool fresh);

@@ -192,6 +192,12 @@ result<snapshot_info> service_impl::create_snapshot(const std::string& source, c
   return made->info;
 }
 
+snapshot_info service_impl::with_clone_count(snapshot_info info) const {
+  info.clones = 0;
+  for (const auto& [cid, c] : clones_) info.clones += c.info.snapshot == info.id;
+  return info;
+}
+
 bool service_impl::snapshot_in_use(const std::string& id) const {
   for (const auto& [cid, c] : clones_) {
     if (c.info.snapshot == id) return true;
@@ -210,9 +216,7 @@ std::vector<snapshot_info> service_impl::list_snapshots(const std::string& sourc
   std::vector<snapshot_info> out;
   for (const auto& [id, s] : snapshots_) {
     if (!source.empty() && s.info.source != source) continue;
-    snapshot_info info = s.info;
-    for (const auto& [cid, c] : clones_) info.clones += c.info.snapshot == id;
-    out.push_back(std::move(info));
+    out.push_back(with_clone_count(s.info));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created_ms > b.created_ms; });
   return out;
@@ -225,9 +229,7 @@ result<snapshot_info> service_impl::get_snapshot(const std::string& id) {
     return make_error(errc::not_found, fmt::format("snapshot {} does not exist (see GET /v1/db/snapshots)",
                                                    id.substr(0, 80)));
   }
-  snapshot_info info = it->second.info;
-  for (const auto& [cid, c] : clones_) info.clones += c.info.snapshot == id;
-  return info;
+  return with_clone_count(it->second.info);
 }
 
 status service_impl::delete_snapshot(const std::string& id) {
@@ -354,7 +356,7 @@ result<std::vector<snapshot_info>> service_impl::branch_log(const std::string& b
   while (!at.empty() && log.size() <= snapshots_.size()) {
     auto it = snapshots_.find(at);
     if (it == snapshots_.end()) break;
-    log.push_back(it->second.info);
+    log.push_back(with_clone_count(it->second.info));
     at = it->second.info.parent;
   }
   return log;

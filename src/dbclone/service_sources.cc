@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -148,6 +149,9 @@ void service_impl::copy_source(std::string name) {
     if (!next.superuser.empty()) it->second.superuser = next.superuser;
     it->second.status = "ready";
     it->second.reason = next.reason;
+    auto& rt = source_rt_[name];
+    rt.progress_total_bytes = std::max(rt.progress_total_bytes, rt.progress_done_bytes);
+    rt.progress_done_bytes = rt.progress_total_bytes;
     if (refresh) best_effort((*p)->destroy(old), "removing a dataset");
     spdlog::info("db: source {} is ready", name);
   }

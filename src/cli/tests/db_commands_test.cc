@@ -1,3 +1,4 @@
+#include "cli/admin_api.h"
 #include "cli/db_commands.h"
 
 #include <gtest/gtest.h>
@@ -1011,6 +1012,24 @@ TEST(DbCommandLine, UsageErrors) {
     EXPECT_NE(run(args + admin, o), 0) << args;
     EXPECT_EQ(o.err.str().find("Connection refused"), std::string::npos) << args;
   }
+}
+
+}  // namespace
+}  // namespace strata::cli
+
+namespace strata::cli {
+namespace {
+
+TEST(HoistAdminFlag, MovesTheFlagAfterTheSubcommandWords) {
+  std::vector<std::string> args = {"--admin", "http://h:1", "topic", "list"};
+  hoist_admin_flag(args);
+  EXPECT_EQ(args, (std::vector<std::string>{"topic", "list", "--admin", "http://h:1"}));
+  args = {"db", "--admin=http://h:2", "clone", "list"};
+  hoist_admin_flag(args);
+  EXPECT_EQ(args, (std::vector<std::string>{"db", "clone", "list", "--admin=http://h:2"}));
+  args = {"volume", "list", "--admin", "http://h:3"};
+  hoist_admin_flag(args);
+  EXPECT_EQ(args, (std::vector<std::string>{"volume", "list", "--admin", "http://h:3"}));
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ TEST(MaskConninfo, HidesPasswordsInEveryForm) {
 }
 
 TEST(SplitConninfo, TakesThePasswordOutAndOverridesAKey) {
-  auto parts = split_conninfo("host=127.0.0.1 port=5432 user=rep password='it''s' dbname=app");
+  auto parts = split_conninfo("host=127.0.0.1 port=5432 user=rep password='it\\'s' dbname=app");
   ASSERT_TRUE(parts.ok()) << parts.err().message;
   EXPECT_EQ(parts->password, "it's");
   EXPECT_EQ(parts->user, "rep");
