@@ -114,7 +114,14 @@ status service_impl::start() {
   // Mounting pools and restarting instances waits on child processes (and,
   // for the volume backend, on Strata's own NBD listener, which serves only
   // once the server runs), so it happens in the background.
-  if (unavailable_reason_.empty() && !sources_.empty()) run_async([this] { recover(); });
+  if (unavailable_reason_.empty() && !sources_.empty()) {
+    run_async([this] {
+      recover();
+      recovered_ = true;
+    });
+  } else {
+    recovered_ = true;
+  }
   if (!unavailable_reason_.empty()) spdlog::warn("db: {}", unavailable_reason_);
   supervisor_ = std::thread([this] { supervise(); });
   return {};
@@ -126,6 +133,7 @@ void service_impl::recover() {
     std::lock_guard lock(mu_);
     for (const auto& [name, s] : sources_) backends.insert(s.spec.backend);
   }
+  if (backends.count("volume")) stop_stale_volume_instances();
   for (const auto& b : backends) {
     auto p = pool_for(b);
     if (!p.ok()) {
@@ -158,7 +166,33 @@ void service_impl::recover() {
   spdlog::info("db: recovered {} sources and their clones", to_resume.size());
 }
 
+// Instances on the volume backend outlive a kill -9 of Strata, but their file
+// systems went with Strata's NBD listener; they are stopped before the pool
+// remounts those file systems, and started again by recover_clones.
+void service_impl::stop_stale_volume_instances() {
+  std::vector<std::string> datasets;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, s] : sources_) {
+      if (s.spec.backend == "volume") datasets.push_back(base_dataset(s));
+    }
+    for (const auto& [id, c] : clones_) {
+      if (backend_of(c.info.source) == "volume") datasets.push_back("clone." + id);
+    }
+  }
+  for (const auto& ds : datasets) {
+    auto pid = running_postmaster(volume_mount_root() + "/" + ds + "/data");
+    if (!pid) continue;
+    spdlog::info("db: stopping postgres {} on {}: its file system is gone with the last Strata process", *pid, ds);
+    instance_state st{*pid, true};
+    stop_pid(st, stop_mode::immediate);
+  }
+}
+
+std::string service_impl::volume_mount_root() const { return config_.pool_mount + "-volumes"; }
+
 status service_impl::available() {
+  std::lock_guard lock(mu_);
   if (!unavailable_reason_.empty()) return make_error(errc::unavailable, unavailable_reason_);
   return {};
 }
@@ -183,7 +217,7 @@ result<pool*> service_impl::pool_for(const std::string& backend) {
       return make_error(errc::unavailable, "the volume backend needs the volumes face (it is off on this server)");
     }
     volume_pool_config vc;
-    vc.mount_root = config_.pool_mount + "-volumes";
+    vc.mount_root = volume_mount_root();
     vc.data_dir = config_.data_dir;
     vc.nbd_unix_socket = config_.nbd_unix_socket;
     vc.nbd_host_port = config_.nbd_host_port;

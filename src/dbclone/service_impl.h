@@ -71,6 +71,8 @@ class service_impl final : public service {
 
   status start();
   void recover();  // after a restart: mount pools, resume copies, adopt or restart instances
+  void stop_stale_volume_instances();
+  std::string volume_mount_root() const;
 
   status available() override;
 
@@ -182,6 +184,7 @@ class service_impl final : public service {
 
   std::mutex pool_open_mu_;  // one pool open at a time, without holding mu_
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> recovered_{false};  // the supervisor acts only once recover() has run
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::thread supervisor_;

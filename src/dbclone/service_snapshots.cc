@@ -129,11 +129,12 @@ result<snapshot_record> service_impl::prepare_snapshot(const std::string& from, 
     if (!cp.ok()) st = cp.err();
   }
   stop_pid(temp, stop_mode::fast);
+  // Measured here: a snapshot's files are not mounted on every backend.
+  rec.info.size_bytes = tree_bytes(pgdata);
   if (st.ok()) st = (*p)->snapshot(prep, snapshot_dataset(rec.info.id));
   best_effort((*p)->destroy(prep), "removing a dataset");
   if (!st.ok()) return st.err();
   rec.superuser = *su;
-  rec.info.size_bytes = tree_bytes((*p)->path(snapshot_dataset(rec.info.id)) + "/data");
   rec.info.created_ms = now_ms();
   return rec;
 }

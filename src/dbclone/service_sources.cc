@@ -328,7 +328,11 @@ void service_impl::poll_sync(const std::string& name) {
   const auto& row = (*rows)[0];
   std::lock_guard lock(mu_);
   auto& rt = source_rt_[name];
-  rt.replay_lag_bytes = row[0] ? std::stoll(*row[0]) : 0;
+  // Right after the stream restarts, the receive position is where streaming
+  // began, which may lie before what was already replayed.
+  rt.replay_lag_bytes = row[0] ? std::max<int64_t>(0, std::stoll(*row[0])) : 0;
+  auto& reason = sources_[name].reason;
+  if (reason.rfind("sync instance:", 0) == 0) reason.clear();
   rt.last_replay_ms = row[1] ? std::stoll(*row[1]) : 0;
   bool caught_up = row[2] && *row[2] == "t";
   rt.replay_lag_seconds = caught_up || rt.last_replay_ms == 0 ? 0.0 : static_cast<double>(now_ms() - rt.last_replay_ms) / 1000.0;

@@ -41,7 +41,7 @@ void service_impl::supervise() {
       std::unique_lock lock(wake_mu_);
       wake_.wait_for(lock, std::chrono::milliseconds(config_.supervisor_interval_ms), [this] { return stopping_.load(); });
     }
-    if (stopping_ || !unavailable_reason_.empty()) continue;
+    if (stopping_ || !recovered_ || !available().ok()) continue;
     check_clone_processes();
     check_idle_clones();
     run_schedules();
