@@ -228,12 +228,10 @@ int run_server(const server_options& o) {
   if (auto s = pg_server->start(); !s.ok()) return fail(s.err().message);
   spdlog::info("pg: listening on {} (SQL over tables, auth {})", o.pg_listen, o.pg_auth);
 
-  if (auto st = (*db)->available(); st.ok()) {
-    spdlog::info("db: database clones on ports {} at {} (pool {})", o.db_clone_ports, o.db_clone_listen,
-                 db_settings->pool_mount);
-  } else {
-    spdlog::info("db: {}", st.err().message);
-  }
+  // Not available() here: it waits for a restart's recovery, which for the
+  // volume backend needs the network thread this one is about to run.
+  spdlog::info("db: database clones on ports {} at {} (pool {})", o.db_clone_ports, o.db_clone_listen,
+               db_settings->pool_mount);
   spdlog::info("strata: serving data dir {}", o.data_dir);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

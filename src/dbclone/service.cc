@@ -15,6 +15,8 @@
 #include "dbclone/volume_pool.h"
 #include "meta/kv.h"
 
+#include <xxhash.h>
+
 namespace strata::dbclone {
 
 namespace fs = std::filesystem;
@@ -23,6 +25,25 @@ int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+namespace {
+
+// Removes an emptied mount root with its bookkeeping folders, but never
+// through a mount that a failed unmount left in place.
+void remove_tree_if_unmounted(const std::string& root) {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string device, point, rest;
+  while (mounts >> device >> point && std::getline(mounts, rest)) {
+    if (point == root || point.rfind(root + "/", 0) == 0) {
+      spdlog::warn("db: {} is still mounted; leaving {} in place", point, root);
+      return;
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
+}  // namespace
 
 void best_effort(const status& st, const char* what) {
   if (!st.ok()) spdlog::warn("db: {}: {}", what, st.err().message);
@@ -115,9 +136,13 @@ status service_impl::start() {
   // for the volume backend, on Strata's own NBD listener, which serves only
   // once the server runs), so it happens in the background.
   if (unavailable_reason_.empty() && !sources_.empty()) {
-    run_async([this] {
-      recover();
+    std::vector<std::string> loaded;
+    for (const auto& [id, c] : clones_) loaded.push_back(id);
+    run_async([this, loaded] {
+      recover(loaded);
+      std::lock_guard lock(mu_);
       recovered_ = true;
+      recovered_cv_.notify_all();
     });
   } else {
     recovered_ = true;
@@ -127,7 +152,7 @@ status service_impl::start() {
   return {};
 }
 
-void service_impl::recover() {
+void service_impl::recover(const std::vector<std::string>& clone_ids) {
   std::set<std::string> backends;
   {
     std::lock_guard lock(mu_);
@@ -162,7 +187,7 @@ void service_impl::recover() {
       if (auto st = start_sync(name); !st.ok()) spdlog::warn("db: source {}: {}", name, st.err().message);
     }
   }
-  recover_clones();
+  recover_clones(clone_ids);
   spdlog::info("db: recovered {} sources and their clones", to_resume.size());
 }
 
@@ -192,7 +217,13 @@ void service_impl::stop_stale_volume_instances() {
 std::string service_impl::volume_mount_root() const { return config_.pool_mount + "-volumes"; }
 
 status service_impl::available() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  // Changes wait until a restart's recovery has adopted or restarted every
+  // instance, so they never race it.
+  if (!recovered_cv_.wait_for(lock, std::chrono::milliseconds(config_.recovery_wait_ms),
+                              [this] { return recovered_.load(); })) {
+    return make_error(errc::unavailable, "database clones are still being recovered after a restart; retry shortly");
+  }
   if (!unavailable_reason_.empty()) return make_error(errc::unavailable, unavailable_reason_);
   return {};
 }
@@ -244,8 +275,13 @@ std::string service_impl::data_path(const std::string& backend, const std::strin
   return (fs::path((*p)->path(dataset)) / "data").string();
 }
 
+std::string service_impl::run_root() const { return config_.pool_mount + "-run"; }
+
+// Named by a hash of the instance name: a unix socket path must fit in 107
+// bytes, and ids may be 63 characters long. XXH64 is stable across builds, so
+// an instance adopted after an upgrade is still found.
 std::string service_impl::run_dir(const std::string& instance) const {
-  return (fs::path(config_.pool_mount + "-run") / instance).string();
+  return fmt::format("{}/i{:016x}", run_root(), XXH64(instance.data(), instance.size(), 0));
 }
 
 std::string service_impl::log_path(const std::string& instance) const {
@@ -274,7 +310,6 @@ instance_config service_impl::make_instance(const std::string& instance, const s
                  {"primary_conninfo", ""},
                  {"restore_command", ""},
                  {"ssl", "off"},
-                 {"external_pid_file", ""},
                  {"cluster_name", instance},
                  {"password_encryption", "scram-sha-256"}};
   for (const auto& [k, v] : extra) ic.settings.emplace_back(k, v);
@@ -318,6 +353,14 @@ result<pid_t> service_impl::start_and_wait(const instance_config& ic) {
     return st.err();
   }
   return *pid;
+}
+
+void service_impl::stop_postmaster_in(const std::string& pgdata) {
+  auto pid = running_postmaster(pgdata);
+  if (!pid) return;
+  spdlog::info("db: stopping postgres {} left running in {}", *pid, pgdata);
+  instance_state st{*pid, true};
+  stop_pid(st, stop_mode::immediate);
 }
 
 void service_impl::stop_pid(instance_state& st, stop_mode mode) {
@@ -419,6 +462,12 @@ void service_impl::shutdown() {
   for (auto& [name, rt] : source_rt_) stop_pid(rt.sync, stop_mode::fast);
   for (auto& [backend, p] : pools_) p->close();
   pools_.clear();
+  // Sockets, pg_hba files and the sync instances' passfiles (which hold the
+  // sources' passwords) are rebuilt at the next start; none is left behind.
+  std::error_code ec;
+  fs::remove_all(run_root(), ec);
+  remove_tree_if_unmounted(volume_mount_root());
+  fs::remove(config_.pool_mount, ec);   // only when empty: the btrfs pool is unmounted
 }
 
 }  // namespace strata::dbclone

@@ -42,6 +42,7 @@ struct service_config {
   int64_t supervisor_interval_ms = 500;
   int64_t instance_ready_timeout_ms = 120'000;  // a start with crash recovery may take long
   int64_t copy_timeout_ms = 24LL * 3600 * 1000;
+  int64_t recovery_wait_ms = 600'000;     // how long a change waits for a restart's recovery
   uint32_t sources_max = 32;
   uint32_t snapshots_max = 1000;
   // The volume backend reaches Strata's NBD listener through these.

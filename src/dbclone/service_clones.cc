@@ -173,7 +173,12 @@ result<clone_info> service_impl::create_clone(const clone_spec& spec, bool wait)
     clones_[spec.id] = rec;
     clone_rt_[spec.id] = {};
   }
-  if (wait) return finish_clone(spec.id, spec.password, true);
+  if (wait) {
+    // The caller hears the error; a clone that never ran leaves nothing behind.
+    auto done = finish_clone(spec.id, spec.password, true);
+    if (!done.ok()) best_effort(delete_clone(spec.id), "removing a clone that failed to start");
+    return done;
+  }
   std::string id = spec.id;
   std::string password = spec.password;
   run_async([this, id, password] { (void)finish_clone(id, password, true); });
@@ -189,6 +194,7 @@ status service_impl::build_clone(clone_record& rec, const std::string& password)
   auto p = pool_for(backend);
   if (!p.ok()) return p.err();
   const std::string ds = clone_dataset(rec.info.id);
+  stop_postmaster_in((*p)->path(ds) + "/data");
   STRATA_TRY((*p)->destroy(ds));
   STRATA_TRY((*p)->clone("snap." + rec.info.snapshot, ds));
   auto ic = make_instance(clone_instance(rec.info.id), (*p)->path(ds) + "/data", rec.info.port, config_.clone_listen,
@@ -334,6 +340,7 @@ status service_impl::delete_clone(const std::string& id) {
   stop_pid(running, stop_mode::fast);
   auto p = pool_for(backend);
   if (!p.ok()) return p.err();
+  stop_postmaster_in((*p)->path(clone_dataset(id)) + "/data");
   STRATA_TRY((*p)->destroy(clone_dataset(id)));
   std::error_code ec;
   fs::remove_all(run_dir(clone_instance(id)), ec);
@@ -358,51 +365,52 @@ void service_impl::mark_fatal(const std::string& id, const std::string& reason) 
   spdlog::warn("db: clone {} is FATAL: {}", id, reason.substr(0, 500));
 }
 
-void service_impl::recover_clones() {
-  std::vector<clone_record> all;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, c] : clones_) all.push_back(c);
-  }
-  for (const auto& c : all) {
-    const std::string& id = c.info.id;
+void service_impl::recover_clones(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    clone_record c;
+    {
+      std::lock_guard lock(mu_);
+      auto it = clones_.find(id);
+      if (it == clones_.end()) continue;
+      c = it->second;
+    }
+    const std::string pgdata = data_path(backend_of(c.info.source), clone_dataset(id));
     switch (c.info.status) {
-      case clone_status::creating: {
-        if (auto running = running_postmaster(data_path(backend_of(c.info.source), clone_dataset(id)))) {
-          instance_state st{*running, true};
-          stop_pid(st, stop_mode::immediate);
-        }
+      case clone_status::creating:
+        stop_postmaster_in(pgdata);
         mark_fatal(id, "its creation was interrupted by a restart of Strata; delete the clone and create it again");
         break;
-      }
       case clone_status::deleting:
-        run_async([this, id] { (void)delete_clone(id); });
+        best_effort(delete_clone(id), "finishing an interrupted delete");
         break;
       case clone_status::resetting:
-        run_async([this, id] { (void)finish_clone(id, "", false); });
+        (void)finish_clone(id, "", false);  // build_clone stops what the interrupted reset started
         break;
-      case clone_status::ok: {
-        std::string pgdata = data_path(backend_of(c.info.source), clone_dataset(id));
-        if (auto running = running_postmaster(pgdata)) {
-          std::lock_guard lock(mu_);
-          clone_rt_[id].instance = {*running, true};
-          clone_rt_[id].last_activity_ms = now_ms();
-          break;
-        }
-        run_async([this, id, pgdata, c] {
-          auto ic = make_instance(clone_instance(id), pgdata, c.info.port, config_.clone_listen, c.info.settings);
-          auto pid = start_and_wait(ic);
-          if (!pid.ok()) return mark_fatal(id, "restart after a Strata restart failed: " + pid.err().message);
-          std::lock_guard lock(mu_);
-          clone_rt_[id].instance = {*pid, false};
-          clone_rt_[id].last_activity_ms = now_ms();
-        });
+      case clone_status::ok:
+        recover_running_clone(c, pgdata);
         break;
-      }
       case clone_status::fatal:
         break;
     }
   }
+}
+
+// A clone whose postmaster outlived Strata is adopted; otherwise it is
+// started again on its port (with crash recovery if it was running).
+void service_impl::recover_running_clone(const clone_record& c, const std::string& pgdata) {
+  const std::string& id = c.info.id;
+  if (auto running = running_postmaster(pgdata)) {
+    std::lock_guard lock(mu_);
+    clone_rt_[id].instance = {*running, true};
+    clone_rt_[id].last_activity_ms = now_ms();
+    return;
+  }
+  auto ic = make_instance(clone_instance(id), pgdata, c.info.port, config_.clone_listen, c.info.settings);
+  auto pid = start_and_wait(ic);
+  if (!pid.ok()) return mark_fatal(id, "restart after a Strata restart failed: " + pid.err().message);
+  std::lock_guard lock(mu_);
+  clone_rt_[id].instance = {*pid, false};
+  clone_rt_[id].last_activity_ms = now_ms();
 }
 
 }  // namespace strata::dbclone

@@ -70,7 +70,9 @@ class service_impl final : public service {
   ~service_impl() override;
 
   status start();
-  void recover();  // after a restart: mount pools, resume copies, adopt or restart instances
+  // After a restart: mount pools, resume copies, adopt or restart the
+  // instances of the clones loaded at start.
+  void recover(const std::vector<std::string>& clone_ids);
   void stop_stale_volume_instances();
   std::string volume_mount_root() const;
 
@@ -108,6 +110,7 @@ class service_impl final : public service {
   std::string backend_of(const std::string& source) const;  // under mu_
   // <dataset>/data of a dataset in that backend's pool (opened).
   std::string data_path(const std::string& backend, const std::string& dataset);
+  std::string run_root() const;
   std::string run_dir(const std::string& instance) const;   // socket dir and config of one instance
   std::string log_path(const std::string& instance) const;
   std::optional<os_user> child_user() const;  // nullopt: run as ourselves
@@ -116,6 +119,9 @@ class service_impl final : public service {
   status prepare_run_dir(const instance_config& ic);
   result<pid_t> start_and_wait(const instance_config& ic);
   void stop_pid(instance_state& st, stop_mode mode);
+  // Stops a postmaster still running in pgdata that no runtime state holds
+  // (one started by a process killed with -9).
+  void stop_postmaster_in(const std::string& pgdata);
   status persist_source(const source_record& r);
   status persist_snapshot(const snapshot_record& r);
   status persist_clone(const clone_record& r);
@@ -153,7 +159,8 @@ class service_impl final : public service {
   void mark_fatal(const std::string& id, const std::string& reason);
   result<std::string> resolve_snapshot(const std::string& source, const std::string& snapshot,
                                        const std::string& branch);  // under mu_
-  void recover_clones();
+  void recover_clones(const std::vector<std::string>& ids);
+  void recover_running_clone(const clone_record& c, const std::string& pgdata);
 
   // ---- supervisor (supervisor.cc) ----
   void supervise();
@@ -184,7 +191,8 @@ class service_impl final : public service {
 
   std::mutex pool_open_mu_;  // one pool open at a time, without holding mu_
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> recovered_{false};  // the supervisor acts only once recover() has run
+  std::atomic<bool> recovered_{false};  // changes and the supervisor wait until recover() has run
+  std::condition_variable recovered_cv_;  // with mu_
   std::mutex wake_mu_;
   std::condition_variable wake_;
   std::thread supervisor_;

@@ -266,7 +266,7 @@ status service_impl::start_sync(const std::string& name) {
     auto parts = split_conninfo(r.spec.conninfo);
     if (!parts.ok()) return parts.err();
     const std::string instance = "sync." + name;
-    const std::string passfile = run_dir(instance) + ".pgpass";
+    const std::string passfile = run_dir(instance) + ".pgpass";  // beside, not in, the rebuilt socket dir
     std::error_code ec;
     fs::create_directories(fs::path(passfile).parent_path(), ec);
     STRATA_TRY(write_passfile(passfile, parts->password, os_user_));
