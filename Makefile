@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes bench-tables clean
+.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes bench-tables bench-clones clean
 
 all: build
 
@@ -59,6 +59,10 @@ bench-volumes: build
 bench-tables: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/tables/run.sh
+
+bench-clones: build
+	@bash scripts/install-deps.sh --bench
+	@bash bench/clones/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) build-bench
