@@ -19,23 +19,24 @@ pool is a loop-mounted btrfs image; postgres runs as the OS user postgres).
 """
 
 import argparse
-import http.client
-import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))  # bench_*.py, shared by the benchmarks
 
+import bench_run  # noqa: E402
+from bench_admin import AdminClient  # noqa: E402
+from bench_procs import BenchError, free_port, log_tail, tool_version  # noqa: E402
+from bench_run import positive  # noqa: E402
 import postgres as pg  # noqa: E402
 import report  # noqa: E402
-from procs import (BenchError, Children, free_port, install_signal_handlers, log_tail, tool_version,  # noqa: E402
-                   wait_until_ready)
 
 USER, PASSWORD = "bench", "bench-clone-pw"
 REQUEST_TIMEOUT_S = 600.0
@@ -43,13 +44,6 @@ SOURCE_READY_TIMEOUT_S = 4 * 3600.0
 BYTES_PER_SCALE = 16 * report.MIB      # pgbench: about 15 MiB of data and indexes per scale unit
 COPIES_AT_ONCE = 5                     # source, Strata's base, a peer copy, the cp golden copy, a cp copy
 SPACE_SLACK_BYTES = 4 * report.GIB
-
-
-def positive(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
 
 
 def scales_arg(text):
@@ -95,12 +89,7 @@ SYSTEM_NAMES = ("strata", "basebackup", "cp")
 
 
 def parse_systems(text):
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in SYSTEM_NAMES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown system(s) {', '.join(unknown) or '(none)'}; "
-                                         f"choose from {','.join(SYSTEM_NAMES)}")
-    return [n for n in SYSTEM_NAMES if n in names]
+    return bench_run.parse_systems(text, SYSTEM_NAMES)
 
 
 def drop_caches(opts):
@@ -120,7 +109,7 @@ class Strata:
         self.mount = os.path.join(work_dir, "pool-mount")
         os.makedirs(self.mount, exist_ok=True)
         os.chmod(self.mount, 0o755)
-        self.http_port = free_port()
+        self.admin = AdminClient(free_port(), REQUEST_TIMEOUT_S)
         count = opts.repeats + opts.many + 10
         first = free_port_block(count)
         self.ports = (first, first + count - 1)
@@ -130,40 +119,20 @@ class Strata:
         if not os.access(self.opts.strata_bin, os.X_OK):
             raise BenchError(f"{self.opts.strata_bin} is missing; build it with `make build`")
         argv = [self.opts.strata_bin, "server", "--data-dir", os.path.join(self.dir, "data"),
-                "--kafka-listen", f"127.0.0.1:{free_port()}", "--http-listen", f"127.0.0.1:{self.http_port}",
+                "--kafka-listen", f"127.0.0.1:{free_port()}", "--http-listen", f"127.0.0.1:{self.admin.port}",
                 "--pg-listen", f"127.0.0.1:{free_port()}", "--nbd-listen", f"127.0.0.1:{free_port()}",
                 "--db-pool-mount", self.mount, "--db-clone-ports", f"{self.ports[0]}-{self.ports[1]}",
                 *shlex.split(self.opts.strata_args)]
         self.child = self.children.start("strata", argv, os.path.join(self.dir, "strata.log"))
-
-        def healthy():
-            try:
-                return self.request("GET", "/health")[0] == 200
-            except BenchError:
-                return False
-        wait_until_ready(self.child, healthy, 60, "answer /health")
+        self.admin.wait_healthy(self.child, 60, interval_s=0.05)
 
     def check_alive(self):
         if self.child is None or not self.child.running():
             raise BenchError(f"strata exited:\n{log_tail(os.path.join(self.dir, 'strata.log'))}")
 
-    def request(self, method, path, body=None, timeout_s=REQUEST_TIMEOUT_S):
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout_s)
-        try:
-            conn.request(method, path, body=payload, headers=headers)
-            reply = conn.getresponse()
-            raw = reply.read()
-        except OSError as e:
-            raise BenchError(f"admin API {method} {path} failed: {e}") from e
-        finally:
-            conn.close()
-        try:
-            doc = json.loads(raw) if raw else None
-        except ValueError:
-            doc = {"raw": raw.decode("utf-8", "replace")}
-        return reply.status, doc
+    def request(self, method, path, body=None):
+        status, doc, _ = self.admin.request(method, path, body)
+        return status, doc
 
     def expect(self, method, path, body=None, status=200):
         got, doc = self.request(method, path, body)
@@ -258,6 +227,14 @@ def free_port_block(count, low=20000, high=30000):
     raise BenchError(f"no {count} consecutive free ports in {low}-{high}")
 
 
+def run_threads(threads):
+    """Starts every thread, then waits for all of them."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def measure_strata(opts, strata, source, result):
     name = f"s{source.scale}"
     print("  strata: copying the source (physical, pg_basebackup + sync instance)", flush=True)
@@ -309,10 +286,7 @@ def measure_strata(opts, strata, source, result):
     threads = [threading.Thread(target=make, args=(i,)) for i in range(opts.many)]
     drop_caches(opts)
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(threads)
     total = time.perf_counter() - started
     made = [c for c in many if c]
     try:
@@ -325,11 +299,7 @@ def measure_strata(opts, strata, source, result):
         print(f"  strata: {len(made)} clones at once in {report.fmt_s(total)}; {procs} postgres processes, "
               f"RSS {report.fmt_bytes(rss)}, PSS {report.fmt_bytes(pss)}", flush=True)
     finally:
-        deleters = [threading.Thread(target=strata.delete_clone, args=(c["id"],)) for c in made]
-        for t in deleters:
-            t.start()
-        for t in deleters:
-            t.join()
+        run_threads([threading.Thread(target=strata.delete_clone, args=(c["id"],)) for c in made])
         strata.request("DELETE", f"/v1/db/snapshots/{snapshot['id']}")
         strata.request("DELETE", f"/v1/db/sources/{name}")
 
@@ -343,6 +313,30 @@ def start_copy(children, data_dir, port, socket_dir, source):
     return child
 
 
+def basebackup(children, data, source):
+    """pg_basebackup -X stream -c fast of the source into data."""
+    log = data + "-basebackup.log"
+    status = children.run("pg_basebackup", pg.as_pg_user(
+        [f"{pg.PG_BIN}/pg_basebackup", "-D", data, "-X", "stream", "-c", "fast", "-d", source.physical_conninfo]),
+        log, pg.PGBENCH_INIT_TIMEOUT_S)
+    if status != 0:
+        raise BenchError(f"pg_basebackup failed ({status}):\n{log_tail(log)}")
+
+
+def timed_copy(opts, children, peer_dir, source, data, copy):
+    """Seconds from the start of copy() until the copy in data accepts a
+    connection; the copy is then stopped cleanly (SIGTERM: a smart shutdown,
+    no sessions left)."""
+    port = free_port()
+    drop_caches(opts)
+    started = time.perf_counter()
+    copy()
+    child = start_copy(children, data, port, peer_dir, source)
+    seconds = time.perf_counter() - started
+    children.stop(child)
+    return seconds
+
+
 def measure_basebackup(opts, children, peer_dir, source, result):
     """pg_basebackup + start, --peer-repeats times; returns a cleanly stopped
     copy (the golden data dir for cp -a)."""
@@ -350,18 +344,7 @@ def measure_basebackup(opts, children, peer_dir, source, result):
     golden = None
     for i in range(opts.peer_repeats):
         data = os.path.join(peer_dir, f"bb{i}")
-        port = free_port()
-        drop_caches(opts)
-        started = time.perf_counter()
-        log = data + "-basebackup.log"
-        status = children.run("pg_basebackup", pg.as_pg_user(
-            [f"{pg.PG_BIN}/pg_basebackup", "-D", data, "-X", "stream", "-c", "fast",
-             "-d", source.physical_conninfo]), log, pg.PGBENCH_INIT_TIMEOUT_S)
-        if status != 0:
-            raise BenchError(f"pg_basebackup failed ({status}):\n{log_tail(log)}")
-        child = start_copy(children, data, port, peer_dir, source)
-        times.append(time.perf_counter() - started)
-        children.stop(child)  # SIGTERM: a clean (smart) shutdown, no sessions left
+        times.append(timed_copy(opts, children, peer_dir, source, data, lambda: basebackup(children, data, source)))
         print(f"    pg_basebackup + start {i + 1}: {report.fmt_s(times[-1])}", flush=True)
         if golden is None:
             golden = data
@@ -374,15 +357,12 @@ def measure_cp(opts, children, peer_dir, golden, source, result):
     times = result.seconds.setdefault(report.COPY, [])
     for i in range(opts.peer_repeats):
         data = os.path.join(peer_dir, f"cp{i}")
-        port = free_port()
-        drop_caches(opts)
-        started = time.perf_counter()
-        proc = subprocess.run(["cp", "-a", golden, data], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise BenchError(f"cp -a failed: {proc.stderr}")
-        child = start_copy(children, data, port, peer_dir, source)
-        times.append(time.perf_counter() - started)
-        children.stop(child)
+
+        def copy():
+            proc = subprocess.run(["cp", "-a", golden, data], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BenchError(f"cp -a failed: {proc.stderr}")
+        times.append(timed_copy(opts, children, peer_dir, source, data, copy))
         shutil.rmtree(data, ignore_errors=True)
         print(f"    cp -a + start {i + 1}: {report.fmt_s(times[-1])}", flush=True)
 
@@ -390,12 +370,7 @@ def measure_cp(opts, children, peer_dir, golden, source, result):
 def make_golden(opts, children, peer_dir, source):
     """A cleanly stopped copy for cp -a when pg_basebackup is not measured."""
     data = os.path.join(peer_dir, "golden")
-    log = data + "-basebackup.log"
-    status = children.run("pg_basebackup", pg.as_pg_user(
-        [f"{pg.PG_BIN}/pg_basebackup", "-D", data, "-X", "stream", "-c", "fast", "-d", source.physical_conninfo]),
-        log, pg.PGBENCH_INIT_TIMEOUT_S)
-    if status != 0:
-        raise BenchError(f"pg_basebackup failed ({status}):\n{log_tail(log)}")
+    basebackup(children, data, source)
     children.stop(start_copy(children, data, free_port(), peer_dir, source))
     return data
 
@@ -403,29 +378,12 @@ def make_golden(opts, children, peer_dir, source):
 # --- the run ----------------------------------------------------------------------------------
 def check_space(opts, work_dir):
     need = max(opts.scales) * BYTES_PER_SCALE * COPIES_AT_ONCE + SPACE_SLACK_BYTES
-    st = os.statvfs(work_dir)
-    free = st.f_bavail * st.f_frsize
-    if free < need:
-        raise BenchError(f"{work_dir} has {report.fmt_bytes(free)} free and scale {max(opts.scales)} needs about "
-                         f"{report.fmt_bytes(need)}; use smaller --scales or another --work-dir")
+    bench_run.check_space(work_dir, need, report.fmt_bytes, f"scale {max(opts.scales)}",
+                          "use smaller --scales or another --work-dir")
 
 
 def machine_info(work_dir):
-    mem_kib = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    fs = subprocess.run(["stat", "-f", "-c", "%T", work_dir], capture_output=True, text=True).stdout.strip()
-    return {
-        "cpus": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "mem_gib": round(mem_kib / 1024 / 1024, 1),
-        "load_1min": os.getloadavg()[0],
-        "kernel": os.uname().release,
-        "work_fs": fs,
-        "postgres": tool_version([f"{pg.PG_BIN}/postgres", "--version"]),
-    }
+    return dict(bench_run.machine_info(work_dir), postgres=tool_version([f"{pg.PG_BIN}/postgres", "--version"]))
 
 
 def run_size(opts, work_dir, children, strata, scale):
@@ -467,9 +425,7 @@ def run_size(opts, work_dir, children, strata, scale):
 def print_report(opts, machine, results):
     print()
     print("== clones bench: a writable copy of a PostgreSQL database, time until it accepts a connection ==")
-    print(f"machine: {machine['cpus_usable']} of {machine['cpus']} CPUs usable, {machine['mem_gib']} GiB RAM, "
-          f"kernel {machine['kernel']}, work dir fs {machine['work_fs']}; 1-min load at start "
-          f"{machine['load_1min']:.2f}{' (busy: treat as noise)' if machine['load_1min'] > 1 else ''}")
+    print(bench_run.machine_line(machine))
     print(f"{machine['postgres']}; each time runs from the request (or the copy's start) until a new TCP "
           f"connection with a password runs SELECT 1; page cache "
           f"{'dropped before each run' if opts.drop_caches else 'warm (not dropped)'}")
@@ -488,51 +444,36 @@ def print_report(opts, machine, results):
 
 def main(argv):
     opts = parse_args(argv)
-    install_signal_handlers()
-    os.makedirs(opts.work_dir, exist_ok=True)
-    work_dir = tempfile.mkdtemp(prefix="strata-bench-clones-", dir=opts.work_dir)
-    os.chmod(work_dir, 0o755)  # the postgres user enters it
-    children = Children()
     results = []
-    machine = machine_info(work_dir)
-    started = time.monotonic()
-    interrupted = False
     failed = False
-    strata = None
-    try:
-        pg.check_installed()
-        if os.geteuid() != 0:
-            raise BenchError("run as root: the pool is a loop-mounted btrfs image and clones run as postgres")
-        check_space(opts, work_dir)
-        print(f"work dir {work_dir}; scales {opts.scales}", flush=True)
-        if "strata" in opts.systems:
-            strata = Strata(opts, work_dir, children)
-            strata.start()
-        for scale in opts.scales:
-            results.append(run_size(opts, work_dir, children, strata, scale))
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted; stopping servers", file=sys.stderr, flush=True)
-    except BenchError as e:
-        failed = True
-        print(f"bench FAILED: {e}", file=sys.stderr, flush=True)
-    finally:
-        if strata is not None:
-            strata.stop()
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    if interrupted:
+    with bench_run.Run(opts, "clones") as run:
+        work_dir, children = run.work_dir, run.children
+        os.chmod(work_dir, 0o755)  # the postgres user enters it
+        machine = machine_info(work_dir)
+        started = time.monotonic()
+        strata = None
+        try:
+            pg.check_installed()
+            if os.geteuid() != 0:
+                raise BenchError("run as root: the pool is a loop-mounted btrfs image and clones run as postgres")
+            check_space(opts, work_dir)
+            print(f"work dir {work_dir}; scales {opts.scales}", flush=True)
+            if "strata" in opts.systems:
+                strata = Strata(opts, work_dir, children)
+                run.at_exit(strata.stop)
+                strata.start()
+            for scale in opts.scales:
+                results.append(run_size(opts, work_dir, children, strata, scale))
+        except BenchError as e:
+            failed = True
+            print(f"bench FAILED: {e}", file=sys.stderr, flush=True)
+    if run.interrupted:
         return 130
     if results:
         print_report(opts, machine, results)
     print(f"\ntook {time.monotonic() - started:.0f} s")
     if opts.json_path:
-        settings = {k: v for k, v in vars(opts).items() if k != "json_path"}
-        with open(opts.json_path, "w") as f:
-            json.dump(report.to_json(results, machine, settings), f, indent=2)
+        bench_run.write_json(opts.json_path, report.to_json(results, machine, bench_run.settings(opts)))
     return 1 if failed or any(r.failures for r in results) else 0
 
 

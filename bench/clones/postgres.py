@@ -13,7 +13,7 @@ import secrets
 import shutil
 import time
 
-from procs import BenchError, free_port, log_tail, wait_until_ready
+from bench_procs import BenchError, free_port, log_tail, pids, process_stats, wait_until_ready
 import report
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -170,23 +170,11 @@ class Source:
 
 
 # --- process memory -----------------------------------------------------------
-def _ppids():
-    parents = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    return parents
-
-
 def tree_memory(root_pids):
     """(RSS sum, PSS sum, process count) over root_pids and their descendants."""
     rss = pss = count = 0
-    for pid in report.descendants(_ppids(), root_pids):
+    parents = {pid: int(fields[1]) for pid, fields in process_stats()}
+    for pid in report.descendants(parents, root_pids):
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 r, p = report.parse_smaps_rollup(f.read())
@@ -201,11 +189,9 @@ def tree_memory(root_pids):
 def postmasters_under(path):
     """{port: pid} of postgres postmasters whose -D lies under path."""
     found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in pids():
         try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
         except OSError:
             continue
@@ -215,5 +201,5 @@ def postmasters_under(path):
             continue
         for a in argv:
             if a.startswith("port="):
-                found[int(a.split("=", 1)[1])] = int(name)
+                found[int(a.split("=", 1)[1])] = pid
     return found

@@ -7,6 +7,9 @@ them without PostgreSQL or Strata.
 import statistics
 from dataclasses import dataclass, field
 
+import bench_report
+from bench_report import Verdict
+
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -123,14 +126,6 @@ def resource_table(results):
     return "\n".join(lines)
 
 
-@dataclass
-class Verdict:
-    what: str
-    value: str
-    goal: str
-    met: bool
-
-
 def verdicts(results):
     """The issue's targets, judged on medians. A missing figure is MISSED."""
     out = []
@@ -162,8 +157,7 @@ def verdicts(results):
 
 
 def verdict_lines(items):
-    return "\n".join(f"  {v.what:<44} {v.value:>10}  goal {v.goal:<9} {'met' if v.met else 'MISSED'}"
-                     for v in items)
+    return bench_report.verdict_lines(items, 44, 10, 9)
 
 
 # --- process memory ---------------------------------------------------------------------

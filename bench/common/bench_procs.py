@@ -113,18 +113,29 @@ def _signal_group(child, sig):
         pass
 
 
+def pids():
+    """The ids of the processes running now (the numeric entries of /proc)."""
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def process_stats():
+    """(pid, fields) of every process, fields being /proc/PID/stat after the
+    command name: state (0), ppid (1), pgrp (2), ..., utime (11), stime (12).
+    Processes that end while they are read are left out."""
+    for pid in pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        yield pid, fields
+
+
 def _group_cpu_s(pgid):
     """CPU seconds used so far by every process of the process group."""
     ticks = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (11), stime (12)
+    for _, fields in process_stats():
+        if int(fields[2]) == pgid:
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 

@@ -10,19 +10,19 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))  # bench_*.py, shared by the benchmarks
 
+import bench_run  # noqa: E402
+from bench_procs import BenchError  # noqa: E402
 import report  # noqa: E402
 import schema  # noqa: E402
 import systems  # noqa: E402
-from procs import BenchError, Children, install_signal_handlers  # noqa: E402
 
 QUERY_DIR = os.path.join(HERE, "queries")
 ALL_QUERIES = tuple(f"q{i:02d}" for i in range(1, 23))
@@ -34,12 +34,7 @@ GEN_VERSION = 2
 
 
 def parse_systems(text):
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in systems.SYSTEMS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown system(s) {', '.join(unknown) or '(none)'}; "
-                                         f"choose from {','.join(report.SYSTEM_ORDER)}")
-    return [n for n in report.SYSTEM_ORDER if n in names]
+    return bench_run.parse_systems(text, report.SYSTEM_ORDER)
 
 
 def parse_queries(text):
@@ -185,25 +180,14 @@ def disk_write_mb_s(work_dir, mib):
 
 
 def machine_info(work_dir, opts):
-    mem_kib = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    fs = subprocess.run(["stat", "-f", "-c", "%T", work_dir], capture_output=True, text=True).stdout.strip()
     mb_s, note = disk_write_mb_s(work_dir, opts.disk_test_mib)
-    return {"cpus": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "mem_gib": round(mem_kib / 1024 / 1024, 1), "load_1min": os.getloadavg()[0],
-            "kernel": os.uname().release, "work_fs": fs, "disk_write_mb_s": mb_s, "disk_note": note}
+    return dict(bench_run.machine_info(work_dir), disk_write_mb_s=mb_s, disk_note=note)
 
 
 def check_space(opts, work_dir):
     need = DATA_BYTES_PER_SF * opts.scale * (1 + len(opts.systems)) + 1e9
-    st = os.statvfs(work_dir)
-    free = st.f_bavail * st.f_frsize
-    if free < need:
-        raise BenchError(f"{work_dir} has {free / 1e9:.1f} GB free and the run needs about "
-                         f"{need / 1e9:.1f} GB; use a smaller --scale or another --work-dir")
+    bench_run.check_space(work_dir, need, lambda b: f"{b / 1e9:.1f} GB", "the run",
+                          "use a smaller --scale or another --work-dir")
 
 
 # ---- report ----
@@ -212,9 +196,7 @@ def print_report(opts, machine, manifest, results, failures):
     shown = opts.systems
     print()
     print(f"== tables bench: TPC-H-shaped, scale {opts.scale:g} ==")
-    print(f"machine: {machine['cpus_usable']} of {machine['cpus']} CPUs usable, {machine['mem_gib']} GiB RAM, "
-          f"kernel {machine['kernel']}, work dir fs {machine['work_fs']}; 1-min load at start "
-          f"{machine['load_1min']:.2f}{' (busy: treat as noise)' if machine['load_1min'] > 1 else ''}")
+    print(bench_run.machine_line(machine))
     if machine["disk_write_mb_s"] is not None:
         print(f"disk: sequential 1 MiB writes + fdatasync ({machine['disk_note']}): "
               f"{machine['disk_write_mb_s']:.0f} MB/s")
@@ -275,7 +257,7 @@ def to_json(opts, machine, manifest, results, failures):
         return {"cold_s": r.cold_s, "hot_s": r.hot_s, "error": r.error,
                 "rows": None if r.rows is None else len(r.rows)}
     return {
-        "settings": {k: v for k, v in vars(opts).items() if k != "json_path"},
+        "settings": bench_run.settings(opts),
         "machine": machine, "data": manifest, "failures": failures,
         "systems": {s: {"version": r.version, "loads": r.loads, "after_load": r.after_load,
                         "queries": {q: run_json(x) for q, x in r.queries.items()},
@@ -286,55 +268,40 @@ def to_json(opts, machine, manifest, results, failures):
 
 def main(argv):
     opts = parse_args(argv)
-    install_signal_handlers()
-    os.makedirs(opts.work_dir, exist_ok=True)
-    work_dir = tempfile.mkdtemp(prefix="strata-bench-tables-", dir=opts.work_dir)
-    data_dir = os.path.abspath(opts.data_dir) if opts.data_dir else os.path.join(work_dir, "data")
-    children = Children()
-    ctx = Context(opts, work_dir, data_dir, children)
     results, failures, manifest = {}, {}, None
-    started = time.monotonic()
-    interrupted = False
-    machine = machine_info(work_dir, opts)
-    try:
-        check_space(opts, work_dir)
-        print(f"work dir {work_dir}", flush=True)
-        manifest = ctx.manifest = generate(ctx)
-        for name in systems.ORDER:
-            if name not in opts.systems:
-                continue
-            system = systems.SYSTEMS[name](ctx)
-            print(f"{name}: {system.describe()}", flush=True)
-            try:
-                results[name] = system.run()
-            except BenchError as e:
-                failures[name] = str(e)
-                print(f"{name}: FAILED: {str(e).splitlines()[0] if str(e) else e}", flush=True)
-            except Exception as e:  # noqa: BLE001 - a client library error ends this system only
-                failures[name] = f"{type(e).__name__}: {e}"
-                print(f"{name}: FAILED: {type(e).__name__}: {e}", flush=True)
-            finally:
-                system.stop()
-                if not opts.keep:
-                    shutil.rmtree(system.dir, ignore_errors=True)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted; stopping servers", file=sys.stderr, flush=True)
-    except BenchError as e:
-        failures["bench"] = str(e)
-    finally:
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    if interrupted:
+    with bench_run.Run(opts, "tables") as run:
+        work_dir = run.work_dir
+        data_dir = os.path.abspath(opts.data_dir) if opts.data_dir else os.path.join(work_dir, "data")
+        ctx = Context(opts, work_dir, data_dir, run.children)
+        started = time.monotonic()
+        machine = machine_info(work_dir, opts)
+        try:
+            check_space(opts, work_dir)
+            print(f"work dir {work_dir}", flush=True)
+            manifest = ctx.manifest = generate(ctx)
+            for name in systems.ORDER:
+                if name not in opts.systems:
+                    continue
+                system = systems.SYSTEMS[name](ctx)
+                print(f"{name}: {system.describe()}", flush=True)
+                try:
+                    results[name] = system.run()
+                except BenchError as e:
+                    failures[name] = str(e)
+                    print(f"{name}: FAILED: {str(e).splitlines()[0] if str(e) else e}", flush=True)
+                except Exception as e:  # noqa: BLE001 - a client library error ends this system only
+                    failures[name] = f"{type(e).__name__}: {e}"
+                    print(f"{name}: FAILED: {type(e).__name__}: {e}", flush=True)
+                finally:
+                    run.end_system(system)
+        except BenchError as e:
+            failures["bench"] = str(e)
+    if run.interrupted:
         return 130
     mismatches = print_report(opts, machine, manifest, results, failures)
     print(f"\ntook {time.monotonic() - started:.0f} s")
     if opts.json_path:
-        with open(opts.json_path, "w") as f:
-            json.dump(to_json(opts, machine, manifest, results, failures), f, indent=2, default=str)
+        bench_run.write_json(opts.json_path, to_json(opts, machine, manifest, results, failures), default=str)
     return 1 if failures or mismatches else 0
 
 

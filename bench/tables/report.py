@@ -6,6 +6,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import bench_report
+from bench_report import Verdict
+
 SYSTEM_ORDER = ("strata", "postgres", "duckdb")
 REFERENCE_ORDER = ("duckdb", "postgres", "strata")
 # The brief's targets for tables.
@@ -35,14 +38,6 @@ class QueryRun:
 
     def median_hot_s(self):
         return median(self.hot_s) if self.hot_s else None
-
-
-@dataclass
-class Verdict:
-    what: str
-    value: str
-    goal: str
-    met: bool
 
 
 def median(values):
@@ -275,8 +270,7 @@ def verdicts(results, systems, loads, freshness, table_names, n_queries):
 
 
 def verdict_lines(vs):
-    return "\n".join(f"  {v.what:<42} {v.value:>20}  goal {v.goal:<9} {'met' if v.met else 'MISSED'}"
-                     for v in vs)
+    return bench_report.verdict_lines(vs, 42, 20, 9)
 
 
 def freshness_line(name, latencies_s, failures):

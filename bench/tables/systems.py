@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pgclient
 import schema
 from report import QueryRun
-from procs import BenchError, free_port, log_tail, wait_until_idle, wait_until_ready
+from bench_procs import BenchError, free_port, log_tail, wait_until_idle, wait_until_ready
 
 START_TIMEOUT_S = 60.0
 INITDB_TIMEOUT_S = 300.0

@@ -1,56 +1,21 @@
-"""A small client for Strata's admin API (/v1/volumes, /v1/snapshots, /v1/clones)."""
+"""Strata's volume routes (/v1/volumes, /v1/snapshots, /v1/clones) on the
+shared admin API client (bench/common/bench_admin.py)."""
 
-import http.client
-import json
-import time
-
-from procs import BenchError, wait_until_ready
+from bench_admin import AdminClient
+from bench_procs import BenchError
 
 REQUEST_TIMEOUT_S = 60.0
 
 
-class Admin:
+class Admin(AdminClient):
     def __init__(self, port):
-        self.port = port
-
-    def request(self, method, path, body=None):
-        """Returns (status, parsed JSON or None, wall seconds) on one new connection.
-
-        The time covers connect, request and the whole reply, as a user's
-        client sees it.
-        """
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT_S)
-        try:
-            conn.request(method, path, body=payload, headers=headers)
-            reply = conn.getresponse()
-            raw = reply.read()
-        except OSError as e:
-            raise BenchError(f"admin API {method} {path} failed: {e}") from e
-        finally:
-            conn.close()
-        seconds = time.perf_counter() - started
-        try:
-            doc = json.loads(raw) if raw else None
-        except ValueError:
-            doc = {"raw": raw.decode("utf-8", "replace")}
-        return reply.status, doc, seconds
+        super().__init__(port, REQUEST_TIMEOUT_S)
 
     def expect(self, method, path, body, statuses, what):
         status, doc, seconds = self.request(method, path, body)
         if status not in statuses:
             raise BenchError(f"{what}: {method} {path} answered {status}: {doc}")
         return doc, seconds
-
-    def wait_healthy(self, child, timeout_s):
-        def healthy():
-            try:
-                return self.request("GET", "/health")[0] == 200
-            except BenchError:
-                return False
-        wait_until_ready(child, healthy, timeout_s, "answer 200 on /health", interval_s=0.1)
 
     def usage(self):
         """The server's write accounting: GET /v1/volumes' "usage" object."""

@@ -6,22 +6,22 @@ bench/README.md for what is measured and how to read the output.
 """
 
 import argparse
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "common"))  # bench_*.py, shared by the benchmarks
 
+import bench_run  # noqa: E402
+from bench_procs import BenchError, log_tail, tool_version  # noqa: E402
+from bench_run import positive  # noqa: E402
 import fio  # noqa: E402
 import report  # noqa: E402
 import snapshots  # noqa: E402
 import systems  # noqa: E402
-from procs import BenchError, Children, install_signal_handlers, log_tail, tool_version  # noqa: E402
 
 TIMED_SLACK_S = 90
 FILL_MIN_BYTES_PER_S = 2e6
@@ -41,20 +41,7 @@ def parse_size(text):
 
 
 def parse_systems(text):
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in systems.SYSTEMS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown system(s) {', '.join(unknown) or '(none)'}; choose from "
-            f"{','.join(systems.ORDER)}")
-    return [n for n in systems.ORDER if n in names]
-
-
-def positive(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
+    return bench_run.parse_systems(text, systems.ORDER)
 
 
 def parse_args(argv):
@@ -110,24 +97,10 @@ class Context:
 
 
 def machine_info(work_dir):
-    mem_kib = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    fs = subprocess.run(["stat", "-f", "-c", "%T", work_dir], capture_output=True,
-                        text=True).stdout.strip()
-    return {
-        "cpus": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "mem_gib": round(mem_kib / 1024 / 1024, 1),
-        "load_1min": os.getloadavg()[0],
-        "kernel": os.uname().release,
-        "work_fs": fs,
-        "fio": tool_version(["fio", "--version"]),
-        "qemu_nbd": tool_version(["qemu-nbd", "--version"]),
-        "nbdkit": tool_version(["nbdkit", "--version"]),
-    }
+    return dict(bench_run.machine_info(work_dir),
+                fio=tool_version(["fio", "--version"]),
+                qemu_nbd=tool_version(["qemu-nbd", "--version"]),
+                nbdkit=tool_version(["nbdkit", "--version"]))
 
 
 def check_space(opts, work_dir):
@@ -136,11 +109,8 @@ def check_space(opts, work_dir):
     if "strata" in opts.systems:
         need += opts.size_bytes + (0 if opts.no_snapshots else fio.GIB)
     need += SPACE_SLACK_BYTES
-    st = os.statvfs(work_dir)
-    free = st.f_bavail * st.f_frsize
-    if free < need:
-        raise BenchError(f"{work_dir} has {free / fio.GIB:.1f} GiB free and the run needs about "
-                         f"{need / fio.GIB:.1f} GiB; use a smaller --size or another --work-dir")
+    bench_run.check_space(work_dir, need, lambda b: f"{b / fio.GIB:.1f} GiB", "the run",
+                          "use a smaller --size or another --work-dir")
 
 
 def run_fio(ctx, system, name, argv, log_path, reads, timeout_s):
@@ -214,10 +184,7 @@ def print_report(opts, machine, results, failures, timings, amplification=None):
     print(f"size {opts.size_bytes / fio.GIB:g} GiB, runtime {opts.runtime_s} s "
           f"(+{opts.ramp_s} s ramp), iodepth {opts.iodepth}, numjobs {opts.numjobs}, "
           f"fsync every {opts.fsync_every or 'never'}; reads after a full fill")
-    print(f"machine: {machine['cpus_usable']} of {machine['cpus']} CPUs usable, "
-          f"{machine['mem_gib']} GiB RAM, kernel {machine['kernel']}, work dir fs "
-          f"{machine['work_fs']}; 1-min load at start {machine['load_1min']:.2f}"
-          f"{' (busy: treat as noise)' if machine['load_1min'] > 1 else ''}")
+    print(bench_run.machine_line(machine))
     print(f"tools: {machine['fio']}; {machine['qemu_nbd']}; {machine['nbdkit']}")
     print("machine limit: the 'local' rows are the disk itself (fio, O_DIRECT, same filesystem)")
     nbdkit_cache = ("evicts after each request (cache=none)" if opts.nbdkit_cache == "none"
@@ -247,48 +214,33 @@ def print_report(opts, machine, results, failures, timings, amplification=None):
 
 def main(argv):
     opts = parse_args(argv)
-    install_signal_handlers()
-    os.makedirs(opts.work_dir, exist_ok=True)
-    work_dir = tempfile.mkdtemp(prefix="strata-bench-volumes-", dir=opts.work_dir)
-    children = Children()
-    ctx = Context(opts, work_dir, children)
     results, failures, timings = {}, {}, []
-    machine = machine_info(work_dir)
-    started = time.monotonic()
-    interrupted = False
-    try:
-        check_space(opts, work_dir)
-        print(f"work dir {work_dir}", flush=True)
-        for name in opts.systems:
-            system = systems.SYSTEMS[name](ctx)
-            try:
-                run_system(ctx, system, results, timings)
-            except BenchError as e:
-                failures[name] = str(e)
-                print(f"{name}: FAILED: {str(e).splitlines()[0]}", flush=True)
-            finally:
-                system.stop()
-                if not opts.keep:
-                    shutil.rmtree(system.dir, ignore_errors=True)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted; stopping servers", file=sys.stderr, flush=True)
-    except BenchError as e:
-        failures["bench"] = str(e)
-    finally:
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    if interrupted:
+    with bench_run.Run(opts, "volumes") as run:
+        work_dir = run.work_dir
+        ctx = Context(opts, work_dir, run.children)
+        machine = machine_info(work_dir)
+        started = time.monotonic()
+        try:
+            check_space(opts, work_dir)
+            print(f"work dir {work_dir}", flush=True)
+            for name in opts.systems:
+                system = systems.SYSTEMS[name](ctx)
+                try:
+                    run_system(ctx, system, results, timings)
+                except BenchError as e:
+                    failures[name] = str(e)
+                    print(f"{name}: FAILED: {str(e).splitlines()[0]}", flush=True)
+                finally:
+                    run.end_system(system)
+        except BenchError as e:
+            failures["bench"] = str(e)
+    if run.interrupted:
         return 130
     print_report(opts, machine, results, failures, timings, ctx.write_amplification)
     print(f"\ntook {time.monotonic() - started:.0f} s")
     if opts.json_path:
-        settings = {k: v for k, v in vars(opts).items() if k != "json_path"}
-        with open(opts.json_path, "w") as f:
-            json.dump(report.to_json(results, failures, timings, machine, settings), f, indent=2)
+        bench_run.write_json(opts.json_path,
+                             report.to_json(results, failures, timings, machine, bench_run.settings(opts)))
     return 1 if failures else 0
 
 

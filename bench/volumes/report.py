@@ -1,7 +1,7 @@
 """Tables, ratios and verdicts against the brief's volume targets."""
 
-from dataclasses import dataclass
-
+import bench_report
+from bench_report import Verdict
 from fio import WORKLOADS
 
 PEERS = ("qemu-nbd", "nbdkit", "local")
@@ -11,14 +11,6 @@ RAND_WORKLOADS = ("randread", "randwrite")
 GOAL_VS_QEMU = 1.0
 GOAL_VS_LOCAL = 0.70
 SNAPSHOT_GOAL_MS = 50.0
-
-
-@dataclass
-class Verdict:
-    what: str
-    value: str
-    goal: str
-    met: bool
 
 
 def ratio(results, workload, peer):
@@ -95,8 +87,7 @@ def snapshot_verdicts(timings):
 
 
 def verdict_lines(verdicts):
-    return "\n".join(f"  {v.what:<40} {v.value:>10}  goal {v.goal:<8} {'met' if v.met else 'MISSED'}"
-                     for v in verdicts)
+    return bench_report.verdict_lines(verdicts, 40, 10, 8)
 
 
 def to_json(results, failures, timings, machine, settings):

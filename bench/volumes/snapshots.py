@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 
 import fio
-from procs import BenchError, log_tail
+from bench_procs import BenchError, log_tail
 
 WRITES_BETWEEN_SNAPSHOTS = 64
 FIO_TIMEOUT_S = 600.0

@@ -11,7 +11,7 @@ import subprocess
 
 import fio
 from admin import Admin
-from procs import BenchError, free_port, wait_for_port, log_tail
+from bench_procs import BenchError, free_port, wait_for_port, log_tail
 
 START_TIMEOUT_S = 30.0
 EXPORT = "bench"

@@ -5,6 +5,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common"))
 
 import report  # noqa: E402
 from report import BASEBACKUP, COPY, GIB, MIB, RESET, STRATA, SizeResult  # noqa: E402

@@ -116,7 +116,7 @@ def test_whole_run_against_fake_strata_and_duckdb(tools, tmp_path, capsys):
 def fake_server():
     """A throwaway PostgreSQL posing as strata; yields its port."""
     import pgclient
-    from procs import Children, free_port, wait_until_ready
+    from bench_procs import Children, free_port, wait_until_ready
     work = tempfile.mkdtemp(prefix="btab-test-")
     os.chmod(work, 0o755)
     children = Children()
