@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "admin/reply.h"
+#include "base/utc_time.h"
 #include "dbclone/service.h"
 
 namespace strata::admin {
@@ -18,12 +18,7 @@ using dbclone::service;
 
 std::string rfc3339(int64_t ms) {
   if (ms <= 0) return "";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return format_utc_ms(ms, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 json source_json(const dbclone::source_info& s) {

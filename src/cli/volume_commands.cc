@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "base/size_text.h"
+#include "base/utc_time.h"
 #include "cli/admin_api.h"
 #include "cli/http_client.h"
 #include "cli/table.h"
@@ -41,12 +41,8 @@ std::string size_with_bytes(const json& object, const char* key) {
 std::string time_of(const json& object, const char* key) {
   const json& v = member(object, key);
   if (!v.is_number_integer()) return field_text(object, key);
-  std::time_t seconds = static_cast<std::time_t>(v.get<int64_t>() / 1000);
-  std::tm utc{};
-  if (gmtime_r(&seconds, &utc) == nullptr) return field_text(object, key);
-  char text[64];
-  if (std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &utc) == 0) return field_text(object, key);
-  return text;
+  std::string text = format_utc_ms(v.get<int64_t>(), "%Y-%m-%d %H:%M:%S UTC");
+  return text.empty() ? field_text(object, key) : text;
 }
 
 std::string origin_of(const json& volume) {

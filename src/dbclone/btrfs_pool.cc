@@ -14,7 +14,6 @@
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -24,7 +23,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -35,6 +33,7 @@
 #include "base/units.h"
 #include "dbclone/pool.h"
 #include "dbclone/process.h"
+#include "dbclone/system.h"
 
 namespace strata::dbclone {
 namespace {
@@ -53,57 +52,7 @@ constexpr auto loop_detach_wait = std::chrono::milliseconds(20);
 constexpr int loop_detach_polls = 50;
 
 // ---------------------------------------------------------------------------
-// Small system helpers.
-
-class unique_fd {
- public:
-  explicit unique_fd(int fd = -1) : fd_(fd) {}
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
-errc errno_code(int err) {
-  switch (err) {
-    case ENOENT: return errc::not_found;
-    case EEXIST: return errc::already_exists;
-    case ENOSPC:
-    case EDQUOT: return errc::no_space;
-    case ENAMETOOLONG:
-    case EINVAL: return errc::invalid_argument;
-    case EBUSY:
-    case EAGAIN: return errc::unavailable;
-    case ENOTTY:
-    case EOPNOTSUPP: return errc::unsupported;
-    default: return errc::io_error;
-  }
-}
-
-error errno_error(int err, std::string_view what) {
-  return make_error(errno_code(err), fmt::format("{}: {}", what, std::strerror(err)));
-}
-
-result<unique_fd> open_dir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error(errno, "open " + path);
-  return unique_fd(fd);
-}
-
-std::string join(const std::string& dir, std::string_view name) { return dir + "/" + std::string(name); }
+// Paths and directories (the general helpers are in dbclone/system.h).
 
 bool is_btrfs_dir(const std::string& path) {
   struct statfs st{};
@@ -128,12 +77,7 @@ std::string nearest_existing(const std::string& path) {
 status make_dirs(const std::string& path, mode_t mode) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return {};
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) {
-    fs::create_directories(parent, ec);
-    if (ec) return make_error(errc::io_error, fmt::format("create directory {}: {}", parent.string(), ec.message()));
-  }
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return errno_error(errno, "create directory " + path);
+  STRATA_TRY(make_dir_and_parents(path, mode));
   if (::chmod(path.c_str(), mode) != 0) return errno_error(errno, "chmod " + path);  // umask may have cut it
   return {};
 }
@@ -169,103 +113,16 @@ status fsync_dir(const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------
-// Child commands.
+// Tools.
 
 result<std::string> find_tool(std::string_view name, std::string_view package) {
-  for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"}) {
-    std::string path = fmt::format("{}/{}", dir, name);
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
+  if (auto path = find_executable(name)) return *path;
   return make_error(errc::unsupported, fmt::format("{} was not found; install {} (apt-get install {})", name, package,
                                                    package));
 }
 
-status run_tool(std::vector<std::string> argv, int64_t timeout_ms) {
-  std::string command_line = fmt::format("{}", fmt::join(argv, " "));
-  spawn_options options;
-  options.argv = std::move(argv);
-  auto out = run(options, timeout_ms);
-  if (!out) return make_error(out.code(), fmt::format("{}: {}", command_line, out.err().message));
-  if (out->exit_code != 0) {
-    return make_error(errc::io_error,
-                      fmt::format("{} failed with exit code {}: {}", command_line, out->exit_code, out->output_tail));
-  }
-  return {};
-}
-
 // ---------------------------------------------------------------------------
 // Mounts and loop devices.
-
-struct mount_entry {
-  std::string mount_point;
-  std::string fs_type;
-  std::string source;
-};
-
-// /proc/self/mountinfo writes space, tab, newline and backslash as \ooo.
-std::string unescape_mountinfo(std::string_view text) {
-  auto octal = [&](size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-      out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> split_spaces(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  while (start <= line.size()) {
-    size_t end = line.find(' ', start);
-    if (end == std::string::npos) end = line.size();
-    if (end > start) fields.push_back(line.substr(start, end - start));
-    start = end + 1;
-  }
-  return fields;
-}
-
-// The topmost mount at mount_point (a canonical path), if any.
-std::optional<mount_entry> top_mount_at(const std::string& mount_point) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::optional<mount_entry> top;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto fields = split_spaces(line);
-    auto dash = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 3) continue;
-    if (unescape_mountinfo(fields[4]) != mount_point) continue;
-    top = mount_entry{mount_point, *(dash + 1), unescape_mountinfo(*(dash + 2))};
-  }
-  return top;
-}
-
-// "/dev/loop3" -> the file it is backed by, or "" when it is no loop device.
-std::string loop_backing_file(const std::string& device) {
-  constexpr std::string_view prefix = "/dev/loop";
-  if (!device.starts_with(prefix)) return "";
-  std::ifstream in(fmt::format("/sys/block/{}/loop/backing_file", device.substr(5)));
-  std::string backing;
-  std::getline(in, backing);
-  return backing;
-}
-
-// Loop devices currently attached to `image` (a canonical path).
-std::vector<std::string> loop_devices_of(const std::string& image) {
-  std::vector<std::string> devices;
-  auto names = dir_entries("/sys/block");
-  if (!names) return devices;
-  for (const auto& name : *names) {
-    if (!name.starts_with("loop")) continue;
-    std::string device = "/dev/" + name;
-    if (loop_backing_file(device) == image) devices.push_back(device);
-  }
-  return devices;
-}
 
 bool is_mount_of_image(const mount_entry& m, const std::string& image) {
   return m.fs_type == "btrfs" && loop_backing_file(m.source) == image;
@@ -275,7 +132,8 @@ status mount_image(const std::string& image, const std::string& mount_point) {
   auto mount_tool = find_tool("mount", "mount");
   if (!mount_tool) return mount_tool.err();
   spdlog::info("dbclone: mounting the btrfs pool {} at {}", image, mount_point);
-  return run_tool({*mount_tool, "-t", "btrfs", "-o", "loop,noatime", image, mount_point}, mount_timeout_ms);
+  STRATA_TRY(run_tool({*mount_tool, "-t", "btrfs", "-o", "loop,noatime", image, mount_point}, mount_timeout_ms));
+  return {};
 }
 
 // Detaches what is left of the image's loop devices (mount -o loop sets
@@ -286,27 +144,19 @@ void detach_loops(const std::string& image) {
     std::this_thread::sleep_for(loop_detach_wait);
   }
   for (const auto& device : loop_devices_of(image)) {
-    unique_fd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.get() < 0 || ::ioctl(fd.get(), LOOP_CLR_FD) != 0) {
-      spdlog::warn("dbclone: could not detach loop device {} of {}: {}", device, image, std::strerror(errno));
+    if (int err = detach_loop(device); err != 0) {
+      spdlog::warn("dbclone: could not detach loop device {} of {}: {}", device, image, errno_text(err));
     }
   }
 }
 
 // umount, retried while busy, then lazily as a last resort.
 void unmount(const std::string& mount_point, const std::string& image) {
-  for (int attempt = 0; attempt < umount_attempts; ++attempt) {
-    if (::umount2(mount_point.c_str(), 0) == 0 || errno == EINVAL) {
-      detach_loops(image);
-      return;
-    }
-    if (errno != EBUSY) break;
-    std::this_thread::sleep_for(umount_busy_wait);
+  if (int err = unmount_retrying(mount_point, umount_attempts, umount_busy_wait); err != 0) {
+    detach_busy_mount(mount_point, err);
+    return;
   }
-  spdlog::warn("dbclone: {} is busy ({}); detaching it lazily", mount_point, std::strerror(errno));
-  if (::umount2(mount_point.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
-    spdlog::warn("dbclone: could not unmount {}: {}", mount_point, std::strerror(errno));
-  }
+  detach_loops(image);
 }
 
 // ---------------------------------------------------------------------------
@@ -315,7 +165,7 @@ void unmount(const std::string& mount_point, const std::string& image) {
 status format_image(const std::string& pool_dir, uint64_t image_bytes) {
   auto mkfs = find_tool("mkfs.btrfs", "btrfs-progs");
   if (!mkfs) return mkfs.err();
-  std::string fresh = join(pool_dir, image_new_file_name);
+  std::string fresh = join_path(pool_dir, image_new_file_name);
   ::unlink(fresh.c_str());  // a try that died half-way
   unique_fd fd(::open(fresh.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return errno_error(errno, "create " + fresh);
@@ -326,11 +176,11 @@ status format_image(const std::string& pool_dir, uint64_t image_bytes) {
   }
   fd.reset();
   spdlog::info("dbclone: formatting a {} byte btrfs pool image at {}", image_bytes, fresh);
-  if (auto st = run_tool({*mkfs, "-q", fresh}, mkfs_timeout_ms); !st) {
+  if (auto made = run_tool({*mkfs, "-q", fresh}, mkfs_timeout_ms); !made) {
     ::unlink(fresh.c_str());
-    return st;
+    return made.err();
   }
-  std::string image = join(pool_dir, image_file_name);
+  std::string image = join_path(pool_dir, image_file_name);
   if (::rename(fresh.c_str(), image.c_str()) != 0) {
     int err = errno;
     ::unlink(fresh.c_str());
@@ -482,7 +332,7 @@ class btrfs_pool final : public pool {
   explicit btrfs_pool(pool_layout layout) : layout_(std::move(layout)) {}
 
   std::string kind() const override { return "btrfs"; }
-  std::string path(std::string_view dataset) const override { return join(layout_.root, dataset); }
+  std::string path(std::string_view dataset) const override { return join_path(layout_.root, dataset); }
 
   status create(std::string_view dataset) override {
     STRATA_TRY(check_dataset_name(dataset));
@@ -592,7 +442,7 @@ class btrfs_pool final : public pool {
       std::string advice = layout_.image.empty() ? "free space on the file system holding it"
                                                  : "raise --db-pool-bytes";
       return make_error(errc::no_space, fmt::format("the database pool is full ({}: {}); {} or delete snapshots and "
-                                                    "clones", what, std::strerror(err), advice));
+                                                    "clones", what, errno_text(err), advice));
     }
     if (err == EEXIST) return make_error(errc::already_exists, fmt::format("dataset {} exists already", dataset));
     return errno_error(err, what);
@@ -651,8 +501,8 @@ class btrfs_pool final : public pool {
     if (!entries) return entries.err();
     for (const auto& name : *entries) {
       std::error_code ec;
-      fs::remove_all(join(dir, name), ec);
-      if (ec) return make_error(errc::io_error, fmt::format("delete {}: {}", join(dir, name), ec.message()));
+      fs::remove_all(join_path(dir, name), ec);
+      if (ec) return make_error(errc::io_error, fmt::format("delete {}: {}", join_path(dir, name), ec.message()));
     }
     if (::rmdir(dir.c_str()) != 0) return errno_error(errno, "delete dataset " + dir);
     return {};
@@ -734,7 +584,7 @@ result<pool_layout> open_image(const btrfs_pool_config& config) {
                                                           config.image_bytes, image_bytes_min));
   }
   STRATA_TRY(make_dirs(config.pool_dir, 0700));
-  std::string image = join(config.pool_dir, image_file_name);
+  std::string image = join_path(config.pool_dir, image_file_name);
   if (::access(image.c_str(), F_OK) != 0) STRATA_TRY(format_image(config.pool_dir, config.image_bytes));
   auto image_real = real_path(image);
   if (!image_real) return image_real.err();

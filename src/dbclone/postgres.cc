@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "dbclone/system.h"
+
 namespace strata::dbclone {
 namespace {
 
@@ -215,18 +217,6 @@ result<std::string> read_text_file(const std::string& path) {
   return text.str();
 }
 
-std::vector<std::string> split_nul(const std::string& text) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\0', start);
-    if (end == std::string::npos) end = text.size();
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 std::string canonical_or_empty(const std::string& path) {
   std::error_code ec;
   auto resolved = std::filesystem::canonical(path, ec);
@@ -369,8 +359,7 @@ std::optional<pid_t> running_postmaster(const std::string& data_dir) {
   if (!first.empty() && first[0] == '-') first.erase(0, 1);
   int pid = leading_int(first);
   if (pid <= 0 || !process_alive(pid)) return std::nullopt;
-  auto cmdline = read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
-  std::vector<std::string> argv = cmdline.ok() ? split_nul(*cmdline) : std::vector<std::string>{};
+  std::vector<std::string> argv = process_argv(pid);
   if (!runs_postgres(pid, argv) || !serves_data_dir(pid, argv, data_dir)) return std::nullopt;
   return static_cast<pid_t>(pid);
 }

@@ -18,8 +18,9 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
-#include <system_error>
 #include <thread>
+
+#include "dbclone/system.h"
 
 namespace strata::dbclone {
 namespace {
@@ -30,34 +31,6 @@ constexpr int64_t poll_interval_ms = 10;
 constexpr int64_t kill_wait_ms_min = 1000;
 constexpr size_t pipe_read_bytes = 64 * 1024;
 constexpr const char* child_path = "/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string errno_text(int err) { return std::system_category().message(err); }
-
-class unique_fd {
- public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // The child dup2s onto 0, 1 and 2, so none of its sources may sit there
 // (possible when this process was started with a standard fd closed).

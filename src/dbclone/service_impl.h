@@ -138,6 +138,8 @@ class service_impl final : public service {
   status copy_physical(source_record& r, const std::string& dataset);
   status copy_logical(source_record& r, const std::string& dataset);
   status start_sync(const std::string& name);
+  status check_major(int source_major);
+  status check_source_major(const std::string& conninfo);
   void poll_sync(const std::string& name);
   std::string base_dataset(const source_record& r) const;
   void set_source_status(const std::string& name, const std::string& status, const std::string& reason);

@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 
+#include "base/utc_time.h"
 #include "dbclone/conninfo.h"
 #include "dbclone/service_impl.h"
 #include "meta/kv.h"
@@ -27,14 +27,7 @@ constexpr size_t message_bytes_max = 4096;
 
 std::string snapshot_dataset(const std::string& id) { return "snap." + id; }
 
-std::string utc_stamp(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dt%H%M%Sz", &tm);
-  return buf;
-}
+std::string utc_stamp(int64_t ms) { return format_utc_ms(ms, "%Y%m%dt%H%M%Sz"); }
 
 }  // namespace
 

@@ -207,6 +207,7 @@ status service_impl::copy_physical(source_record& r, const std::string& dataset)
     std::lock_guard lock(mu_);
     source_rt_[r.spec.name].progress_total_bytes = std::stoull(*(*total)[0][0]);
   }
+  STRATA_TRY(check_source_major(admin->with_password()));
   STRATA_TRY((*p)->create(dataset));
   const std::string root = (*p)->path(dataset);
   const std::string pgdata = root + "/data";
@@ -232,13 +233,8 @@ status service_impl::copy_physical(source_record& r, const std::string& dataset)
                                                      out->output_tail));
   }
   auto major = data_dir_major_version(pgdata);
-  auto ours = binaries_major_version(bins_);
   if (!major.ok()) return major.err();
-  if (ours.ok() && *major != *ours) {
-    return make_error(errc::unsupported, fmt::format("the source runs PostgreSQL {}, but the installed binaries ({}) "
-                                                     "run {}; install postgresql-{} or set --db-postgres-bin",
-                                                     *major, bins_.bin_dir, *ours, *major));
-  }
+  STRATA_TRY(check_major(*major));
   STRATA_TRY(ensure_config_files(pgdata, os_user_));
   std::ofstream(fs::path(pgdata) / "standby.signal").close();
   if (os_user_) STRATA_TRY(chown_tree(pgdata + "/standby.signal", *os_user_));
@@ -248,6 +244,23 @@ status service_impl::copy_physical(source_record& r, const std::string& dataset)
     sources_[name].base_generation = r.base_generation;  // start_sync reads the dataset from the record
   }
   return start_sync(name);
+}
+
+status service_impl::check_major(int source_major) {
+  auto ours = binaries_major_version(bins_);
+  if (!ours.ok() || source_major == *ours) return {};
+  return make_error(errc::unsupported, fmt::format("the source runs PostgreSQL {}, but the installed binaries ({}) run "
+                                                   "{}; a physical copy needs the same major version: install "
+                                                   "postgresql-{} and set --db-postgres-bin, or use mode logical",
+                                                   source_major, bins_.bin_dir, *ours, source_major));
+}
+
+// Before copying: a role that cannot run queries (replication only) skips
+// this, and the copy's PG_VERSION is checked instead.
+status service_impl::check_source_major(const std::string& conninfo) {
+  auto rows = query(conninfo, "SELECT current_setting('server_version_num')::int / 10000", query_timeout_ms);
+  if (!rows.ok() || rows->empty() || !(*rows)[0][0]) return {};
+  return check_major(std::stoi(*(*rows)[0][0]));
 }
 
 status service_impl::start_sync(const std::string& name) {

@@ -108,7 +108,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -121,6 +120,7 @@
 
 #include "base/units.h"
 #include "dbclone/process.h"
+#include "dbclone/system.h"
 #include "volumes/service.h"
 
 namespace strata::dbclone {
@@ -148,59 +148,11 @@ constexpr auto poll_wait = std::chrono::milliseconds(10);
 constexpr uint64_t journal_cap_from_bytes = 16 * GiB;  // above this, the journal is capped at 128 MiB
 
 // ---------------------------------------------------------------------------
-// Small system helpers.
+// Directories, tools, text (the general helpers are in dbclone/system.h).
 
-class unique_fd {
- public:
-  explicit unique_fd(int fd = -1) : fd_(fd) {}
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
-errc errno_code(int err) {
-  switch (err) {
-    case ENOENT: return errc::not_found;
-    case EEXIST: return errc::already_exists;
-    case ENOSPC:
-    case EDQUOT: return errc::no_space;
-    case EINVAL: return errc::invalid_argument;
-    case EBUSY:
-    case EAGAIN: return errc::unavailable;
-    case ENODEV:
-    case ENOTTY:
-    case EOPNOTSUPP: return errc::unsupported;
-    default: return errc::io_error;
-  }
-}
-
-error errno_error(int err, std::string_view what) {
-  return make_error(errno_code(err), fmt::format("{}: {}", what, std::strerror(err)));
-}
-
-std::string join(const std::string& dir, std::string_view name) { return dir + "/" + std::string(name); }
-
+// mkdir -p that insists on a directory with exactly `mode`.
 status make_dir(const std::string& path, mode_t mode) {
-  std::error_code ec;
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) {
-    fs::create_directories(parent, ec);
-    if (ec) return make_error(errc::io_error, fmt::format("create directory {}: {}", parent.string(), ec.message()));
-  }
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return errno_error(errno, "create directory " + path);
+  STRATA_TRY(make_dir_and_parents(path, mode));
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) return errno_error(errno, "stat " + path);
   if (!S_ISDIR(st.st_mode)) return make_error(errc::already_exists, fmt::format("{} exists and is no directory", path));
@@ -209,29 +161,10 @@ status make_dir(const std::string& path, mode_t mode) {
 }
 
 result<std::string> find_tool(std::string_view name, std::string_view package) {
-  for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"}) {
-    std::string path = fmt::format("{}/{}", dir, name);
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
+  if (auto path = find_executable(name)) return *path;
   return make_error(errc::unsupported, fmt::format("the volume pool needs {}, which was not found; install {} "
                                                    "(apt-get install {}, or scripts/install-deps.sh)",
                                                    name, package, package));
-}
-
-// Runs a command to completion; its output tail (stdout and stderr) on success.
-result<std::string> run_tool(std::vector<std::string> argv, int64_t timeout_ms) {
-  std::string command_line = fmt::format("{}", fmt::join(argv, " "));
-  spawn_options options;
-  options.argv = std::move(argv);
-  auto out = run(options, timeout_ms);
-  if (!out) return make_error(out.code(), fmt::format("{}: {}", command_line, out.err().message));
-  if (out->exit_code != 0) {
-    errc code = out->output_tail.find("No space left on device") != std::string::npos ? errc::no_space
-                                                                                          : errc::io_error;
-    return make_error(code, fmt::format("`{}` failed with exit code {}: {}", command_line, out->exit_code,
-                                        out->output_tail));
-  }
-  return std::move(out->output_tail);
 }
 
 std::string trim(std::string text) {
@@ -255,85 +188,11 @@ std::string percent_encode(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------
-// Mounts, loop devices, processes.
+// Loop devices, processes, the NBD listener.
 
-struct mount_entry {
-  std::string mount_point;
-  std::string fs_type;
-  std::string source;
-};
-
-std::string unescape_mountinfo(std::string_view text) {
-  auto octal = [&](size_t k) { return k < text.size() && text[k] >= '0' && text[k] <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-      out += static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-std::vector<mount_entry> read_mounts() {
-  std::vector<mount_entry> mounts;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> fields;
-    size_t start = 0;
-    while (start <= line.size()) {
-      size_t end = line.find(' ', start);
-      if (end == std::string::npos) end = line.size();
-      if (end > start) fields.push_back(line.substr(start, end - start));
-      start = end + 1;
-    }
-    auto dash = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 3) continue;
-    mounts.push_back(mount_entry{unescape_mountinfo(fields[4]), *(dash + 1), unescape_mountinfo(*(dash + 2))});
-  }
-  return mounts;
-}
-
-// The topmost mount at mount_point, if any.
-std::optional<mount_entry> top_mount_at(const std::string& mount_point) {
-  std::optional<mount_entry> top;
-  for (auto& m : read_mounts()) {
-    if (m.mount_point == mount_point) top = std::move(m);
-  }
-  return top;
-}
-
-// "/dev/loop3" -> the file it is backed by ("" when detached or no loop device).
-std::string loop_backing_file(const std::string& device) {
-  if (!device.starts_with("/dev/loop")) return "";
-  std::ifstream in(fmt::format("/sys/block/{}/loop/backing_file", device.substr(5)));
-  std::string backing;
-  std::getline(in, backing);
-  return backing;
-}
-
-// Attached loop devices whose backing file lies under dir/.
-std::vector<std::string> loop_devices_under(const std::string& dir) {
-  std::vector<std::string> devices;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/sys/block", ec)) {
-    std::string name = entry.path().filename().string();
-    if (!name.starts_with("loop")) continue;
-    std::string device = "/dev/" + name;
-    if (loop_backing_file(device).starts_with(dir + "/")) devices.push_back(device);
-  }
-  return devices;
-}
-
-void detach_loop(const std::string& device) {
-  unique_fd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
-  // Busy (a lazily unmounted file system still holds it): the kernel sets
-  // autoclear and detaches it when the last user goes.
-  if (fd.get() < 0 || (::ioctl(fd.get(), LOOP_CLR_FD) != 0 && errno != ENXIO)) {
-    spdlog::warn("dbclone: could not detach loop device {}: {}", device, std::strerror(errno));
+void detach_loop_or_warn(const std::string& device) {
+  if (int err = detach_loop(device); err != 0) {
+    spdlog::warn("dbclone: could not detach loop device {}: {}", device, errno_text(err));
   }
 }
 
@@ -349,12 +208,6 @@ status set_autoclear(const std::string& device) {
   return {};
 }
 
-void unmount_lazily(const std::string& mount_point) {
-  if (::umount2(mount_point.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-    spdlog::warn("dbclone: could not unmount {}: {}", mount_point, std::strerror(errno));
-  }
-}
-
 // Live processes whose argv[0] is nbdfuse and one of whose arguments lies under dir/.
 std::vector<pid_t> nbdfuse_processes_under(const std::string& dir) {
   std::vector<pid_t> pids;
@@ -362,19 +215,10 @@ std::vector<pid_t> nbdfuse_processes_under(const std::string& dir) {
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     std::string name = entry.path().filename().string();
     if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::string> argv;
-    size_t start = 0;
-    while (start < cmdline.size()) {
-      size_t end = cmdline.find('\0', start);
-      if (end == std::string::npos) end = cmdline.size();
-      argv.push_back(cmdline.substr(start, end - start));
-      start = end + 1;
-    }
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    std::vector<std::string> argv = process_argv(pid);
     if (argv.empty() || fs::path(argv[0]).filename() != "nbdfuse") continue;
     bool ours = std::any_of(argv.begin() + 1, argv.end(), [&](const std::string& a) { return a.starts_with(dir + "/"); });
-    pid_t pid = static_cast<pid_t>(std::stol(name));
     if (ours && pid != ::getpid() && process_alive(pid)) pids.push_back(pid);
   }
   return pids;
@@ -476,12 +320,12 @@ class volume_pool final : public pool {
         volumes_(volumes),
         tools_(std::move(tools)),
         root_(std::move(root)),
-        nbd_dir_(join(root_, nbd_dir_name)),
-        run_dir_(join(root_, run_dir_name)) {}
+        nbd_dir_(join_path(root_, nbd_dir_name)),
+        run_dir_(join_path(root_, run_dir_name)) {}
   ~volume_pool() override { close(); }
 
   std::string kind() const override { return "volume"; }
-  std::string path(std::string_view dataset) const override { return join(root_, dataset); }
+  std::string path(std::string_view dataset) const override { return join_path(root_, dataset); }
 
   status start();
 
@@ -522,6 +366,12 @@ class volume_pool final : public pool {
     if (it == index_.end()) return std::nullopt;
     return it->second;
   }
+  // find(), with errc::not_found when there is no such dataset.
+  result<dataset> find_existing(std::string_view name) const {
+    auto d = find(name);
+    if (!d) return make_error(errc::not_found, fmt::format("dataset {} does not exist in the volume pool", name));
+    return std::move(*d);
+  }
   void put(const std::string& name, dataset d) {
     std::lock_guard lock(index_mu_);
     index_[name] = std::move(d);
@@ -542,15 +392,26 @@ class volume_pool final : public pool {
     return {};
   }
   status check_new_name(std::string_view name, bool as_volume) const;
+  // For a snapshot or clone `to` of `from`: the pool is open, `from` exists
+  // (returned) and `to` is a free name (check_new_name).
+  result<dataset> copy_source(const std::string& from, const std::string& to, bool to_as_volume) const {
+    STRATA_TRY(check_open());
+    auto d = find_existing(from);
+    if (!d) return d.err();
+    STRATA_TRY(check_new_name(to, to_as_volume));
+    return d;
+  }
   result<std::string> new_volume_name(const std::string& name);
   std::string uri_of(const std::string& volume) const;
-  std::string pid_file(const std::string& name) const { return join(run_dir_, name + ".pid"); }
-  std::string log_file(const std::string& name) const { return join(run_dir_, name + ".log"); }
+  std::string pid_file(const std::string& name) const { return join_path(run_dir_, name + ".pid"); }
+  std::string log_file(const std::string& name) const { return join_path(run_dir_, name + ".log"); }
 
   void clear_stale();
   void remove_leftover_files();
   status load_index();
   status expose(const std::string& name, const std::string& volume, bool format);
+  status expose_new(const std::string& name, const std::string& volume, bool format, std::string_view action,
+                    const std::string& what);
   status unexpose(const std::string& name, bool force);
   status freeze_and_snapshot(const std::string& from, const dataset& d, const std::string& snapshot);
   status delete_volume(const std::string& volume);
@@ -661,7 +522,7 @@ void volume_pool::clear_stale() {
   }
   for (const auto& device : loops) {
     spdlog::warn("dbclone: detaching loop device {} left by an earlier run", device);
-    detach_loop(device);
+    detach_loop_or_warn(device);
   }
 }
 
@@ -743,7 +604,7 @@ result<bool> volume_pool::has_file_system(const std::string& volume) {
 // The kernel side.
 
 status volume_pool::expose(const std::string& name, const std::string& volume, bool format) {
-  std::string fuse_dir = join(nbd_dir_, name);
+  std::string fuse_dir = join_path(nbd_dir_, name);
   std::string mount_point = path(name);
   STRATA_TRY(make_dir(fuse_dir, 0700));
   STRATA_TRY(make_dir(mount_point, 0755));
@@ -779,7 +640,7 @@ status volume_pool::expose(const std::string& name, const std::string& volume, b
                                        file_tail(log_file(name), 1024))));
   }
 
-  std::string image = join(fuse_dir, nbd_file_name);
+  std::string image = join_path(fuse_dir, nbd_file_name);
   auto attached = run_tool({tools_.losetup, "--find", "--show", "--direct-io=off", image}, losetup_timeout_ms);
   if (!attached) return fail(attached.err());
   std::string loop = trim(*attached);
@@ -809,6 +670,18 @@ status volume_pool::expose(const std::string& name, const std::string& volume, b
   return {};
 }
 
+// expose() for the new volume of a new dataset; on failure the volume is
+// deleted again and the error says `what` ("create dataset D") failed.
+status volume_pool::expose_new(const std::string& name, const std::string& volume, bool format,
+                               std::string_view action, const std::string& what) {
+  auto st = expose(name, volume, format);
+  if (st) return {};
+  if (auto del = delete_volume(volume); !del) {
+    spdlog::warn("dbclone: could not delete volume {} after a failed {}: {}", volume, action, del.err().message);
+  }
+  return make_error(st.code(), fmt::format("{}: {}", what, st.err().message));
+}
+
 // Unmounts, detaches the loop device and stops nbdfuse. Without force, a busy
 // mount is errc::unavailable and nothing is torn down; with force it is
 // detached lazily.
@@ -817,20 +690,11 @@ status volume_pool::unexpose(const std::string& name, bool force) {
   if (it == exposures_.end()) return {};
   exposure& e = it->second;
   std::string mount_point = path(name);
-  std::string fuse_dir = join(nbd_dir_, name);
+  std::string fuse_dir = join_path(nbd_dir_, name);
 
   if (e.mounted || top_mount_at(mount_point)) {
-    bool done = false;
-    int err = 0;
-    for (int attempt = 0; attempt < umount_attempts && !done; ++attempt) {
-      if (::umount2(mount_point.c_str(), 0) == 0 || errno == EINVAL) {
-        done = true;
-      } else {
-        err = errno;
-        if (err != EBUSY) break;
-        std::this_thread::sleep_for(umount_busy_wait);
-      }
-    }
+    int err = unmount_retrying(mount_point, umount_attempts, umount_busy_wait);
+    bool done = err == 0;
     if (!done && !force) {
       if (err == EBUSY) {
         return make_error(errc::unavailable, fmt::format("dataset {} is in use: a process still has files open under "
@@ -839,18 +703,15 @@ status volume_pool::unexpose(const std::string& name, bool force) {
       }
       return errno_error(err, "unmount " + mount_point);
     }
-    if (!done) {
-      spdlog::warn("dbclone: {} is busy ({}); detaching it lazily", mount_point, std::strerror(err));
-      unmount_lazily(mount_point);
-    }
+    if (!done) detach_busy_mount(mount_point, err);
     e.mounted = false;
   }
 
   if (!e.loop.empty()) {
     // Autoclear may have detached it already, asynchronously; wait until the
     // device lets go of nbdfuse's file, so that mount is not busy.
-    std::string image = join(fuse_dir, nbd_file_name);
-    if (loop_backing_file(e.loop) == image) detach_loop(e.loop);
+    std::string image = join_path(fuse_dir, nbd_file_name);
+    if (loop_backing_file(e.loop) == image) detach_loop_or_warn(e.loop);
     if (!wait_until(2000, [&] { return loop_backing_file(e.loop) != image; })) {
       spdlog::warn("dbclone: loop device {} still holds {}", e.loop, image);
     }
@@ -881,8 +742,9 @@ status volume_pool::freeze_and_snapshot(const std::string& from, const dataset& 
   unique_fd fd;
   auto it = exposures_.find(from);
   if (it != exposures_.end() && it->second.mounted) {
-    fd.reset(::open(path(from).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (fd.get() < 0) return errno_error(errno, "open " + path(from));
+    auto opened = open_dir(path(from));
+    if (!opened) return opened.err();
+    fd = std::move(*opened);
     if (::ioctl(fd.get(), FIFREEZE, 0) != 0) {
       int err = errno;
       if (err == EBUSY) {
@@ -940,12 +802,7 @@ status volume_pool::create(std::string_view name_view) {
   if (!volume) return volume.err();
   auto made = volumes_.create_volume(*volume, config_.volume_bytes);
   if (!made) return made.err();
-  if (auto st = expose(name, *volume, true); !st) {
-    if (auto del = delete_volume(*volume); !del) {
-      spdlog::warn("dbclone: could not delete volume {} after a failed create: {}", *volume, del.err().message);
-    }
-    return make_error(st.code(), fmt::format("create dataset {}: {}", name, st.err().message));
-  }
+  STRATA_TRY(expose_new(name, *volume, true, "create", fmt::format("create dataset {}", name)));
   put(name, dataset{false, *volume, ""});
   spdlog::info("dbclone: created dataset {} on volume {} at {}", name, *volume, path(name));
   return {};
@@ -954,10 +811,8 @@ status volume_pool::create(std::string_view name_view) {
 status volume_pool::snapshot(std::string_view from_view, std::string_view to_view) {
   std::string from(from_view), to(to_view);
   std::lock_guard lock(op_mu_);
-  STRATA_TRY(check_open());
-  auto d = find(from);
-  if (!d) return make_error(errc::not_found, fmt::format("dataset {} does not exist in the volume pool", from));
-  STRATA_TRY(check_new_name(to, false));
+  auto d = copy_source(from, to, false);
+  if (!d) return d.err();
   if (d->snapshot) {
     return make_error(errc::unsupported, fmt::format("dataset {} is a snapshot; the volume pool snapshots writable "
                                                      "datasets only (clone it and snapshot the clone)", from));
@@ -971,10 +826,8 @@ status volume_pool::snapshot(std::string_view from_view, std::string_view to_vie
 status volume_pool::clone(std::string_view from_view, std::string_view to_view) {
   std::string from(from_view), to(to_view);
   std::lock_guard lock(op_mu_);
-  STRATA_TRY(check_open());
-  auto d = find(from);
-  if (!d) return make_error(errc::not_found, fmt::format("dataset {} does not exist in the volume pool", from));
-  STRATA_TRY(check_new_name(to, true));
+  auto d = copy_source(from, to, true);
+  if (!d) return d.err();
   auto volume = new_volume_name(to);
   if (!volume) return volume.err();
 
@@ -994,12 +847,7 @@ status volume_pool::clone(std::string_view from_view, std::string_view to_view) 
     }
   }
   if (!made) return made.err();
-  if (auto st = expose(to, *volume, false); !st) {
-    if (auto del = delete_volume(*volume); !del) {
-      spdlog::warn("dbclone: could not delete volume {} after a failed clone: {}", *volume, del.err().message);
-    }
-    return make_error(st.code(), fmt::format("clone {} of {}: {}", to, from, st.err().message));
-  }
+  STRATA_TRY(expose_new(to, *volume, false, "clone", fmt::format("clone {} of {}", to, from)));
   put(to, dataset{false, *volume, ""});
   spdlog::info("dbclone: cloned dataset {} to {} (volume {})", from, to, *volume);
   return {};
@@ -1047,8 +895,8 @@ status volume_pool::destroy(std::string_view name_view) {
 }
 
 result<uint64_t> volume_pool::exclusive_bytes(std::string_view name) {
-  auto d = find(name);
-  if (!d) return make_error(errc::not_found, fmt::format("dataset {} does not exist in the volume pool", name));
+  auto d = find_existing(name);
+  if (!d) return d.err();
   if (!d->snapshot) {
     auto v = volumes_.describe_volume(d->volume);
     if (!v) return v.err();
@@ -1131,8 +979,8 @@ result<std::unique_ptr<pool>> open_volume_pool(const volume_pool_config& config,
   std::error_code ec;
   std::string root = fs::canonical(config.mount_root, ec).string();
   if (ec) return make_error(errc::io_error, fmt::format("resolve {}: {}", config.mount_root, ec.message()));
-  STRATA_TRY(make_dir(join(root, nbd_dir_name), 0700));
-  STRATA_TRY(make_dir(join(root, run_dir_name), 0700));
+  STRATA_TRY(make_dir(join_path(root, nbd_dir_name), 0700));
+  STRATA_TRY(make_dir(join_path(root, run_dir_name), 0700));
 
   auto p = std::make_unique<volume_pool>(config, volumes, std::move(t), root);
   STRATA_TRY(p->start());

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <ctime>
+#include <optional>
 #include <string>
+
+#include "base/utc_time.h"
 
 namespace strata::dbclone {
 namespace {
@@ -22,12 +24,7 @@ int64_t utc_ms(int year, unsigned month, unsigned day, int hour = 0, int minute 
 // "2026-12-06 17:20 Sun" or "none", so failures read as dates.
 std::string text_of(std::optional<int64_t> ms) {
   if (!ms) return "none";
-  std::time_t seconds = static_cast<std::time_t>(*ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M %a", &utc);
-  return text + (*ms % minute_ms == 0 ? std::string() : " (not a whole minute)");
+  return format_utc_ms(*ms, "%Y-%m-%d %H:%M %a") + (*ms % minute_ms == 0 ? std::string() : " (not a whole minute)");
 }
 
 cron_schedule must_parse(std::string_view text) {
