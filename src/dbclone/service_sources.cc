@@ -332,10 +332,11 @@ void service_impl::poll_sync(const std::string& name) {
     return;
   }
   auto ic = make_instance("sync." + name, "", private_port, "", {});
-  auto rows = query(socket_conninfo(ic, r.superuser.empty() ? "postgres" : r.superuser, "postgres"),
+  auto rows = query(socket_conninfo(ic, r.superuser.empty() ? "postgres" : r.superuser, "template1"),
                     "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint, "
                     "(extract(epoch from pg_last_xact_replay_timestamp()) * 1000)::bigint, "
-                    "pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()",
+                    "pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), "
+                    "(SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')",
                     query_timeout_ms);
   if (!rows.ok() || rows->empty()) return;
   const auto& row = (*rows)[0];
@@ -345,7 +346,16 @@ void service_impl::poll_sync(const std::string& name) {
   // began, which may lie before what was already replayed.
   rt.replay_lag_bytes = row[0] ? std::max<int64_t>(0, std::stoll(*row[0])) : 0;
   auto& reason = sources_[name].reason;
-  if (reason.rfind("sync instance:", 0) == 0) reason.clear();
+  const bool streaming = row[3] && *row[3] != "0";
+  if (!streaming) {
+    // The standby keeps its data and retries; snapshots still work, from
+    // what it has received so far.
+    reason = fmt::format("sync instance: not streaming from the source (is it reachable and does it allow "
+                         "replication?); snapshots hold the data received so far; see {}",
+                         log_path("sync." + name));
+  } else if (reason.rfind("sync instance:", 0) == 0) {
+    reason.clear();
+  }
   rt.last_replay_ms = row[1] ? std::stoll(*row[1]) : 0;
   bool caught_up = row[2] && *row[2] == "t";
   rt.replay_lag_seconds = caught_up || rt.last_replay_ms == 0 ? 0.0 : static_cast<double>(now_ms() - rt.last_replay_ms) / 1000.0;

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from pg_source import (PG_BIN, DbServer, PgSource, cli_ok, clone_scalar, clone_sql, connect_clone, parse_time,
+from pg_source import (PG_BIN, DbServer, PgSource, cli_ok, free_port_range, clone_scalar, clone_sql, connect_clone, parse_time,
                        postmaster_pid_for_port, skip_reason, wait_accepting, wait_clone_running, wait_clone_status,
                        wait_exclusive)
 from strata_server import wait_until
@@ -494,6 +494,47 @@ def test_port_pool_exhausted_and_idle_clones_destroyed(tmp_path, pg_src):
         assert clone_scalar(third, USER, PASSWORD, "SELECT 1") == 1
     finally:
         close_db_server(s)
+
+
+# --- a source that cannot be reached, or goes away ---------------------------------------------
+@pytest.mark.timeout_s(240)
+def test_unreachable_or_vanished_source_shows_why_and_harms_no_clone(env):
+    s = env.server
+    bystander = s.create_db_clone("bystander", USER, PASSWORD, snapshot=env.snapshot["id"])
+
+    # Nothing listens there: the copy fails and the status says why.
+    dead_port = free_port_range(1)[0]
+    s.create_source("nowhere", "physical", f"host=127.0.0.1 port={dead_port} user=replicator password=x")
+    wait_until(lambda: s.source("nowhere")["status"] == "error", 60, interval_s=0.2,
+               what="the unreachable source to fail")
+    reason = s.source("nowhere")["reason"]
+    assert "pg_basebackup" in reason and str(dead_port) in reason, reason
+    status, code, _ = s.db_error("POST", "/sources/nowhere/snapshots")
+    assert (status, code) == (409, "unavailable")
+    s.db("DELETE", "/sources/nowhere", expect=204)
+
+    # A source that goes away after its copy: the sync instance says it is
+    # not streaming; snapshots and clones of what it holds keep working.
+    gone = PgSource(scale=1, name="pgsrc-gone").start()
+    try:
+        s.create_source("gone", "physical", gone.physical_conninfo)
+        s.wait_source_ready("gone")
+        first = s.take_snapshot("gone")
+        gone.stop(cleanup=False)
+        wait_until(lambda: "not streaming" in s.source("gone")["reason"], 60, interval_s=0.5,
+                   what="the vanished source's status to say why")
+        assert s.source("gone")["status"] == "ready"
+        later = s.take_snapshot("gone")
+        clone = s.create_db_clone("from-gone", USER, PASSWORD, snapshot=later["id"])
+        assert clone_scalar(clone, USER, PASSWORD, "SELECT count(*) FROM pgbench_accounts") == 100_000
+        assert clone_scalar(bystander, USER, PASSWORD, "SELECT count(*) FROM pgbench_accounts") == ACCOUNTS
+        s.delete_db_clone("from-gone")
+        for snap in (later, first):
+            s.db("DELETE", "/snapshots/" + snap["id"], expect=204)
+        s.db("DELETE", "/sources/gone", expect=204)
+    finally:
+        gone.stop()
+    s.delete_db_clone("bystander")
 
 
 # --- kill -9 of Strata (last: it restarts the shared server) ----------------------------------
