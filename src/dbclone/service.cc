@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -44,6 +45,16 @@ void remove_tree_if_unmounted(const std::string& root) {
 }
 
 }  // namespace
+
+error with_space_hint(const std::string& path, error failure) {
+  constexpr uint64_t pool_low_bytes = 64ULL << 20;
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return failure;
+  uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free_bytes >= pool_low_bytes) return failure;
+  return make_error(errc::no_space, fmt::format("the database pool is full ({} bytes free): raise --db-pool-bytes, or "
+                                                "delete clones and snapshots; {}", free_bytes, failure.message));
+}
 
 void best_effort(const status& st, const char* what) {
   if (!st.ok()) spdlog::warn("db: {}: {}", what, st.err().message);
@@ -350,7 +361,7 @@ result<pid_t> service_impl::start_and_wait(const instance_config& ic) {
   if (!pid.ok()) return pid.err();
   if (auto st = wait_ready(ic, *pid, config_.instance_ready_timeout_ms); !st.ok()) {
     stop_process(*pid, SIGKILL, 5000);
-    return st.err();
+    return with_space_hint(ic.data_dir, st.err());
   }
   return *pid;
 }

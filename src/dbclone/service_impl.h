@@ -29,6 +29,9 @@ namespace strata::dbclone {
 
 // Unix epoch milliseconds now.
 int64_t now_ms();
+// failure as errc::no_space with what to do, when the file system holding
+// path (a dataset) is nearly full; failure as it is otherwise.
+error with_space_hint(const std::string& path, error failure);
 // Logs a failure of cleanup work whose failure leaves only litter, which
 // remove_orphans clears at the next start.
 void best_effort(const status& st, const char* what);

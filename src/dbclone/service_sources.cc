@@ -137,6 +137,7 @@ void service_impl::copy_source(std::string name) {
   auto it = sources_.find(name);
   source_rt_[name].busy = false;
   if (it == sources_.end()) return;
+  if (!st.ok() && p.ok()) st = with_space_hint((*p)->path(dataset), st.err());
   if (!st.ok()) {
     spdlog::warn("db: source {}: copy failed: {}", name, st.err().message);
     if (p.ok()) best_effort((*p)->destroy(dataset), "removing a dataset");
