@@ -24,6 +24,7 @@
 #include "io/fs.h"
 #include "meta/kv.h"
 #include "nbd/server.h"
+#include "nbd/tests/running_server.h"
 #include "volumes/service.h"
 
 namespace strata::dbclone {
@@ -163,26 +164,11 @@ class VolumePoolTest : public ::testing::Test {
   }
 
   void start_server() {
-    io_ = std::make_unique<asio::io_context>();
-    server_ = std::make_unique<nbd::server>(*io_, *volumes_);
-    auto st = server_->start("", dir_ + "/nbd.sock");
+    auto st = server_.start(*volumes_, "", dir_ + "/nbd.sock");
     ASSERT_TRUE(st.ok()) << st.err().message;
-    thread_ = std::thread([this] { io_->run(); });
   }
 
-  void stop_server() {
-    if (!thread_.joinable()) return;
-    std::promise<void> stopped;
-    asio::post(*io_, [&] {
-      server_->stop();
-      stopped.set_value();
-    });
-    stopped.get_future().wait();
-    io_->stop();
-    thread_.join();
-    server_.reset();
-    io_.reset();
-  }
+  void stop_server() { server_.stop(); }
 
   void open_pool() {
     auto p = open_volume_pool(config_, *volumes_);
@@ -201,9 +187,7 @@ class VolumePoolTest : public ::testing::Test {
   std::unique_ptr<io::fs> fs_;
   std::unique_ptr<meta::kv> kv_;
   std::unique_ptr<volumes::service> volumes_;
-  std::unique_ptr<asio::io_context> io_;
-  std::unique_ptr<nbd::server> server_;
-  std::thread thread_;
+  nbd::testing::running_server server_;
   volume_pool_config config_;
   std::unique_ptr<pool> pool_;
 };

@@ -11,6 +11,7 @@
 #include "io/fault_fs.h"
 #include "meta/kv.h"
 #include "nbd/server.h"
+#include "nbd/tests/running_server.h"
 #include "nbd/tests/test_client.h"
 #include "volumes/service.h"
 
@@ -39,26 +40,9 @@ class RealVolumesTest : public ::testing::Test {
     volumes_ = std::move(*s);
   }
 
-  void start_server() {
-    io_ = std::make_unique<asio::io_context>();
-    server_ = std::make_unique<server>(*io_, *volumes_);
-    ASSERT_TRUE(server_->start("127.0.0.1:0", "").ok());
-    thread_ = std::thread([this] { io_->run(); });
-  }
+  void start_server() { ASSERT_TRUE(server_.start(*volumes_, "127.0.0.1:0", "").ok()); }
 
-  void stop_server() {
-    if (!thread_.joinable()) return;
-    std::promise<void> stopped;
-    asio::post(*io_, [&] {
-      server_->stop();
-      stopped.set_value();
-    });
-    stopped.get_future().wait();
-    io_->stop();
-    thread_.join();
-    server_.reset();
-    io_.reset();
-  }
+  void stop_server() { server_.stop(); }
 
   // Power loss: only what was synced survives.
   void crash_and_reopen() {
@@ -79,16 +63,14 @@ class RealVolumesTest : public ::testing::Test {
   io::fault_fs fs_;
   std::unique_ptr<meta::kv> kv_;
   std::unique_ptr<volumes::service> volumes_;
-  std::unique_ptr<asio::io_context> io_;
-  std::unique_ptr<server> server_;
-  std::thread thread_;
+  testing::running_server server_;
 };
 
 TEST_F(RealVolumesTest, FuaAndFlushedWritesSurviveAPowerLoss) {
   std::vector<uint8_t> a(64 * KiB, 0xA1), b(8 * KiB, 0xB2);
   start_server();
   {
-    test_client c(server_->port());
+    test_client c(server_.port());
     ASSERT_TRUE(c.go("vol"));
     ASSERT_EQ(c.size(), volume_bytes);
     ASSERT_TRUE(c.request(cmd_write, 1, 0, static_cast<uint32_t>(a.size()), cmd_flag_fua, a));
@@ -99,11 +81,11 @@ TEST_F(RealVolumesTest, FuaAndFlushedWritesSurviveAPowerLoss) {
 
   start_server();
   {
-    test_client c(server_->port());
+    test_client c(server_.port());
     ASSERT_TRUE(c.go("vol"));
     ASSERT_TRUE(c.request(cmd_write, 2, 1 * MiB + 100, static_cast<uint32_t>(b.size()), 0, b));
     EXPECT_EQ(c.read_message().error, 0u);
-    test_client other(server_->port());  // CAN_MULTI_CONN: a FLUSH on another connection covers it
+    test_client other(server_.port());  // CAN_MULTI_CONN: a FLUSH on another connection covers it
     ASSERT_TRUE(other.go("vol"));
     ASSERT_TRUE(other.request(cmd_flush, 3, 0, 0));
     EXPECT_EQ(other.read_message().error, 0u);
@@ -122,7 +104,7 @@ TEST_F(RealVolumesTest, SnapshotsAreReadOnlyAndHolesShowInReadsAndBlockStatus) {
   ASSERT_TRUE(volumes_->create_snapshot("vol", "s1").ok());
   start_server();
 
-  test_client snap(server_->port());
+  test_client snap(server_.port());
   ASSERT_TRUE(snap.go("vol@s1"));
   ASSERT_TRUE(snap.request(cmd_write, 1, 0, 4096, 0, std::vector<uint8_t>(4096, 9)));
   EXPECT_EQ(snap.read_message().error, err_perm);
@@ -158,7 +140,7 @@ TEST_F(RealVolumesTest, SnapshotsAreReadOnlyAndHolesShowInReadsAndBlockStatus) {
   EXPECT_EQ(load_u32(m.payload.data() + 12), 8 * KiB);
   EXPECT_EQ(load_u32(m.payload.data() + 16), 0u);
 
-  test_client vol(server_->port());
+  test_client vol(server_.port());
   ASSERT_TRUE(vol.go("vol"));
   ASSERT_TRUE(vol.request(cmd_write_zeroes, 4, 0, 64 * MiB));
   EXPECT_EQ(vol.read_message().error, err_nospc);  // past the end of a 16 MiB volume
