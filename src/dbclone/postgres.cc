@@ -256,13 +256,6 @@ std::string log_tail_text(const instance_config& config) {
   return tail.empty() ? " (its log " + config.log_path + " is empty)" : "; its log ends with:\n" + tail;
 }
 
-// The process ended: its exit code when it was our child, -1 when not known.
-std::optional<int> instance_ended(pid_t pid) {
-  if (auto code = try_reap(pid)) return code;
-  if (!process_alive(pid)) return -1;
-  return std::nullopt;
-}
-
 }  // namespace
 
 result<int> binaries_major_version(const postgres_binaries& bins) {
@@ -329,7 +322,7 @@ status wait_ready(const instance_config& config, pid_t pid, int64_t timeout_ms) 
     PGPing ping = PQping(conninfo.c_str());
     if (ping == PQPING_OK) return {};
     if (ping == PQPING_NO_ATTEMPT) return make_error(errc::invalid_argument, "bad conninfo for postgres: " + conninfo);
-    if (auto code = instance_ended(pid)) {
+    if (auto code = process_ended(pid)) {
       std::string how = *code >= 0 ? " exited with code " + std::to_string(*code) : " exited";
       return make_error(errc::unavailable, "postgres (pid " + std::to_string(pid) + ")" + how +
                                                " before accepting connections" + log_tail_text(config));

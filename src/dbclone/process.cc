@@ -606,4 +606,10 @@ status chown_tree(const std::string& path, const os_user& user) {
                     "cannot chown " + failed + " to OS user " + user.name + ": " + errno_text(err));
 }
 
+std::optional<int> process_ended(pid_t pid) {
+  if (auto code = try_reap(pid)) return code;
+  if (!process_alive(pid)) return -1;
+  return std::nullopt;
+}
+
 }  // namespace strata::dbclone

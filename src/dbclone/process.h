@@ -58,6 +58,9 @@ bool process_alive(pid_t pid);
 // Non-blocking reap of our own child: its exit code (128 + signal when
 // killed) once it has ended, nullopt while it runs.
 std::optional<int> try_reap(pid_t pid);
+// nullopt while pid runs; once it has ended, its exit code when it was our
+// child (reaped here), -1 when it was not (an adopted process).
+std::optional<int> process_ended(pid_t pid);
 // Sends sig to pid and waits up to timeout_ms for it to end (reaping it when
 // it is our child); then SIGKILL and a second wait. True when it ended.
 bool stop_process(pid_t pid, int sig, int64_t timeout_ms);

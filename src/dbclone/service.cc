@@ -104,14 +104,6 @@ status load_prefix(meta::kv& kv, std::string_view prefix, Decode decode, std::ma
   return failure;
 }
 
-std::string why_not_root_capable(const service_config& config) {
-  if (geteuid() == 0) return "";
-  std::error_code ec;
-  fs::path db = fs::path(config.data_dir) / "db";
-  (void)ec;
-  return fmt::format("(not running as root: {} must be on btrfs)", db.string());
-}
-
 }  // namespace
 
 status service_impl::start() {
@@ -220,7 +212,7 @@ void service_impl::stop_stale_volume_instances() {
     auto pid = running_postmaster(volume_mount_root() + "/" + ds + "/data");
     if (!pid) continue;
     spdlog::info("db: stopping postgres {} on {}: its file system is gone with the last Strata process", *pid, ds);
-    instance_state st{*pid, true};
+    instance_state st{*pid};
     stop_pid(st, stop_mode::immediate);
   }
 }
@@ -248,7 +240,6 @@ result<pool*> service_impl::pool_for(const std::string& backend) {
   }
   result<std::unique_ptr<pool>> opened = make_error(errc::invalid_argument, "");
   if (backend == "btrfs") {
-    if (geteuid() != 0) spdlog::info("db: {}", why_not_root_capable(config_));
     btrfs_pool_config pc;
     pc.pool_dir = (fs::path(config_.data_dir) / "db").string();
     pc.mount_point = config_.pool_mount;
@@ -366,11 +357,16 @@ result<pid_t> service_impl::start_and_wait(const instance_config& ic) {
   return *pid;
 }
 
+std::optional<int> instance_ended(const instance_state& st) {
+  if (st.pid <= 0) return -1;
+  return process_ended(st.pid);
+}
+
 void service_impl::stop_postmaster_in(const std::string& pgdata) {
   auto pid = running_postmaster(pgdata);
   if (!pid) return;
   spdlog::info("db: stopping postgres {} left running in {}", *pid, pgdata);
-  instance_state st{*pid, true};
+  instance_state st{*pid};
   stop_pid(st, stop_mode::immediate);
 }
 

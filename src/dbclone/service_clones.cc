@@ -203,7 +203,7 @@ status service_impl::build_clone(clone_record& rec, const std::string& password)
   if (!pid.ok()) return pid.err();
   {
     std::lock_guard lock(mu_);
-    clone_rt_[rec.info.id].instance = {*pid, false};
+    clone_rt_[rec.info.id].instance = {*pid};
     clone_rt_[rec.info.id].last_activity_ms = now_ms();
   }
   const std::string admin = socket_conninfo(ic, rec.superuser.empty() ? "postgres" : rec.superuser, "template1");
@@ -401,7 +401,7 @@ void service_impl::recover_running_clone(const clone_record& c, const std::strin
   const std::string& id = c.info.id;
   if (auto running = running_postmaster(pgdata)) {
     std::lock_guard lock(mu_);
-    clone_rt_[id].instance = {*running, true};
+    clone_rt_[id].instance = {*running};
     clone_rt_[id].last_activity_ms = now_ms();
     return;
   }
@@ -409,7 +409,7 @@ void service_impl::recover_running_clone(const clone_record& c, const std::strin
   auto pid = start_and_wait(ic);
   if (!pid.ok()) return mark_fatal(id, "restart after a Strata restart failed: " + pid.err().message);
   std::lock_guard lock(mu_);
-  clone_rt_[id].instance = {*pid, false};
+  clone_rt_[id].instance = {*pid};
   clone_rt_[id].last_activity_ms = now_ms();
 }
 

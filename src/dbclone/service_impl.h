@@ -44,8 +44,10 @@ uint64_t tree_bytes(const std::string& root);
 // Runtime state of a postgres child (a clone's, a source's sync instance).
 struct instance_state {
   pid_t pid = 0;
-  bool adopted = false;  // started by an earlier Strata process: not our child
 };
+
+// process_ended for the instance's postmaster; -1 when there is none.
+std::optional<int> instance_ended(const instance_state& st);
 
 struct clone_runtime {
   instance_state instance;
@@ -64,7 +66,6 @@ struct source_runtime {
   int64_t last_replay_ms = 0;
   int64_t next_snapshot_ms = 0;    // from snapshot_schedule; 0: none
   int64_t next_refresh_ms = 0;
-  int sync_restarts = 0;
 };
 
 class service_impl final : public service {

@@ -86,7 +86,7 @@ result<snapshot_record> service_impl::prepare_snapshot(const std::string& from, 
     best_effort((*p)->destroy(prep), "removing a dataset");
     return make_error(pid.err().code, "the snapshot's temporary instance did not start: " + pid.err().message);
   }
-  instance_state temp{*pid, false};
+  instance_state temp{*pid};
   status st;
   auto su = find_superuser(ic, candidates);
   if (!su.ok()) st = su.err();

@@ -275,7 +275,7 @@ status service_impl::start_sync(const std::string& name) {
   const std::string pgdata = data_path(r.spec.backend, base_dataset(r));
   instance_state st;
   if (auto running = running_postmaster(pgdata)) {
-    st = {*running, true};
+    st = {*running};
   } else {
     auto parts = split_conninfo(r.spec.conninfo);
     if (!parts.ok()) return parts.err();
@@ -289,7 +289,7 @@ status service_impl::start_sync(const std::string& name) {
     auto ic = make_instance(instance, pgdata, private_port, "", {{"primary_conninfo", primary}, {"hot_standby", "on"}});
     auto pid = start_and_wait(ic);
     if (!pid.ok()) return make_error(pid.err().code, "the sync instance did not start: " + pid.err().message);
-    st = {*pid, false};
+    st = {*pid};
     if (r.superuser.empty()) {
       std::vector<std::string> candidates = {"postgres", parts->user};
       if (os_user_) candidates.push_back(os_user_->name);
@@ -318,14 +318,11 @@ void service_impl::poll_sync(const std::string& name) {
     st = source_rt_[name].sync;
   }
   if (r.spec.mode != source_mode::physical || r.status != "ready") return;
-  bool alive = st.pid > 0 && (st.adopted ? process_alive(st.pid) : !try_reap(st.pid).has_value());
-  if (!alive) {
+  if (instance_ended(st)) {
     spdlog::warn("db: source {}: the sync instance is not running; starting it", name);
     auto s = start_sync(name);
     std::lock_guard lock(mu_);
-    auto& rt = source_rt_[name];
     if (!s.ok()) {
-      rt.sync_restarts++;
       sources_[name].reason = "sync instance: " + s.err().message;
     } else {
       sources_[name].reason.clear();
@@ -394,7 +391,7 @@ status service_impl::copy_logical(source_record& r, const std::string& dataset) 
     STRATA_TRY(chown_tree(dump_root, *os_user_));
   }
   const std::string log = log_path("copy." + name);
-  auto progress = [this, name, pgdata, dump_root] {
+  auto progress = [this, name, dump_root] {
     uint64_t done = tree_bytes_of(dump_root);
     std::lock_guard lock(mu_);
     source_rt_[name].progress_done_bytes = done;
@@ -432,7 +429,7 @@ status service_impl::copy_logical(source_record& r, const std::string& dataset) 
   auto ic = make_instance("base." + name, pgdata, private_port, "", {});
   auto pid = start_and_wait(ic);
   if (!pid.ok()) return pid.err();
-  instance_state base{*pid, false};
+  instance_state base{*pid};
   const std::string local = socket_conninfo(ic, "postgres", "postgres");
   std::string warnings;
   status st;

@@ -76,12 +76,7 @@ void service_impl::check_clone_processes() {
     }
   }
   for (const auto& [id, st] : running) {
-    std::optional<int> code;
-    if (st.adopted) {
-      if (!process_alive(st.pid)) code = -1;
-    } else {
-      code = try_reap(st.pid);
-    }
+    std::optional<int> code = instance_ended(st);
     if (!code) continue;
     std::string tail = file_tail(log_path("clone." + id), 2048);
     mark_fatal(id, fmt::format("its postgres (pid {}) ended{}; log tail:\n{}", st.pid,
@@ -230,7 +225,7 @@ void service_impl::remove_orphans() {
     for (const auto& ds : *names) {
       if (wanted.count(ds)) continue;
       if (auto pid = running_postmaster(p->path(ds) + "/data")) {
-        instance_state st{*pid, true};
+        instance_state st{*pid};
         stop_pid(st, stop_mode::immediate);
       }
       spdlog::info("db: removing orphan dataset {} ({})", ds, backend);

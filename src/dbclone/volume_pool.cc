@@ -17,16 +17,9 @@
 // - snapshot() takes writable datasets only; a snapshot of a snapshot is
 //   errc::unsupported (a volume snapshot cannot be snapshotted; clone it).
 //
-// Kernel side of a writable dataset (root only, no kernel nbd needed):
-//   nbdfuse <root>/.nbd/D <uri>  serves the volume as the file <root>/.nbd/D/nbd
-//   losetup --find --show --direct-io=off that file  ->  /dev/loopN
-//   mount -t ext4 -o noatime,noinit_itable /dev/loopN <root>/D
-// nbdfuse uses one NBD connection (-C 1) so a hundred clones stay within the
-// NBD listener's connection limit. Its log and pid file are <root>/.run/D.*.
-// mkfs uses lazy inode table and journal init without discard (a new volume
-// reads as zeros already), and every mount says noinit_itable: otherwise the
-// kernel would zero the inode tables in the background and fill a thin
-// volume (and every clone) with gigabytes of zeros.
+// Kernel side of a writable dataset D (root only, no kernel nbd needed; see
+// volume_exposure.h): nbdfuse serves the volume as a file under <root>/.nbd/D,
+// a loop device sits on that file, and its ext4 is mounted at <root>/D.
 //
 // Durability: a FLUSH from ext4 goes loop -> fsync of the FUSE file ->
 // nbdfuse -> NBD FLUSH, so what the file system (and postgres) synced is
@@ -63,16 +56,8 @@
 // volumes' data dir has left, and size is their sum.
 //
 // Open first checks that the NBD listener answers (one clear error instead of
-// one nbdfuse failure per dataset). After a kill -9, every mount under <root>,
-// every loop device backed by a file under <root>/.nbd and every nbdfuse
-// process serving a path there is stale (the data-dir lock guarantees no other
-// live Strata uses this root). The loop devices are listed first (their files
-// show under .nbd only while nbdfuse's mounts exist), then the stray nbdfuse
-// processes are stopped, the mounts detached lazily (MNT_DETACH: a leftover
-// postgres may still hold files in them) and the loop devices detached (the
-// kernel defers that while a lazily detached file system still uses one).
-// Every loop device also gets autoclear once mounted, so one whose file
-// system goes away lazily detaches itself. Then every writable dataset is
+// one nbdfuse failure per dataset), then clears what a kill -9 left under
+// <root> (volume_exposure.h says how). Then every writable dataset is
 // exposed and mounted again; a volume with no ext4 yet (a create() cut short)
 // is formatted. A writable dataset whose mount fails stays listed and can be
 // snapshotted (unfrozen), cloned and destroyed; the error is logged.
@@ -85,21 +70,11 @@
 // loop device on a FUSE file can also stall under severe memory pressure
 // (writeback waits on a user-space server that needs memory).
 //
-// Unmounting, freezing and loop detaching use the syscalls directly (no fork);
-// nbdfuse, losetup (attach) and mkfs.ext4 run through process.h.
+// Freezing uses the FIFREEZE/FITHAW ioctls directly (no fork).
 #include "dbclone/volume_pool.h"
 
-#include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
-#include <netdb.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -108,185 +83,30 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "base/units.h"
-#include "dbclone/process.h"
 #include "dbclone/system.h"
+#include "dbclone/volume_exposure.h"
 #include "volumes/service.h"
 
 namespace strata::dbclone {
 namespace {
 
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
 
 constexpr size_t volume_name_bytes_max = 128;  // volumes/names.h
 constexpr std::string_view destroyed_marker = "DESTROYED";
 constexpr std::string_view clone_snapshot_prefix = "C.";
 constexpr std::string_view generation_infix = ".G";
-constexpr std::string_view nbd_dir_name = ".nbd";
-constexpr std::string_view run_dir_name = ".run";
-constexpr std::string_view nbd_file_name = "nbd";  // nbdfuse's file in a directory mount point
 
-constexpr int64_t nbdfuse_ready_timeout_ms = 15'000;
-constexpr int64_t nbdfuse_exit_timeout_ms = 5'000;
-constexpr int64_t losetup_timeout_ms = 30'000;
-constexpr int64_t mkfs_timeout_ms = 300'000;
 constexpr int64_t export_release_timeout_ms = 10'000;  // the NBD server dropping nbdfuse's connection
-constexpr int umount_attempts = 8;
-constexpr auto umount_busy_wait = std::chrono::milliseconds(250);
 constexpr auto poll_wait = std::chrono::milliseconds(10);
-constexpr uint64_t journal_cap_from_bytes = 16 * GiB;  // above this, the journal is capped at 128 MiB
-
-// ---------------------------------------------------------------------------
-// Directories, tools, text (the general helpers are in dbclone/system.h).
-
-// mkdir -p that insists on a directory with exactly `mode`.
-status make_dir(const std::string& path, mode_t mode) {
-  STRATA_TRY(make_dir_and_parents(path, mode));
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return errno_error(errno, "stat " + path);
-  if (!S_ISDIR(st.st_mode)) return make_error(errc::already_exists, fmt::format("{} exists and is no directory", path));
-  if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) return errno_error(errno, "chmod " + path);
-  return {};
-}
-
-result<std::string> find_tool(std::string_view name, std::string_view package) {
-  if (auto path = find_executable(name)) return *path;
-  return make_error(errc::unsupported, fmt::format("the volume pool needs {}, which was not found; install {} "
-                                                   "(apt-get install {}, or scripts/install-deps.sh)",
-                                                   name, package, package));
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.pop_back();
-  return text;
-}
-
-// For "nbd+unix:///EXPORT?socket=PATH": everything but unreserved characters and '/'.
-std::string percent_encode(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-                 c == '_' || c == '~' || c == '/';
-    if (plain) {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Loop devices, processes, the NBD listener.
-
-void detach_loop_or_warn(const std::string& device) {
-  if (int err = detach_loop(device); err != 0) {
-    spdlog::warn("dbclone: could not detach loop device {}: {}", device, errno_text(err));
-  }
-}
-
-// Sets autoclear: the kernel detaches the device when its last user (the
-// mount) goes, even when that is a lazily detached mount after a crash.
-status set_autoclear(const std::string& device) {
-  unique_fd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) return errno_error(errno, "open " + device);
-  loop_info64 info{};
-  if (::ioctl(fd.get(), LOOP_GET_STATUS64, &info) != 0) return errno_error(errno, "read the status of " + device);
-  info.lo_flags |= LO_FLAGS_AUTOCLEAR;
-  if (::ioctl(fd.get(), LOOP_SET_STATUS64, &info) != 0) return errno_error(errno, "set autoclear on " + device);
-  return {};
-}
-
-// Live processes whose argv[0] is nbdfuse and one of whose arguments lies under dir/.
-std::vector<pid_t> nbdfuse_processes_under(const std::string& dir) {
-  std::vector<pid_t> pids;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    pid_t pid = static_cast<pid_t>(std::stol(name));
-    std::vector<std::string> argv = process_argv(pid);
-    if (argv.empty() || fs::path(argv[0]).filename() != "nbdfuse") continue;
-    bool ours = std::any_of(argv.begin() + 1, argv.end(), [&](const std::string& a) { return a.starts_with(dir + "/"); });
-    if (ours && pid != ::getpid() && process_alive(pid)) pids.push_back(pid);
-  }
-  return pids;
-}
-
-// Connects to Strata's NBD listener and reads its greeting ("NBDMAGIC"), so
-// a listener that is not up yet is one clear error rather than one nbdfuse
-// failure per dataset.
-status probe_nbd(const volume_pool_config& config) {
-  std::string where = config.nbd_unix_socket.empty() ? config.nbd_host_port : config.nbd_unix_socket;
-  auto unreachable = [&](std::string why) {
-    return make_error(errc::unavailable, fmt::format("the volume pool cannot reach Strata's NBD listener at {} ({}); "
-                                                     "start the NBD listener before the pool", where, why));
-  };
-  unique_fd fd;
-  if (!config.nbd_unix_socket.empty()) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (config.nbd_unix_socket.size() >= sizeof addr.sun_path) return unreachable("socket path too long");
-    std::memcpy(addr.sun_path, config.nbd_unix_socket.data(), config.nbd_unix_socket.size());
-    fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0 || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      return unreachable(std::strerror(errno));
-    }
-  } else {
-    std::string host = config.nbd_host_port, port = "10809";
-    if (size_t colon = host.rfind(':'); colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-      port = host.substr(colon + 1);
-      host = host.substr(0, colon);
-    }
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-      return unreachable(::gai_strerror(rc));
-    }
-    int err = 0;
-    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-      fd.reset(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
-      if (fd.get() >= 0 && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) break;
-      err = errno;
-      fd.reset();
-    }
-    ::freeaddrinfo(found);
-    if (fd.get() < 0) return unreachable(std::strerror(err));
-  }
-  char magic[8] = {};
-  size_t got = 0;
-  while (got < sizeof magic) {
-    pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, 5000) <= 0) return unreachable("no greeting within 5 s");
-    ssize_t n = ::read(fd.get(), magic + got, sizeof magic - got);
-    if (n <= 0) return unreachable(n == 0 ? "closed before its greeting" : std::strerror(errno));
-    got += static_cast<size_t>(n);
-  }
-  if (std::memcmp(magic, "NBDMAGIC", sizeof magic) != 0) return unreachable("that is no NBD server");
-  return {};
-}
-
-bool wait_until(int64_t timeout_ms, const std::function<bool()>& done) {
-  auto deadline = clock_type::now() + std::chrono::milliseconds(timeout_ms);
-  while (!done()) {
-    if (clock_type::now() >= deadline) return false;
-    std::this_thread::sleep_for(poll_wait);
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------------------
 // Volume names.
@@ -309,19 +129,13 @@ std::optional<std::string> dataset_of_volume(std::string_view volume, std::strin
 
 // ---------------------------------------------------------------------------
 
-struct tools {
-  std::string nbdfuse, losetup, mkfs;
-};
-
 class volume_pool final : public pool {
  public:
-  volume_pool(volume_pool_config config, volumes::service& volumes, tools tools, std::string root)
+  volume_pool(volume_pool_config config, volumes::service& volumes, exposure_tools tools, std::string root)
       : config_(std::move(config)),
         volumes_(volumes),
-        tools_(std::move(tools)),
         root_(std::move(root)),
-        nbd_dir_(join_path(root_, nbd_dir_name)),
-        run_dir_(join_path(root_, run_dir_name)) {}
+        exposures_(config_, std::move(tools), root_) {}
   ~volume_pool() override { close(); }
 
   std::string kind() const override { return "volume"; }
@@ -352,12 +166,6 @@ class volume_pool final : public pool {
     bool snapshot = false;
     std::string volume;
     std::string snap;  // the volume snapshot, for a snapshot dataset
-  };
-  // The kernel side of a writable dataset.
-  struct exposure {
-    pid_t nbdfuse = -1;
-    std::string loop;
-    bool mounted = false;
   };
 
   std::optional<dataset> find(std::string_view name) const {
@@ -402,30 +210,20 @@ class volume_pool final : public pool {
     return d;
   }
   result<std::string> new_volume_name(const std::string& name);
-  std::string uri_of(const std::string& volume) const;
-  std::string pid_file(const std::string& name) const { return join_path(run_dir_, name + ".pid"); }
-  std::string log_file(const std::string& name) const { return join_path(run_dir_, name + ".log"); }
 
-  void clear_stale();
-  void remove_leftover_files();
   status load_index();
-  status expose(const std::string& name, const std::string& volume, bool format);
   status expose_new(const std::string& name, const std::string& volume, bool format, std::string_view action,
                     const std::string& what);
-  status unexpose(const std::string& name, bool force);
   status freeze_and_snapshot(const std::string& from, const dataset& d, const std::string& snapshot);
   status delete_volume(const std::string& volume);
   result<bool> has_file_system(const std::string& volume);
 
   const volume_pool_config config_;
   volumes::service& volumes_;
-  const tools tools_;
   const std::string root_;
-  const std::string nbd_dir_;
-  const std::string run_dir_;
 
   std::mutex op_mu_;  // serialises create, snapshot, clone, destroy, close; guards exposures_ and closed_
-  std::map<std::string, exposure> exposures_;
+  volume_exposures exposures_;
   bool closed_ = false;
 
   mutable std::mutex index_mu_;
@@ -462,20 +260,13 @@ result<std::string> volume_pool::new_volume_name(const std::string& name) {
                                                       "destroy those snapshots first", name, base));
 }
 
-std::string volume_pool::uri_of(const std::string& volume) const {
-  if (!config_.nbd_unix_socket.empty()) {
-    return fmt::format("nbd+unix:///{}?socket={}", volume, percent_encode(config_.nbd_unix_socket));
-  }
-  return fmt::format("nbd://{}/{}", config_.nbd_host_port, volume);
-}
-
 // ---------------------------------------------------------------------------
 // Open.
 
 status volume_pool::start() {
-  clear_stale();
+  exposures_.clear_stale();
   STRATA_TRY(load_index());
-  remove_leftover_files();
+  exposures_.remove_leftover_files([&](const std::string& name) { return exists(name); });
   std::vector<std::pair<std::string, std::string>> writable;
   {
     std::lock_guard lock(index_mu_);
@@ -490,7 +281,7 @@ status volume_pool::start() {
     auto formatted = has_file_system(volume);
     bool format = formatted.ok() && !*formatted;
     if (format) spdlog::warn("dbclone: volume {} of dataset {} holds no file system yet; formatting it", volume, name);
-    if (auto st = expose(name, volume, format); !st) {
+    if (auto st = exposures_.expose(name, volume, format); !st) {
       spdlog::error("dbclone: dataset {} (volume {}) could not be mounted at {}: {}", name, volume, path(name),
                     st.err().message);
     }
@@ -498,51 +289,6 @@ status volume_pool::start() {
   spdlog::info("dbclone: volume pool at {} holds {} dataset(s), {} mounted", root_, list()->size(),
                exposures_.size());
   return {};
-}
-
-// What a kill -9 left: nbdfuse processes serving our paths, mounts under the
-// root, loop devices on files under .nbd.
-void volume_pool::clear_stale() {
-  // Loop devices first: their backing files show under .nbd only while the
-  // nbdfuse mounts are still there.
-  std::vector<std::string> loops = loop_devices_under(nbd_dir_);
-  for (pid_t pid : nbdfuse_processes_under(nbd_dir_)) {
-    spdlog::warn("dbclone: stopping nbdfuse process {} left by an earlier run", pid);
-    stop_process(pid, SIGTERM, 3000);
-  }
-  std::vector<mount_entry> stale;
-  for (auto& m : read_mounts()) {
-    if (m.mount_point.starts_with(root_ + "/")) stale.push_back(std::move(m));
-  }
-  std::sort(stale.begin(), stale.end(),
-            [](const mount_entry& a, const mount_entry& b) { return a.mount_point.size() > b.mount_point.size(); });
-  for (const auto& m : stale) {
-    spdlog::warn("dbclone: detaching the {} mount at {} left by an earlier run", m.fs_type, m.mount_point);
-    unmount_lazily(m.mount_point);
-  }
-  for (const auto& device : loops) {
-    spdlog::warn("dbclone: detaching loop device {} left by an earlier run", device);
-    detach_loop_or_warn(device);
-  }
-}
-
-// Empty mount points and nbdfuse files of datasets that are gone (a destroy
-// cut short by a crash), and every pid file (no nbdfuse runs yet).
-void volume_pool::remove_leftover_files() {
-  std::error_code ec;
-  for (const auto& dir : {root_, nbd_dir_}) {
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string name = entry.path().filename().string();
-      if (dir == root_ && (name == nbd_dir_name || name == run_dir_name)) continue;
-      if (!exists(name)) ::rmdir(entry.path().c_str());  // only when empty
-    }
-  }
-  for (const auto& entry : fs::directory_iterator(run_dir_, ec)) {
-    std::string file = entry.path().filename().string();
-    if (file.ends_with(".pid") || (file.ends_with(".log") && !exists(file.substr(0, file.size() - 4)))) {
-      ::unlink(entry.path().c_str());
-    }
-  }
 }
 
 status volume_pool::load_index() {
@@ -603,78 +349,11 @@ result<bool> volume_pool::has_file_system(const std::string& volume) {
 // ---------------------------------------------------------------------------
 // The kernel side.
 
-status volume_pool::expose(const std::string& name, const std::string& volume, bool format) {
-  std::string fuse_dir = join_path(nbd_dir_, name);
-  std::string mount_point = path(name);
-  STRATA_TRY(make_dir(fuse_dir, 0700));
-  STRATA_TRY(make_dir(mount_point, 0755));
-  std::string pid_path = pid_file(name);
-  ::unlink(pid_path.c_str());
-
-  spawn_options options;
-  options.argv = {tools_.nbdfuse, "-C", "1", "-P", pid_path, fuse_dir, uri_of(volume)};
-  options.log_path = log_file(name);
-  auto pid = spawn(options);
-  if (!pid) return make_error(pid.code(), fmt::format("start nbdfuse for volume {}: {}", volume, pid.err().message));
-  exposures_[name].nbdfuse = *pid;
-
-  auto fail = [&](error e) -> status {
-    if (auto st = unexpose(name, true); !st) spdlog::warn("dbclone: cleaning up dataset {}: {}", name, st.err().message);
-    return e;
-  };
-
-  std::optional<int> exited;
-  bool ready = wait_until(nbdfuse_ready_timeout_ms, [&] {
-    struct stat st{};
-    if (::stat(pid_path.c_str(), &st) == 0 && st.st_size > 0) return true;
-    exited = try_reap(*pid);
-    return exited.has_value();
-  });
-  if (exited || !ready) {
-    if (exited) exposures_[name].nbdfuse = -1;
-    std::string why = exited ? fmt::format("exited with code {}", *exited)
-                             : fmt::format("was not ready within {} ms", nbdfuse_ready_timeout_ms);
-    return fail(make_error(errc::unavailable,
-                           fmt::format("nbdfuse serving volume {} at {} {}; is Strata's NBD listener ({}) up? Its "
-                                       "log {} ends with: {}", volume, fuse_dir, why, uri_of(volume), log_file(name),
-                                       file_tail(log_file(name), 1024))));
-  }
-
-  std::string image = join_path(fuse_dir, nbd_file_name);
-  auto attached = run_tool({tools_.losetup, "--find", "--show", "--direct-io=off", image}, losetup_timeout_ms);
-  if (!attached) return fail(attached.err());
-  std::string loop = trim(*attached);
-  if (size_t nl = loop.rfind('\n'); nl != std::string::npos) loop = loop.substr(nl + 1);
-  if (!loop.starts_with("/dev/loop")) {
-    return fail(make_error(errc::io_error, fmt::format("losetup attached {} but printed '{}', no loop device", image,
-                                                       loop)));
-  }
-  exposures_[name].loop = loop;
-
-  if (format) {
-    std::vector<std::string> mkfs{tools_.mkfs, "-q", "-F", "-m", "0"};
-    if (config_.volume_bytes > journal_cap_from_bytes) {
-      mkfs.insert(mkfs.end(), {"-J", "size=128"});
-    }
-    mkfs.insert(mkfs.end(), {"-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", loop});
-    if (auto st = run_tool(mkfs, mkfs_timeout_ms); !st) return fail(st.err());
-  }
-
-  if (::mount(loop.c_str(), mount_point.c_str(), "ext4", MS_NOATIME, "noinit_itable") != 0) {
-    int err = errno;
-    return fail(errno_error(err, fmt::format("mount {} (volume {}) as ext4 at {}; the kernel log (dmesg) says more",
-                                             loop, volume, mount_point)));
-  }
-  exposures_[name].mounted = true;
-  if (auto st = set_autoclear(loop); !st) spdlog::warn("dbclone: dataset {}: {}", name, st.err().message);
-  return {};
-}
-
 // expose() for the new volume of a new dataset; on failure the volume is
 // deleted again and the error says `what` ("create dataset D") failed.
 status volume_pool::expose_new(const std::string& name, const std::string& volume, bool format,
                                std::string_view action, const std::string& what) {
-  auto st = expose(name, volume, format);
+  auto st = exposures_.expose(name, volume, format);
   if (st) return {};
   if (auto del = delete_volume(volume); !del) {
     spdlog::warn("dbclone: could not delete volume {} after a failed {}: {}", volume, action, del.err().message);
@@ -682,66 +361,9 @@ status volume_pool::expose_new(const std::string& name, const std::string& volum
   return make_error(st.code(), fmt::format("{}: {}", what, st.err().message));
 }
 
-// Unmounts, detaches the loop device and stops nbdfuse. Without force, a busy
-// mount is errc::unavailable and nothing is torn down; with force it is
-// detached lazily.
-status volume_pool::unexpose(const std::string& name, bool force) {
-  auto it = exposures_.find(name);
-  if (it == exposures_.end()) return {};
-  exposure& e = it->second;
-  std::string mount_point = path(name);
-  std::string fuse_dir = join_path(nbd_dir_, name);
-
-  if (e.mounted || top_mount_at(mount_point)) {
-    int err = unmount_retrying(mount_point, umount_attempts, umount_busy_wait);
-    bool done = err == 0;
-    if (!done && !force) {
-      if (err == EBUSY) {
-        return make_error(errc::unavailable, fmt::format("dataset {} is in use: a process still has files open under "
-                                                         "{}; stop it first (`fuser -vm {}` shows which)", name,
-                                                         mount_point, mount_point));
-      }
-      return errno_error(err, "unmount " + mount_point);
-    }
-    if (!done) detach_busy_mount(mount_point, err);
-    e.mounted = false;
-  }
-
-  if (!e.loop.empty()) {
-    // Autoclear may have detached it already, asynchronously; wait until the
-    // device lets go of nbdfuse's file, so that mount is not busy.
-    std::string image = join_path(fuse_dir, nbd_file_name);
-    if (loop_backing_file(e.loop) == image) detach_loop_or_warn(e.loop);
-    if (!wait_until(2000, [&] { return loop_backing_file(e.loop) != image; })) {
-      spdlog::warn("dbclone: loop device {} still holds {}", e.loop, image);
-    }
-    e.loop.clear();
-  }
-
-  if (top_mount_at(fuse_dir)) {
-    if (::umount2(fuse_dir.c_str(), 0) != 0 && errno != EINVAL) {
-      spdlog::warn("dbclone: unmount {}: {}; detaching it lazily", fuse_dir, std::strerror(errno));
-      unmount_lazily(fuse_dir);
-    }
-  }
-  if (e.nbdfuse > 0) {
-    // Unmounted, nbdfuse ends by itself; a signal only if it lingers.
-    pid_t pid = e.nbdfuse;
-    if (!wait_until(nbdfuse_exit_timeout_ms, [&] { return try_reap(pid).has_value() || !process_alive(pid); })) {
-      spdlog::warn("dbclone: nbdfuse {} for dataset {} did not exit after its unmount; stopping it", pid, name);
-      stop_process(pid, SIGTERM, 2000);
-    }
-  }
-  ::unlink(pid_file(name).c_str());
-  ::rmdir(fuse_dir.c_str());
-  exposures_.erase(it);
-  return {};
-}
-
 status volume_pool::freeze_and_snapshot(const std::string& from, const dataset& d, const std::string& snapshot) {
   unique_fd fd;
-  auto it = exposures_.find(from);
-  if (it != exposures_.end() && it->second.mounted) {
+  if (exposures_.mounted(from)) {
     auto opened = open_dir(path(from));
     if (!opened) return opened.err();
     fd = std::move(*opened);
@@ -877,7 +499,7 @@ status volume_pool::destroy(std::string_view name_view) {
     return {};
   }
 
-  STRATA_TRY(unexpose(name, false));
+  STRATA_TRY(exposures_.unexpose(name, false));
   if (snapshot_datasets_of(d->volume) > 0) {
     auto marked = volumes_.create_snapshot(d->volume, std::string(destroyed_marker));
     if (!marked && marked.code() != errc::already_exists) {
@@ -889,7 +511,7 @@ status volume_pool::destroy(std::string_view name_view) {
   }
   erase(name);
   ::rmdir(path(name).c_str());
-  ::unlink(log_file(name).c_str());
+  ::unlink(exposures_.log_file(name).c_str());
   spdlog::info("dbclone: destroyed dataset {}", name);
   return {};
 }
@@ -925,10 +547,10 @@ void volume_pool::close() {
   std::lock_guard lock(op_mu_);
   if (closed_) return;
   closed_ = true;
-  std::vector<std::string> names;
-  for (const auto& [name, e] : exposures_) names.push_back(name);
-  for (const auto& name : names) {
-    if (auto st = unexpose(name, true); !st) spdlog::warn("dbclone: releasing dataset {}: {}", name, st.err().message);
+  for (const auto& name : exposures_.names()) {
+    if (auto st = exposures_.unexpose(name, true); !st) {
+      spdlog::warn("dbclone: releasing dataset {}: {}", name, st.err().message);
+    }
   }
   spdlog::info("dbclone: volume pool at {} closed", root_);
 }
@@ -962,16 +584,8 @@ result<std::unique_ptr<pool>> open_volume_pool(const volume_pool_config& config,
     return make_error(errc::invalid_argument, fmt::format("volume prefix '{}' is not allowed; use 1 to 32 letters, "
                                                           "digits, '.', '_' or '-'", config.volume_prefix));
   }
-  tools t;
-  auto nbdfuse = find_tool("nbdfuse", "libnbd-bin");
-  if (!nbdfuse) return nbdfuse.err();
-  auto losetup = find_tool("losetup", "mount");
-  if (!losetup) return losetup.err();
-  auto mkfs = find_tool("mkfs.ext4", "e2fsprogs");
-  if (!mkfs) return mkfs.err();
-  t.nbdfuse = *nbdfuse;
-  t.losetup = *losetup;
-  t.mkfs = *mkfs;
+  auto t = find_exposure_tools();
+  if (!t) return t.err();
 
   STRATA_TRY(probe_nbd(config));
 
@@ -982,7 +596,7 @@ result<std::unique_ptr<pool>> open_volume_pool(const volume_pool_config& config,
   STRATA_TRY(make_dir(join_path(root, nbd_dir_name), 0700));
   STRATA_TRY(make_dir(join_path(root, run_dir_name), 0700));
 
-  auto p = std::make_unique<volume_pool>(config, volumes, std::move(t), root);
+  auto p = std::make_unique<volume_pool>(config, volumes, std::move(*t), root);
   STRATA_TRY(p->start());
   return std::unique_ptr<pool>(std::move(p));
 }
