@@ -502,6 +502,11 @@ result<pid_t> spawn(const spawn_options& options) {
 }
 
 result<run_output> run(const spawn_options& options, int64_t timeout_ms, size_t output_tail_bytes_max) {
+  return run(options, timeout_ms, output_tail_bytes_max, run_controls{});
+}
+
+result<run_output> run(const spawn_options& options, int64_t timeout_ms, size_t output_tail_bytes_max,
+                       const run_controls& controls) {
   auto in = open_stdin(options);
   if (!in.ok()) return in.err();
   unique_fd log;
@@ -521,10 +526,19 @@ result<run_output> run(const spawn_options& options, int64_t timeout_ms, size_t 
   output_sink sink(log.get(), output_tail_bytes_max);
   pipe_state pipe = pipe_state::open;
   int wait_status = 0;
+  auto next_tick = clock_type::now() + std::chrono::milliseconds(controls.tick_interval_ms);
   for (;;) {
     if (reap_now(*pid, &wait_status)) {
       if (pipe == pipe_state::open) drain(out->read.get(), sink, deadline);
       return run_output{exit_code_of(wait_status), sink.take()};
+    }
+    if (controls.should_stop && controls.should_stop()) {
+      kill_and_reap(*pid);
+      return make_error(errc::unavailable, options.argv[0] + " was stopped: Strata is shutting down");
+    }
+    if (controls.on_tick && clock_type::now() >= next_tick) {
+      controls.on_tick();
+      next_tick = clock_type::now() + std::chrono::milliseconds(controls.tick_interval_ms);
     }
     int64_t left_ms = ms_until(deadline);
     if (left_ms <= 0) break;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,6 +53,17 @@ struct run_output {
 // output (also appended to options.log_path when set). After timeout_ms the
 // whole process group gets SIGKILL and the result is errc::timed_out.
 result<run_output> run(const spawn_options& options, int64_t timeout_ms, size_t output_tail_bytes_max = 4096);
+
+// What a caller may do while run() waits: stop it early (the process group
+// gets SIGKILL and the result is errc::unavailable), and be called about every
+// tick_interval_ms (to report progress).
+struct run_controls {
+  std::function<bool()> should_stop;
+  std::function<void()> on_tick;
+  int64_t tick_interval_ms = 500;
+};
+result<run_output> run(const spawn_options& options, int64_t timeout_ms, size_t output_tail_bytes_max,
+                       const run_controls& controls);
 
 // Whether pid is a live process (not a zombie).
 bool process_alive(pid_t pid);

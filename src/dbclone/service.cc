@@ -56,6 +56,8 @@ error with_space_hint(const std::string& path, error failure) {
                                                 "delete clones and snapshots; {}", free_bytes, failure.message));
 }
 
+constexpr size_t tool_output_tail_bytes = 2048;
+
 void best_effort(const status& st, const char* what) {
   if (!st.ok()) spdlog::warn("db: {}: {}", what, st.err().message);
 }
@@ -391,22 +393,7 @@ status service_impl::persist_branch(const branch_info& r) {
 
 result<run_output> service_impl::run_tool(const spawn_options& options, int64_t timeout_ms,
                                           const std::function<void()>& on_tick) {
-  auto pid = spawn(options);
-  if (!pid.ok()) return pid.err();
-  const int64_t deadline_ms = now_ms() + timeout_ms;
-  uint64_t ticks = 0;
-  for (;;) {
-    if (auto code = try_reap(*pid)) return run_output{*code, file_tail(options.log_path, 2048)};
-    if (stopping_ || now_ms() > deadline_ms) {
-      ::kill(-*pid, SIGKILL);
-      stop_process(*pid, SIGKILL, 5000);
-      if (stopping_) return make_error(errc::unavailable, "stopped: Strata is shutting down");
-      return make_error(errc::timed_out, fmt::format("{} did not finish within {} s", options.argv.at(0),
-                                                     timeout_ms / 1000));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (on_tick && ++ticks % 10 == 0) on_tick();
-  }
+  return run(options, timeout_ms, tool_output_tail_bytes, {[this] { return stopping_.load(); }, on_tick});
 }
 
 void service_impl::run_async(std::function<void()> fn) {

@@ -26,7 +26,9 @@ constexpr size_t preprocess_sql_bytes_max = 1 << 20;
 constexpr size_t conninfo_bytes_max = 4096;
 constexpr size_t databases_max = 64;
 
-uint64_t tree_bytes_of(const std::string& root) {
+}  // namespace
+
+uint64_t tree_bytes(const std::string& root) {
   uint64_t total = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
@@ -36,6 +38,8 @@ uint64_t tree_bytes_of(const std::string& root) {
   }
   return total;
 }
+
+namespace {
 
 status check_source_spec(const source_spec& s) {
   STRATA_TRY(check_object_name(s.name, "source name"));
@@ -73,7 +77,6 @@ status check_source_spec(const source_spec& s) {
 
 }  // namespace
 
-uint64_t tree_bytes(const std::string& root) { return tree_bytes_of(root); }
 
 std::string service_impl::base_dataset(const source_record& r) const {
   return fmt::format("src.{}.{}", r.spec.name, r.base_generation);
@@ -224,7 +227,7 @@ status service_impl::copy_physical(source_record& r, const std::string& dataset)
   opt.log_path = log_path("copy." + r.spec.name);
   const std::string name = r.spec.name;
   auto out = run_tool(opt, config_.copy_timeout_ms, [this, name, pgdata] {
-    uint64_t done = tree_bytes_of(pgdata);
+    uint64_t done = tree_bytes(pgdata);
     std::lock_guard lock(mu_);
     source_rt_[name].progress_done_bytes = done;
   });
@@ -241,7 +244,7 @@ status service_impl::copy_physical(source_record& r, const std::string& dataset)
   if (os_user_) STRATA_TRY(chown_tree(pgdata + "/standby.signal", *os_user_));
   {
     std::lock_guard lock(mu_);
-    source_rt_[name].progress_done_bytes = tree_bytes_of(pgdata);
+    source_rt_[name].progress_done_bytes = tree_bytes(pgdata);
     sources_[name].base_generation = r.base_generation;  // start_sync reads the dataset from the record
   }
   return start_sync(name);
@@ -392,7 +395,7 @@ status service_impl::copy_logical(source_record& r, const std::string& dataset) 
   }
   const std::string log = log_path("copy." + name);
   auto progress = [this, name, dump_root] {
-    uint64_t done = tree_bytes_of(dump_root);
+    uint64_t done = tree_bytes(dump_root);
     std::lock_guard lock(mu_);
     source_rt_[name].progress_done_bytes = done;
   };

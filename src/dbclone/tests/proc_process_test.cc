@@ -122,6 +122,32 @@ TEST(Process, RunTimeoutKillsTheWholeGroup) {
   EXPECT_TRUE(ends_soon(background));
 }
 
+TEST(Process, RunTicksAndStopsWhenAskedWithTheWholeGroup) {
+  temp_dir dir;
+  std::string pid_file = dir.path() + "/bg.pid";
+  int ticks = 0;
+  run_controls controls;
+  controls.tick_interval_ms = 20;
+  controls.on_tick = [&] { ++ticks; };
+  controls.should_stop = [&] { return ticks >= 3; };
+  auto started = std::chrono::steady_clock::now();
+  auto out = run(shell("sleep 100 & echo $! > " + pid_file + "; wait"), 60'000, 4096, controls);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.code(), errc::unavailable);
+  EXPECT_GE(ticks, 3);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  pid_t background = std::atoi(read_file(pid_file).c_str());
+  ASSERT_GT(background, 0);
+  EXPECT_TRUE(ends_soon(background));
+
+  ticks = 0;
+  controls.should_stop = {};
+  auto done = run(shell("sleep 0.2; echo done"), 60'000, 4096, controls);
+  ASSERT_TRUE(done.ok()) << done.err().message;
+  EXPECT_EQ(done->exit_code, 0);
+  EXPECT_GE(ticks, 2);
+}
+
 TEST(Process, MissingProgramIsAClearError) {
   auto pid = spawn(command({"/nonexistent/strata-tool", "--help"}));
   ASSERT_FALSE(pid.ok());
