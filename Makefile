@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-volumes bench-tables bench-clones clean
+.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-cluster bench-volumes bench-tables bench-clones clean
 
 all: build
 
@@ -51,6 +51,10 @@ fuzz: deps
 bench-streams: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/streams/run.sh
+
+bench-cluster: build
+	@bash scripts/install-deps.sh --bench
+	@bash bench/cluster/run.sh
 
 bench-volumes: build
 	@bash scripts/install-deps.sh --bench

@@ -8,11 +8,14 @@ build_pkgs=(
   libboost-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   librocksdb-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
+  golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
+  protobuf-compiler protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev
 )
 test_pkgs=(
   kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
   postgresql-client-15 python3-psycopg libpq-dev
+  etcd-server
 )
 # Database clones at run time: PostgreSQL 15 for sources' copies and clones,
 # btrfs for the default pool, ext4 and FUSE tools for the volume backend.

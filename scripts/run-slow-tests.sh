@@ -10,7 +10,11 @@
 #      upserts over the PostgreSQL port; acknowledged rows must survive);
 #   5. the slow database-clone tests: tests/e2e/test_dbclone_slow.py under
 #      pytest with STRATA_SLOW=1 (volume backend, scheduled snapshots and
-#      refresh, kill -9 during clone create; needs root and PostgreSQL 15).
+#      refresh, kill -9 during clone create; needs root and PostgreSQL 15);
+#   6. the slow cluster tests: tests/e2e/test_cluster_slow.py under pytest
+#      with STRATA_SLOW=1 (50 rounds of random kill -9, SIGSTOP/SIGCONT and
+#      restarts of nodes and etcd under load, with the checker; a network
+#      partition of a leader in network namespaces; needs root and etcd).
 # Extra arguments go to the Kafka crash test (e.g. --cycles 20).
 # Exits non-zero if any test fails or if a test could not be found.
 #   usage: scripts/run-slow-tests.sh BUILD_DIR [kafka crash test args...]
@@ -48,6 +52,11 @@ echo "== database clones, slow cases =="
 STRATA_SLOW=1 STRATA_BIN="$build_dir/strata" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/e2e/test_dbclone_slow.py \
   || { status=1; failed+=(test_dbclone_slow.py); }
+
+echo "== cluster mode, slow cases =="
+STRATA_SLOW=1 STRATA_BIN="$build_dir/strata" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  tests/e2e/test_cluster_slow.py \
+  || { status=1; failed+=(test_cluster_slow.py); }
 
 if [ $status -ne 0 ]; then
   echo "slow tests failed: ${failed[*]}" >&2

@@ -7,8 +7,11 @@
 
 namespace strata::bench {
 
-consume_meter::consume_meter(uint64_t records, uint32_t record_bytes)
-    : records_(records), record_bytes_(record_bytes) {}
+consume_meter::consume_meter(uint64_t records, uint32_t record_bytes, bool unordered)
+    : records_(records),
+      record_bytes_(record_bytes),
+      unordered_(unordered),
+      seen_mask_(unordered ? records : 0, false) {}
 
 void consume_meter::start() {
   start_ns_ = now_ns();
@@ -16,6 +19,21 @@ void consume_meter::start() {
 }
 
 status consume_meter::observe(std::span<const uint8_t> payload) {
+  if (unordered_) {
+    auto index = payload.size() == record_bytes_ ? check_payload(payload) : std::nullopt;
+    if (!index || *index >= records_) {
+      return make_error(errc::corrupt, fmt::format("a damaged record, or one beyond the {} produced ({} bytes)",
+                                                   records_, payload.size()));
+    }
+    if (seen_mask_[*index]) {
+      ++duplicates_;
+    } else {
+      seen_mask_[*index] = true;
+      last_ns_ = now_ns();
+      seen_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    return {};
+  }
   const uint64_t expected = seen();
   if (expected >= records_) {
     return make_error(errc::corrupt, fmt::format("record beyond the {} produced", records_));

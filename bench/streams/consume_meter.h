@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "base/result.h"
 
@@ -22,7 +23,10 @@ struct consume_stats {
 // observe() is called from one thread at a time; seen() and done() from any.
 class consume_meter {
  public:
-  consume_meter(uint64_t records, uint32_t record_bytes);
+  // unordered (bench/cluster's loss count after a failover): records may
+  // arrive in any order and more than once; seen() counts distinct ones, and
+  // saw(i) / duplicates() tell what arrived. finish() is not for this mode.
+  consume_meter(uint64_t records, uint32_t record_bytes, bool unordered = false);
 
   void start();
   // Fails on a record of the wrong size, a damaged one, or one out of order.
@@ -31,10 +35,16 @@ class consume_meter {
   bool done() const { return seen() >= records_; }
   // Fails unless every record was observed.
   result<consume_stats> finish();
+  // Unordered mode: was record `index` observed, and how many repeats arrived.
+  bool saw(uint64_t index) const { return index < seen_mask_.size() && seen_mask_[index]; }
+  uint64_t duplicates() const { return duplicates_; }
 
  private:
   uint64_t records_;
   uint32_t record_bytes_;
+  bool unordered_ = false;
+  std::vector<bool> seen_mask_;  // unordered mode only
+  uint64_t duplicates_ = 0;
   int64_t start_ns_ = 0;
   int64_t last_ns_ = 0;
   std::atomic<uint64_t> seen_{0};

@@ -83,6 +83,22 @@ uint64_t ack_tracker::in_flight_max() {
   return in_flight_max_;
 }
 
+uint64_t ack_tracker::acked() {
+  std::lock_guard lock(mu_);
+  return acked_;
+}
+
+std::vector<int64_t> ack_tracker::ack_times_ns() {
+  std::lock_guard lock(mu_);
+  std::vector<int64_t> out(latency_ns_.size(), -1);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (latency_ns_[i] >= 0) {
+      out[i] = send_ns_[i] + latency_ns_[i];
+    }
+  }
+  return out;
+}
+
 std::vector<int64_t> ack_tracker::latencies_ns() {
   std::lock_guard lock(mu_);
   std::vector<int64_t> out;

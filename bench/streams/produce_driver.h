@@ -36,6 +36,9 @@ class ack_tracker {
 
   uint64_t in_flight();
   uint64_t in_flight_max();
+  uint64_t acked();
+  // When each record was acknowledged (steady clock, ns); -1 if it was not.
+  std::vector<int64_t> ack_times_ns();
   // Latency of each acknowledged record, in ns; valid after wait_all succeeded.
   std::vector<int64_t> latencies_ns();
 

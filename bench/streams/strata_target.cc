@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "net_util.h"
 #include "server.h"
@@ -104,11 +105,20 @@ class strata_target final : public target {
 
   const char* name() const override { return "strata"; }
   std::string durability() const override {
+    if (env_.replicas > 1) {
+      return fmt::format("acks=all, replication factor {}: a produce is acknowledged once every replica in the "
+                         "ISR (at least min.insync.replicas, default 2) has its batch; each node keeps Strata's "
+                         "default fsync policy (per batch)",
+                         env_.replicas);
+    }
     return "acks=all, Strata's default fsync policy (per batch): a produce is acknowledged after its batch "
            "is fsynced";
   }
 
   status start() override {
+    if (external()) {
+      return {};  // bench/cluster runs the nodes
+    }
     STRATA_TRY(keep_loopback_port(kafka_port_));
     STRATA_TRY(keep_loopback_port(http_port_));
     const std::string dir = make_data_dir(env_.work_dir);
@@ -126,7 +136,7 @@ class strata_target final : public target {
   }
 
   status stop() override { return stop_server(server_, stop_grace_ms, SIGTERM); }
-  std::string log_tail() const override { return server_log_tail(log_path_); }
+  std::string log_tail() const override { return external() ? std::string() : server_log_tail(log_path_); }
 
   status create_stream(const std::string& stream) override {
     auto conf = make_conf({{"bootstrap.servers", bootstrap()}});
@@ -185,8 +195,41 @@ class strata_target final : public target {
     return consumed;
   }
 
+  result<std::string> stream_leader(const std::string& stream) override {
+    auto conf = make_conf({{"bootstrap.servers", bootstrap()}});
+    if (!conf) {
+      return conf.err();
+    }
+    auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+    if (!rk) {
+      return rk.err();
+    }
+    topic_ptr topic(rd_kafka_topic_new(rk->get(), stream.c_str(), nullptr), &rd_kafka_topic_destroy);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t e = rd_kafka_metadata(rk->get(), 0, topic.get(), &md, 5'000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return make_error(errc::io_error, fmt::format("strata: metadata of {}: {}", stream, rd_kafka_err2str(e)));
+    }
+    int32_t leader = -1;
+    for (int t = 0; t < md->topic_cnt; ++t) {
+      for (int p = 0; p < md->topics[t].partition_cnt; ++p) {
+        if (md->topics[t].partitions[p].id == partition && md->topics[t].partitions[p].err == 0) {
+          leader = md->topics[t].partitions[p].leader;
+        }
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (leader < 0) {
+      return make_error(errc::not_found, fmt::format("strata: {}/{} has no leader yet", stream, partition));
+    }
+    return fmt::format("{}", leader);
+  }
+
  private:
-  std::string bootstrap() const { return fmt::format("127.0.0.1:{}", kafka_port_); }
+  bool external() const { return !env_.endpoints.empty(); }
+  std::string bootstrap() const {
+    return external() ? fmt::format("{}", fmt::join(env_.endpoints, ",")) : fmt::format("127.0.0.1:{}", kafka_port_);
+  }
 
   status consume_loop(rd_kafka_topic_t* topic, consume_meter& meter) {
     std::vector<rd_kafka_message_t*> batch(consume_batch_records);
@@ -220,7 +263,7 @@ class strata_target final : public target {
 
   status create_topic(rd_kafka_t* rk, const std::string& stream) {
     char err[errstr_bytes];
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(stream.c_str(), 1, 1, err, sizeof(err));
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(stream.c_str(), 1, env_.replicas, err, sizeof(err));
     if (nt == nullptr) {
       return make_error(errc::invalid_argument, fmt::format("librdkafka NewTopic: {}", err));
     }

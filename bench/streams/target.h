@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "base/result.h"
 #include "consume_meter.h"
@@ -13,10 +16,23 @@
 namespace strata::bench {
 
 struct target_env {
+  target_env() = default;
+  target_env(std::string dir, std::string bin, int64_t start_ms, int64_t stall_ms)
+      : work_dir(std::move(dir)), server_bin(std::move(bin)), start_timeout_ms(start_ms), stall_timeout_ms(stall_ms) {}
+
   std::string work_dir;    // the target's data dir and server log live here
   std::string server_bin;  // the server executable
   int64_t start_timeout_ms = 20'000;
   int64_t stall_timeout_ms = 30'000;
+  // Cluster runs (bench/cluster): the caller starts the servers and the
+  // target only connects to them ("host:port" each; start() and stop() then
+  // just connect and disconnect). Empty: the target starts its own server.
+  std::vector<std::string> endpoints;
+  int replicas = 1;  // Kafka replication factor, JetStream stream replicas
+  // A publish that fails or gets no ack (a leader died) is sent again, with
+  // the same message id so the server drops a duplicate, until acknowledged
+  // (JetStream; librdkafka retries by itself).
+  bool retry_until_acked = false;
 };
 
 class target {
@@ -39,6 +55,11 @@ class target {
   // A new consumer reads `stream` from its first record until meter.done();
   // the caller has started the meter.
   virtual status consume(const std::string& stream, consume_meter& meter) = 0;
+  // The server leading `stream` now (Kafka broker id, JetStream server name),
+  // for the failover run of bench/cluster.
+  virtual result<std::string> stream_leader(const std::string&) {
+    return make_error(errc::unsupported, fmt::format("{} cannot name a stream leader", name()));
+  }
 };
 
 std::unique_ptr<target> make_strata_target(target_env env);

@@ -29,6 +29,7 @@
 #include "admin/system_routes.h"
 #include "admin/table_routes.h"
 #include "admin/tables_metrics.h"
+#include "admin/cluster_routes.h"
 #include "admin/topic_routes.h"
 #include "admin/volume_routes.h"
 #include "admin/volumes_metrics.h"
@@ -259,6 +260,7 @@ server::server(asio::io_context& io, std::string listen, streams::service& strea
     : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables, db)) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
+  add_cluster_routes(impl_->routes, streams);
   add_volume_routes(impl_->routes, volumes);
   add_table_routes(impl_->routes, tables);
   add_db_routes(impl_->routes, db);

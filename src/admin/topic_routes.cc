@@ -37,18 +37,25 @@ json topic_detail(const streams::topic_info& t) {
                           {"log_start_offset", p.log_start_offset},
                           {"high_watermark", p.high_watermark},
                           {"log_end_offset", p.log_end_offset},
-                          {"size_bytes", p.size_bytes}});
+                          {"size_bytes", p.size_bytes},
+                          {"leader", p.leader},
+                          {"leader_epoch", p.leader_epoch},
+                          {"replicas", p.replicas},
+                          {"isr", p.isr}});
   }
-  return {{"name", t.name}, {"id", hex_id(t.id)}, {"configs", configs}, {"partitions", partitions}};
+  return {{"name", t.name},         {"id", hex_id(t.id)},          {"configs", configs},
+          {"partitions", partitions}, {"replication_factor", t.replication_factor}};
 }
 
 struct create_request {
   std::string name;
   int32_t partitions = 0;
+  int32_t replication_factor = -1;
   std::map<std::string, std::string> configs;
 };
 
-constexpr const char* create_shape = R"(expected {"name": "orders", "partitions": 3, "configs": {"retention.ms": "86400000"}})";
+constexpr const char* create_shape =
+    R"(expected {"name": "orders", "partitions": 3, "replication_factor": 3, "configs": {"retention.ms": "86400000"}})";
 
 result<std::string> config_value(const std::string& key, const json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -92,6 +99,11 @@ result<create_request> parse_create(const std::string& body, int32_t default_par
       auto n = parse_partitions(value);
       STRATA_TRY(n);
       req.partitions = *n;
+    } else if (key == "replication_factor") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 3) {
+        return make_error(errc::invalid_argument, "replication_factor must be 1, 2 or 3");
+      }
+      req.replication_factor = value.get<int32_t>();
     } else if (key == "configs") {
       STRATA_TRY(parse_configs(value, req));
     } else {
@@ -111,7 +123,7 @@ response list_topics(streams::service& streams) {
 response create_topic(streams::service& streams, const request& req) {
   auto parsed = parse_create(req.body, streams.config().default_partitions);
   if (!parsed) return error_response(parsed.err());
-  auto created = streams.create_topic(parsed->name, parsed->partitions, parsed->configs);
+  auto created = streams.create_topic(parsed->name, parsed->partitions, parsed->configs, parsed->replication_factor);
   if (!created) return error_response(created.err());
   response reply = json_response(201, topic_detail(*created));
   reply.headers.emplace_back("Location", "/v1/topics/" + created->name);

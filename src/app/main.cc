@@ -8,6 +8,7 @@
 
 #include "app/options.h"
 #include "app/server_main.h"
+#include "cli/cluster_commands.h"
 #include "cli/db_commands.h"
 #include "cli/admin_api.h"
 #include "cli/table_commands.h"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   strata::cli::add_volume_commands(app);
   strata::cli::add_db_commands(app);
   strata::cli::add_table_commands(app);
+  strata::cli::add_cluster_commands(app);
 
   std::string config_error;
   auto args = expand_config(argc, argv, &config_error);

@@ -12,7 +12,25 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--nbd-listen", o.nbd_listen, "HOST:PORT for NBD block volumes; empty: no TCP listener")->capture_default_str();
   cmd.add_option("--nbd-unix-socket", o.nbd_unix_socket, "Also serve NBD on this unix socket path");
   cmd.add_option("--http-listen", o.http_listen, "HOST:PORT for the admin HTTP API and /metrics")->capture_default_str();
-  cmd.add_option("--kafka-advertised-host", o.kafka_advertised_host, "Host name clients are told to connect to (default: the listen host)");
+  cmd.add_option("--kafka-advertised-host,--advertise-host", o.kafka_advertised_host,
+                 "Host name clients and other nodes connect to (default: the Kafka listen host)");
+  cmd.add_option("--cluster-etcd", o.cluster_etcd, "Cluster mode: etcd endpoints URL[,URL...]; empty runs a single node");
+  cmd.add_option("--node-id", o.node_id, "Cluster mode: this node's id, unique in the cluster")->check(CLI::Range(0, 1'000'000));
+  cmd.add_option("--cluster-session-ttl-ms", o.cluster_session_ttl_ms, "Cluster mode: the node lease; a dead node is noticed this long after it dies")
+      ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{60'000}));
+  cmd.add_option("--cluster-poll-interval-ms", o.cluster_poll_interval_ms, "Cluster mode: how often the cluster state is re-read")
+      ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{10'000}));
+  cmd.add_option("--replica-lag-time-max-ms", o.replica_lag_time_max_ms, "Cluster mode: a follower not caught up for this long leaves the ISR")
+      ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{600'000}));
+  cmd.add_option("--default-replication-factor", o.default_replication_factor, "Cluster mode: replicas of topics created without one (capped by live nodes)")
+      ->capture_default_str()->check(CLI::Range(1, 3));
+  cmd.add_option("--leader-rebalance-interval-ms", o.leader_rebalance_interval_ms, "Cluster mode: how often leadership moves back to preferred replicas")
+      ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{86'400'000}));
+  cmd.add_option("--offsets-topic-partitions", o.offsets_topic_partitions, "Cluster mode: partitions of __consumer_offsets (consumer-group coordination)")
+      ->capture_default_str()->check(CLI::Range(1, 127));
+  cmd.add_option("--etcd-tls-ca", o.etcd_tls_ca, "Cluster mode: reach etcd over TLS, trusting this CA file");
+  cmd.add_option("--etcd-tls-cert", o.etcd_tls_cert, "Cluster mode: client certificate for etcd (with --etcd-tls-key)");
+  cmd.add_option("--etcd-tls-key", o.etcd_tls_key, "Cluster mode: client key for etcd");
   cmd.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -62,6 +62,20 @@ struct server_options {
   std::string db_pool_bytes = "100G";     // sparse pool image size, human size text
   std::string db_pool_mount;              // empty: /run/strata/db-<hash of the data dir>
   double db_clone_max_idle_minutes = 120;
+
+  // Cluster mode (docs/cluster.md). Without --cluster-etcd, a single node.
+  std::string cluster_etcd;                 // URL[,URL...] of etcd 3.4
+  int32_t node_id = -1;                     // required with --cluster-etcd
+  std::string advertise_host;               // what clients and other nodes connect to; default the Kafka listen host
+  int64_t cluster_session_ttl_ms = 2000;    // the node lease (etcd rounds up to whole seconds)
+  int64_t cluster_poll_interval_ms = 100;   // how often the cluster state is re-read
+  int64_t replica_lag_time_max_ms = 10'000; // Kafka's replica.lag.time.max.ms
+  int32_t default_replication_factor = 3;   // capped by the live nodes
+  int64_t leader_rebalance_interval_ms = 30'000;  // preferred-leader moves
+  int32_t offsets_topic_partitions = 10;    // partitions of __consumer_offsets, made on first use
+  std::string etcd_tls_ca;                  // etcd over TLS: the CA that signed etcd's certificate
+  std::string etcd_tls_cert;                // and this node's client certificate and key, if etcd asks
+  std::string etcd_tls_key;
 };
 
 // Registers every setting as a flag of `cmd`.

@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "admin/server.h"
+#include "app/cluster_node.h"
 #include "app/data_dir_lock.h"
 #include "app/kafka_metrics.h"
 #include "app/nbd_metrics.h"
@@ -21,6 +22,7 @@
 #include "dbclone/service.h"
 #include "io/fs.h"
 #include "kafka/groups/coordinator.h"
+#include "kafka/groups/offsets_log.h"
 #include "kafka/server/server.h"
 #include "meta/kv.h"
 #include "metrics/registry.h"
@@ -48,6 +50,7 @@ streams::service_config streams_config(const server_options& o) {
   c.log_defaults.segment_age_ms_max = o.segment_ms;
   c.log_defaults.retention_ms = o.retention_ms;
   c.log_defaults.retention_bytes = o.retention_bytes;
+  c.cluster_mode = !o.cluster_etcd.empty();
   return c;
 }
 
@@ -196,12 +199,28 @@ int run_server(const server_options& o) {
   metrics::registry registry;
 
   kafka::broker_config broker;
+  if (!o.cluster_etcd.empty()) {
+    broker.node_id = o.node_id;
+    broker.cluster_id = "strata-cluster";
+  }
   broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
   kafka::services services{**streams, groups, sched, broker, count_kafka_error(registry)};
   kafka::server kafka_server(io, services, kafka_limits(o), make_kafka_observer(registry));
   if (auto s = kafka_server.start(o.kafka_listen); !s.ok()) return fail(s.err().message);
   broker.advertised_port = kafka_server.port();
   spdlog::info("kafka: listening on {} (advertised as {}:{})", o.kafka_listen, broker.advertised_host, broker.advertised_port);
+
+  std::unique_ptr<cluster_node> cluster;
+  std::unique_ptr<kafka::groups::offsets_log> offsets_log;
+  if (!o.cluster_etcd.empty()) {
+    offsets_log = std::make_unique<kafka::groups::offsets_log>(**streams, groups, o.offsets_topic_partitions);
+    offsets_log->install();
+    services.offsets_log = offsets_log.get();
+    auto joined = cluster_node::start(o, broker.advertised_host, broker.advertised_port, io, sched, **streams, registry,
+                                      [&offsets_log] { offsets_log->on_cluster_change(); });
+    if (!joined.ok()) return fail("cannot join the cluster: " + joined.err().message);
+    cluster = std::move(*joined);
+  }
 
   admin::server_limits admin_limits;
   admin_limits.connections_max = o.http_connections_max;
@@ -238,9 +257,9 @@ int run_server(const server_options& o) {
   // Database clones stop first, on their own thread: clones on the volume
   // backend still write through the NBD listener, which needs this thread.
   std::thread db_stopper;
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("strata: received signal {}, shutting down", signal);
+  std::thread cluster_stopper;
+  auto stop_serving = [&] {
+    if (cluster) cluster->stop_fetchers();
     kafka_server.stop();
     pg_server->stop();
     admin_server.stop();
@@ -251,9 +270,22 @@ int run_server(const server_options& o) {
         io.stop();
       });
     });
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("strata: received signal {}, shutting down", signal);
+    if (!cluster) return stop_serving();
+    // Controlled shutdown: leadership moves away while this node still serves,
+    // so clients and followers move to the new leaders without a gap.
+    cluster_stopper = std::thread([&] {
+      cluster->hand_off_leadership();
+      boost::asio::post(io, stop_serving);
+    });
   });
   io.run();
+  if (cluster_stopper.joinable()) cluster_stopper.join();
   if (db_stopper.joinable()) db_stopper.join();
+  if (cluster) cluster->leave();
   (*streams)->shutdown();
   pg_server.reset();  // joins the SQL workers before the engine and tables go away
   nbd_server.reset();  // joins the NBD workers, so nothing writes during the final flush

@@ -64,11 +64,12 @@ void print_topic(std::ostream& out, const json& topic) {
 }  // namespace
 
 int topic_create(const std::string& admin_url, const std::string& name, int32_t partitions,
-                 const std::vector<std::string>& configs, std::ostream& out, std::ostream& err) {
+                 const std::vector<std::string>& configs, std::ostream& out, std::ostream& err, int32_t replication_factor) {
   auto config_object = configs_json(configs);
   if (!config_object) return report_failure(err, config_object.err());
   json body = {{"name", name}, {"configs", *config_object}};
   if (partitions > 0) body["partitions"] = partitions;
+  if (replication_factor > 0) body["replication_factor"] = replication_factor;
   auto topic = call_admin_api(admin_url, "POST", "/v1/topics", body, 201);
   if (!topic) return report_failure(err, topic.err());
   const json& parts = topic->contains("partitions") ? (*topic)["partitions"] : json();
@@ -113,6 +114,7 @@ struct topic_options {
   std::string admin_url = std::string(default_admin_url);
   std::string name;
   int32_t partitions = 0;
+  int32_t replication_factor = 0;
   std::vector<std::string> configs;
 };
 
@@ -129,8 +131,10 @@ void add_topic_commands(CLI::App& app, std::ostream& out, std::ostream& err) {
       ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
   create->add_option("--config,-c", opts->configs, "Topic config KEY=VALUE, e.g. retention.ms=86400000; repeatable")
       ->allow_extra_args(false);
+  create->add_option("--replication-factor,-r", opts->replication_factor, "Replicas per partition, cluster mode (default: the server's)")
+      ->check(CLI::Range(1, 3));
   create->callback([opts, &out, &err] {
-    finish_command(topic_create(opts->admin_url, opts->name, opts->partitions, opts->configs, out, err));
+    finish_command(topic_create(opts->admin_url, opts->name, opts->partitions, opts->configs, out, err, opts->replication_factor));
   });
 
   CLI::App* list = add_admin_command(*topic, "list", "List topics", opts->admin_url);

@@ -25,7 +25,8 @@ void add_topic_commands(CLI::App& app, std::ostream& out = std::cout, std::ostre
 // The commands, callable without CLI11; each returns the exit code (0 or 1).
 // partitions 0 means the server's default; configs are "key=value".
 int topic_create(const std::string& admin_url, const std::string& name, int32_t partitions,
-                 const std::vector<std::string>& configs, std::ostream& out, std::ostream& err);
+                 const std::vector<std::string>& configs, std::ostream& out, std::ostream& err,
+                 int32_t replication_factor = 0);
 int topic_list(const std::string& admin_url, std::ostream& out, std::ostream& err);
 int topic_describe(const std::string& admin_url, const std::string& name, std::ostream& out, std::ostream& err);
 int topic_delete(const std::string& admin_url, const std::string& name, std::ostream& out, std::ostream& err);

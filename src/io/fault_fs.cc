@@ -90,7 +90,7 @@ class fault_file final : public file {
     std::lock_guard lock(fs_->mu_);
     if (!usable()) return stale_error(path_);
     if (!writable_) return make_error(errc::io_error, "truncate " + path_ + ": opened read-only");
-    return fs_->truncate_locked(*node_, size_bytes);
+    return fs_->truncate_locked(*node_, path_, size_bytes);
   }
 
   // Both are modelled as writes of zeros, which is what reads see and what a
@@ -235,7 +235,7 @@ status fault_fs::sync_dir(const std::string& raw_dir) {
   std::string dir = normalize(raw_dir);
   std::lock_guard lock(mu_);
   if (!dirs_.contains(dir)) return make_error(errc::not_found, "sync_dir " + dir + ": no such directory");
-  if (fail_syncs_) return make_error(errc::io_error, "fsync dir " + dir + ": injected failure");
+  if (sync_fails_locked()) return make_error(errc::io_error, "fsync dir " + dir + ": injected failure");
   std::erase_if(durable_, [&](const auto& kv) { return parent_of(kv.first) == dir; });
   for (const auto& [path, n] : live_) {
     if (parent_of(path) == dir) durable_[path] = n;
@@ -257,6 +257,16 @@ void fault_fs::set_disk_bytes_max(uint64_t disk_bytes) {
 void fault_fs::fail_syncs(bool fail) {
   std::lock_guard lock(mu_);
   fail_syncs_ = fail;
+}
+
+void fault_fs::fail_sync(uint64_t nth) {
+  std::lock_guard lock(mu_);
+  syncs_until_fail_ = nth;
+}
+
+void fault_fs::fail_truncate(uint64_t nth) {
+  std::lock_guard lock(mu_);
+  truncates_until_fail_ = nth;
 }
 
 void fault_fs::crash(crash_plan plan) {
@@ -356,14 +366,22 @@ status fault_fs::write_locked(node& n, const std::string& path, uint64_t offset,
   return outcome;
 }
 
-status fault_fs::truncate_locked(node& n, uint64_t size_bytes) {
+status fault_fs::truncate_locked(node& n, const std::string& path, uint64_t size_bytes) {
+  if (truncates_until_fail_ > 0 && --truncates_until_fail_ == 0) {
+    return make_error(errc::io_error, "truncate " + path + ": injected failure");
+  }
   n.data.resize(size_bytes, 0);
   n.pending.push_back(node::op{true, size_bytes, {}});
   return {};
 }
 
+bool fault_fs::sync_fails_locked() {
+  bool nth_due = syncs_until_fail_ > 0 && --syncs_until_fail_ == 0;
+  return fail_syncs_ || nth_due;
+}
+
 status fault_fs::sync_locked(node& n, const std::string& path) {
-  if (fail_syncs_) return make_error(errc::io_error, "fdatasync " + path + ": injected failure");
+  if (sync_fails_locked()) return make_error(errc::io_error, "fdatasync " + path + ": injected failure");
   n.durable = n.data;
   n.pending.clear();
   ++sync_count_;

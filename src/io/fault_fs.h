@@ -59,6 +59,11 @@ class fault_fs final : public fs {
   void set_disk_bytes_max(uint64_t disk_bytes);
   // While set, file and directory syncs fail with errc::io_error and make nothing durable.
   void fail_syncs(bool fail);
+  // The nth file or directory sync from now (1 = the next one) fails like
+  // that, once. 0 disarms.
+  void fail_sync(uint64_t nth);
+  // The nth truncate from now fails with errc::io_error, changing nothing. 0 disarms.
+  void fail_truncate(uint64_t nth);
 
   // Simulates power loss: every file goes back to its durable content plus
   // what `plan` keeps of its unsynced changes; names go back to their last
@@ -80,8 +85,9 @@ class fault_fs final : public fs {
 
   uint64_t used_bytes_locked() const;
   status write_locked(node& n, const std::string& path, uint64_t offset, std::span<const std::span<const uint8_t>> parts);
-  status truncate_locked(node& n, uint64_t size_bytes);
+  status truncate_locked(node& n, const std::string& path, uint64_t size_bytes);
   status sync_locked(node& n, const std::string& path);
+  bool sync_fails_locked();
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<node>> live_;     // names as reads see them
@@ -92,6 +98,8 @@ class fault_fs final : public fs {
   uint64_t fail_prefix_bytes_ = 0;
   uint64_t disk_bytes_max_ = UINT64_MAX;
   bool fail_syncs_ = false;
+  uint64_t syncs_until_fail_ = 0;
+  uint64_t truncates_until_fail_ = 0;
   uint64_t write_count_ = 0;
   uint64_t sync_count_ = 0;
   size_t open_handles_ = 0;

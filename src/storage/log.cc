@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 
+#include "base/crc32c.h"
 #include "io/fs.h"
 #include "storage/segment.h"
 #include "storage/segment_names.h"
@@ -18,6 +19,72 @@ namespace strata::storage {
 namespace {
 
 constexpr uint64_t segment_bytes_limit = 2 * GiB;  // index positions are 32-bit
+constexpr log_offset no_end_limit(std::numeric_limits<int64_t>::max());
+
+// The truncation marker: "Truncation" in docs/formats/log.md.
+constexpr const char* marker_name = "truncation";
+constexpr uint32_t marker_magic = 0x43525453;  // bytes "STRC"
+constexpr uint16_t marker_version = 1;
+constexpr size_t marker_bytes = 24;
+constexpr size_t marker_crc_from = 8;
+
+enum class truncation_kind : uint16_t { keep_below = 1, restart_at = 2 };
+
+struct truncation_marker {
+  truncation_kind kind;
+  log_offset offset;
+};
+
+std::string marker_path(const std::string& dir) { return io::join_path(dir, marker_name); }
+
+std::vector<uint8_t> encode_marker(const truncation_marker& m) {
+  std::vector<uint8_t> out(marker_bytes, 0);
+  put_u32(out.data(), marker_magic);
+  put_u16(out.data() + 8, marker_version);
+  put_u16(out.data() + 10, static_cast<uint16_t>(m.kind));
+  put_u64(out.data() + 16, static_cast<uint64_t>(m.offset.value));
+  put_u32(out.data() + 4, crc32c(out.data() + marker_crc_from, marker_bytes - marker_crc_from));
+  return out;
+}
+
+result<truncation_marker> decode_marker(std::span<const uint8_t> bytes, const std::string& path) {
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::corrupt, path + ": " + why +
+                                         " (the marker of an interrupted truncation is damaged;"
+                                         " restore the log from a replica)");
+  };
+  if (bytes.size() != marker_bytes) return bad("length is " + std::to_string(bytes.size()) + " bytes, not 24");
+  const uint8_t* p = bytes.data();
+  if (get_u32(p) != marker_magic) return bad("bad magic");
+  if (crc32c(p + marker_crc_from, marker_bytes - marker_crc_from) != get_u32(p + 4)) return bad("CRC mismatch");
+  if (get_u16(p + 8) != marker_version) {
+    return make_error(errc::unsupported, path + ": truncation marker version " + std::to_string(get_u16(p + 8)) +
+                                             " is not supported by this build");
+  }
+  uint16_t kind = get_u16(p + 10);
+  auto offset = static_cast<int64_t>(get_u64(p + 16));
+  bool kind_known = kind == static_cast<uint16_t>(truncation_kind::keep_below) ||
+                    kind == static_cast<uint16_t>(truncation_kind::restart_at);
+  if (!kind_known || get_u32(p + 12) != 0 || offset < 0) return bad("bad kind, reserved field or offset");
+  return truncation_marker{static_cast<truncation_kind>(kind), log_offset(offset)};
+}
+
+// Removes a leftover marker temp file; returns the marker if one is in place.
+result<std::optional<truncation_marker>> read_marker(io::fs& fs, const std::string& dir) {
+  std::string path = marker_path(dir);
+  STRATA_TRY(remove_if_present(fs, path + ".tmp"));
+  auto bytes = read_whole(fs, path);
+  STRATA_TRY(bytes);
+  if (!bytes->has_value()) return std::optional<truncation_marker>();
+  auto m = decode_marker(**bytes, path);
+  STRATA_TRY(m);
+  return std::optional<truncation_marker>(*m);
+}
+
+status remove_marker(io::fs& fs, const std::string& dir) {
+  STRATA_TRY(fs.remove(marker_path(dir)));
+  return fs.sync_dir(dir);
+}
 
 status validate(const log_config& c) {
   auto bad = [](const std::string& what) { return make_error(errc::invalid_argument, "log config: " + what); };
@@ -77,12 +144,15 @@ class log_impl final : public log {
   result<log_offset> flush() override {
     std::shared_ptr<io::file> file;
     int64_t target;
+    uint64_t truncations;
     {
       std::lock_guard lock(mu_);
       if (sync_failed_.load()) return sync_failed_error();
+      if (truncation_failed_.load()) return truncation_failed_error();
       if (!active_file_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
       file = active_file_;
       target = end_.load(std::memory_order_acquire);
+      truncations = truncations_;
     }
     if (target > flushed_.load(std::memory_order_acquire)) {
       auto s = file->sync();  // outside the lock: appends go on meanwhile
@@ -90,7 +160,9 @@ class log_impl final : public log {
         sync_failed_.store(true);
         return s.err();
       }
-      publish_max(flushed_, target);
+      std::lock_guard lock(mu_);
+      // A truncation meanwhile may have removed entries below target.
+      if (truncations == truncations_) publish_max(flushed_, target);
     }
     return log_offset(flushed_.load(std::memory_order_acquire));
   }
@@ -158,6 +230,34 @@ class log_impl final : public log {
     return removed;
   }
 
+  status truncate(log_offset new_end) override {
+    STRATA_TRY(usable_for_writes());
+    if (new_end < start_offset() || new_end > end_offset()) {
+      return make_error(errc::invalid_argument, "cannot truncate log " + dir_ + " to offset " +
+                                                    std::to_string(new_end.value) + ": outside [" +
+                                                    std::to_string(start_offset().value) + ", " +
+                                                    std::to_string(end_offset().value) + "]");
+    }
+    if (new_end == end_offset()) return {};
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), new_end,
+                               [](log_offset o, const auto& s) { return o < s->base(); });
+    size_t kept = static_cast<size_t>(it - segments_.begin()) - 1;
+    auto position = segments_[kept]->boundary_position(new_end);
+    STRATA_TRY(position);
+    STRATA_TRY(begin_truncation({truncation_kind::keep_below, new_end}));
+    return or_mark_failed(cut_back(kept, new_end, *position));
+  }
+
+  status truncate_fully(log_offset new_start) override {
+    STRATA_TRY(usable_for_writes());
+    if (new_start.value < 0) {
+      return make_error(errc::invalid_argument, "cannot restart log " + dir_ + " at negative offset " +
+                                                    std::to_string(new_start.value));
+    }
+    STRATA_TRY(begin_truncation({truncation_kind::restart_at, new_start}));
+    return or_mark_failed(restart_at(new_start));
+  }
+
   status destroy() override {
     {
       std::lock_guard lock(mu_);
@@ -179,6 +279,7 @@ class log_impl final : public log {
  private:
   status usable() const {
     if (destroyed_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
+    if (truncation_failed_.load(std::memory_order_relaxed)) return truncation_failed_error();
     return {};
   }
 
@@ -191,6 +292,72 @@ class log_impl final : public log {
   error sync_failed_error() const {
     return make_error(errc::io_error, "an fsync of log " + dir_ +
                                           " failed earlier, so what is on disk is unknown; reopen the log to recover");
+  }
+
+  error truncation_failed_error() const {
+    return make_error(errc::io_error, "a truncation of log " + dir_ +
+                                          " failed part way; reopen the log to finish it");
+  }
+
+  status or_mark_failed(status s) {
+    if (!s.ok()) truncation_failed_.store(true);
+    return s;
+  }
+
+  // Makes the truncation marker durable. Until its rename a failure leaves
+  // the log as it was; from then on the marker may be in place, and only a
+  // reopen knows whether to finish the truncation.
+  status begin_truncation(const truncation_marker& m) {
+    std::string path = marker_path(dir_);
+    if (auto s = write_file_atomically(fs_, path, encode_marker(m)); !s.ok()) {
+      (void)remove_if_present(fs_, path + ".tmp");
+      return s;
+    }
+    return or_mark_failed(fs_.sync_dir(dir_));
+  }
+
+  // Steps 3 to 5 of truncate (docs/formats/log.md): the segments after the
+  // kept one go, newest first; then the kept one is cut and becomes active.
+  status cut_back(size_t kept, log_offset new_end, uint64_t position) {
+    if (segments_.size() > kept + 1) {
+      while (segments_.size() > kept + 1) {
+        STRATA_TRY(segments_.back()->remove_files());
+        segments_.pop_back();
+      }
+      STRATA_TRY(fs_.sync_dir(dir_));
+    }
+    STRATA_TRY(segments_.back()->cut_at(new_end, position));
+    publish_truncation();
+    return remove_marker(fs_, dir_);
+  }
+
+  status restart_at(log_offset new_start) {
+    while (!segments_.empty()) {
+      STRATA_TRY(segments_.back()->remove_files());
+      segments_.pop_back();
+    }
+    auto fresh = segment::create(fs_, dir_, new_start, config_.index_interval_bytes);
+    STRATA_TRY(fresh);
+    segments_.push_back(std::move(fresh).value());
+    STRATA_TRY(fs_.sync_dir(dir_));
+    publish_truncation();
+    return remove_marker(fs_, dir_);
+  }
+
+  // Publishes the offsets of the segments now held. Under mu_ with the
+  // truncation count, so that a flush begun earlier cannot publish an offset
+  // that is gone.
+  void publish_truncation() {
+    uint64_t size = 0;
+    for (const auto& s : segments_) size += s->size_bytes();
+    std::lock_guard lock(mu_);
+    ++truncations_;
+    active_file_ = segments_.back()->data_file();
+    start_.store(segments_.front()->base().value, std::memory_order_release);
+    end_.store(segments_.back()->next_offset().value, std::memory_order_release);
+    flushed_.store(end_.load(), std::memory_order_release);
+    size_bytes_.store(size);
+    segment_count_.store(segments_.size());
   }
 
   bool must_roll(uint64_t frame_bytes, log_offset next, int64_t max_timestamp_ms) const {
@@ -240,9 +407,11 @@ class log_impl final : public log {
   std::array<uint8_t, frame_header_bytes> header_{};
   bool destroyed_ = false;
 
-  std::mutex mu_;  // guards active_file_ between the owner and the flusher
+  std::mutex mu_;  // guards active_file_ and truncations_ between the owner and the flusher
   std::shared_ptr<io::file> active_file_;
-  std::atomic<bool> sync_failed_{false};  // sticky: set by a failed fsync
+  uint64_t truncations_ = 0;
+  std::atomic<bool> sync_failed_{false};        // sticky: set by a failed fsync
+  std::atomic<bool> truncation_failed_{false};  // sticky: a truncation stopped part way
 
   std::atomic<int64_t> start_{0};
   std::atomic<int64_t> end_{0};
@@ -255,7 +424,7 @@ class log_impl final : public log {
 // newest one checked frame by frame.
 result<std::vector<std::unique_ptr<segment>>> open_segments(io::fs& fs, const std::string& dir,
                                                             const std::vector<log_offset>& bases,
-                                                            uint32_t index_interval_bytes) {
+                                                            uint32_t index_interval_bytes, log_offset end_limit) {
   std::vector<std::unique_ptr<segment>> segments;
   for (size_t i = 0; i + 1 < bases.size(); ++i) {
     bool rebuilt = false;
@@ -265,14 +434,44 @@ result<std::vector<std::unique_ptr<segment>>> open_segments(io::fs& fs, const st
     segments.push_back(std::move(seg).value());
   }
   uint64_t cut_bytes = 0;
-  auto active = segment::recover_active(fs, dir, bases.back(), index_interval_bytes, &cut_bytes);
+  auto active = segment::recover_active(fs, dir, bases.back(), index_interval_bytes, end_limit, &cut_bytes);
   STRATA_TRY(active);
-  if (cut_bytes > 0) {
+  if (cut_bytes > 0 && end_limit != no_end_limit) {
+    spdlog::warn("log {}: cut {} bytes from segment {} to finish an interrupted truncation; offsets continue at {}",
+                 dir, cut_bytes, bases.back().value, (*active)->next_offset().value);
+  } else if (cut_bytes > 0) {
     spdlog::warn("log {}: cut {} bytes of torn or corrupt tail from segment {}; offsets continue at {}", dir, cut_bytes,
                  bases.back().value, (*active)->next_offset().value);
   }
   segments.push_back(std::move(active).value());
   return segments;
+}
+
+// Recovery step 2 (docs/formats/log.md): the file changes of a truncation
+// whose marker is in place, up to the cut of the newest segment, which
+// open_segments makes at the returned end limit.
+result<log_offset> redo_truncation(io::fs& fs, const std::string& dir, const truncation_marker& m,
+                                   std::vector<log_offset>& bases, uint32_t index_interval_bytes) {
+  size_t keep = 0;
+  if (m.kind == truncation_kind::keep_below) {
+    keep = static_cast<size_t>(std::upper_bound(bases.begin(), bases.end(), m.offset) - bases.begin());
+    if (keep == 0) {
+      return make_error(errc::corrupt, marker_path(dir) + ": no segment holds offset " +
+                                           std::to_string(m.offset.value) +
+                                           " to truncate at (restore the log from a replica)");
+    }
+  }
+  for (size_t i = bases.size(); i > keep; --i) STRATA_TRY(remove_segment_files(fs, dir, bases[i - 1]));
+  bases.resize(keep);
+  if (m.kind == truncation_kind::restart_at) {
+    auto fresh = segment::create(fs, dir, m.offset, index_interval_bytes);
+    STRATA_TRY(fresh);
+    bases.push_back(m.offset);
+  }
+  STRATA_TRY(fs.sync_dir(dir));
+  spdlog::warn("log {}: finishing an interrupted truncation ({} offset {})", dir,
+               m.kind == truncation_kind::keep_below ? "keep the entries below" : "restart at", m.offset.value);
+  return m.offset;
 }
 
 }  // namespace
@@ -282,19 +481,28 @@ result<std::unique_ptr<log>> log::open(io::fs& fs, std::string dir, log_config c
   STRATA_TRY(fs.create_dirs(dir));
   auto bases = tidy_and_list_segments(fs, dir);
   STRATA_TRY(bases);
+  auto marker = read_marker(fs, dir);
+  STRATA_TRY(marker);
+  log_offset end_limit = no_end_limit;
+  if (marker->has_value()) {
+    auto limit = redo_truncation(fs, dir, **marker, *bases, config.index_interval_bytes);
+    STRATA_TRY(limit);
+    end_limit = *limit;
+  }
   std::vector<std::unique_ptr<segment>> segments;
   if (bases->empty()) {
     auto first = segment::create(fs, dir, log_offset(0), config.index_interval_bytes);
     STRATA_TRY(first);
     segments.push_back(std::move(first).value());
   } else {
-    auto opened = open_segments(fs, dir, *bases, config.index_interval_bytes);
+    auto opened = open_segments(fs, dir, *bases, config.index_interval_bytes, end_limit);
     STRATA_TRY(opened);
     segments = std::move(opened).value();
   }
   // Whatever the last process left in the page cache is now made durable, so
   // that flushed_offset() == end_offset() is true from the start.
   STRATA_TRY(fs.sync_dir(dir));
+  if (marker->has_value()) STRATA_TRY(remove_marker(fs, dir));
   return std::unique_ptr<log>(std::make_unique<log_impl>(fs, std::move(dir), config, std::move(segments)));
 }
 

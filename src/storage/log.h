@@ -2,9 +2,9 @@
 // disk. Each entry is an opaque payload covering `record_count` consecutive
 // offsets; the log assigns offsets densely. See docs/formats/log.md.
 //
-// Threading: append, read, lookups and retention are called from one thread
-// (the owner); flush() may be called concurrently from one flusher thread.
-// Accessors of the offsets are safe from any thread.
+// Threading: append, read, lookups, retention and truncation are called from
+// one thread (the owner); flush() may be called concurrently from one flusher
+// thread. Accessors of the offsets are safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -88,6 +88,24 @@ class log {
   // the segment, and size). Rolls the active segment when it is past its age.
   // Returns the number of segments removed.
   virtual result<int> enforce_retention(int64_t now_ms) = 0;
+
+  // Removes every entry at or after `new_end`, so that end_offset() becomes
+  // new_end. `new_end` must be an entry boundary in [start_offset(), end_offset()]
+  // (errc::invalid_argument otherwise; a new_end before start_offset() is
+  // errc::invalid_argument too — the caller uses truncate_fully for that).
+  // Durable before it returns: after a crash the log never shows the removed
+  // entries again. flushed_offset() drops to new_end if it was above; when
+  // anything was removed it is new_end afterwards (the sync of the cut makes
+  // the entries kept durable too). A concurrent flush() is safe: one that
+  // began before the truncation does not publish its offset. A failure once
+  // files began to change leaves the log refusing every call with
+  // errc::io_error until reopened; the reopen shows the log either as before
+  // or as after the truncation (docs/formats/log.md, "Truncation").
+  virtual status truncate(log_offset new_end) = 0;
+  // Removes every entry and restarts the log at `new_start` (start_offset() ==
+  // end_offset() == new_start). Durable before it returns. Concurrency and
+  // failures as truncate. errc::invalid_argument for a negative new_start.
+  virtual status truncate_fully(log_offset new_start) = 0;
 
   // Removes every file of the log. The object is unusable afterwards.
   virtual status destroy() = 0;

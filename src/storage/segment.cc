@@ -10,20 +10,21 @@ namespace strata::storage {
 namespace {
 
 constexpr size_t recovery_chunk_bytes = 1 << 20;
-constexpr uint64_t index_file_bytes_max = 1ULL << 30;
+constexpr uint64_t small_file_bytes_max = 1ULL << 30;
 
 size_t lookup_chunk_bytes(uint32_t index_interval_bytes) {
   return std::clamp<size_t>(size_t{index_interval_bytes} + 1024, 4096, 64 * 1024);
 }
 
-// The whole file, or nullopt if it does not exist.
+}  // namespace
+
 result<std::optional<std::vector<uint8_t>>> read_whole(io::fs& fs, const std::string& path) {
   auto f = fs.open(path, io::open_mode::read_only);
   if (f.code() == errc::not_found) return std::optional<std::vector<uint8_t>>();
   STRATA_TRY(f);
   auto size = (*f)->size();
   STRATA_TRY(size);
-  if (*size > index_file_bytes_max) return make_error(errc::corrupt, path + ": index file is implausibly large");
+  if (*size > small_file_bytes_max) return make_error(errc::corrupt, path + ": file is implausibly large");
   std::vector<uint8_t> bytes(*size);
   auto got = (*f)->read_at(0, bytes);
   STRATA_TRY(got);
@@ -47,8 +48,6 @@ status remove_if_present(io::fs& fs, const std::string& path) {
   if (!s.ok() && s.code() != errc::not_found) return s;
   return {};
 }
-
-}  // namespace
 
 std::string segment_file_name(log_offset base, const char* suffix) {
   char name[32];
@@ -89,7 +88,8 @@ result<std::unique_ptr<segment>> segment::create(io::fs& fs, const std::string& 
 }
 
 result<std::unique_ptr<segment>> segment::recover_active(io::fs& fs, const std::string& dir, log_offset base,
-                                                         uint32_t index_interval_bytes, uint64_t* truncated_bytes) {
+                                                         uint32_t index_interval_bytes, log_offset end_limit,
+                                                         uint64_t* truncated_bytes) {
   auto f = fs.open(io::join_path(dir, segment_file_name(base, ".log")), io::open_mode::read_write);
   STRATA_TRY(f);
   std::shared_ptr<io::file> file = std::move(f).value();
@@ -98,6 +98,7 @@ result<std::unique_ptr<segment>> segment::recover_active(io::fs& fs, const std::
   std::unique_ptr<segment> seg(new segment(fs, dir, base, index_interval_bytes, file));
   auto scan = scan_frames(*file, 0, *size, base, crc_check::verify, recovery_chunk_bytes,
                           [&](const frame_header& h, uint64_t pos) {
+                            if (h.next_offset() > end_limit) return false;
                             seg->note_frame(h, pos);
                             return true;
                           });
@@ -193,10 +194,67 @@ status segment::write_indexes() {
   return write_file_atomically(fs_, path(".timeindex"), index_.encode_times());
 }
 
-status segment::remove_files() {
-  STRATA_TRY(fs_.remove(path(".log")));
+status remove_segment_files(io::fs& fs, const std::string& dir, log_offset base) {
+  STRATA_TRY(fs.remove(io::join_path(dir, segment_file_name(base, ".log"))));
+  STRATA_TRY(remove_if_present(fs, io::join_path(dir, segment_file_name(base, ".index"))));
+  return remove_if_present(fs, io::join_path(dir, segment_file_name(base, ".timeindex")));
+}
+
+status segment::remove_files() { return remove_segment_files(fs_, dir_, base_); }
+
+result<uint64_t> segment::boundary_position(log_offset offset) {
+  if (offset == next_) return size_bytes_;
+  if (offset == base_) return uint64_t{0};
+  STRATA_TRY(ensure_open());
+  offset_index_entry start = index_.floor(offset);
+  std::optional<uint64_t> found;
+  std::optional<log_offset> holder;
+  auto scan = scan_frames(*file_, start.position, size_bytes_, base_ + start.relative_offset, crc_check::skip,
+                          lookup_chunk_bytes(index_interval_bytes_), [&](const frame_header& h, uint64_t pos) {
+                            if (h.base_offset == offset) found = pos;
+                            if (h.next_offset() > offset) holder = h.base_offset;
+                            return !holder;
+                          });
+  STRATA_TRY(scan);
+  if (found) return *found;
+  if (holder) {
+    return make_error(errc::invalid_argument, "offset " + std::to_string(offset.value) +
+                                                  " is inside the entry at " + std::to_string(holder->value) +
+                                                  ", not at an entry boundary");
+  }
+  if (scan->bad_frame) return damaged(scan->end_pos, scan->problem);
+  return damaged(scan->end_pos, "offset " + std::to_string(offset.value) + " not found in its segment");
+}
+
+status segment::cut_at(log_offset new_next, uint64_t position) {
+  auto f = fs_.open(path(".log"), io::open_mode::read_write);
+  STRATA_TRY(f);
+  file_ = std::move(f).value();
+  STRATA_TRY(file_->truncate(position));
+  needs_cut_ = false;
+  STRATA_TRY(file_->sync());
+  STRATA_TRY(reindex(position));
+  if (next_ != new_next) {
+    return damaged(size_bytes_, "ends at offset " + std::to_string(next_.value) + " after the cut, not at " +
+                                    std::to_string(new_next.value));
+  }
   STRATA_TRY(remove_if_present(fs_, path(".index")));
   return remove_if_present(fs_, path(".timeindex"));
+}
+
+status segment::reindex(uint64_t end_pos) {
+  index_ = segment_index(base_, index_interval_bytes_);
+  first_timestamp_ms_.reset();
+  size_bytes_ = 0;
+  next_ = base_;
+  auto scan = scan_frames(*file_, 0, end_pos, base_, crc_check::skip, recovery_chunk_bytes,
+                          [&](const frame_header& h, uint64_t pos) {
+                            note_frame(h, pos);
+                            return true;
+                          });
+  STRATA_TRY(scan);
+  if (scan->bad_frame) return damaged(scan->end_pos, scan->problem);
+  return {};
 }
 
 status segment::ensure_open() {

@@ -22,6 +22,15 @@ namespace strata::storage {
 // "<20-digit base offset><suffix>"; suffix is ".log", ".index" or ".timeindex".
 std::string segment_file_name(log_offset base, const char* suffix);
 
+// Small whole files beside the segments (index files, the truncation marker).
+// The content, or nullopt if the file does not exist; files over 1 GiB are errc::corrupt.
+result<std::optional<std::vector<uint8_t>>> read_whole(io::fs& fs, const std::string& path);
+// Writes path.tmp, syncs it and renames it over path. The caller syncs the directory.
+status write_file_atomically(io::fs& fs, const std::string& path, std::span<const uint8_t> bytes);
+status remove_if_present(io::fs& fs, const std::string& path);
+// Removes the segment's data file, then its index files if present.
+status remove_segment_files(io::fs& fs, const std::string& dir, log_offset base);
+
 // Whole entries gathered by one log::read across segments.
 struct read_plan {
   std::vector<uint8_t> buffer;                          // frames, back to back
@@ -43,10 +52,12 @@ class segment {
                                                       uint32_t index_interval_bytes, log_offset next_base,
                                                       bool* rebuilt);
   // The newest segment: checks every frame, truncates the file at the first
-  // bad one (reporting the bytes cut in *truncated_bytes), syncs it and
-  // rebuilds its indexes in memory.
+  // bad one or the first reaching past end_limit (reporting the bytes cut in
+  // *truncated_bytes), syncs it, removes its index files and rebuilds its
+  // indexes in memory.
   static result<std::unique_ptr<segment>> recover_active(io::fs& fs, const std::string& dir, log_offset base,
-                                                         uint32_t index_interval_bytes, uint64_t* truncated_bytes);
+                                                         uint32_t index_interval_bytes, log_offset end_limit,
+                                                         uint64_t* truncated_bytes);
 
   log_offset base() const { return base_; }
   log_offset next_offset() const { return next_; }
@@ -69,6 +80,16 @@ class segment {
   // Removes the data file, then the index files.
   status remove_files();
 
+  // The byte position of the entry starting at `offset` (base <= offset <=
+  // next_offset(); next_offset() gives the size). errc::invalid_argument if
+  // `offset` falls inside an entry.
+  result<uint64_t> boundary_position(log_offset offset);
+  // Makes the segment end at `new_next`, the entry at `position` (from
+  // boundary_position): truncates and syncs the data file, rebuilds the
+  // indexes in memory from the frames kept and removes the index files, so
+  // that appends continue here. The caller syncs the directory.
+  status cut_at(log_offset new_next, uint64_t position);
+
   // Adds whole frames starting with the one holding `from`. Returns true if
   // it ran to the end of the segment with budget left (read on in the next).
   result<bool> read(log_offset from, read_plan& plan);
@@ -78,6 +99,8 @@ class segment {
  private:
   segment(io::fs& fs, std::string dir, log_offset base, uint32_t index_interval_bytes, std::shared_ptr<io::file> file);
   void note_frame(const frame_header& h, uint64_t pos);
+  // Forgets every frame, then notes those in [0, end_pos) of the data file.
+  status reindex(uint64_t end_pos);
   std::string path(const char* suffix) const;
   // The file position of the frame holding `offset` (base <= offset < next).
   result<uint64_t> locate(log_offset offset);

@@ -15,7 +15,9 @@ constexpr std::string_view topic_prefix = "streams/topic/";
 constexpr std::string_view producer_id_key = "streams/producer_id_next";
 constexpr int catalog_version = 1;
 
-bool parse_hex_id(const std::string& hex, std::array<uint8_t, 16>& out) {
+}  // namespace
+
+bool parse_topic_id_hex(const std::string& hex, std::array<uint8_t, 16>& out) {
   if (hex.size() != 32) return false;
   for (size_t i = 0; i < 16; ++i) {
     auto [p, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, out[i], 16);
@@ -23,7 +25,6 @@ bool parse_hex_id(const std::string& hex, std::array<uint8_t, 16>& out) {
   }
   return true;
 }
-}  // namespace
 
 std::string topic_id_hex(const std::array<uint8_t, 16>& id) {
   std::string out;
@@ -57,7 +58,7 @@ result<std::vector<topic_record>> load_topics(meta::kv& kv) {
     t.name = std::string(key.substr(topic_prefix.size()));
     auto j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object() || j.value("version", 0) != catalog_version ||
-        !parse_hex_id(j.value("id", std::string()), t.id) || !j.contains("partitions") ||
+        !parse_topic_id_hex(j.value("id", std::string()), t.id) || !j.contains("partitions") ||
         !j["partitions"].is_number_integer()) {
       bad = t.name;
       return;

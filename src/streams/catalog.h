@@ -26,6 +26,8 @@ struct topic_record {
 
 std::string topic_id_hex(const std::array<uint8_t, 16>& id);
 std::array<uint8_t, 16> new_topic_id();
+// The inverse of topic_id_hex; false unless `hex` is exactly 32 hex digits.
+bool parse_topic_id_hex(const std::string& hex, std::array<uint8_t, 16>& out);
 
 status save_topic(meta::kv& kv, const topic_record& topic);
 status remove_topic(meta::kv& kv, const std::string& name);

@@ -124,4 +124,77 @@ record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t
   return found.value_or(whole_batch);
 }
 
+namespace {
+
+void write_bytes(kafka::writer& w, const std::string& bytes) {
+  w.varint(static_cast<int32_t>(bytes.size()));
+  w.raw({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
+std::optional<std::string> read_bytes(kafka::reader& r) {
+  int32_t n = r.varint();
+  if (!r.ok() || n < 0 || static_cast<size_t>(n) > r.remaining()) return std::nullopt;
+  auto raw = r.raw(static_cast<size_t>(n));
+  return std::string(reinterpret_cast<const char*>(raw.data()), raw.size());
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms) {
+  STRATA_ASSERT(!records.empty(), "a batch holds at least one record");
+  std::vector<uint8_t> out;
+  kafka::writer w(out);
+  w.i64(0);  // baseOffset: assigned at append
+  size_t length_at = w.reserve_i32();
+  w.i32(0);  // partitionLeaderEpoch: assigned at append
+  w.i8(2);   // magic
+  size_t crc_at = w.reserve_i32();
+  w.i16(0);  // attributes: uncompressed, CreateTime
+  w.i32(static_cast<int32_t>(records.size()) - 1);
+  w.i64(timestamp_ms);
+  w.i64(timestamp_ms);
+  w.i64(-1);  // producerId
+  w.i16(-1);  // producerEpoch
+  w.i32(-1);  // baseSequence
+  w.i32(static_cast<int32_t>(records.size()));
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::vector<uint8_t> rec;
+    kafka::writer rw(rec);
+    rw.i8(0);      // attributes
+    rw.varlong(0); // timestamp delta
+    rw.varint(static_cast<int32_t>(i));
+    write_bytes(rw, records[i].key);
+    write_bytes(rw, records[i].value);
+    rw.varint(0);  // headers
+    w.varint(static_cast<int32_t>(rec.size()));
+    w.raw(rec);
+  }
+  w.patch_i32(length_at, static_cast<int32_t>(out.size() - batch_length_field_offset - 4));
+  w.patch_i32(crc_at, static_cast<int32_t>(crc32c(out.data() + batch_crc_covered_from, out.size() - batch_crc_covered_from)));
+  return out;
+}
+
+std::optional<std::vector<plain_record>> decode_plain_batch(std::span<const uint8_t> batch) {
+  auto h = read_batch_header(batch);
+  if (!h || h->compression() != 0 || h->total_bytes() > batch.size()) return std::nullopt;
+  kafka::reader r(batch.subspan(batch_header_bytes, h->total_bytes() - batch_header_bytes));
+  std::vector<plain_record> out;
+  for (int32_t i = 0; i < h->record_count && r.ok(); ++i) {
+    (void)r.varint();   // length
+    (void)r.i8();       // attributes
+    (void)r.varlong();  // timestamp delta
+    (void)r.varint();   // offset delta
+    auto key = read_bytes(r);
+    auto value = read_bytes(r);
+    if (!key || !value) return std::nullopt;
+    int32_t headers = r.varint();
+    for (int32_t j = 0; j < headers && r.ok(); ++j) {
+      if (!read_bytes(r) || !read_bytes(r)) return std::nullopt;
+    }
+    out.push_back({std::move(*key), std::move(*value)});
+  }
+  if (!r.ok()) return std::nullopt;
+  return out;
+}
+
 }  // namespace strata::streams

@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
+#include <string>
 
 #include "base/result.h"
 
@@ -79,5 +81,17 @@ inline constexpr uint64_t decompressed_records_bytes_max = 64ULL << 20;
 // past decompressed_records_bytes_max, or log-append time), the batch's base
 // offset and max timestamp.
 record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms);
+
+// Strata's own records (internal topics such as __consumer_offsets): an
+// uncompressed magic-2 batch, no producer id, CreateTime timestamp_ms.
+struct plain_record {
+  std::string key;
+  std::string value;
+};
+std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms);
+
+// The records of an uncompressed batch, in order; nullopt when the batch is
+// compressed or its records do not parse.
+std::optional<std::vector<plain_record>> decode_plain_batch(std::span<const uint8_t> batch);
 
 }  // namespace strata::streams

@@ -49,6 +49,9 @@ struct service_config {
   // producer ids: its next batch gets UNKNOWN_PRODUCER_ID and the client bumps
   // its epoch.
   uint64_t producer_state_replay_bytes_max = 256ULL << 20;
+  // Cluster mode: topics come from the cluster's state (apply_cluster), not
+  // the local catalog, and no directory is removed until that state is known.
+  bool cluster_mode = false;
 };
 
 // Per-topic settings, as Kafka topic configs (DescribeConfigs / CreateTopics).
@@ -58,6 +61,7 @@ struct topic_config {
   uint64_t segment_bytes = 128ULL << 20;
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
   uint32_t max_message_bytes = 1 << 20;
+  int32_t min_insync_replicas = -1;  // -1: 2 when the replication factor is 3 or more, else 1
 };
 
 // Sets a Kafka-named config ("retention.ms", ...) on cfg; an error names the
@@ -69,9 +73,15 @@ std::vector<std::pair<std::string, std::string>> describe_topic_config(const top
 struct partition_info {
   int32_t id = 0;
   int64_t log_start_offset = 0;
-  int64_t high_watermark = 0;  // durable: every offset below survives a crash
+  int64_t high_watermark = 0;  // durable: every offset below survives a crash (on every ISR member)
   int64_t log_end_offset = 0;
   uint64_t size_bytes = 0;
+  // Replication. A single node leads every partition with epoch 0.
+  int32_t leader = 0;  // -1: no leader now
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+  bool hosted = true;  // this node keeps a replica (the offsets above are its own)
 };
 
 struct topic_info {
@@ -79,6 +89,7 @@ struct topic_info {
   std::array<uint8_t, 16> id{};
   topic_config config;
   std::vector<partition_info> partitions;
+  int32_t replication_factor = 1;
 };
 
 // Errors of the streams face, mapped 1:1 onto Kafka error codes by kafka/.
@@ -99,6 +110,12 @@ enum class stream_error {
   storage_error,            // disk full or io error; nothing was written
   invalid_timestamp,
   unsupported_for_message_format,
+  not_leader_or_follower,   // this node does not lead the partition; the client refreshes metadata
+  not_enough_replicas,      // acks=all with an ISR smaller than min.insync.replicas; nothing was written
+  not_enough_replicas_after_append,  // written, but the ISR shrank below min.insync.replicas before it was replicated
+  request_timed_out,        // acks=all not replicated within the request's timeout
+  fenced_leader_epoch,      // the caller's leader epoch is older than this replica's
+  unknown_leader_epoch,     // the caller's leader epoch is newer than this replica's
 };
 
 struct produce_result {
@@ -115,6 +132,100 @@ struct fetch_result {
   std::vector<uint8_t> records;  // whole Kafka RecordBatches, byte for byte as produced
 };
 
+// ---- Cluster mode types ----
+struct broker {
+  int32_t id = 0;
+  std::string host;
+  int32_t port = 0;
+};
+
+struct replica_assignment {
+  std::string topic;
+  int32_t partition = 0;
+  std::vector<int32_t> replicas;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> isr;
+  int64_t revision = 0;  // the coordinator's mod_revision; a proposal compares it
+};
+
+struct cluster_topic {
+  std::string name;
+  std::array<uint8_t, 16> id{};
+  int32_t partitions = 0;
+  int32_t replication_factor = 1;
+  std::map<std::string, std::string> configs;
+};
+
+struct cluster_snapshot {
+  int64_t revision = 0;
+  int32_t self = 0;
+  int32_t controller = -1;
+  std::vector<broker> brokers;  // live nodes
+  std::vector<cluster_topic> topics;
+  std::vector<replica_assignment> partitions;
+};
+
+struct replication_config {
+  int64_t replica_lag_time_max_ms = 10'000;  // an ISR member that has not caught up for this long is dropped
+  int32_t default_replication_factor = 3;    // capped by the live nodes
+  // true: a follower fsyncs what it fetched before it fetches again, so the
+  // high watermark counts only records on every ISR member's disk. false
+  // (Kafka's way): it counts records in every ISR member's log, fsynced by
+  // the leader and by each follower's own fsync policy; losing them then
+  // takes every ISR member's machine failing at once (kill -9 of processes
+  // loses nothing: the page cache survives).
+  bool follower_sync_before_fetch = false;
+};
+
+// What the streams face asks of the cluster. app/ implements it over
+// cluster::agent; tests implement it in memory.
+class cluster_link {
+ public:
+  virtual ~cluster_link() = default;
+  // Blocking: creates the topic and places its replicas on live nodes. Returns
+  // the state as written, so the caller can serve it before the next read.
+  virtual result<cluster_snapshot> create_topic(const cluster_topic& topic) = 0;
+  virtual status delete_topic(const std::string& name) = 0;
+  virtual result<cluster_snapshot> add_partitions(const std::string& name, int32_t total) = 0;
+  // Asynchronous: proposes a new ISR for `current` (compared by revision).
+  // `done` runs on the network thread.
+  virtual void propose_isr(const replica_assignment& current, std::vector<int32_t> isr, std::function<void(status)> done) = 0;
+};
+
+struct followed_partition {
+  std::string topic;
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  int64_t log_end_offset = 0;
+  int32_t latest_local_epoch = -1;  // the newest epoch in this replica's log
+  bool ready = false;               // false while a truncation is running
+};
+
+struct truncation_point {
+  int32_t leader_answer_epoch = -1;    // the largest epoch <= ours the leader knows; -1: none
+  int64_t leader_answer_end_offset = -1;  // where that epoch ends on the leader
+  int64_t restart_at = -1;             // >= 0: drop everything and start the log here
+};
+
+struct replication_lag {
+  std::string topic;
+  int32_t partition = 0;
+  int32_t replica = 0;
+  int64_t lag_offsets = 0;
+  uint64_t lag_bytes = 0;  // estimated from the log's bytes per offset
+  double lag_seconds = 0;  // since the replica last caught up
+  bool in_isr = false;
+};
+
+struct replication_counters {
+  uint64_t isr_shrinks = 0;
+  uint64_t isr_expands = 0;
+  uint64_t leadership_gained = 0;
+  uint64_t truncations = 0;
+};
+
 class service {
  public:
   static result<std::unique_ptr<service>> open(service_config config, io::fs& fs, meta::kv& kv, scheduler& sched);
@@ -126,8 +237,10 @@ class service {
   virtual const service_config& config() const = 0;
 
   // Topic administration.
+  // replication_factor -1 takes the server's default (always 1 on a single node).
   virtual result<topic_info> create_topic(const std::string& name, int32_t partitions,
-                                          const std::map<std::string, std::string>& configs) = 0;
+                                          const std::map<std::string, std::string>& configs,
+                                          int32_t replication_factor = -1) = 0;
   virtual status delete_topic(const std::string& name) = 0;
   virtual status create_partitions(const std::string& name, int32_t total_partitions) = 0;
   virtual std::vector<topic_info> list_topics() const = 0;
@@ -138,8 +251,11 @@ class service {
   // Appends the RecordBatches in `records` to a partition. When `wait_durable`
   // (acks=-1, or the per_batch fsync policy) `done` runs once the batch is
   // flushed; otherwise once it is written. `done` always runs exactly once.
+  // In cluster mode `wait_durable` (acks=-1) waits for the ISR instead: `done`
+  // runs once the high watermark passes the batch, or with request_timed_out
+  // after timeout_ms.
   virtual void produce(const std::string& topic, int32_t partition, std::span<const uint8_t> records,
-                       bool wait_durable, std::function<void(produce_result)> done) = 0;
+                       bool wait_durable, std::function<void(produce_result)> done, int32_t timeout_ms = 30'000) = 0;
 
   // Reads whole batches at and after `offset`, up to the high watermark.
   virtual fetch_result fetch(const std::string& topic, int32_t partition, int64_t offset,
@@ -166,6 +282,56 @@ class service {
     int16_t producer_epoch = -1;
   };
   virtual producer_identity init_producer_id(int64_t producer_id, int16_t producer_epoch) = 0;
+
+  // ---- Cluster mode (see docs/cluster.md). A service without attach_cluster
+  // is a single node and none of the calls below change anything. The base
+  // class answers as a single node does, so test doubles need not. ----
+
+  // Switches to cluster mode before the first apply_cluster: topics then come
+  // from the cluster's state, not the local catalog.
+  virtual void attach_cluster(cluster_link& link, replication_config config);
+  // Applies the cluster's state as last read: opens the replicas this node
+  // keeps, and makes it leader or follower of each, by leader and epoch.
+  virtual void apply_cluster(const cluster_snapshot& snapshot);
+  virtual const cluster_snapshot& cluster_state() const;
+  virtual bool clustered() const;
+
+  // Leader side of replication: a follower's fetch. Reads up to the log end
+  // (not the high watermark) and counts the fetch offset as the follower's
+  // durable end.
+  virtual fetch_result fetch_for_replica(const std::string& topic, int32_t partition, int32_t replica_id,
+                                         int32_t current_leader_epoch, int64_t offset, uint32_t max_bytes);
+  // OffsetForLeaderEpoch: the largest epoch <= requested_epoch this replica
+  // knows, and where it ends here.
+  struct epoch_end {
+    stream_error error = stream_error::none;
+    int32_t leader_epoch = -1;
+    int64_t end_offset = -1;
+  };
+  virtual epoch_end end_offset_for_epoch(const std::string& topic, int32_t partition, int32_t current_leader_epoch,
+                                         int32_t requested_epoch);
+
+  // Follower side. The partitions this node follows, for the fetchers.
+  virtual std::vector<followed_partition> followed_partitions() const;
+  // Appends a leader's batches (offsets as the leader assigned them) and runs
+  // `done` once they are durable here, with the new log end.
+  virtual void append_replicated(const std::string& topic, int32_t partition, int32_t leader_epoch,
+                                 std::span<const uint8_t> records, int64_t leader_high_watermark,
+                                 std::function<void(result<int64_t>)> done);
+  // Cuts this follower's divergent tail, given the leader's OffsetForLeaderEpoch
+  // answer for this replica's latest epoch (KIP-279), or restarts the log at
+  // the leader's log start when this replica ends before it. `done` runs on
+  // the network thread once the cut is durable.
+  virtual void truncate_replica(const std::string& topic, int32_t partition, int32_t leader_epoch,
+                                const truncation_point& point, std::function<void(status)> done);
+  // The partitions this node leads, and their followers' progress (for
+  // /metrics and the admin API).
+  virtual std::vector<replication_lag> replication_lags() const;
+  // Reads whole batches of a partition this node leads, up to its log end
+  // (not the high watermark): for a new leader loading an internal topic
+  // (consumer-group offsets), which must see every batch it will serve.
+  virtual fetch_result read_led(const std::string& topic, int32_t partition, int64_t offset, uint32_t max_bytes);
+  virtual replication_counters counters() const;
 };
 
 }  // namespace strata::streams

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "streams/service.h"
@@ -39,12 +40,16 @@ status apply_topic_config(topic_config& cfg, const std::string& name, const std:
     uint32_t v;
     if (!parse_number(value, v) || v < 64 || v > (64u << 20)) return bad_value(name, value, "bytes between 64 and 67108864");
     cfg.max_message_bytes = v;
+  } else if (name == "min.insync.replicas") {
+    int32_t v;
+    if (!parse_number(value, v) || v < 1 || v > 3) return bad_value(name, value, "1, 2 or 3 replicas");
+    cfg.min_insync_replicas = v;
   } else if (name == "cleanup.policy") {
     if (value != "delete") return bad_value(name, value, "\"delete\" (compaction is not supported yet)");
   } else {
     return make_error(errc::invalid_argument,
                       fmt::format("unknown topic config {}; supported: retention.ms, retention.bytes, segment.bytes, "
-                                  "segment.ms, max.message.bytes, cleanup.policy",
+                                  "segment.ms, max.message.bytes, min.insync.replicas, cleanup.policy",
                                   name));
   }
   return {};
@@ -54,6 +59,7 @@ std::vector<std::pair<std::string, std::string>> describe_topic_config(const top
   return {
       {"cleanup.policy", "delete"},
       {"max.message.bytes", std::to_string(cfg.max_message_bytes)},
+      {"min.insync.replicas", std::to_string(std::max(cfg.min_insync_replicas, 1))},
       {"retention.bytes", std::to_string(cfg.retention_bytes)},
       {"retention.ms", std::to_string(cfg.retention_ms)},
       {"segment.bytes", std::to_string(cfg.segment_bytes)},

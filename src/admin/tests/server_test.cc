@@ -140,7 +140,11 @@ TEST(AdminServer, CreateListDescribeDelete) {
                                           {"log_start_offset", 0},
                                           {"high_watermark", 0},
                                           {"log_end_offset", 0},
-                                          {"size_bytes", 0}}));
+                                          {"size_bytes", 0},
+                                          {"leader", 0},
+                                          {"leader_epoch", 0},
+                                          {"replicas", json::array()},
+                                          {"isr", json::array()}}));
   EXPECT_EQ(topic["configs"]["retention.ms"], "86400000");
 
   auto defaulted = call(s, "POST", "/v1/topics", R"({"name": "events", "configs": {"retention.bytes": 1000}})");
@@ -167,7 +171,11 @@ TEST(AdminServer, CreateListDescribeDelete) {
                                            {"log_start_offset", 5},
                                            {"high_watermark", 9},
                                            {"log_end_offset", 10},
-                                           {"size_bytes", 1234}}));
+                                           {"size_bytes", 1234},
+                                           {"leader", 0},
+                                           {"leader_epoch", 0},
+                                           {"replicas", json::array()},
+                                           {"isr", json::array()}}));
   EXPECT_EQ(detail["configs"]["retention.ms"], "86400000");
   EXPECT_EQ(detail["configs"]["cleanup.policy"], "delete");
 

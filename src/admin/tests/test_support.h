@@ -28,7 +28,8 @@ class fake_service final : public streams::service {
   const streams::service_config& config() const override { return config_; }
 
   result<streams::topic_info> create_topic(const std::string& name, int32_t partitions,
-                                           const std::map<std::string, std::string>& configs) override {
+                                           const std::map<std::string, std::string>& configs,
+                                           int32_t /*replication_factor*/ = -1) override {
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
                             std::string::npos) {
       return make_error(errc::invalid_argument, "topic name " + name + " is invalid: use [a-zA-Z0-9._-]");
@@ -42,7 +43,11 @@ class fake_service final : public streams::service {
     topic.id[0] = 0xab;
     topic.id[15] = static_cast<uint8_t>(++topics_created_);
     for (const auto& [key, value] : configs) STRATA_TRY(streams::apply_topic_config(topic.config, key, value));
-    for (int32_t i = 0; i < partitions; ++i) topic.partitions.push_back(streams::partition_info{.id = i});
+    for (int32_t i = 0; i < partitions; ++i) {
+      streams::partition_info p;
+      p.id = i;
+      topic.partitions.push_back(p);
+    }
     topics_[name] = topic;
     return topic;
   }
@@ -69,7 +74,7 @@ class fake_service final : public streams::service {
   }
 
   void produce(const std::string&, int32_t, std::span<const uint8_t>, bool,
-               std::function<void(streams::produce_result)> done) override {
+               std::function<void(streams::produce_result)> done, int32_t /*timeout_ms*/ = 30'000) override {
     streams::produce_result result;
     result.error = streams::stream_error::unknown_topic_or_partition;
     done(result);

@@ -51,7 +51,7 @@ TEST(TopicCommands, CreateListDescribeDelete) {
                                "Partitions:  2\n"
                                "Configs:\n"))
       << text;
-  EXPECT_NE(text.find("\n  retention.ms       5000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  retention.ms         5000\n"), std::string::npos) << text;
   EXPECT_TRUE(text.ends_with("\n\n"
                              "PARTITION  LOG_START_OFFSET  HIGH_WATERMARK  LOG_END_OFFSET  SIZE_BYTES\n"
                              "0          0                 0               0               0\n"

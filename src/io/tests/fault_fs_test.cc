@@ -134,6 +134,25 @@ TEST_F(FaultFs, FailingSyncsMakeNothingDurable) {
   EXPECT_EQ(fs_.sync_count(), 0u);
 }
 
+TEST_F(FaultFs, FailNthSyncAndNthTruncateOnce) {
+  auto f = create("/d/a");
+  ASSERT_TRUE(f->write_at(0, bytes_of("abc")).ok());
+  fs_.fail_sync(2);
+  EXPECT_TRUE(fs_.sync_dir("/d").ok()) << "directory syncs count too";
+  EXPECT_EQ(f->sync().code(), errc::io_error);
+  EXPECT_TRUE(f->sync().ok()) << "the fault fires once";
+
+  fs_.fail_truncate(1);
+  EXPECT_EQ(f->truncate(1).code(), errc::io_error);
+  EXPECT_EQ(content("/d/a"), "abc") << "a failed truncate changes nothing";
+  EXPECT_TRUE(f->truncate(1).ok());
+  EXPECT_EQ(content("/d/a"), "a");
+
+  fs_.fail_sync(1);
+  fs_.fail_sync(0);
+  EXPECT_TRUE(f->sync().ok()) << "0 disarms";
+}
+
 TEST_F(FaultFs, OpenModesAndDirectories) {
   EXPECT_EQ(fs_.open("/d/x", open_mode::read_only).code(), errc::not_found);
   EXPECT_EQ(fs_.open("/nodir/x", open_mode::create).code(), errc::not_found);

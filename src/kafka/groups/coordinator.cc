@@ -138,6 +138,7 @@ error_code coordinator::validate_join(const join_group_request& req) const {
 
 void coordinator::join(join_group_request req, const join_context& ctx, join_callback done) {
   if (req.rebalance_timeout_ms <= 0) req.rebalance_timeout_ms = req.session_timeout_ms;
+  if (foreign(req.group_id)) return done(join_error(error_code::not_coordinator, req.member_id));
   error_code err = validate_join(req);
   if (err != error_code::none) return done(join_error(err, req.member_id));
   group* g = find_group(req.group_id);
@@ -377,6 +378,7 @@ void coordinator::on_sync_timeout(const std::string& group_id) {
 // ---- SyncGroup ------------------------------------------------------------
 
 void coordinator::sync(sync_group_request req, sync_callback done) {
+  if (foreign(req.group_id)) return done(sync_error(error_code::not_coordinator));
   group* g = find_group(req.group_id);
   if (!g) return done(sync_error(error_code::unknown_member_id));
   member* m = nullptr;
@@ -431,6 +433,7 @@ void coordinator::complete_sync(group& g, const std::vector<sync_assignment>& as
 // ---- Heartbeat, LeaveGroup, session expiry --------------------------------
 
 error_code coordinator::heartbeat(const heartbeat_request& req) {
+  if (foreign(req.group_id)) return error_code::not_coordinator;
   group* g = find_group(req.group_id);
   if (!g) return error_code::unknown_member_id;
   member* m = nullptr;
@@ -446,8 +449,8 @@ error_code coordinator::heartbeat(const heartbeat_request& req) {
 
 leave_group_response coordinator::leave(const leave_group_request& req) {
   leave_group_response resp;
-  if (req.group_id.empty()) {
-    resp.error = error_code::invalid_group_id;
+  if (req.group_id.empty() || foreign(req.group_id)) {
+    resp.error = req.group_id.empty() ? error_code::invalid_group_id : error_code::not_coordinator;
     return resp;
   }
   group* g = find_group(req.group_id);
@@ -531,6 +534,7 @@ void coordinator::erase_member(group& g, std::string member_id, error_code reaso
 
 error_code coordinator::validate_commit(const offset_commit_request& req) {
   if (req.group_id.empty()) return error_code::invalid_group_id;
+  if (foreign(req.group_id)) return error_code::not_coordinator;
   group* g = find_group(req.group_id);
   // Without a live group only commits outside group management are accepted.
   if (!g) return req.generation_id < 0 ? error_code::none : error_code::illegal_generation;
@@ -547,14 +551,12 @@ error_code coordinator::validate_commit(const offset_commit_request& req) {
   return error_code::none;
 }
 
-offset_commit_response coordinator::commit_offsets(const offset_commit_request& req, const partition_exists_fn& exists) {
+coordinator::commit_plan coordinator::plan_commit(const offset_commit_request& req, const partition_exists_fn& exists) {
   const error_code group_error = validate_commit(req);
   const int64_t now_ms = wall_clock_ms();
-  offset_commit_response resp;
-  std::vector<std::pair<topic_partition, committed_offset>> entries;
-  std::vector<std::pair<size_t, size_t>> slots;  // (topic, partition) index in resp of each entry
+  commit_plan plan;
   for (const auto& topic : req.topics) {
-    auto& out = resp.topics.emplace_back();
+    auto& out = plan.resp.topics.emplace_back();
     out.name = topic.name;
     for (const auto& p : topic.partitions) {
       error_code e = group_error;
@@ -566,22 +568,45 @@ offset_commit_response coordinator::commit_offsets(const offset_commit_request& 
       }
       out.partitions.push_back(offset_commit_partition_result{p.partition, e});
       if (e != error_code::none) continue;
-      entries.emplace_back(topic_partition{topic.name, p.partition},
-                           committed_offset{p.offset, p.leader_epoch, p.metadata.value_or(""), now_ms});
-      slots.emplace_back(resp.topics.size() - 1, out.partitions.size() - 1);
+      plan.entries.emplace_back(topic_partition{topic.name, p.partition},
+                                committed_offset{p.offset, p.leader_epoch, p.metadata.value_or(""), now_ms});
+      plan.slots.emplace_back(plan.resp.topics.size() - 1, out.partitions.size() - 1);
     }
   }
-  if (entries.empty()) return resp;
-  status stored = offsets_.commit(req.group_id, entries);
-  if (!stored.ok()) {
-    for (auto [t, p] : slots) resp.topics[t].partitions[p].error = commit_error(stored.code());
-  }
-  return resp;
+  return plan;
+}
+
+void coordinator::fail_slots(commit_plan& plan, error_code e) const {
+  for (auto [t, p] : plan.slots) plan.resp.topics[t].partitions[p].error = e;
+}
+
+offset_commit_response coordinator::commit_offsets(const offset_commit_request& req, const partition_exists_fn& exists) {
+  commit_plan plan = plan_commit(req, exists);
+  if (plan.entries.empty()) return plan.resp;
+  status stored = offsets_.commit(req.group_id, plan.entries);
+  if (!stored.ok()) fail_slots(plan, commit_error(stored.code()));
+  return plan.resp;
+}
+
+void coordinator::commit_offsets_replicated(const offset_commit_request& req, const partition_exists_fn& exists,
+                                            std::function<void(offset_commit_response)> done) {
+  if (!hooks_.replicate) return done(commit_offsets(req, exists));
+  auto plan = std::make_shared<commit_plan>(plan_commit(req, exists));
+  if (plan->entries.empty()) return done(plan->resp);
+  hooks_.replicate(req.group_id, plan->entries, [this, plan, group = req.group_id, done = std::move(done)](error_code e) {
+    if (e == error_code::none) {
+      status stored = offsets_.commit(group, plan->entries);
+      if (!stored.ok()) e = commit_error(stored.code());
+    }
+    if (e != error_code::none) fail_slots(*plan, e);
+    done(plan->resp);
+  });
 }
 
 offset_fetch_response coordinator::fetch_offsets(const offset_fetch_request& req) const {
   offset_fetch_response resp;
   if (req.group_id.empty()) resp.error = error_code::invalid_group_id;
+  if (resp.error == error_code::none && foreign(req.group_id)) resp.error = error_code::not_coordinator;
   auto result_for = [&](int32_t partition, const committed_offset* c) {
     offset_fetch_partition_result r;
     r.partition = partition;

@@ -67,6 +67,15 @@ struct join_context {
 // Whether a topic partition exists; commits to others get UNKNOWN_TOPIC_OR_PARTITION.
 using partition_exists_fn = std::function<bool(const std::string& topic, int32_t partition)>;
 
+using offset_entries = std::vector<std::pair<topic_partition, committed_offset>>;
+
+// Cluster mode: which groups this node coordinates, and how a commit is
+// replicated before it is stored and acknowledged (groups/offsets_log.h).
+struct cluster_hooks {
+  std::function<bool(std::string_view group)> owns_group;
+  std::function<void(const std::string& group, const offset_entries& entries, std::function<void(error_code)> done)> replicate;
+};
+
 class coordinator {
  public:
   coordinator(scheduler& sched, meta::kv& kv, coordinator_config cfg);
@@ -84,6 +93,14 @@ class coordinator {
 
   // Stores offsets durably before returning; `exists` may be empty (accept all).
   offset_commit_response commit_offsets(const offset_commit_request& req, const partition_exists_fn& exists = {});
+  // With cluster hooks: replicates the commit first, then stores it, then
+  // answers (an error of the replication is every partition's error).
+  // Without: commit_offsets, answered at once.
+  void commit_offsets_replicated(const offset_commit_request& req, const partition_exists_fn& exists,
+                                 std::function<void(offset_commit_response)> done);
+  void set_cluster_hooks(cluster_hooks hooks) { hooks_ = std::move(hooks); }
+  // Stores offsets read back from the replicated log by a new coordinator.
+  status restore_offsets(const std::string& group, const offset_entries& entries) { return offsets_.commit(group, entries); }
   offset_fetch_response fetch_offsets(const offset_fetch_request& req) const;
 
   list_groups_response list_groups(const list_groups_request& req) const;
@@ -124,6 +141,14 @@ class coordinator {
   error_code leave_one(group& g, const leave_member& who);
 
   error_code validate_commit(const offset_commit_request& req);
+  bool foreign(std::string_view group) const { return hooks_.owns_group && !hooks_.owns_group(group); }
+  struct commit_plan {
+    offset_commit_response resp;
+    offset_entries entries;
+    std::vector<std::pair<size_t, size_t>> slots;  // (topic, partition) index in resp of each entry
+  };
+  commit_plan plan_commit(const offset_commit_request& req, const partition_exists_fn& exists);
+  void fail_slots(commit_plan& plan, error_code e) const;
   described_group describe_one(const std::string& group_id) const;
 
   scheduler& sched_;
@@ -131,6 +156,7 @@ class coordinator {
   offset_store offsets_;
   std::map<std::string, std::unique_ptr<group>, std::less<>> groups_;
   std::mt19937_64 rng_;
+  cluster_hooks hooks_;
 };
 
 }  // namespace strata::kafka::groups

@@ -29,14 +29,11 @@ std::string get_chunk(reader& r) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-struct decoded_entry {
-  std::string group;
-  topic_partition tp;
-  committed_offset value;
-};
+}  // namespace
 
-std::optional<decoded_entry> decode_entry(std::string_view key, std::string_view value) {
-  decoded_entry e;
+std::optional<offset_record> offset_store::decode(std::string_view key, std::string_view value) {
+  if (!key.starts_with(key_prefix)) return std::nullopt;
+  offset_record e;
   reader k(as_bytes(key.substr(key_prefix.size())));
   e.group = get_chunk(k);
   e.tp.topic = get_chunk(k);
@@ -50,8 +47,6 @@ std::optional<decoded_entry> decode_entry(std::string_view key, std::string_view
   if (!k.ok() || k.remaining() != 0 || !v.ok() || v.remaining() != 0) return std::nullopt;
   return e;
 }
-
-}  // namespace
 
 std::string offset_store::encode_key(std::string_view group, const topic_partition& tp) {
   writer w;
@@ -78,7 +73,7 @@ status offset_store::load() {
   std::optional<std::string> bad_key;
   auto scanned = kv_.scan_prefix(key_prefix, [&](std::string_view key, std::string_view value) {
     if (bad_key) return;
-    auto e = decode_entry(key, value);
+    auto e = decode(key, value);
     if (!e) {
       bad_key = std::string(key);
       return;

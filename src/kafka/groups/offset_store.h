@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,13 @@ struct committed_offset {
 
 using group_offsets = std::map<topic_partition, committed_offset>;
 
+// One committed offset as its key and value encode it.
+struct offset_record {
+  std::string group;
+  topic_partition tp;
+  committed_offset value;
+};
+
 class offset_store {
  public:
   offset_store(meta::kv& kv, size_t entries_max) : kv_(kv), entries_max_(entries_max) {}
@@ -55,6 +63,9 @@ class offset_store {
   // The kv encoding, exposed for tests.
   static std::string encode_key(std::string_view group, const topic_partition& tp);
   static std::string encode_value(const committed_offset& c);
+  // The inverse of both; nullopt for bytes that are not such a record. The
+  // same encoding is the record format of __consumer_offsets in cluster mode.
+  static std::optional<offset_record> decode(std::string_view key, std::string_view value);
 
  private:
   size_t new_keys(const std::string& group, const std::vector<std::pair<topic_partition, committed_offset>>& entries) const;

@@ -10,7 +10,7 @@ namespace {
 // Produce starts at v0 although only magic-2 batches (v3+) are stored:
 // librdkafka 2.0 enables gzip, snappy and lz4 only for brokers that list
 // Produce v0. Older message formats get UNSUPPORTED_FOR_MESSAGE_FORMAT.
-constexpr std::array<api_info, 19> apis{{
+constexpr std::array<api_info, 20> apis{{
     {api_key::produce, "Produce", 0, 9, 9},
     {api_key::fetch, "Fetch", 4, 11, 12},
     {api_key::list_offsets, "ListOffsets", 1, 7, 6},
@@ -28,6 +28,7 @@ constexpr std::array<api_info, 19> apis{{
     {api_key::create_topics, "CreateTopics", 0, 7, 5},
     {api_key::delete_topics, "DeleteTopics", 0, 6, 4},
     {api_key::init_producer_id, "InitProducerId", 0, 4, 2},
+    {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 0, 4, 4},
     {api_key::describe_configs, "DescribeConfigs", 0, 4, 4},
     {api_key::create_partitions, "CreatePartitions", 0, 3, 2},
 }};

@@ -30,6 +30,7 @@ enum class api_key : int16_t {
   delete_topics = 20,
   init_producer_id = 22,
   describe_configs = 32,
+  offset_for_leader_epoch = 23,
   create_partitions = 37,
 };
 
@@ -81,6 +82,7 @@ enum class error_code : int16_t {
   invalid_topic_exception = 17,
   record_list_too_large = 18,
   not_enough_replicas = 19,
+  not_enough_replicas_after_append = 20,
   invalid_required_acks = 21,
   illegal_generation = 22,
   inconsistent_group_protocol = 23,

@@ -24,6 +24,7 @@ handler_fn find_handler(int16_t key) {
     case api_key::init_producer_id: return handlers::init_producer_id;
     case api_key::describe_configs: return handlers::describe_configs;
     case api_key::create_partitions: return handlers::create_partitions;
+    case api_key::offset_for_leader_epoch: return handlers::offset_for_leader_epoch;
   }
   return nullptr;
 }

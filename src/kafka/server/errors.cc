@@ -23,6 +23,12 @@ error_code to_kafka_error(streams::stream_error e) {
     case stream_error::storage_error: return error_code::kafka_storage_error;
     case stream_error::invalid_timestamp: return error_code::invalid_timestamp;
     case stream_error::unsupported_for_message_format: return error_code::unsupported_for_message_format;
+    case stream_error::not_leader_or_follower: return error_code::not_leader_or_follower;
+    case stream_error::not_enough_replicas: return error_code::not_enough_replicas;
+    case stream_error::not_enough_replicas_after_append: return error_code::not_enough_replicas_after_append;
+    case stream_error::request_timed_out: return error_code::request_timed_out;
+    case stream_error::fenced_leader_epoch: return error_code::fenced_leader_epoch;
+    case stream_error::unknown_leader_epoch: return error_code::unknown_leader_epoch;
   }
   return error_code::unknown_server_error;
 }

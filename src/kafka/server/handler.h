@@ -28,6 +28,7 @@ class service;
 }
 namespace strata::kafka::groups {
 class coordinator;
+class offsets_log;
 }
 
 namespace strata::kafka {
@@ -49,6 +50,8 @@ struct services {
   // Told of every non-zero error code a handler puts in a response (for
   // /metrics); may be empty.
   std::function<void(int16_t api_key, error_code code)> on_error = nullptr;
+  // Cluster mode: where groups are coordinated and their commits replicated.
+  groups::offsets_log* offsets_log = nullptr;
 };
 
 struct request {

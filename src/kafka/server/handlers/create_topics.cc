@@ -1,6 +1,7 @@
-// CreateTopics v0-7 (flexible from v5). Strata is one node: replication
-// factor is 1 and partitions are never placed by hand. timeout_ms is ignored
-// because creation finishes before the response is sent.
+// CreateTopics v0-7 (flexible from v5). A single node keeps one replica; in
+// cluster mode the replication factor places replicas on live nodes. Manual
+// replica assignments are refused. timeout_ms is ignored because creation
+// finishes before the response is sent.
 #include <map>
 #include <optional>
 #include <string>
@@ -94,7 +95,7 @@ struct topic_plan {
 
 // Checks everything but existence: the failure to report, or nullopt with
 // `plan` filled in.
-std::optional<create_result> validate(const creatable_topic& t, const streams::service_config& cfg,
+std::optional<create_result> validate(const creatable_topic& t, const streams::service_config& cfg, bool clustered,
                                       topic_plan& plan) {
   if (auto st = streams::service::validate_topic_name(t.name); !st) {
     return failed(t.name, error_code::invalid_topic_exception, st.err().message);
@@ -104,10 +105,14 @@ std::optional<create_result> validate(const creatable_topic& t, const streams::s
                   "manual replica assignment is not supported on a single node: send an empty assignment list and "
                   "num_partitions");
   }
-  if (t.replication_factor != -1 && t.replication_factor != 1) {
+  if (!clustered && t.replication_factor != -1 && t.replication_factor != 1) {
     return failed(t.name, error_code::invalid_replication_factor,
                   "replication factor " + std::to_string(t.replication_factor) +
-                      " is not possible: Strata is a single node, use 1 or -1");
+                      " is not possible: this Strata runs as a single node (start it with --cluster-etcd), use 1 or -1");
+  }
+  if (t.replication_factor == 0 || t.replication_factor < -1 || t.replication_factor > 3) {
+    return failed(t.name, error_code::invalid_replication_factor,
+                  "replication factor " + std::to_string(t.replication_factor) + " is out of range: use 1 to 3, or -1");
   }
   plan.partitions = t.num_partitions == -1 ? cfg.default_partitions : t.num_partitions;
   if (plan.partitions < 1 || plan.partitions > cfg.partitions_max) {
@@ -130,22 +135,23 @@ std::optional<create_result> validate(const creatable_topic& t, const streams::s
 
 create_result create_one(services& s, const creatable_topic& t, bool validate_only) {
   topic_plan plan;
-  if (auto bad = validate(t, s.streams.config(), plan)) return std::move(*bad);
+  if (auto bad = validate(t, s.streams.config(), s.streams.clustered(), plan)) return std::move(*bad);
   create_result res;
   res.name = t.name;
   res.num_partitions = plan.partitions;
-  res.replication_factor = 1;
+  res.replication_factor = t.replication_factor == -1 ? 1 : t.replication_factor;
   if (validate_only) {
     if (s.streams.describe_topic(t.name).ok()) {
       return failed(t.name, error_code::topic_already_exists, "topic " + t.name + " already exists");
     }
   } else {
-    auto created = s.streams.create_topic(t.name, plan.partitions, plan.configs);
+    auto created = s.streams.create_topic(t.name, plan.partitions, plan.configs, t.replication_factor);
     if (!created) {
       return failed(t.name, to_kafka_error(created.code(), error_code::invalid_request), created.err().message);
     }
     res.topic_id = created->id;
     res.num_partitions = static_cast<int32_t>(created->partitions.size());
+    res.replication_factor = static_cast<int16_t>(created->replication_factor);
     plan.config = created->config;
   }
   res.configs = topic_config_entries(plan.config);

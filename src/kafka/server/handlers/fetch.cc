@@ -15,6 +15,7 @@ namespace {
 
 struct fetch_partition {
   int32_t index = 0;
+  int32_t current_leader_epoch = -1;
   int64_t fetch_offset = 0;
   int32_t partition_max_bytes = 0;
 };
@@ -25,6 +26,7 @@ struct fetch_topic {
 };
 
 struct fetch_request {
+  int32_t replica_id = -1;  // >= 0: a follower of this node copying the log
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
   int32_t max_bytes = 0;
@@ -35,7 +37,7 @@ std::optional<fetch_request> decode(const request& req) {
   const int16_t v = req.header.api_version;
   reader r(req.body);
   fetch_request f;
-  (void)r.i32();  // replica_id
+  f.replica_id = r.i32();
   f.max_wait_ms = r.i32();
   f.min_bytes = r.i32();
   f.max_bytes = r.i32();  // v3+
@@ -52,7 +54,7 @@ std::optional<fetch_request> decode(const request& req) {
     for (int32_t j = 0; j < partition_count && r.ok(); ++j) {
       fetch_partition p;
       p.index = r.i32();
-      if (v >= 9) (void)r.i32();  // current_leader_epoch
+      if (v >= 9) p.current_leader_epoch = r.i32();
       p.fetch_offset = r.i64();
       if (v >= 5) (void)r.i64();  // log_start_offset (followers only)
       p.partition_max_bytes = r.i32();
@@ -108,7 +110,9 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       w.array_length(static_cast<int32_t>(t.partitions.size()), false);
       for (auto& p : t.partitions) {
         uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
-        auto res = svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
+        auto res = req_.replica_id >= 0
+                       ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
+                       : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
         records_bytes += res.records.size();
         budget -= std::min<uint64_t>(budget, res.records.size());
         w.i32(p.index);

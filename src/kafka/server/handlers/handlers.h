@@ -17,6 +17,7 @@ status create_topics(services&, const request&, respond_fn);
 status delete_topics(services&, const request&, respond_fn);
 status create_partitions(services&, const request&, respond_fn);
 status describe_configs(services&, const request&, respond_fn);
+status offset_for_leader_epoch(services&, const request&, respond_fn);
 
 // Consumer groups (handlers/<name>.cc, state in kafka/groups/).
 status find_coordinator(services&, const request&, respond_fn);

@@ -1,6 +1,10 @@
-// Metadata: the one broker (this node) and the requested topics, creating
-// unknown topics when the client allows it and the broker is configured to.
+// Metadata: the live brokers (this node alone on a single node) and the
+// requested topics with each partition's leader, epoch, replicas and ISR,
+// creating unknown topics when the client allows it and the broker is
+// configured to.
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "kafka/server/errors.h"
@@ -41,6 +45,41 @@ std::optional<metadata_request> decode(const request& req) {
   return m;
 }
 
+void encode_ids(writer& w, bool flex, const std::vector<int32_t>& ids) {
+  w.array_length(static_cast<int32_t>(ids.size()), flex);
+  for (int32_t id : ids) w.i32(id);
+}
+
+// Replicas on nodes that are not alive now (a single node has none).
+std::vector<int32_t> offline_replicas(const services& svc, const std::vector<int32_t>& replicas) {
+  if (!svc.streams.clustered()) return {};
+  const auto& state = svc.streams.cluster_state();
+  std::vector<int32_t> out;
+  for (int32_t id : replicas) {
+    bool alive = std::any_of(state.brokers.begin(), state.brokers.end(), [id](const streams::broker& b) { return b.id == id; });
+    if (!alive) out.push_back(id);
+  }
+  return out;
+}
+
+void encode_brokers(writer& w, const services& svc, const request_header& header) {
+  const bool flex = header.flexible;
+  std::vector<streams::broker> brokers;
+  if (svc.streams.clustered()) {
+    brokers = svc.streams.cluster_state().brokers;
+  } else {
+    brokers.push_back({svc.broker.node_id, svc.broker.advertised_host, svc.broker.advertised_port});
+  }
+  w.array_length(static_cast<int32_t>(brokers.size()), flex);
+  for (auto& b : brokers) {
+    w.i32(b.id);
+    w.string(b.host, flex);
+    w.i32(b.port);
+    if (header.api_version >= 1) w.nullable_string(std::nullopt, flex);  // rack
+    if (flex) w.empty_tagged_fields();
+  }
+}
+
 void encode_topic(writer& w, const services& svc, const request_header& header, error_code error, const std::string& name,
                   const streams::topic_info* info) {
   const int16_t v = header.api_version;
@@ -49,19 +88,20 @@ void encode_topic(writer& w, const services& svc, const request_header& header, 
   w.i16(counted_code(svc, header, error));
   w.string(name, flex);
   if (v >= 10) w.write_uuid(info ? info->id : uuid{});
-  if (v >= 1) w.boolean(false);  // is_internal
+  if (v >= 1) w.boolean(name == "__consumer_offsets");  // is_internal
+  (void)broker;
   int32_t partitions = info ? static_cast<int32_t>(info->partitions.size()) : 0;
   w.array_length(partitions, flex);
   for (int32_t p = 0; p < partitions; ++p) {
-    w.i16(0);
+    const streams::partition_info& pi = info->partitions[p];
+    const bool led = pi.leader >= 0;
+    w.i16(counted_code(svc, header, led ? error_code::none : error_code::leader_not_available));
     w.i32(p);
-    w.i32(broker.node_id);  // leader
-    if (v >= 7) w.i32(0);   // leader_epoch
-    w.array_length(1, flex);
-    w.i32(broker.node_id);  // replicas
-    w.array_length(1, flex);
-    w.i32(broker.node_id);  // isr
-    if (v >= 5) w.array_length(0, flex);  // offline replicas
+    w.i32(pi.leader);
+    if (v >= 7) w.i32(pi.leader_epoch);
+    encode_ids(w, flex, pi.replicas);
+    encode_ids(w, flex, pi.isr);
+    if (v >= 5) encode_ids(w, flex, offline_replicas(svc, pi.replicas));
     if (flex) w.empty_tagged_fields();
   }
   if (v >= 8) w.i32(std::numeric_limits<int32_t>::min());  // topic_authorized_operations: not computed
@@ -80,14 +120,9 @@ status metadata(services& svc, const request& req, respond_fn respond) {
   std::vector<std::uint8_t> out;
   writer w(out);
   if (v >= 3) w.i32(0);  // throttle_time_ms
-  w.array_length(1, flex);
-  w.i32(svc.broker.node_id);
-  w.string(svc.broker.advertised_host, flex);
-  w.i32(svc.broker.advertised_port);
-  if (v >= 1) w.nullable_string(std::nullopt, flex);  // rack
-  if (flex) w.empty_tagged_fields();
+  encode_brokers(w, svc, req.header);
   if (v >= 2) w.nullable_string(svc.broker.cluster_id, flex);
-  if (v >= 1) w.i32(svc.broker.node_id);  // controller
+  if (v >= 1) w.i32(svc.streams.clustered() ? svc.streams.cluster_state().controller : svc.broker.node_id);
 
   if (!m->topics) {
     auto all = svc.streams.list_topics();

@@ -1,5 +1,6 @@
 // OffsetCommit v0-8 (flexible from v8). The coordinator has synced the
-// offsets to the metadata store before this handler responds.
+// offsets to the metadata store (and, in cluster mode, to __consumer_offsets
+// on the ISR) before this handler responds.
 #include <map>
 #include <string>
 
@@ -39,9 +40,11 @@ status offset_commit(services& s, const request& req, respond_fn respond) {
   auto decoded = groups::decode_offset_commit_request(req.body, version);
   if (!decoded.ok()) return malformed_request(req.header);
   partition_counts topics(s.streams);
-  auto resp = s.groups.commit_offsets(
-      *decoded, [&topics](const std::string& topic, int32_t partition) { return topics.exists(topic, partition); });
-  respond(groups::encode_offset_commit_response(resp, version));
+  s.groups.commit_offsets_replicated(
+      *decoded, [&topics](const std::string& topic, int32_t partition) { return topics.exists(topic, partition); },
+      [respond = std::move(respond), version](groups::offset_commit_response resp) {
+        respond(groups::encode_offset_commit_response(resp, version));
+      });
   return {};
 }
 

@@ -69,7 +69,7 @@ status produce(services& svc, const request& req, respond_fn respond) {
   reader r(req.body);
   if (req.header.api_version >= 3) (void)r.nullable_string(flex);  // transactional_id: refused per batch
   const int16_t acks = r.i16();
-  (void)r.i32();  // timeout_ms: a single node never waits on replicas
+  const int32_t timeout_ms = r.i32();  // how long acks=all waits for the ISR in cluster mode
 
   struct partition_data {
     int32_t index;
@@ -130,7 +130,7 @@ status produce(services& svc, const request& req, respond_fn respond) {
         finish({streams::stream_error::corrupt_message, "the partition's records are empty", -1, -1});
         continue;
       }
-      svc.streams.produce(topics[ti].name, p.index, *p.records, /*wait_durable=*/acks == -1, finish);
+      svc.streams.produce(topics[ti].name, p.index, *p.records, /*wait_durable=*/acks == -1, finish, timeout_ms);
     }
   }
   if (acks == 0) respond(std::nullopt);

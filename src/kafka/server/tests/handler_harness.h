@@ -55,7 +55,8 @@ class fake_streams final : public streams::service {
   const streams::service_config& config() const override { return config_; }
 
   result<streams::topic_info> create_topic(const std::string& name, int32_t partitions,
-                                           const std::map<std::string, std::string>& configs) override {
+                                           const std::map<std::string, std::string>& configs,
+                                           int32_t /*replication_factor*/ = -1) override {
     ++create_topic_calls;
     if (topics_.contains(name)) return make_error(errc::already_exists, "topic " + name + " already exists");
     streams::topic_info t;
@@ -94,7 +95,7 @@ class fake_streams final : public streams::service {
   }
 
   void produce(const std::string&, int32_t, std::span<const uint8_t>, bool,
-               std::function<void(streams::produce_result)> done) override {
+               std::function<void(streams::produce_result)> done, int32_t /*timeout_ms*/ = 30'000) override {
     streams::produce_result r;
     r.error = streams::stream_error::storage_error;
     done(r);

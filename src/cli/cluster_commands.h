@@ -1,0 +1,20 @@
+// `strata cluster status`: the nodes, their liveness and the controller,
+// leaders per node, and the partitions whose ISR is smaller than their
+// replica set, from GET /v1/cluster of any node.
+#pragma once
+
+#include <iostream>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace strata::cli {
+
+void add_cluster_commands(CLI::App& app, std::ostream& out = std::cout, std::ostream& err = std::cerr);
+
+// `all_partitions` lists every partition, not only the under-replicated ones.
+int cluster_status(const std::string& admin_url, bool all_partitions, std::ostream& out, std::ostream& err);
+
+}  // namespace strata::cli
