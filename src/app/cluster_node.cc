@@ -23,6 +23,7 @@ namespace {
 constexpr int64_t handoff_timeout_ms = 5000;
 constexpr int64_t request_timeout_ms = 5000;
 constexpr int64_t view_wait_step_ms = 10;
+constexpr int64_t session_check_ms = 100;
 
 std::vector<std::string> split_endpoints(const std::string& text) {
   std::vector<std::string> out;
@@ -78,8 +79,12 @@ class node_impl final : public cluster_node, public streams::cluster_link {
         agent_(*coord_, agent_config, [this](const cluster::cluster_view& view) { on_view(view); }) {}
 
   status start(const server_options& o) {
-    streams_.attach_cluster(*this, streams::replication_config{o.replica_lag_time_max_ms, o.default_replication_factor});
-    return agent_.start();
+    streams_.attach_cluster(*this, streams::replication_config{o.replica_lag_time_max_ms, o.default_replication_factor,
+                                                               o.replica_sync_before_ack});
+    session_ttl_ms_ = o.cluster_session_ttl_ms;
+    STRATA_TRY(agent_.start());
+    watch_session();
+    return {};
   }
 
   void add_metrics(metrics::registry& registry) {
@@ -105,7 +110,11 @@ class node_impl final : public cluster_node, public streams::cluster_link {
     }
   }
 
-  void stop_fetchers() override { fetchers_.stop(); }
+  void stop_fetchers() override {
+    fetchers_.stop();
+    if (session_timer_) sched_.cancel(session_timer_);
+    session_timer_ = 0;
+  }
   void leave() override { agent_.stop(); }
 
   // streams::cluster_link
@@ -143,9 +152,30 @@ class node_impl final : public cluster_node, public streams::cluster_link {
   }
 
  private:
+  // A node that cannot renew its lease within the TTL may already have been
+  // replaced as leader: it stops leading until its session is confirmed
+  // again, then re-applies the last state it read.
+  void watch_session() {
+    session_timer_ = sched_.after(session_check_ms, [this] {
+      session_timer_ = 0;
+      const bool lapsed = agent_.lease_unconfirmed_ms() > session_ttl_ms_;
+      if (lapsed && !fenced_) {
+        fenced_ = true;
+        streams_.fence_leadership();
+      } else if (!lapsed && fenced_) {
+        fenced_ = false;
+        spdlog::info("cluster: this node's lease is confirmed again");
+        if (last_snapshot_) streams_.apply_cluster(*last_snapshot_);
+      }
+      watch_session();
+    });
+  }
+
   void on_view(const cluster::cluster_view& view) {
     auto snapshot = std::make_shared<streams::cluster_snapshot>(to_snapshot(view, self_));
     sched_.post([this, snapshot] {
+      last_snapshot_ = snapshot;
+      if (fenced_) return;
       streams_.apply_cluster(*snapshot);
       fetchers_.refresh();
       if (on_applied_) on_applied_();
@@ -177,6 +207,10 @@ class node_impl final : public cluster_node, public streams::cluster_link {
   scheduler& sched_;
   streams::service& streams_;
   std::function<void()> on_applied_;
+  int64_t session_ttl_ms_ = 0;
+  scheduler::timer_id session_timer_ = 0;
+  bool fenced_ = false;
+  std::shared_ptr<streams::cluster_snapshot> last_snapshot_;
   std::unique_ptr<cluster::coordinator> coord_;
   kafka::replica::fetchers fetchers_;
   cluster::agent agent_;

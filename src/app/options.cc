@@ -26,6 +26,10 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
       ->capture_default_str()->check(CLI::Range(1, 3));
   cmd.add_option("--leader-rebalance-interval-ms", o.leader_rebalance_interval_ms, "Cluster mode: how often leadership moves back to preferred replicas")
       ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{86'400'000}));
+  cmd.add_option("--replica-sync-before-ack", o.replica_sync_before_ack,
+                 "Cluster mode: acks=all waits until every ISR member has fsynced the batch (default: in every ISR "
+                 "member's log and fsynced by the leader, as Kafka)")
+      ->capture_default_str();
   cmd.add_option("--offsets-topic-partitions", o.offsets_topic_partitions, "Cluster mode: partitions of __consumer_offsets (consumer-group coordination)")
       ->capture_default_str()->check(CLI::Range(1, 127));
   cmd.add_option("--etcd-tls-ca", o.etcd_tls_ca, "Cluster mode: reach etcd over TLS, trusting this CA file");

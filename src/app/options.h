@@ -72,7 +72,8 @@ struct server_options {
   int64_t replica_lag_time_max_ms = 10'000; // Kafka's replica.lag.time.max.ms
   int32_t default_replication_factor = 3;   // capped by the live nodes
   int64_t leader_rebalance_interval_ms = 30'000;  // preferred-leader moves
-  int32_t offsets_topic_partitions = 10;    // partitions of __consumer_offsets, made on first use
+  int32_t offsets_topic_partitions = 10;
+  bool replica_sync_before_ack = false;     // followers fsync before the high watermark counts their copy    // partitions of __consumer_offsets, made on first use
   std::string etcd_tls_ca;                  // etcd over TLS: the CA that signed etcd's certificate
   std::string etcd_tls_cert;                // and this node's client certificate and key, if etcd asks
   std::string etcd_tls_key;

@@ -18,6 +18,8 @@ namespace {
 
 constexpr int64_t error_log_interval_ms = 5000;
 constexpr int64_t handoff_retry_ms = 50;
+constexpr int64_t old_registration_slack_ms = 1000;  // etcd expires leases late (seen: up to 0.6 s)
+constexpr int64_t registration_retry_ms = 100;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -158,13 +160,14 @@ status agent::start() {
   auto lease = coord_.grant_lease(config_.session_ttl_ms);
   if (!lease) return lease.err();
   lease_ = *lease;
-  status registered = register_node();
+  status registered = register_waiting_for_old();
   if (!registered) {
     (void)coord_.revoke_lease(lease_);
     lease_ = 0;
     return registered;
   }
   registered_ = true;
+  lease_confirmed_ms_ = now_ms();
   next_keep_alive_ms_ = now_ms() + std::max<int64_t>(1, config_.session_ttl_ms / 3);
   campaign();
   auto first = poll();
@@ -265,6 +268,7 @@ void agent::keep_lease() {
       note_error("renewing the node lease", kept.err());
       return;
     } else {
+      lease_confirmed_ms_ = now;
       std::lock_guard lock(mutex_);
       ++stats_.lease_renewals;
     }
@@ -285,9 +289,29 @@ void agent::keep_lease() {
     return;
   }
   registered_ = true;
+  lease_confirmed_ms_ = now;
   poll_again_ = true;
   spdlog::info("cluster: node {} registered again under a new lease", config_.self.id);
 }
+
+// A node restarted right after a crash finds its old registration still
+// there until the old lease expires: it waits for that, within a bound.
+status agent::register_waiting_for_old() {
+  const int64_t deadline_ms = now_ms() + 2 * config_.session_ttl_ms + old_registration_slack_ms;
+  bool logged = false;
+  for (;;) {
+    status s = register_node();
+    if (s.code() != errc::already_exists || now_ms() >= deadline_ms) return s;
+    if (!logged) {
+      spdlog::info("cluster: node id {} is still registered by an earlier run; waiting for its lease to expire",
+                   config_.self.id);
+      logged = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(registration_retry_ms));
+  }
+}
+
+int64_t agent::lease_unconfirmed_ms() const { return now_ms() - lease_confirmed_ms_.load(); }
 
 status agent::register_node() {
   const node_info& self = config_.self;

@@ -8,6 +8,7 @@
 // most every few seconds and the work is retried at the next poll.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -87,6 +88,10 @@ class agent {
   cluster_view view() const;  // the last view read (a copy)
   bool is_controller() const;
   agent_stats stats() const;
+  // How long ago the coordinator last confirmed this node's lease. Past the
+  // session TTL the lease may be gone and another node may lead what this one
+  // led: the node must stop acting as a leader (thread-safe).
+  int64_t lease_unconfirmed_ms() const;
 
  private:
   struct job {
@@ -98,6 +103,7 @@ class agent {
   void tick();
   void keep_lease();
   status register_node();
+  status register_waiting_for_old();
   void campaign();
   result<cluster_view> poll();
   void lead_partitions(const cluster_view& view);
@@ -118,6 +124,7 @@ class agent {
 
   // Touched by the agent thread only (and by start/stop while it is not running).
   lease_id lease_ = 0;
+  std::atomic<int64_t> lease_confirmed_ms_{0};
   bool registered_ = false;
   int64_t next_keep_alive_ms_ = 0;
   int64_t next_preferred_check_ms_ = 0;

@@ -15,7 +15,17 @@ void replica_set::reset(node_id self, const std::vector<node_id>& replicas, cons
   }
 }
 
-void replica_set::set_isr(const std::vector<node_id>& isr) { isr_ = isr; }
+void replica_set::set_isr(const std::vector<node_id>& isr) {
+  // A replica dropped from the ISR (it lagged, or the controller saw it die)
+  // must fetch again before it counts as caught up: its last known end may
+  // equal an idle partition's high watermark forever.
+  for (auto& [id, p] : followers_) {
+    bool was_in = in_isr(id);
+    bool stays = std::find(isr.begin(), isr.end(), id) != isr.end();
+    if (was_in && !stays) p.log_end_offset = -1;
+  }
+  isr_ = isr;
+}
 
 bool replica_set::in_isr(node_id id) const { return std::find(isr_.begin(), isr_.end(), id) != isr_.end(); }
 

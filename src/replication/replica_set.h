@@ -24,7 +24,8 @@ class replica_set {
   // without a fetch reaching the leader's end.
   void reset(node_id self, const std::vector<node_id>& replicas, const std::vector<node_id>& isr, int64_t now_ms);
   // The committed ISR changed (the coordinator accepted a proposal, or the
-  // controller changed it). Followers keep their progress.
+  // controller changed it). Followers keep their progress, but one dropped
+  // from the ISR is unknown again until it next fetches.
   void set_isr(const std::vector<node_id>& isr);
 
   // A follower asked for records from `fetch_offset` while the leader's log

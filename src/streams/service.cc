@@ -263,33 +263,20 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
 
 fetch_result service_impl::fetch(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes, bool min_one) {
   fetch_result out;
-  auto [p, t] = find(topic, partition_id);
-  if (!p) {
-    out.error = stream_error::unknown_topic_or_partition;
-    return out;
-  }
-  if (p->role != replica_role::leader || !p->hosted()) {
-    out.error = stream_error::not_leader_or_follower;
-    return out;
-  }
+  auto p = led(topic, partition_id, out.error);
+  if (!p) return out;
   const int64_t hw = p->high_watermark;
   out.high_watermark = hw;
   out.log_start_offset = p->log->start_offset().value;
+  // Between the high watermark and the log end there is nothing to read yet
+  // (a new leader's watermark may trail what the consumer saw before).
+  if (offset > hw && offset <= p->log->end_offset().value) return out;
   if (offset < out.log_start_offset || offset > hw) {
     out.error = stream_error::offset_out_of_range;
     return out;
   }
   if (offset == hw) return out;
-  auto read = p->log->read(log_offset(offset), max_bytes, log_offset(hw), min_one);
-  if (!read.ok()) {
-    spdlog::warn("read of {}-{} at {} failed: {}", topic, partition_id, offset, read.err().message);
-    out.error = stream_error::storage_error;
-    return out;
-  }
-  size_t total = 0;
-  for (auto& e : read->entries) total += e.payload.size();
-  out.records.reserve(total);
-  for (auto& e : read->entries) out.records.insert(out.records.end(), e.payload.begin(), e.payload.end());
+  out.error = read_into(*p, offset, max_bytes, hw, min_one, out.records);
   return out;
 }
 
@@ -314,15 +301,8 @@ void service_impl::unwatch(uint64_t id) {
 
 service::offset_lookup service_impl::list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms) {
   offset_lookup out;
-  auto [p, t] = find(topic, partition_id);
-  if (!p) {
-    out.error = stream_error::unknown_topic_or_partition;
-    return out;
-  }
-  if (p->role != replica_role::leader || !p->hosted()) {
-    out.error = stream_error::not_leader_or_follower;
-    return out;
-  }
+  auto p = led(topic, partition_id, out.error);
+  if (!p) return out;
   const int64_t hw = p->high_watermark;
   if (timestamp_ms == -1) {
     out.offset = hw;
@@ -434,6 +414,31 @@ status service_impl::remove_orphan_dirs() {
   return {};
 }
 
+std::shared_ptr<partition> service_impl::led(const std::string& topic, int32_t id, stream_error& error) const {
+  auto [p, t] = find(topic, id);
+  if (!p) {
+    error = stream_error::unknown_topic_or_partition;
+  } else if (p->role != replica_role::leader || !p->hosted()) {
+    error = stream_error::not_leader_or_follower;
+    p = nullptr;
+  }
+  return p;
+}
+
+stream_error service_impl::read_into(partition& p, int64_t offset, uint32_t max_bytes, int64_t upto, bool min_one,
+                                     std::vector<uint8_t>& out) {
+  auto read = p.log->read(log_offset(offset), max_bytes, log_offset(upto), min_one);
+  if (!read.ok()) {
+    spdlog::warn("read of {}-{} at {} failed: {}", p.topic, p.id, offset, read.err().message);
+    return stream_error::storage_error;
+  }
+  size_t total = 0;
+  for (auto& e : read->entries) total += e.payload.size();
+  out.reserve(total);
+  for (auto& e : read->entries) out.insert(out.end(), e.payload.begin(), e.payload.end());
+  return stream_error::none;
+}
+
 std::pair<std::shared_ptr<partition>, topic_state*> service_impl::find(const std::string& topic, int32_t id) const {
   auto it = topics_.find(topic);
   if (it == topics_.end() || id < 0 || id >= static_cast<int32_t>(it->second.partitions.size())) return {nullptr, nullptr};
@@ -464,7 +469,10 @@ topic_info service_impl::info_of(const topic_state& t) const {
 void service_impl::request_flush(const std::shared_ptr<partition>& p, bool urgent) {
   if (p->flush_requested && !urgent) return;
   p->flush_requested = true;
-  flusher_.request(p, urgent || config_.fsync == fsync_policy::per_batch);
+  // A follower whose fsyncs no acknowledgement waits for syncs on the
+  // interval tick, leaving the disk to the leaders' per-batch syncs.
+  const bool lazy_follower = link_ && p->role == replica_role::follower && !replication_.follower_sync_before_fetch;
+  flusher_.request(p, urgent || (config_.fsync == fsync_policy::per_batch && !lazy_follower));
 }
 
 void service_impl::answer_duplicate(const std::shared_ptr<partition>& p, int64_t base, int64_t next, bool wait_replicated,
@@ -590,6 +598,7 @@ void service::truncate_replica(const std::string&, int32_t, int32_t, const trunc
   done(make_error(errc::unsupported, "this node runs without cluster mode"));
 }
 std::vector<replication_lag> service::replication_lags() const { return {}; }
+void service::fence_leadership() {}
 fetch_result service::read_led(const std::string& topic, int32_t partition, int64_t offset, uint32_t max_bytes) {
   return fetch(topic, partition, offset, max_bytes, /*min_one=*/true);
 }

@@ -327,6 +327,11 @@ class service {
   // The partitions this node leads, and their followers' progress (for
   // /metrics and the admin API).
   virtual std::vector<replication_lag> replication_lags() const;
+  // This node's session with the cluster may have lapsed (it could not renew
+  // its lease in time): it stops leading every partition until the next
+  // cluster state it reads says otherwise, so a node cut off from the others
+  // never goes on serving as a leader.
+  virtual void fence_leadership();
   // Reads whole batches of a partition this node leads, up to its log end
   // (not the high watermark): for a new leader loading an internal topic
   // (consumer-group offsets), which must see every batch it will serve.

@@ -137,7 +137,10 @@ void service_impl::apply_assignment(const replica_assignment& a) {
     }
     p->log = std::move((*opened)->log);
     p->producers = std::move((*opened)->producers);
-    p->high_watermark = (*opened)->high_watermark;
+    // What was committed before a restart is not known here (no watermark is
+    // saved): start at the log start and let the leader's answers, or the
+    // followers' fetches, bring it up. Never expose an uncommitted tail.
+    p->high_watermark = p->log->start_offset().value;
     p->published_high_watermark = p->high_watermark;
     p->epochs.emplace(std::move(*epochs));
   }
@@ -198,7 +201,10 @@ void service_impl::update_high_watermark(const std::shared_ptr<partition>& p) {
   if (link_ && p->role == replica_role::leader) {
     hw = std::max(p->high_watermark, p->replica_set.high_watermark(durable));
   } else if (link_) {
-    hw = std::max(p->high_watermark, std::min(p->leader_high_watermark, durable));
+    // A follower's copy counts once it is in the log unless acknowledgements
+    // wait for followers' syncs.
+    const int64_t held = replication_.follower_sync_before_fetch ? durable : p->log->end_offset().value;
+    hw = std::max(p->high_watermark, std::min(p->leader_high_watermark, held));
   }
   hw = std::min(hw, p->log->end_offset().value);
   p->high_watermark = hw;
@@ -246,6 +252,7 @@ void service_impl::schedule_replication_tick() {
 
 void service_impl::sweep_replicated_deadlines() {
   const int64_t now = sched_.now_ms();
+  std::vector<std::function<void(stream_error)>> expired;  // answered after the walk: an answer may queue more
   for (auto& [name, t] : topics_) {
     for (auto& p : t.partitions) {
       auto& waiters = p->replicated_waiters;
@@ -254,12 +261,12 @@ void service_impl::sweep_replicated_deadlines() {
           ++it;
           continue;
         }
-        auto done = std::move(it->done);
+        expired.push_back(std::move(it->done));
         it = waiters.erase(it);
-        done(stream_error::request_timed_out);
       }
     }
   }
+  for (auto& done : expired) done(stream_error::request_timed_out);
 }
 
 void service_impl::check_isr_lag() {
@@ -300,9 +307,9 @@ void service_impl::propose_isr(const std::shared_ptr<partition>& p, std::vector<
       spdlog::info("{}-{}: ISR change to {} not applied: {}", p->topic, p->id, ids_text(isr), s.err().message);
       return;
     }
-    ++(shrink ? counters_.isr_shrinks : counters_.isr_expands);
     spdlog::info("{}-{}: ISR {} -> {}", p->topic, p->id, ids_text(p->isr), ids_text(isr));
     if (p->role != replica_role::leader || p->leader_epoch != epoch) return;
+    ++(shrink ? counters_.isr_shrinks : counters_.isr_expands);
     p->isr = isr;
     p->replica_set.set_isr(isr);
     update_high_watermark(p);
@@ -332,15 +339,8 @@ result<topic_info> service_impl::create_topic_in_cluster(const std::string& name
 fetch_result service_impl::fetch_for_replica(const std::string& topic, int32_t partition_id, int32_t replica_id,
                                              int32_t current_leader_epoch, int64_t offset, uint32_t max_bytes) {
   fetch_result out;
-  auto [p, t] = find(topic, partition_id);
-  if (!p) {
-    out.error = stream_error::unknown_topic_or_partition;
-    return out;
-  }
-  if (p->role != replica_role::leader || !p->hosted()) {
-    out.error = stream_error::not_leader_or_follower;
-    return out;
-  }
+  auto p = led(topic, partition_id, out.error);
+  if (!p) return out;
   if (current_leader_epoch >= 0 && current_leader_epoch != p->leader_epoch) {
     out.error = current_leader_epoch < p->leader_epoch ? stream_error::fenced_leader_epoch : stream_error::unknown_leader_epoch;
     return out;
@@ -360,13 +360,7 @@ fetch_result service_impl::fetch_for_replica(const std::string& topic, int32_t p
   maybe_expand_isr(p);
   out.high_watermark = p->high_watermark;
   if (offset == end) return out;
-  auto read = p->log->read(log_offset(offset), max_bytes, log_offset(end), /*min_one=*/true);
-  if (!read.ok()) {
-    spdlog::warn("replica read of {}-{} at {} failed: {}", topic, partition_id, offset, read.err().message);
-    out.error = stream_error::storage_error;
-    return out;
-  }
-  for (auto& e : read->entries) out.records.insert(out.records.end(), e.payload.begin(), e.payload.end());
+  out.error = read_into(*p, offset, max_bytes, end, /*min_one=*/true, out.records);
   return out;
 }
 
@@ -399,11 +393,8 @@ service::epoch_end service_impl::end_offset_for_epoch(const std::string& topic, 
 
 fetch_result service_impl::read_led(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes) {
   fetch_result out;
-  auto [p, t] = find(topic, partition_id);
-  if (!p || !p->hosted() || p->role != replica_role::leader) {
-    out.error = p ? stream_error::not_leader_or_follower : stream_error::unknown_topic_or_partition;
-    return out;
-  }
+  auto p = led(topic, partition_id, out.error);
+  if (!p) return out;
   const int64_t end = p->log->end_offset().value;
   out.high_watermark = p->high_watermark;
   out.log_start_offset = p->log->start_offset().value;
@@ -412,13 +403,23 @@ fetch_result service_impl::read_led(const std::string& topic, int32_t partition_
     return out;
   }
   if (offset == end) return out;
-  auto read = p->log->read(log_offset(offset), max_bytes, log_offset(end), /*min_one=*/true);
-  if (!read.ok()) {
-    out.error = stream_error::storage_error;
-    return out;
-  }
-  for (auto& e : read->entries) out.records.insert(out.records.end(), e.payload.begin(), e.payload.end());
+  out.error = read_into(*p, offset, max_bytes, end, /*min_one=*/true, out.records);
   return out;
+}
+
+void service_impl::fence_leadership() {
+  size_t fenced = 0;
+  for (auto& [name, t] : topics_) {
+    for (auto& p : t.partitions) {
+      if (p->role != replica_role::leader) continue;
+      fail_replicated_waiters(*p, stream_error::not_leader_or_follower);
+      p->role = replica_role::offline;
+      p->leader_id = -1;
+      notify_watchers(*p);
+      ++fenced;
+    }
+  }
+  if (fenced > 0) spdlog::warn("cluster: this node's lease is unconfirmed; it stopped leading {} partitions", fenced);
 }
 
 std::vector<followed_partition> service_impl::followed_partitions() const {
@@ -471,6 +472,7 @@ void service_impl::append_replicated(const std::string& topic, int32_t partition
   }
   if (!replication_.follower_sync_before_fetch) {
     request_flush(p, false);
+    update_high_watermark(p);
     return done(end);
   }
   p->durable_waiters.push_back({end, [end, done = std::move(done)](bool flushed) {

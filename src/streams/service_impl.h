@@ -61,6 +61,7 @@ class service_impl final : public service {
   void truncate_replica(const std::string& topic, int32_t partition, int32_t leader_epoch, const truncation_point& point,
                         std::function<void(status)> done) override;
   std::vector<replication_lag> replication_lags() const override;
+  void fence_leadership() override;
   fetch_result read_led(const std::string& topic, int32_t partition, int64_t offset, uint32_t max_bytes) override;
   replication_counters counters() const override { return counters_; }
 
@@ -73,6 +74,12 @@ class service_impl final : public service {
   log_offset replay_start(const storage::log& log) const;
   status remove_orphan_dirs();
   std::pair<std::shared_ptr<partition>, topic_state*> find(const std::string& topic, int32_t id) const;
+  // The partition if this node leads it and keeps its log; else null, with
+  // `error` set to what the client should hear.
+  std::shared_ptr<partition> led(const std::string& topic, int32_t id, stream_error& error) const;
+  // Copies whole batches at and after `offset`, below `upto`, into `out`.
+  stream_error read_into(partition& p, int64_t offset, uint32_t max_bytes, int64_t upto, bool min_one,
+                         std::vector<uint8_t>& out);
   topic_info info_of(const topic_state& t) const;
   void request_flush(const std::shared_ptr<partition>& p, bool urgent);
   void answer_duplicate(const std::shared_ptr<partition>& p, int64_t base, int64_t next, bool wait_replicated,

@@ -121,10 +121,13 @@ TEST(ReplicaSet, OnFetchFromANonReplicaReturnsFalseAndChangesNothing) {
   EXPECT_FALSE(empty.on_fetch(2, 0, 0, t0));
 }
 
-TEST(ReplicaSet, SetIsrKeepsProgressAndResetForgetsIt) {
+TEST(ReplicaSet, SetIsrKeepsProgressOfMembersThatStayAndForgetsTheEndOfThoseDropped) {
   auto rs = rf3();
   ASSERT_TRUE(rs.on_fetch(2, 10, 10, t0 + 100));  // caught up
   ASSERT_TRUE(rs.on_fetch(3, 4, 10, t0 + 100));   // behind
+  EXPECT_EQ(rs.high_watermark(10), 4);
+
+  rs.set_isr({1, 2, 3});  // the same ISR again: nothing forgotten
   EXPECT_EQ(rs.high_watermark(10), 4);
 
   rs.set_isr({1, 2});  // 3 shrunk out
@@ -134,19 +137,35 @@ TEST(ReplicaSet, SetIsrKeepsProgressAndResetForgetsIt) {
   EXPECT_EQ(rs.high_watermark(12), 10);
   auto f = rs.followers(t0 + 100);
   ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].id, 2);
+  EXPECT_EQ(f[0].log_end_offset, 10) << "a member that stays keeps its progress";
   EXPECT_EQ(f[1].id, 3);
-  EXPECT_EQ(f[1].log_end_offset, 4) << "progress survives the ISR change";
+  EXPECT_EQ(f[1].log_end_offset, -1) << "a dropped member is unknown until it fetches again";
   EXPECT_FALSE(f[1].in_isr);
 
-  rs.set_isr({1, 2, 3});  // and back: its known end holds the watermark at once
-  EXPECT_EQ(rs.high_watermark(10), 4);
-  EXPECT_EQ(rs.lagging(t0 + lag_max_ms + 1, lag_max_ms), (ids{3})) << "caught-up times kept too";
+  // Re-added by the controller before it fetched: it holds the watermark.
+  rs.set_isr({1, 2, 3});
+  EXPECT_EQ(rs.high_watermark(10), -1);
+  EXPECT_EQ(rs.lagging(t0 + lag_max_ms + 1, lag_max_ms), (ids{3})) << "caught-up times are kept";
+  ASSERT_TRUE(rs.on_fetch(3, 10, 10, t0 + 200));
+  EXPECT_EQ(rs.high_watermark(10), 10);
 
   // A new term starts from scratch: ends unknown, caught up as of now.
   rs.reset(self, {1, 2, 3}, {1, 2, 3}, t0 + 50'000);
   EXPECT_EQ(rs.high_watermark(10), -1);
   EXPECT_TRUE(rs.lagging(t0 + 50'000 + lag_max_ms, lag_max_ms).empty());
   EXPECT_EQ(rs.replicas(), (ids{1, 2, 3}));
+}
+
+TEST(ReplicaSet, ADroppedFollowerOfAnIdlePartitionIsNotProposedBackUntilItFetches) {
+  // The partition is idle: the leader's end and the high watermark stay at 10.
+  auto rs = rf3();
+  ASSERT_TRUE(rs.on_fetch(2, 10, 10, t0));
+  ASSERT_TRUE(rs.on_fetch(3, 10, 10, t0));
+  rs.set_isr({1, 2});  // 3 died; the controller dropped it
+  EXPECT_TRUE(rs.caught_up(10, 0).empty()) << "its old end must not count as caught up";
+  ASSERT_TRUE(rs.on_fetch(3, 10, 10, t0 + 5000));  // it is back
+  EXPECT_EQ(rs.caught_up(10, 0), (ids{3}));
 }
 
 TEST(ReplicaSet, ResetWithNewReplicasDropsOldFollowers) {

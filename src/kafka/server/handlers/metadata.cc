@@ -50,14 +50,18 @@ void encode_ids(writer& w, bool flex, const std::vector<int32_t>& ids) {
   for (int32_t id : ids) w.i32(id);
 }
 
+bool is_live(const services& svc, int32_t node) {
+  if (!svc.streams.clustered()) return true;
+  const auto& brokers = svc.streams.cluster_state().brokers;
+  return std::any_of(brokers.begin(), brokers.end(), [node](const streams::broker& b) { return b.id == node; });
+}
+
 // Replicas on nodes that are not alive now (a single node has none).
 std::vector<int32_t> offline_replicas(const services& svc, const std::vector<int32_t>& replicas) {
   if (!svc.streams.clustered()) return {};
-  const auto& state = svc.streams.cluster_state();
   std::vector<int32_t> out;
   for (int32_t id : replicas) {
-    bool alive = std::any_of(state.brokers.begin(), state.brokers.end(), [id](const streams::broker& b) { return b.id == id; });
-    if (!alive) out.push_back(id);
+    if (!is_live(svc, id)) out.push_back(id);
   }
   return out;
 }
@@ -94,10 +98,12 @@ void encode_topic(writer& w, const services& svc, const request_header& header, 
   w.array_length(partitions, flex);
   for (int32_t p = 0; p < partitions; ++p) {
     const streams::partition_info& pi = info->partitions[p];
-    const bool led = pi.leader >= 0;
+    // A leader whose node is no longer alive is not advertised: clients wait
+    // for the election instead of going back to a dead node.
+    const bool led = pi.leader >= 0 && is_live(svc, pi.leader);
     w.i16(counted_code(svc, header, led ? error_code::none : error_code::leader_not_available));
     w.i32(p);
-    w.i32(pi.leader);
+    w.i32(led ? pi.leader : -1);
     if (v >= 7) w.i32(pi.leader_epoch);
     encode_ids(w, flex, pi.replicas);
     encode_ids(w, flex, pi.isr);
