@@ -7,14 +7,11 @@
 namespace strata::bench {
 namespace {
 
-const system_report* find(const std::vector<system_report>& systems, const std::string& name) {
-  for (const auto& s : systems) {
-    if (s.name == name) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
+// Widths of the table's first column and of the ratio lines' label, value and goal.
+constexpr int name_width = 14;
+constexpr int ratio_label_width = 66;
+constexpr int ratio_value_width = 16;
+constexpr int ratio_goal_width = 10;
 
 std::optional<double> produce_mbps(const system_report* s) {
   if (s == nullptr || !s->produce) return std::nullopt;
@@ -31,25 +28,6 @@ std::optional<double> failover(const system_report* s) {
 std::optional<double> lost(const system_report* s) {
   if (s == nullptr || !s->loss) return std::nullopt;
   return static_cast<double>(s->loss->lost);
-}
-
-std::optional<double> divide(std::optional<double> a, std::optional<double> b) {
-  if (!a || !b || *b <= 0) return std::nullopt;
-  return *a / *b;
-}
-
-// at_least: the goal is value >= bound (else value <= bound); no bound: no goal.
-ratio_line line(std::string label, std::optional<double> value, std::string unit, std::string goal,
-                std::optional<double> bound, bool at_least) {
-  ratio_line l{std::move(label), value, std::move(unit), std::move(goal), std::nullopt};
-  if (value && bound) {
-    l.met = at_least ? *value >= *bound : *value <= *bound;
-  }
-  return l;
-}
-
-std::string num(const std::optional<double>& v, int precision) {
-  return v ? fmt::format("{:.{}f}", *v, precision) : "-";
 }
 
 }  // namespace
@@ -80,25 +58,25 @@ std::optional<double> failover_ms(const std::vector<int64_t>& ack_times_ns, int6
 
 std::vector<ratio_line> compute_cluster_ratios(const std::vector<system_report>& systems,
                                                const machine_report& machine) {
-  const system_report* rf3 = find(systems, "strata-rf3");
-  const system_report* js = find(systems, "jetstream-r3");
-  const system_report* single = find(systems, "strata-single");
+  const system_report* rf3 = find_report(systems, "strata-rf3");
+  const system_report* js = find_report(systems, "jetstream-r3");
+  const system_report* single = find_report(systems, "strata-single");
   const std::optional<double> disk = machine.disk ? std::optional(machine.disk->mb_per_s) : std::nullopt;
-  auto percent = [](std::optional<double> r) { return r ? std::optional(*r * 100) : std::nullopt; };
   return {
-      line("produce MB/s, Strata RF3 / JetStream R3", divide(produce_mbps(rf3), produce_mbps(js)), "x", ">= 2x",
-           2.0, true),
-      line("produce MB/s, Strata RF3 / Strata single node", percent(divide(produce_mbps(rf3), produce_mbps(single))),
-           "%", ">= 60%", 60.0, true),
-      line("produce MB/s, Strata RF3 / direct disk write", percent(divide(produce_mbps(rf3), disk)), "%", "", {},
-           true),
-      line("p99 produce latency, Strata RF3 / JetStream R3 (lower is better)", divide(p99_ms(rf3), p99_ms(js)), "x",
-           "", {}, true),
-      line("failover after kill -9 of the leader, Strata RF3", failover(rf3), "ms", "< 2000 ms", 2000.0, false),
-      line("failover after kill -9 of the leader, JetStream R3", failover(js), "ms", "", {}, false),
-      line("acknowledged then lost, Strata RF3", lost(rf3), "records", "0", 0.0, false),
-      line("acknowledged then lost, Strata single node", lost(single), "records", "0", 0.0, false),
-      line("acknowledged then lost, JetStream R3", lost(js), "records", "", {}, false),
+      make_ratio_line("produce MB/s, Strata RF3 / JetStream R3", divide(produce_mbps(rf3), produce_mbps(js)), "x",
+                      ">= 2x", 2.0, true),
+      make_ratio_line("produce MB/s, Strata RF3 / Strata single node",
+                      percent(divide(produce_mbps(rf3), produce_mbps(single))), "%", ">= 60%", 60.0, true),
+      make_ratio_line("produce MB/s, Strata RF3 / direct disk write", percent(divide(produce_mbps(rf3), disk)), "%",
+                      "", {}, true),
+      make_ratio_line("p99 produce latency, Strata RF3 / JetStream R3 (lower is better)",
+                      divide(p99_ms(rf3), p99_ms(js)), "x", "", {}, true),
+      make_ratio_line("failover after kill -9 of the leader, Strata RF3", failover(rf3), "ms", "< 2000 ms", 2000.0,
+                      false),
+      make_ratio_line("failover after kill -9 of the leader, JetStream R3", failover(js), "ms", "", {}, false),
+      make_ratio_line("acknowledged then lost, Strata RF3", lost(rf3), "records", "0", 0.0, false),
+      make_ratio_line("acknowledged then lost, Strata single node", lost(single), "records", "0", 0.0, false),
+      make_ratio_line("acknowledged then lost, JetStream R3", lost(js), "records", "", {}, false),
   };
 }
 
@@ -108,10 +86,7 @@ void print_cluster_report(std::FILE* out, const cluster_run_info& run, const mac
                   "1 producer\n",
              run.records, run.record_bytes, run.window);
   fmt::print(out, "MB = 10^6 bytes of record payload. Latency: send to ack, per record.\n");
-  if (run.load_avg_1m >= 0) {
-    fmt::print(out, "Load average at start: {:.2f}{}\n", run.load_avg_1m,
-               run.load_avg_1m >= 1.0 ? " (the machine was busy: figures are noisy; rerun when it is idle)" : "");
-  }
+  print_load_average(out, run.load_avg_1m);
   fmt::print(out,
              "Failover: a {:.0f} s run paced at {:.0f}% of the system's own max; kill -9 of the stream's leader at a "
              "third; failover = kill until acks resume.\n",
@@ -125,26 +100,15 @@ void print_cluster_report(std::FILE* out, const cluster_run_info& run, const mac
   for (const auto& s : systems) {
     const auto& p = s.produce;
     fmt::print(out, "{:<14} {:>9} {:>9} {:>8} {:>8} | {:>11} | {:>9} {:>6} {:>6}\n", s.name,
-               num(p ? std::optional(p->mb_per_s) : std::nullopt, 1),
-               num(p ? std::optional(p->records_per_s) : std::nullopt, 0),
-               num(p ? std::optional(p->latency.p50_ms) : std::nullopt, 2),
-               num(p ? std::optional(p->latency.p99_ms) : std::nullopt, 2),
-               s.failover_run ? num(s.failover_ms, 0) : "n/a",
+               table_cell(p, [](const produce_stats& ps) { return ps.mb_per_s; }, 1),
+               table_cell(p, [](const produce_stats& ps) { return ps.records_per_s; }, 0),
+               table_cell(p, [](const produce_stats& ps) { return ps.latency.p50_ms; }, 2),
+               table_cell(p, [](const produce_stats& ps) { return ps.latency.p99_ms; }, 2),
+               s.failover_run ? table_cell(s.failover_ms, 0) : "n/a",
                s.loss ? fmt::format("{}", s.loss->acked) : "-", s.loss ? fmt::format("{}", s.loss->lost) : "-",
                s.loss ? fmt::format("{}", s.loss->duplicates) : "-");
   }
-  if (machine.disk) {
-    fmt::print(out, "{:<14} {:>9.1f}   direct sequential write ({} MiB in 1 MiB writes{} + fdatasync)\n", "disk",
-               machine.disk->mb_per_s, machine.disk->bytes >> 20, machine.disk->direct ? ", O_DIRECT" : ", buffered");
-  } else {
-    fmt::print(out, "{:<14} {:>9}   disk test failed: {}\n", "disk", "-", machine.disk_error);
-  }
-  if (machine.loopback) {
-    fmt::print(out, "{:<14} {:>9.1f}   loopback TCP, one connection ({} MiB)\n", "loopback",
-               machine.loopback->mb_per_s, machine.loopback->bytes >> 20);
-  } else {
-    fmt::print(out, "{:<14} {:>9}   loopback test failed: {}\n", "loopback", "-", machine.loopback_error);
-  }
+  print_machine_rows(out, machine, name_width);
 
   fmt::print(out, "\nSetup and durability of an acknowledgement:\n");
   for (const auto& s : systems) {
@@ -153,23 +117,11 @@ void print_cluster_report(std::FILE* out, const cluster_run_info& run, const mac
       fmt::print(out, "  {:<14} failover: {}\n", "", s.failover_note);
     }
   }
-  bool notes = false;
-  for (const auto& s : systems) {
-    const std::string& why = !s.skipped.empty() ? s.skipped : s.failure;
-    if (!why.empty()) {
-      if (!notes) fmt::print(out, "\nNot measured:\n");
-      notes = true;
-      const std::string first_line = why.substr(0, why.find('\n'));
-      fmt::print(out, "  {:<14} {}\n", s.name, !s.skipped.empty() ? "skipped: " + first_line : "FAILED: " + first_line);
-    }
-  }
+  print_not_measured(out, systems, name_width);
 
   fmt::print(out, "\nStrata RF3 against JetStream R3, one Strata node and the goals:\n");
-  for (const auto& l : compute_cluster_ratios(systems, machine)) {
-    const std::string value = l.value ? fmt::format("{:.2f} {}", *l.value, l.unit) : "n/a";
-    const std::string verdict = !l.met ? "" : *l.met ? "met" : "MISSED";
-    fmt::print(out, "  {:<66} {:>16}  {:<10} {}\n", l.label, value, l.goal, verdict);
-  }
+  print_ratio_lines(out, compute_cluster_ratios(systems, machine), ratio_label_width, ratio_value_width,
+                    ratio_goal_width);
 }
 
 }  // namespace strata::bench

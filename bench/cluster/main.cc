@@ -6,7 +6,6 @@
 // the stream's leader under a paced load, and how many acknowledged records
 // a full read-back did not find; then the ratios against the goals.
 #include <signal.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,43 +32,9 @@ namespace {
 
 constexpr const char* max_stream = "bench-max";
 constexpr const char* failover_stream = "bench-failover";
-constexpr uint32_t disk_block_bytes = 1 << 20;
-constexpr uint32_t loopback_chunk_bytes = 1 << 20;
 constexpr int64_t stop_grace_ms = 15'000;
 constexpr size_t log_tail_bytes = 1500;
 constexpr uint64_t failover_records_min = 1000;
-
-void progress(const std::string& what) { fmt::print(stderr, "[bench] {}\n", what); }
-
-double load_average_1m() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) {
-      load = -1;
-    }
-    std::fclose(f);
-  }
-  return load;
-}
-
-machine_report measure_machine(const cluster_options& opt, const std::string& root) {
-  machine_report m;
-  progress(fmt::format("machine: direct sequential write, {} MiB", opt.disk_test_mib));
-  auto disk = measure_disk_write(root, opt.disk_test_mib << 20, disk_block_bytes);
-  if (disk) {
-    m.disk = *disk;
-  } else {
-    m.disk_error = disk.err().message;
-  }
-  progress(fmt::format("machine: loopback TCP, {} MiB", opt.loopback_test_mib));
-  auto lo = measure_loopback_tcp(opt.loopback_test_mib << 20, loopback_chunk_bytes);
-  if (lo) {
-    m.loopback = *lo;
-  } else {
-    m.loopback_error = lo.err().message;
-  }
-  return m;
-}
 
 // One system's servers (none for strata-single: its target starts its own).
 struct system_servers {
@@ -412,36 +377,23 @@ system_report run_system(const std::string& name, const cluster_options& opt, co
   return rep;
 }
 
-int run(const cluster_options& opt) {
-  std::string tmpl = opt.tmp_parent + "/strata-bench-cluster-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    fmt::print(stderr, "bench: cannot create a temp dir under {} (set --tmp-dir)\n", opt.tmp_parent);
-    return 2;
-  }
-  const std::string root = tmpl;
-  install_interrupt_guard(opt.keep_tmp ? std::string() : root);
-  progress(fmt::format("working in {}", root));
-  const double load = load_average_1m();
-
-  const machine_report machine = measure_machine(opt, root);
+// Runs every system in frame's temp dir and prints the report. Returns
+// whether any failed.
+bool run_systems(const cluster_options& opt, const bench_frame& frame) {
   std::vector<system_report> reports;
-  bool failed = false;
   for (const auto& name : opt.systems) {
-    reports.push_back(run_system(name, opt, root));
-    failed = failed || !reports.back().failure.empty();
+    reports.push_back(run_system(name, opt, frame.root));
   }
   print_cluster_report(stdout,
                        cluster_run_info{opt.record_bytes, opt.records, opt.window, opt.failover_seconds,
-                                        opt.failover_rate_fraction, opt.session_ttl_ms, load},
-                       machine, reports);
-  std::fflush(stdout);
-  if (opt.keep_tmp) {
-    progress(fmt::format("kept {}", root));
-  } else {
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-  return failed ? 1 : 0;
+                                        opt.failover_rate_fraction, opt.session_ttl_ms, frame.load_avg_1m},
+                       frame.machine, reports);
+  return any_failed(reports);
+}
+
+int run(const cluster_options& opt) {
+  return run_bench(opt.tmp_parent, "strata-bench-cluster-", opt.keep_tmp, opt.disk_test_mib, opt.loopback_test_mib,
+                   [&opt](const bench_frame& frame) { return run_systems(opt, frame); });
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // strata_bench_streams: runs the same produce / latency / cold-consume load
 // against Strata, NATS JetStream and Redis Streams, each started here on a
 // temp dir and free loopback ports, and prints one table plus the ratios.
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -22,40 +20,6 @@ namespace {
 
 constexpr const char* max_stream = "bench-max";
 constexpr const char* half_stream = "bench-half";
-constexpr uint32_t disk_block_bytes = 1 << 20;
-constexpr uint32_t loopback_chunk_bytes = 1 << 20;
-
-void progress(const std::string& what) { fmt::print(stderr, "[bench] {}\n", what); }
-
-double load_average_1m() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) {
-      load = -1;
-    }
-    std::fclose(f);
-  }
-  return load;
-}
-
-machine_report measure_machine(const bench_options& opt, const std::string& root) {
-  machine_report m;
-  progress(fmt::format("machine: direct sequential write, {} MiB", opt.disk_test_mib));
-  auto disk = measure_disk_write(root, opt.disk_test_mib << 20, disk_block_bytes);
-  if (disk) {
-    m.disk = *disk;
-  } else {
-    m.disk_error = disk.err().message;
-  }
-  progress(fmt::format("machine: loopback TCP, {} MiB", opt.loopback_test_mib));
-  auto lo = measure_loopback_tcp(opt.loopback_test_mib << 20, loopback_chunk_bytes);
-  if (lo) {
-    m.loopback = *lo;
-  } else {
-    m.loopback_error = lo.err().message;
-  }
-  return m;
-}
 
 result<produce_stats> produce_once(target& t, const std::string& stream, const produce_plan& plan) {
   ack_tracker acks(plan.records);  // outlives the producer, whose client thread reports into it
@@ -155,35 +119,22 @@ target_report run_target(const std::string& name, const bench_options& opt, cons
   return rep;
 }
 
-int run(const bench_options& opt) {
-  std::string tmpl = opt.tmp_parent + "/strata-bench-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    fmt::print(stderr, "bench: cannot create a temp dir under {} (set --tmp-dir)\n", opt.tmp_parent);
-    return 2;
-  }
-  const std::string root = tmpl;
-  install_interrupt_guard(opt.keep_tmp ? std::string() : root);
-  progress(fmt::format("working in {}", root));
-  const double load = load_average_1m();
-
-  const machine_report machine = measure_machine(opt, root);
+// Runs every target in frame's temp dir and prints the report. Returns
+// whether any failed.
+bool run_targets(const bench_options& opt, const bench_frame& frame) {
   std::vector<target_report> reports;
-  bool failed = false;
   for (const auto& name : opt.targets) {
-    reports.push_back(run_target(name, opt, root));
-    failed = failed || !reports.back().failure.empty();
+    reports.push_back(run_target(name, opt, frame.root));
   }
   print_report(stdout, run_info{opt.record_bytes, opt.records, opt.window, opt.half_load_seconds,
-                                opt.half_load_fraction, opt.restart_before_consume, load},
-               machine, reports);
-  std::fflush(stdout);
-  if (opt.keep_tmp) {
-    progress(fmt::format("kept {}", root));
-  } else {
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-  return failed ? 1 : 0;
+                                opt.half_load_fraction, opt.restart_before_consume, frame.load_avg_1m},
+               frame.machine, reports);
+  return any_failed(reports);
+}
+
+int run(const bench_options& opt) {
+  return run_bench(opt.tmp_parent, "strata-bench-", opt.keep_tmp, opt.disk_test_mib, opt.loopback_test_mib,
+                   [&opt](const bench_frame& frame) { return run_targets(opt, frame); });
 }
 
 }  // namespace

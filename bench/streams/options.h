@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace strata::bench {
 
 struct bench_options {
@@ -30,6 +34,25 @@ struct bench_options {
 // Parses argv into out. Returns an exit code when the program should stop
 // (--help, or a bad option after printing why).
 std::optional<int> parse_options(int argc, char** argv, bench_options& out);
+
+// The options both benchmarks (this one and bench/cluster) share, added to
+// app with the same names, checks and help. records_min and the help texts
+// are the ones that differ.
+void add_record_options(CLI::App& app, uint32_t& record_bytes, uint64_t& records, uint64_t records_min,
+                        const std::string& records_help, uint32_t& window, const std::string& window_help);
+void add_tmp_dir_options(CLI::App& app, std::string& tmp_parent, bool& keep_tmp);
+void add_machine_test_options(CLI::App& app, uint64_t& disk_test_mib, uint64_t& loopback_test_mib);
+void add_timeout_options(CLI::App& app, int64_t& stall_timeout_ms, int64_t stall_timeout_ms_min,
+                         const std::string& stall_help, int64_t& start_timeout_ms, const std::string& start_help);
+
+// Parses argv with app. Returns an exit code when the program should stop
+// (--help, or a bad option after printing why).
+std::optional<int> parse_app(CLI::App& app, int argc, char** argv);
+
+// After parse_app: checks the bytes in flight and defaults tmp_parent to
+// $TMPDIR, else /tmp. Returns an exit code, after printing why, when the
+// options do not fit.
+std::optional<int> check_shared_options(uint32_t window, uint32_t record_bytes, std::string& tmp_parent);
 
 // The path to run for a program name: names with a '/' as given, others
 // looked up on PATH and then in /usr/sbin and /usr/local/sbin (Debian puts

@@ -1,18 +1,22 @@
 #include "report.h"
 
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+
 #include <fmt/format.h>
+
+#include "process.h"
 
 namespace strata::bench {
 namespace {
 
-const target_report* find(const std::vector<target_report>& targets, const std::string& name) {
-  for (const auto& t : targets) {
-    if (t.name == name) {
-      return &t;
-    }
-  }
-  return nullptr;
-}
+// Widths of the table's first column and of the ratio lines' label, value and goal.
+constexpr int name_width = 10;
+constexpr int ratio_label_width = 56;
+constexpr int ratio_value_width = 12;
+constexpr int ratio_goal_width = 8;
 
 std::optional<double> produce_mbps(const target_report* t) {
   if (t == nullptr || !t->produce_max) return std::nullopt;
@@ -27,66 +31,106 @@ std::optional<double> half_p99_ms(const target_report* t) {
   return t->produce_half->latency.p99_ms;
 }
 
-std::optional<double> divide(std::optional<double> a, std::optional<double> b) {
-  if (!a || !b || *b <= 0) return std::nullopt;
-  return *a / *b;
-}
-
-// at_least: the goal is value >= bound (else value <= bound).
-ratio_line line(std::string label, std::optional<double> value, std::string unit, std::string goal,
-                std::optional<double> bound, bool at_least) {
-  ratio_line l{std::move(label), value, std::move(unit), std::move(goal), std::nullopt};
-  if (value && bound) {
-    l.met = at_least ? *value >= *bound : *value <= *bound;
-  }
-  return l;
-}
-
-// A table cell: get(*stats) with `precision` decimals, or "-" when absent.
-template <class Stats, class Get>
-std::string cell(const std::optional<Stats>& stats, Get get, int precision) {
-  return stats ? fmt::format("{:.{}f}", get(*stats), precision) : "-";
-}
-
 void print_row(std::FILE* out, const target_report& t) {
   const auto& pm = t.produce_max;
   const auto& ph = t.produce_half;
   const auto& c = t.consume;
   fmt::print(out, "{:<10} {:>9} {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | {:>9} {:>9}\n", t.name,
-             cell(pm, [](const produce_stats& s) { return s.mb_per_s; }, 1),
-             cell(pm, [](const produce_stats& s) { return s.records_per_s; }, 0),
-             cell(pm, [](const produce_stats& s) { return s.latency.p50_ms; }, 2),
-             cell(pm, [](const produce_stats& s) { return s.latency.p99_ms; }, 2),
-             cell(ph, [](const produce_stats& s) { return s.records_per_s; }, 0),
-             cell(ph, [](const produce_stats& s) { return s.latency.p99_ms; }, 2),
-             cell(ph, [](const produce_stats& s) { return s.sender_lag_max_ms; }, 2),
-             cell(c, [](const consume_stats& s) { return s.mb_per_s; }, 1),
-             cell(c, [](const consume_stats& s) { return s.records_per_s; }, 0));
+             table_cell(pm, [](const produce_stats& s) { return s.mb_per_s; }, 1),
+             table_cell(pm, [](const produce_stats& s) { return s.records_per_s; }, 0),
+             table_cell(pm, [](const produce_stats& s) { return s.latency.p50_ms; }, 2),
+             table_cell(pm, [](const produce_stats& s) { return s.latency.p99_ms; }, 2),
+             table_cell(ph, [](const produce_stats& s) { return s.records_per_s; }, 0),
+             table_cell(ph, [](const produce_stats& s) { return s.latency.p99_ms; }, 2),
+             table_cell(ph, [](const produce_stats& s) { return s.sender_lag_max_ms; }, 2),
+             table_cell(c, [](const consume_stats& s) { return s.mb_per_s; }, 1),
+             table_cell(c, [](const consume_stats& s) { return s.records_per_s; }, 0));
+}
+
+// The 1-minute load average, or -1 when /proc/loadavg cannot be read.
+double load_average_1m() {
+  double load = -1;
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) {
+      load = -1;
+    }
+    std::fclose(f);
+  }
+  return load;
+}
+
+// The machine's own limits for the benchmarks' work: direct sequential disk
+// writes in root, and loopback TCP (sizes in MiB).
+machine_report measure_machine(uint64_t disk_test_mib, uint64_t loopback_test_mib, const std::string& root) {
+  constexpr uint32_t disk_block_bytes = 1 << 20;
+  constexpr uint32_t loopback_chunk_bytes = 1 << 20;
+  machine_report m;
+  progress(fmt::format("machine: direct sequential write, {} MiB", disk_test_mib));
+  auto disk = measure_disk_write(root, disk_test_mib << 20, disk_block_bytes);
+  if (disk) {
+    m.disk = *disk;
+  } else {
+    m.disk_error = disk.err().message;
+  }
+  progress(fmt::format("machine: loopback TCP, {} MiB", loopback_test_mib));
+  auto lo = measure_loopback_tcp(loopback_test_mib << 20, loopback_chunk_bytes);
+  if (lo) {
+    m.loopback = *lo;
+  } else {
+    m.loopback_error = lo.err().message;
+  }
+  return m;
+}
+
+// The run's temp dir, tmp_parent/<prefix>XXXXXX: made, removed on an interrupt
+// unless keep_tmp, and reported. "" when it cannot be made, after printing why.
+std::string make_run_dir(const std::string& tmp_parent, const std::string& prefix, bool keep_tmp) {
+  std::string root = tmp_parent + "/" + prefix + "XXXXXX";
+  if (::mkdtemp(root.data()) == nullptr) {
+    fmt::print(stderr, "bench: cannot create a temp dir under {} (set --tmp-dir)\n", tmp_parent);
+    return {};
+  }
+  install_interrupt_guard(keep_tmp ? std::string() : root);
+  progress(fmt::format("working in {}", root));
+  return root;
+}
+
+// At the end of a run: removes root, or reports that it is kept.
+void end_run_dir(const std::string& root, bool keep_tmp) {
+  if (keep_tmp) {
+    progress(fmt::format("kept {}", root));
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
 }
 
 }  // namespace
 
 std::vector<ratio_line> compute_ratios(const std::vector<target_report>& targets, const machine_report& machine) {
-  const target_report* strata = find(targets, "strata");
-  const target_report* js = find(targets, "jetstream");
-  const target_report* redis = find(targets, "redis");
+  const target_report* strata = find_report(targets, "strata");
+  const target_report* js = find_report(targets, "jetstream");
+  const target_report* redis = find_report(targets, "redis");
   const std::optional<double> disk = machine.disk ? std::optional(machine.disk->mb_per_s) : std::nullopt;
   const std::optional<double> lo = machine.loopback ? std::optional(machine.loopback->mb_per_s) : std::nullopt;
-  auto percent = [](std::optional<double> r) { return r ? std::optional(*r * 100) : std::nullopt; };
   return {
-      line("produce MB/s, Strata / JetStream", divide(produce_mbps(strata), produce_mbps(js)), "x", ">= 3x", 3.0, true),
-      line("produce MB/s, Strata / Redis", divide(produce_mbps(strata), produce_mbps(redis)), "x", ">= 1.5x", 1.5, true),
-      line("produce MB/s, Strata / direct disk write", percent(divide(produce_mbps(strata), disk)), "%", ">= 60%",
-           60.0, true),
-      line("cold consume MB/s, Strata / JetStream", divide(consume_mbps(strata), consume_mbps(js)), "x", "", {}, true),
-      line("cold consume MB/s, Strata / Redis", divide(consume_mbps(strata), consume_mbps(redis)), "x", "", {}, true),
-      line("cold consume MB/s, Strata / loopback TCP", percent(divide(consume_mbps(strata), lo)), "%", ">= 70%", 70.0,
-           true),
-      line("p99 produce latency at half load, Strata", half_p99_ms(strata), "ms", "<= 5 ms", 5.0, false),
-      line("p99 at half load, Strata / JetStream (lower is better)", divide(half_p99_ms(strata), half_p99_ms(js)), "x",
-           "", {}, true),
-      line("p99 at half load, Strata / Redis (lower is better)", divide(half_p99_ms(strata), half_p99_ms(redis)), "x",
-           "", {}, true),
+      make_ratio_line("produce MB/s, Strata / JetStream", divide(produce_mbps(strata), produce_mbps(js)), "x",
+                      ">= 3x", 3.0, true),
+      make_ratio_line("produce MB/s, Strata / Redis", divide(produce_mbps(strata), produce_mbps(redis)), "x",
+                      ">= 1.5x", 1.5, true),
+      make_ratio_line("produce MB/s, Strata / direct disk write", percent(divide(produce_mbps(strata), disk)), "%",
+                      ">= 60%", 60.0, true),
+      make_ratio_line("cold consume MB/s, Strata / JetStream", divide(consume_mbps(strata), consume_mbps(js)), "x",
+                      "", {}, true),
+      make_ratio_line("cold consume MB/s, Strata / Redis", divide(consume_mbps(strata), consume_mbps(redis)), "x",
+                      "", {}, true),
+      make_ratio_line("cold consume MB/s, Strata / loopback TCP", percent(divide(consume_mbps(strata), lo)), "%",
+                      ">= 70%", 70.0, true),
+      make_ratio_line("p99 produce latency at half load, Strata", half_p99_ms(strata), "ms", "<= 5 ms", 5.0, false),
+      make_ratio_line("p99 at half load, Strata / JetStream (lower is better)",
+                      divide(half_p99_ms(strata), half_p99_ms(js)), "x", "", {}, true),
+      make_ratio_line("p99 at half load, Strata / Redis (lower is better)",
+                      divide(half_p99_ms(strata), half_p99_ms(redis)), "x", "", {}, true),
   };
 }
 
@@ -95,10 +139,7 @@ void print_report(std::FILE* out, const run_info& run, const machine_report& mac
   fmt::print(out, "\nStreams benchmark: {} records x {} B, window {} in flight, 1 partition/stream, 1 producer\n",
              run.records, run.record_bytes, run.window);
   fmt::print(out, "MB = 10^6 bytes of record payload. Latency: send to ack, per record.\n");
-  if (run.load_avg_1m >= 0) {
-    fmt::print(out, "Load average at start: {:.2f}{}\n", run.load_avg_1m,
-               run.load_avg_1m >= 1.0 ? " (the machine was busy: figures are noisy; rerun when it is idle)" : "");
-  }
+  print_load_average(out, run.load_avg_1m);
   fmt::print(out, "Half load: {:.0f} s (at most {} records) paced at {:.0f}% of each target's own max records/s.\n",
              run.half_load_seconds, run.records, run.half_load_fraction * 100);
   fmt::print(out, "lag ms: how far the paced sender fell behind schedule at worst (counted in the latency).\n");
@@ -112,39 +153,104 @@ void print_report(std::FILE* out, const run_info& run, const machine_report& mac
   for (const auto& t : targets) {
     print_row(out, t);
   }
-  if (machine.disk) {
-    fmt::print(out, "{:<10} {:>9.1f}   direct sequential write ({} MiB in 1 MiB writes{} + fdatasync)\n", "disk",
-               machine.disk->mb_per_s, machine.disk->bytes >> 20, machine.disk->direct ? ", O_DIRECT" : ", buffered");
-  } else {
-    fmt::print(out, "{:<10} {:>9}   disk test failed: {}\n", "disk", "-", machine.disk_error);
-  }
-  if (machine.loopback) {
-    fmt::print(out, "{:<10} {:>9.1f}   loopback TCP, one connection ({} MiB)\n", "loopback",
-               machine.loopback->mb_per_s, machine.loopback->bytes >> 20);
-  } else {
-    fmt::print(out, "{:<10} {:>9}   loopback test failed: {}\n", "loopback", "-", machine.loopback_error);
-  }
+  print_machine_rows(out, machine, name_width);
 
   fmt::print(out, "\nDurability of an acknowledgement:\n");
   for (const auto& t : targets) {
-    fmt::print(out, "  {:<10} {}\n", t.name, t.durability);
+    fmt::print(out, "  {:<{}} {}\n", t.name, name_width, t.durability);
   }
-  bool notes = false;
-  for (const auto& t : targets) {
-    const std::string& why = !t.skipped.empty() ? t.skipped : t.failure;
-    if (!why.empty()) {
-      if (!notes) fmt::print(out, "\nNot measured:\n");
-      notes = true;
-      const std::string first_line = why.substr(0, why.find('\n'));
-      fmt::print(out, "  {:<10} {}\n", t.name, !t.skipped.empty() ? "skipped: " + first_line : "FAILED: " + first_line);
-    }
-  }
+  print_not_measured(out, targets, name_width);
 
   fmt::print(out, "\nStrata against peers and the machine (goals from docs/performance.md):\n");
-  for (const auto& l : compute_ratios(targets, machine)) {
+  print_ratio_lines(out, compute_ratios(targets, machine), ratio_label_width, ratio_value_width,
+                    ratio_goal_width);
+}
+
+int run_bench(const std::string& tmp_parent, const std::string& dir_prefix, bool keep_tmp, uint64_t disk_test_mib,
+              uint64_t loopback_test_mib, const std::function<bool(const bench_frame&)>& body) {
+  bench_frame frame;
+  frame.root = make_run_dir(tmp_parent, dir_prefix, keep_tmp);
+  if (frame.root.empty()) {
+    return 2;
+  }
+  frame.load_avg_1m = load_average_1m();
+  frame.machine = measure_machine(disk_test_mib, loopback_test_mib, frame.root);
+  const bool failed = body(frame);
+  std::fflush(stdout);
+  end_run_dir(frame.root, keep_tmp);
+  return failed ? 1 : 0;
+}
+
+void progress(const std::string& what) { fmt::print(stderr, "[bench] {}\n", what); }
+
+std::optional<double> divide(std::optional<double> a, std::optional<double> b) {
+  if (!a || !b || *b <= 0) return std::nullopt;
+  return *a / *b;
+}
+
+std::optional<double> percent(std::optional<double> ratio) {
+  return ratio ? std::optional(*ratio * 100) : std::nullopt;
+}
+
+ratio_line make_ratio_line(std::string label, std::optional<double> value, std::string unit, std::string goal,
+                           std::optional<double> bound, bool at_least) {
+  ratio_line l{std::move(label), value, std::move(unit), std::move(goal), std::nullopt};
+  if (value && bound) {
+    l.met = at_least ? *value >= *bound : *value <= *bound;
+  }
+  return l;
+}
+
+std::string table_cell(std::optional<double> value, int precision) {
+  return value ? fmt::format("{:.{}f}", *value, precision) : "-";
+}
+
+void print_load_average(std::FILE* out, double load_avg_1m) {
+  if (load_avg_1m >= 0) {
+    fmt::print(out, "Load average at start: {:.2f}{}\n", load_avg_1m,
+               load_avg_1m >= 1.0 ? " (the machine was busy: figures are noisy; rerun when it is idle)" : "");
+  }
+}
+
+void print_machine_rows(std::FILE* out, const machine_report& machine, int name_width) {
+  if (machine.disk) {
+    fmt::print(out, "{:<{}} {:>9.1f}   direct sequential write ({} MiB in 1 MiB writes{} + fdatasync)\n", "disk",
+               name_width, machine.disk->mb_per_s, machine.disk->bytes >> 20,
+               machine.disk->direct ? ", O_DIRECT" : ", buffered");
+  } else {
+    fmt::print(out, "{:<{}} {:>9}   disk test failed: {}\n", "disk", name_width, "-", machine.disk_error);
+  }
+  if (machine.loopback) {
+    fmt::print(out, "{:<{}} {:>9.1f}   loopback TCP, one connection ({} MiB)\n", "loopback", name_width,
+               machine.loopback->mb_per_s, machine.loopback->bytes >> 20);
+  } else {
+    fmt::print(out, "{:<{}} {:>9}   loopback test failed: {}\n", "loopback", name_width, "-",
+               machine.loopback_error);
+  }
+}
+
+bool print_not_measured_note(std::FILE* out, const std::string& name, const std::string& skipped,
+                             const std::string& failure, int name_width, bool heading_printed) {
+  const std::string& why = !skipped.empty() ? skipped : failure;
+  if (why.empty()) {
+    return heading_printed;
+  }
+  if (!heading_printed) {
+    fmt::print(out, "\nNot measured:\n");
+  }
+  const std::string first_line = why.substr(0, why.find('\n'));
+  fmt::print(out, "  {:<{}} {}\n", name, name_width,
+             !skipped.empty() ? "skipped: " + first_line : "FAILED: " + first_line);
+  return true;
+}
+
+void print_ratio_lines(std::FILE* out, const std::vector<ratio_line>& lines, int label_width, int value_width,
+                       int goal_width) {
+  for (const auto& l : lines) {
     const std::string value = l.value ? fmt::format("{:.2f} {}", *l.value, l.unit) : "n/a";
     const std::string verdict = !l.met ? "" : *l.met ? "met" : "MISSED";
-    fmt::print(out, "  {:<56} {:>12}  {:<8} {}\n", l.label, value, l.goal, verdict);
+    fmt::print(out, "  {:<{}} {:>{}}  {:<{}} {}\n", l.label, label_width, value, value_width, l.goal, goal_width,
+               verdict);
   }
 }
 

@@ -6,13 +6,10 @@
 # build-bench), STRATA_BENCH_JOBS (default 2).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="${STRATA_BENCH_BUILD_DIR:-$repo/build-bench}"
-jobs="${STRATA_BENCH_JOBS:-2}"
-strata_bin="${STRATA_BIN:-$repo/build/strata}"
-
-cmake -S "$repo" -B "$build" -G Ninja -DSTRATA_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-nice cmake --build "$build" --target strata_bench_streams -j"$jobs"
+# Sets repo, build and strata_bin; defines bench_build.
+# shellcheck source-path=SCRIPTDIR source=bench_build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_build.sh"
+bench_build strata_bench_streams
 
 if [ ! -x "$strata_bin" ]; then
   echo "run.sh: $strata_bin is missing (build the server first); Strata's row will be empty" >&2

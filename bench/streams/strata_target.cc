@@ -53,6 +53,15 @@ result<client_ptr> make_client(rd_kafka_type_t type, conf_ptr conf) {
   return client_ptr(rk, &rd_kafka_destroy);
 }
 
+// A client of the given type with these settings and no callbacks.
+result<client_ptr> make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& settings) {
+  auto conf = make_conf(settings);
+  if (!conf) {
+    return conf.err();
+  }
+  return make_client(type, std::move(*conf));
+}
+
 class strata_producer final : public producer {
  public:
   strata_producer(client_ptr rk, topic_ptr topic) : rk_(std::move(rk)), topic_(std::move(topic)) {
@@ -139,11 +148,7 @@ class strata_target final : public target {
   std::string log_tail() const override { return external() ? std::string() : server_log_tail(log_path_); }
 
   status create_stream(const std::string& stream) override {
-    auto conf = make_conf({{"bootstrap.servers", bootstrap()}});
-    if (!conf) {
-      return conf.err();
-    }
-    auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+    auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});
     if (!rk) {
       return rk.err();
     }
@@ -177,11 +182,7 @@ class strata_target final : public target {
   }
 
   status consume(const std::string& stream, consume_meter& meter) override {
-    auto conf = make_conf({{"bootstrap.servers", bootstrap()}, {"enable.partition.eof", "false"}});
-    if (!conf) {
-      return conf.err();
-    }
-    auto rk = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+    auto rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap()}, {"enable.partition.eof", "false"}});
     if (!rk) {
       return rk.err();
     }
@@ -196,11 +197,7 @@ class strata_target final : public target {
   }
 
   result<std::string> stream_leader(const std::string& stream) override {
-    auto conf = make_conf({{"bootstrap.servers", bootstrap()}});
-    if (!conf) {
-      return conf.err();
-    }
-    auto rk = make_client(RD_KAFKA_PRODUCER, std::move(*conf));
+    auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});
     if (!rk) {
       return rk.err();
     }

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "base/crc32c.h"
+#include "storage/segment.h"
 
 namespace strata::replication {
 namespace {
@@ -71,54 +72,17 @@ result<std::vector<epoch_entry>> decode(std::span<const uint8_t> bytes, const st
   return entries;
 }
 
-status remove_if_present(io::fs& fs, const std::string& path) {
-  auto s = fs.remove(path);
-  if (!s.ok() && s.code() != errc::not_found) return s;
-  return {};
-}
-
-// The whole file, or an empty vector with *missing set.
-result<std::vector<uint8_t>> read_file(io::fs& fs, const std::string& path, bool* missing) {
-  *missing = false;
-  auto f = fs.open(path, io::open_mode::read_only);
-  if (f.code() == errc::not_found) {
-    *missing = true;
-    return std::vector<uint8_t>();
-  }
-  STRATA_TRY(f);
-  auto size = (*f)->size();
-  STRATA_TRY(size);
-  if (*size > file_bytes_max) return make_error(errc::corrupt, path + ": implausibly large for leader epochs");
-  std::vector<uint8_t> bytes(*size);
-  auto got = (*f)->read_at(0, bytes);
-  STRATA_TRY(got);
-  bytes.resize(*got);
-  return bytes;
-}
-
-status write_file(io::fs& fs, const std::string& dir, const std::string& path, std::span<const uint8_t> bytes) {
-  std::string tmp = path + ".tmp";
-  auto f = fs.open(tmp, io::open_mode::create);
-  STRATA_TRY(f);
-  STRATA_TRY((*f)->truncate(0));
-  STRATA_TRY((*f)->write_at(0, bytes));
-  STRATA_TRY((*f)->sync());
-  STRATA_TRY((*f)->close());
-  STRATA_TRY(fs.rename(tmp, path));
-  return fs.sync_dir(dir);
-}
-
 }  // namespace
 
 result<epoch_cache> epoch_cache::open(io::fs& fs, std::string dir) {
   std::string path = io::join_path(dir, file_name);
-  STRATA_TRY(remove_if_present(fs, path + ".tmp"));
-  bool missing = false;
-  auto bytes = read_file(fs, path, &missing);
+  STRATA_TRY(storage::remove_if_present(fs, path + ".tmp"));
+  auto bytes = storage::read_whole(fs, path);
   STRATA_TRY(bytes);
   std::vector<epoch_entry> entries;
-  if (!missing) {
-    auto decoded = decode(*bytes, path);
+  if (bytes->has_value()) {
+    if ((*bytes)->size() > file_bytes_max) return make_error(errc::corrupt, path + ": implausibly large for leader epochs");
+    auto decoded = decode(**bytes, path);
     STRATA_TRY(decoded);
     entries = std::move(decoded).value();
   }
@@ -129,8 +93,10 @@ std::string epoch_cache::path() const { return io::join_path(dir_, file_name); }
 
 status epoch_cache::replace(std::vector<epoch_entry> next) {
   std::string target = path();
-  if (auto s = write_file(*fs_, dir_, target, encode(next)); !s.ok()) {
-    (void)remove_if_present(*fs_, target + ".tmp");
+  auto written = storage::write_file_atomically(*fs_, target, encode(next));
+  if (written.ok()) written = fs_->sync_dir(dir_);
+  if (auto s = written; !s.ok()) {
+    (void)storage::remove_if_present(*fs_, target + ".tmp");
     return s;
   }
   entries_ = std::move(next);

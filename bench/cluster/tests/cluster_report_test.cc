@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "tests/report_test_util.h"
+
 namespace strata::bench {
 namespace {
 
@@ -57,15 +59,6 @@ system_report sys(std::string name, double mbps, double p99, std::optional<doubl
   s.failover_ms = fo;
   s.loss = loss_count{1000, lost, 0};
   return s;
-}
-
-const ratio_line& by_label(const std::vector<ratio_line>& lines, const std::string& prefix) {
-  for (const auto& l : lines) {
-    if (l.label.rfind(prefix, 0) == 0) return l;
-  }
-  static ratio_line none;
-  ADD_FAILURE() << "no line " << prefix;
-  return none;
 }
 
 TEST(ClusterRatios, GoalsMetAndMissed) {

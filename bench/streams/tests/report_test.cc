@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "report_test_util.h"
+
 namespace strata::bench {
 namespace {
 
@@ -25,14 +27,6 @@ target_report full(const std::string& name, double produce_mbps, double p99_half
   t.produce_half = produced(produce_mbps / 2, p99_half_ms);
   t.consume = consumed(consume_mbps);
   return t;
-}
-
-const ratio_line& by_label(const std::vector<ratio_line>& lines, const std::string& label) {
-  for (const auto& l : lines) {
-    if (l.label == label) return l;
-  }
-  ADD_FAILURE() << "no line " << label;
-  return lines.front();
 }
 
 TEST(Ratios, ComputesRatiosAndVerdicts) {

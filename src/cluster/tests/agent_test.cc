@@ -307,8 +307,13 @@ TEST_F(AgentTest, ChangePartitionComparesTheRevision) {
   unread.revision = 0;
   EXPECT_EQ(wait_for([&](auto done) { a2.change_partition(unread, done); }).code(), errc::invalid_argument);
 
-  ASSERT_TRUE(eventually([&] { return state_of(a2, "t", 0)->revision > seen.revision; }));
-  EXPECT_EQ(state_of(a2, "t", 0)->isr, (std::vector<node_id>{1}));
+  ASSERT_TRUE(eventually([&] {
+    auto now = state_of(a2, "t", 0);
+    return now && now->revision > seen.revision;
+  }));
+  auto final_state = state_of(a2, "t", 0);
+  ASSERT_TRUE(final_state.has_value());
+  EXPECT_EQ(final_state->isr, (std::vector<node_id>{1}));
 }
 
 TEST_F(AgentTest, AddPartitionsAndDeleteTopic) {
