@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from strata_server import StrataServer, free_port, strata_binary
+from strata_server import LogFile, StrataServer, free_port, strata_binary
 
 ETCD_BIN = os.environ.get("STRATA_ETCD_BIN", "/usr/bin/etcd")
 ETCDCTL_BIN = os.environ.get("STRATA_ETCDCTL_BIN", "/usr/bin/etcdctl")
@@ -113,7 +113,7 @@ def _in_netns(netns, argv):
     return ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
 
 
-class Etcd:
+class Etcd(LogFile):
     """A one-member etcd 3.4 on free ports with its own data dir."""
 
     def __init__(self, workdir, host="127.0.0.1", netns=None, name="etcd"):
@@ -266,15 +266,6 @@ class Etcd:
                 })
         events.sort(key=lambda e: e["revision"])
         return events
-
-    def log_text(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines=200):
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
 
 class ClusterNode(StrataServer):

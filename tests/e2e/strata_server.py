@@ -52,7 +52,20 @@ def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
         time.sleep(interval_s)
 
 
-class StrataServer:
+class LogFile:
+    """log_text/log_tail over self.log_path, for every process a test starts."""
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=200):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+class StrataServer(LogFile):
     def __init__(self, workdir, extra_args=(), data_dir=None, name="strata", nbd_unix_socket=None,
                  wait_for_nbd=False):
         self.workdir = Path(workdir)
@@ -292,12 +305,3 @@ class StrataServer:
         if admin:
             cmd += ["--admin", self.admin_url]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-
-    def log_text(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines=200):
-        return "\n".join(self.log_text().splitlines()[-lines:])

@@ -181,8 +181,8 @@ inline std::vector<int64_t> base_offsets(std::span<const uint8_t> records) {
 
 class ServiceClusterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    kv_ = meta::make_memory_kv();
+  // Opens the service in cluster mode on the fixture's file system and kv.
+  void open_service() {
     service_config c;
     c.data_dir = "/data";
     c.cluster_mode = true;
@@ -190,6 +190,11 @@ class ServiceClusterTest : public ::testing::Test {
     auto s = service::open(c, fs_, *kv_, sched_);
     ASSERT_TRUE(s.ok()) << s.err().message;
     svc_ = std::move(*s);
+  }
+
+  void SetUp() override {
+    kv_ = meta::make_memory_kv();
+    ASSERT_NO_FATAL_FAILURE(open_service());
     replication_config rc;
     rc.replica_lag_time_max_ms = lag_max_ms;
     rc.follower_sync_before_fetch = follower_sync_;

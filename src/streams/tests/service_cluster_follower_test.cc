@@ -256,13 +256,7 @@ TEST_F(ServiceClusterTest, LeaderEpochsSurviveARestart) {
   svc_.reset();
   sched_.run_pending();
 
-  service_config c;
-  c.data_dir = "/data";
-  c.cluster_mode = true;
-  c.retention_check_interval_ms = 3'600'000;
-  auto s = service::open(c, fs_, *kv_, sched_);
-  ASSERT_TRUE(s.ok()) << s.err().message;
-  svc_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(open_service());
   EXPECT_TRUE(svc_->list_topics().empty()) << "in cluster mode topics come from the cluster's state";
   svc_->attach_cluster(link_, replication_config{});
   svc_->apply_cluster(snapshot(3, topic_spec{.leader = 2, .epoch = 3, .isr = {1, 2}}));

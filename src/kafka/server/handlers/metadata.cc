@@ -88,12 +88,10 @@ void encode_topic(writer& w, const services& svc, const request_header& header, 
                   const streams::topic_info* info) {
   const int16_t v = header.api_version;
   const bool flex = header.flexible;
-  const broker_config& broker = svc.broker;
   w.i16(counted_code(svc, header, error));
   w.string(name, flex);
   if (v >= 10) w.write_uuid(info ? info->id : uuid{});
   if (v >= 1) w.boolean(name == "__consumer_offsets");  // is_internal
-  (void)broker;
   int32_t partitions = info ? static_cast<int32_t>(info->partitions.size()) : 0;
   w.array_length(partitions, flex);
   for (int32_t p = 0; p < partitions; ++p) {
