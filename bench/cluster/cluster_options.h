@@ -8,7 +8,11 @@
 
 namespace strata::bench {
 
-inline const std::vector<std::string> cluster_systems_all = {"strata-rf3", "jetstream-r3", "strata-single"};
+// strata-single-x3: three single nodes at once, each fed the same stream by
+// its own producer: three copies of every byte on this machine, the work RF3
+// does without the replication between nodes (the machine's own limit).
+inline const std::vector<std::string> cluster_systems_all = {"strata-rf3", "jetstream-r3", "strata-single",
+                                                             "strata-single-x3"};
 
 struct cluster_options {
   uint32_t record_bytes = 1024;

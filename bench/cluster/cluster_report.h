@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_meter.h"
 #include "machine_limits.h"
 #include "produce_driver.h"
 #include "report.h"
@@ -29,6 +30,7 @@ struct system_report {
   std::string skipped;  // why it did not run
   std::string failure;  // what went wrong part-way
   std::optional<produce_stats> produce;
+  std::optional<cpu_usage> produce_cpu;  // the whole machine's, during the max-load run
   bool failover_run = false;  // a failover was attempted (cluster systems)
   std::optional<double> failover_ms;
   std::string failover_note;  // which node was killed, when, or why no figure

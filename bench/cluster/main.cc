@@ -155,6 +155,7 @@ auto retry_until(int64_t timeout_ms, Attempt attempt) -> decltype(attempt()) {
 struct produce_outcome {
   produce_stats stats;
   std::vector<int64_t> ack_times_ns;
+  std::optional<cpu_usage> cpu;  // the whole machine's, from the first send to the last ack
 };
 
 result<produce_outcome> produce(target& t, const std::string& stream, const produce_plan& plan) {
@@ -163,12 +164,14 @@ result<produce_outcome> produce(target& t, const std::string& stream, const prod
   if (!p) {
     return p.err();
   }
+  const auto cpu_before = read_cpu_times();
   auto stats = run_produce(**p, acks, plan);
+  const auto cpu_after = read_cpu_times();
   p->reset();
   if (!stats) {
     return stats.err();
   }
-  return produce_outcome{*stats, acks.ack_times_ns()};
+  return produce_outcome{*stats, acks.ack_times_ns(), cpu_between(cpu_before, cpu_after)};
 }
 
 // The failover run: paced produce; once a third of the records are acked, a
@@ -217,7 +220,7 @@ status run_failover(target& t, server_group& nodes, const cluster_options& opt, 
     return make_error(stats.code(), fmt::format("failover run (leader {} killed: {}): {}", *leader,
                                                 kill_ns.load() != 0 ? "yes" : "no", stats.err().message));
   }
-  out = produce_outcome{*stats, acks.ack_times_ns()};
+  out = produce_outcome{*stats, acks.ack_times_ns(), std::nullopt};
   if (kill_ns.load() == 0) {
     rep.failover_note = "the run ended before the kill; no figure";
     return {};
@@ -264,8 +267,59 @@ status count_losses(target& t, const std::string& stream, const produce_outcome&
   return {};
 }
 
+// Three single nodes, each with its own producer, all at once. The row shows
+// one stream's share: the mean MB/s and the worst percentiles of the three.
+status run_single_x3(const cluster_options& opt, const std::string& dir, system_report& rep) {
+  constexpr int copies = 3;
+  const std::string bin = resolve_program(opt.strata_bin);
+  if (bin.empty()) {
+    rep.skipped = fmt::format("{} not found or not executable", opt.strata_bin);
+    return {};
+  }
+  progress("strata-single-x3: starting three strata servers");
+  std::vector<std::unique_ptr<target>> targets;
+  for (int i = 0; i < copies; ++i) {
+    targets.push_back(make_strata_target(target_env{fmt::format("{}/{}", dir, i), bin, opt.start_timeout_ms,
+                                                    opt.stall_timeout_ms}));
+    STRATA_TRY(targets.back()->start());
+    STRATA_TRY(retry_until(opt.start_timeout_ms, [&] { return targets.back()->create_stream(max_stream); }));
+  }
+  rep.setup = "3 strata servers (not in cluster mode), one producer each, all at once; librdkafka acks=all, "
+              "linger.ms=0";
+  rep.durability = targets.front()->durability();
+  progress(fmt::format("strata-single-x3: producing {} records to each server at once", opt.records));
+  std::vector<result<produce_outcome>> outcomes(copies, make_error(errc::unavailable, "not run"));
+  std::vector<std::thread> producers;
+  const produce_plan plan{opt.records, opt.record_bytes, opt.window, 0, opt.stall_timeout_ms};
+  for (int i = 0; i < copies; ++i) {
+    producers.emplace_back([&, i] { outcomes[i] = produce(*targets[i], max_stream, plan); });
+  }
+  for (auto& t : producers) t.join();
+  produce_stats share;
+  loss_count loss;
+  for (int i = 0; i < copies; ++i) {
+    if (!outcomes[i]) return outcomes[i].err();
+    const produce_stats& one = outcomes[i]->stats;
+    share.records += one.records / copies;  // one stream's share, as the rest of the row
+    share.payload_bytes += one.payload_bytes / copies;
+    share.seconds = std::max(share.seconds, one.seconds);
+    share.mb_per_s += one.mb_per_s / copies;
+    share.records_per_s += one.records_per_s / copies;
+    share.latency.p50_ms = std::max(share.latency.p50_ms, one.latency.p50_ms);
+    share.latency.p99_ms = std::max(share.latency.p99_ms, one.latency.p99_ms);
+    share.latency.max_ms = std::max(share.latency.max_ms, one.latency.max_ms);
+    STRATA_TRY(count_losses(*targets[i], max_stream, *outcomes[i], opt.record_bytes, opt.start_timeout_ms, loss));
+  }
+  rep.produce = share;
+  rep.produce_cpu = outcomes.front()->cpu;  // all three ran at once: any one saw the machine
+  rep.loss = loss;
+  for (auto& t : targets) STRATA_TRY(t->stop());
+  return {};
+}
+
 status run_phases(const std::string& name, const cluster_options& opt, const std::string& dir, system_servers& servers,
                   system_report& rep) {
+  if (name == "strata-single-x3") return run_single_x3(opt, dir, rep);
   const bool cluster = name != "strata-single";
   target_env env{dir, {}, opt.start_timeout_ms, opt.stall_timeout_ms};
   std::unique_ptr<target> t;
@@ -336,6 +390,7 @@ status run_phases(const std::string& name, const cluster_options& opt, const std
     return max.err();
   }
   rep.produce = max->stats;
+  rep.produce_cpu = max->cpu;
 
   std::optional<produce_outcome> failover;
   if (cluster) {

@@ -14,7 +14,7 @@ bench_build strata_bench_cluster
 
 if [ ! -x "$strata_bin" ]; then
   echo "run.sh: $strata_bin is missing (build the server first); Strata's rows will be empty" >&2
-elif ! "$strata_bin" server --help 2>&1 | grep -q -- --cluster-etcd; then
+elif ! "$strata_bin" server --help 2>&1 | grep -c -- --cluster-etcd >/dev/null; then
   echo "run.sh: $strata_bin has no cluster mode (--cluster-etcd); the strata-rf3 row will fail" >&2
 fi
 etcd_bin="${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}"

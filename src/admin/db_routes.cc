@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/body_reader.h"
 #include "admin/reply.h"
 #include "base/utc_time.h"
 #include "dbclone/service.h"
@@ -87,78 +88,6 @@ response db_error(const error& err) {
 }
 
 // ---- requests in ----
-
-// Reads typed fields of a JSON object body, refusing unknown ones.
-class body_reader {
- public:
-  static result<body_reader> parse(const std::string& body, std::initializer_list<const char*> known) {
-    json doc = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
-      return make_error(errc::invalid_argument, "the request body is not a JSON object");
-    }
-    for (const auto& [key, value] : doc.items()) {
-      bool ok = false;
-      for (const char* k : known) ok = ok || key == k;
-      if (!ok) {
-        std::string list;
-        for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        return make_error(errc::invalid_argument, fmt::format("unknown field {}; accepted: {}", key.substr(0, 64), list));
-      }
-    }
-    return body_reader(std::move(doc));
-  }
-
-  status str(const char* key, std::string& out) const {
-    if (!doc_.contains(key) || doc_[key].is_null()) return {};
-    if (!doc_[key].is_string()) return make_error(errc::invalid_argument, fmt::format("{} must be a string", key));
-    out = doc_[key].get<std::string>();
-    return {};
-  }
-  status strings(const char* key, std::vector<std::string>& out) const {
-    if (!doc_.contains(key) || doc_[key].is_null()) return {};
-    const json& v = doc_[key];
-    if (!v.is_array()) return make_error(errc::invalid_argument, fmt::format("{} must be an array of strings", key));
-    for (const auto& e : v) {
-      if (!e.is_string()) return make_error(errc::invalid_argument, fmt::format("{} must be an array of strings", key));
-      out.push_back(e.get<std::string>());
-    }
-    return {};
-  }
-  status u32(const char* key, uint32_t& out) const {
-    if (!doc_.contains(key) || doc_[key].is_null()) return {};
-    const json& v = doc_[key];
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
-      return make_error(errc::invalid_argument, fmt::format("{} must be a whole number", key));
-    }
-    out = v.get<uint32_t>();
-    return {};
-  }
-  status boolean(const char* key, bool& out) const {
-    if (!doc_.contains(key) || doc_[key].is_null()) return {};
-    if (!doc_[key].is_boolean()) return make_error(errc::invalid_argument, fmt::format("{} must be true or false", key));
-    out = doc_[key].get<bool>();
-    return {};
-  }
-  status string_map(const char* key, std::map<std::string, std::string>& out) const {
-    if (!doc_.contains(key) || doc_[key].is_null()) return {};
-    const json& v = doc_[key];
-    if (!v.is_object()) return make_error(errc::invalid_argument, fmt::format("{} must be an object of strings", key));
-    for (const auto& [k, e] : v.items()) {
-      if (e.is_string()) {
-        out[k] = e.get<std::string>();
-      } else if (e.is_number() || e.is_boolean()) {
-        out[k] = e.dump();
-      } else {
-        return make_error(errc::invalid_argument, fmt::format("{}.{} must be a string", key, k.substr(0, 64)));
-      }
-    }
-    return {};
-  }
-
- private:
-  explicit body_reader(json doc) : doc_(std::move(doc)) {}
-  json doc_;
-};
 
 // ?async=true; any other value of async is an error.
 result<bool> async_flag(const request& req) {

@@ -256,11 +256,12 @@ response server::impl::handle(const request& plain) {
 }
 
 server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-               server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db)
+               server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db,
+               cluster_control* cluster)
     : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables, db)) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
-  add_cluster_routes(impl_->routes, streams);
+  add_cluster_routes(impl_->routes, streams, cluster);
   add_volume_routes(impl_->routes, volumes);
   add_table_routes(impl_->routes, tables);
   add_db_routes(impl_->routes, db);

@@ -37,6 +37,9 @@ class service;
 namespace strata::metrics {
 class registry;
 }
+namespace strata::admin {
+class cluster_control;
+}
 
 namespace strata::admin {
 
@@ -58,7 +61,7 @@ class server {
   // answer 503; the same holds for tables. Services must outlive the server.
   server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
          server_limits limits = {}, volumes::service* volumes = nullptr, tables::service* tables = nullptr,
-         dbclone::service* db = nullptr);
+         dbclone::service* db = nullptr, cluster_control* cluster = nullptr);
   ~server();  // stops
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <future>
 #include <random>
+#include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "cluster/agent.h"
 #include "cluster/controller.h"
@@ -40,9 +42,9 @@ streams::cluster_snapshot to_snapshot(const cluster::cluster_view& view, int32_t
   s.revision = view.revision;
   s.self = self;
   s.controller = view.controller;
-  for (auto& n : view.nodes) s.brokers.push_back({n.id, n.host, n.kafka_port});
+  for (auto& n : view.nodes) s.brokers.push_back({n.id, n.host, n.kafka_port, n.replication_port});
   for (auto& t : view.topics) {
-    streams::cluster_topic ct{t.name, {}, t.partitions, t.replication_factor, t.configs};
+    streams::cluster_topic ct{t.name, {}, t.partitions, t.replication_factor, t.configs, {}};
     if (!streams::parse_topic_id_hex(t.id_hex, ct.id)) {
       spdlog::warn("cluster: topic {} has an unreadable id {}; skipped", t.name, t.id_hex);
       continue;
@@ -50,16 +52,19 @@ streams::cluster_snapshot to_snapshot(const cluster::cluster_view& view, int32_t
     s.topics.push_back(std::move(ct));
   }
   for (auto& p : view.partitions) {
-    s.partitions.push_back({p.topic, p.partition, p.replicas, p.leader, p.leader_epoch, p.isr, p.revision});
+    s.partitions.push_back(
+        {p.topic, p.partition, p.replicas, p.leader, p.leader_epoch, p.isr, p.revision, p.target_replicas});
   }
+  s.catch_up_bytes_per_second = view.throttle.bytes_per_second;
   return s;
 }
 
 // Waits for an agent job's answer, which runs on the agent thread.
-status wait_for(const std::function<void(std::function<void(status)>)>& start) {
-  auto promise = std::make_shared<std::promise<status>>();
+template <typename T = void>
+result<T> wait_for(const std::type_identity_t<std::function<void(std::function<void(result<T>)>)>>& start) {
+  auto promise = std::make_shared<std::promise<result<T>>>();
   auto answer = promise->get_future();
-  start([promise](status s) { promise->set_value(std::move(s)); });
+  start([promise](result<T> r) { promise->set_value(std::move(r)); });
   if (answer.wait_for(std::chrono::milliseconds(request_timeout_ms)) != std::future_status::ready) {
     return make_error(errc::timed_out, "the cluster's coordinator did not answer in time; is etcd reachable?");
   }
@@ -69,13 +74,14 @@ status wait_for(const std::function<void(std::function<void(status)>)>& start) {
 class node_impl final : public cluster_node, public streams::cluster_link {
  public:
   node_impl(const server_options& o, boost::asio::io_context& io, scheduler& sched, streams::service& streams,
-            std::unique_ptr<cluster::coordinator> coord, cluster::agent_config agent_config, std::function<void()> on_applied)
+            std::unique_ptr<cluster::coordinator> coord, cluster::agent_config agent_config, std::function<void()> on_applied,
+            std::shared_ptr<boost::asio::ssl::context> fetcher_tls)
       : self_(o.node_id),
         sched_(sched),
         streams_(streams),
         on_applied_(std::move(on_applied)),
         coord_(std::move(coord)),
-        fetchers_(io, streams, kafka::replica::fetcher_config{.node_id = o.node_id}),
+        fetchers_(io, streams, kafka::replica::fetcher_config{.node_id = o.node_id, .tls = std::move(fetcher_tls)}),
         agent_(*coord_, agent_config, [this](const cluster::cluster_view& view) { on_view(view); }) {}
 
   status start(const server_options& o) {
@@ -119,8 +125,9 @@ class node_impl final : public cluster_node, public streams::cluster_link {
 
   // streams::cluster_link
   result<streams::cluster_snapshot> create_topic(const streams::cluster_topic& topic) override {
-    auto live = live_ids();
-    auto assignment = cluster::assign_replicas(live, 0, topic.partitions, topic.replication_factor, random_seed());
+    auto assignment = topic.assignment.empty()
+                          ? cluster::assign_replicas(live_ids(), 0, topic.partitions, topic.replication_factor, random_seed())
+                          : check_manual_assignment(topic);
     STRATA_TRY(assignment);
     cluster::topic_state t{topic.name, streams::topic_id_hex(topic.id), topic.partitions, topic.replication_factor, topic.configs, 0};
     STRATA_TRY(wait_for([&](auto done) { agent_.create_topic(t, *assignment, std::move(done)); }));
@@ -142,10 +149,29 @@ class node_impl final : public cluster_node, public streams::cluster_link {
     return view_with(name, total);
   }
 
+  result<admin::rebalance_outcome> rebalance(const admin::rebalance_options& options) override {
+    auto plan = wait_for<cluster::rebalance_plan>([&](auto done) {
+      agent_.rebalance({options.throttle_bytes_per_second, options.dry_run}, std::move(done));
+    });
+    STRATA_TRY(plan);
+    const cluster::rebalance_plan& p = *plan;
+    admin::rebalance_outcome out{{}, p.replicas_moved, p.preferred_changed, p.skipped};
+    auto before = agent_.view();
+    for (const auto& next : p.changes) {
+      admin::partition_move m{next.topic, next.partition, {}, next.moving() ? next.target_replicas : next.replicas};
+      for (const auto& was : before.partitions) {
+        if (was.topic == next.topic && was.partition == next.partition) m.replicas_before = was.replicas;
+      }
+      out.moves.push_back(std::move(m));
+    }
+    return out;
+  }
+
   void propose_isr(const streams::replica_assignment& current, std::vector<int32_t> isr,
                    std::function<void(status)> done) override {
-    cluster::partition_state proposed{current.topic, current.partition, current.replicas, current.leader,
-                                      current.leader_epoch, std::move(isr), current.revision};
+    cluster::partition_state proposed{current.topic,        current.partition, current.replicas,
+                                      current.leader,       current.leader_epoch, std::move(isr),
+                                      current.target_replicas, current.revision};
     agent_.change_partition(std::move(proposed), [this, done = std::move(done)](status s) mutable {
       sched_.post([done = std::move(done), s = std::move(s)]() mutable { done(std::move(s)); });
     });
@@ -190,6 +216,30 @@ class node_impl final : public cluster_node, public streams::cluster_link {
 
   static uint32_t random_seed() { return std::random_device{}(); }
 
+  // A CreateTopics replica assignment: every partition's replicas distinct,
+  // as many for each, and on nodes that are alive now.
+  result<std::vector<std::vector<cluster::node_id>>> check_manual_assignment(const streams::cluster_topic& topic) const {
+    auto view = agent_.view();
+    for (const auto& replicas : topic.assignment) {
+      if (static_cast<int32_t>(replicas.size()) != topic.replication_factor) {
+        return make_error(errc::invalid_argument,
+                          fmt::format("every partition of {} needs {} replicas, as many as the first", topic.name,
+                                      topic.replication_factor));
+      }
+      std::set<int32_t> distinct(replicas.begin(), replicas.end());
+      if (distinct.size() != replicas.size()) {
+        return make_error(errc::invalid_argument, fmt::format("a partition of {} names a node twice", topic.name));
+      }
+      for (int32_t id : replicas) {
+        if (!view.alive(id)) {
+          return make_error(errc::invalid_argument,
+                            fmt::format("node {} is not a live member of the cluster; strata cluster status lists them", id));
+        }
+      }
+    }
+    return topic.assignment;
+  }
+
   // The first view that shows the topic with `partitions` partitions: what
   // this node serves until the view it applies next.
   result<streams::cluster_snapshot> view_with(const std::string& topic, int32_t partitions) {
@@ -219,7 +269,9 @@ class node_impl final : public cluster_node, public streams::cluster_link {
 }  // namespace
 
 result<std::unique_ptr<cluster_node>> cluster_node::start(const server_options& o, const std::string& advertised_host,
-                                                          int32_t kafka_port, boost::asio::io_context& io, scheduler& sched,
+                                                          int32_t kafka_port, int32_t replication_port,
+                                                          std::shared_ptr<boost::asio::ssl::context> fetcher_tls,
+                                                          boost::asio::io_context& io, scheduler& sched,
                                                           streams::service& streams, metrics::registry& registry,
                                                           std::function<void()> on_applied) {
   if (o.node_id < 0) return make_error(errc::invalid_argument, "--cluster-etcd needs --node-id N, unique in the cluster");
@@ -229,11 +281,12 @@ result<std::unique_ptr<cluster_node>> cluster_node::start(const server_options& 
   auto coord = cluster::connect_etcd(etcd);
   STRATA_TRY(coord);
   cluster::agent_config agent_config;
-  agent_config.self = {o.node_id, advertised_host, kafka_port, 0};
+  agent_config.self = {o.node_id, advertised_host, kafka_port, 0, replication_port};
   agent_config.session_ttl_ms = o.cluster_session_ttl_ms;
   agent_config.poll_interval_ms = o.cluster_poll_interval_ms;
   agent_config.preferred_leader_check_ms = o.leader_rebalance_interval_ms;
-  auto node = std::make_unique<node_impl>(o, io, sched, streams, std::move(*coord), agent_config, std::move(on_applied));
+  auto node = std::make_unique<node_impl>(o, io, sched, streams, std::move(*coord), agent_config, std::move(on_applied),
+                                          std::move(fetcher_tls));
   STRATA_TRY(node->start(o));
   node->add_metrics(registry);
   spdlog::info("cluster: node {} joined through etcd at {} (advertised as {}:{})", o.node_id, o.cluster_etcd, advertised_host,

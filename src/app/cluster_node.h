@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "admin/cluster_routes.h"
+#include "app/cluster_tls.h"
 #include "app/options.h"
 #include "base/result.h"
 #include "base/scheduler.h"
@@ -22,14 +24,18 @@ class registry;
 
 namespace strata::app {
 
-class cluster_node {
+class cluster_node : public admin::cluster_control {
  public:
   // Joins the cluster: the node registers, the first view is applied, and
-  // the replica fetchers start. `kafka_port` is the bound Kafka port.
+  // the replica fetchers start. `kafka_port` is the bound Kafka port,
+  // `replication_port` the bound --replication-listen port (0: none), and
+  // `fetcher_tls` what the fetchers dial leaders with (null: plain TCP).
   // `on_applied` runs on the network thread after each new cluster state is
   // applied to the streams service.
   static result<std::unique_ptr<cluster_node>> start(const server_options& o, const std::string& advertised_host,
-                                                     int32_t kafka_port, boost::asio::io_context& io, scheduler& sched,
+                                                     int32_t kafka_port, int32_t replication_port,
+                                                     std::shared_ptr<boost::asio::ssl::context> fetcher_tls,
+                                                     boost::asio::io_context& io, scheduler& sched,
                                                      streams::service& streams, metrics::registry& registry,
                                                      std::function<void()> on_applied);
   virtual ~cluster_node() = default;

@@ -35,6 +35,15 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--etcd-tls-ca", o.etcd_tls_ca, "Cluster mode: reach etcd over TLS, trusting this CA file");
   cmd.add_option("--etcd-tls-cert", o.etcd_tls_cert, "Cluster mode: client certificate for etcd (with --etcd-tls-key)");
   cmd.add_option("--etcd-tls-key", o.etcd_tls_key, "Cluster mode: client key for etcd");
+  cmd.add_option("--replication-listen", o.replication_listen,
+                 "Cluster mode: HOST:PORT of a second Kafka listener for node-to-node traffic (followers fetch there); "
+                 "empty: they use the Kafka listener");
+  cmd.add_option("--cluster-tls-ca", o.cluster_tls_ca,
+                 "Cluster mode: node-to-node TLS on --replication-listen; the cluster CA that signs every node's "
+                 "certificate (with --cluster-tls-cert and --cluster-tls-key)");
+  cmd.add_option("--cluster-tls-cert", o.cluster_tls_cert,
+                 "Cluster mode: this node's certificate (PEM, signed by --cluster-tls-ca, naming --advertise-host)");
+  cmd.add_option("--cluster-tls-key", o.cluster_tls_key, "Cluster mode: the private key of --cluster-tls-cert (PEM, unencrypted)");
   cmd.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -77,6 +77,10 @@ struct server_options {
   std::string etcd_tls_ca;                  // etcd over TLS: the CA that signed etcd's certificate
   std::string etcd_tls_cert;                // and this node's client certificate and key, if etcd asks
   std::string etcd_tls_key;
+  std::string replication_listen;           // HOST:PORT of a listener for node-to-node traffic; empty: the Kafka listener
+  std::string cluster_tls_ca;               // node-to-node TLS (needs --replication-listen): the cluster CA
+  std::string cluster_tls_cert;             // and this node's certificate (signed by it) and key
+  std::string cluster_tls_key;
 };
 
 // Registers every setting as a flag of `cmd`.

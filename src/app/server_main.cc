@@ -14,6 +14,7 @@
 
 #include "admin/server.h"
 #include "app/cluster_node.h"
+#include "app/cluster_tls.h"
 #include "app/data_dir_lock.h"
 #include "app/kafka_metrics.h"
 #include "app/nbd_metrics.h"
@@ -143,6 +144,21 @@ result<dbclone::service_config> db_config(const server_options& o, volumes::serv
   return c;
 }
 
+// The second Kafka listener, for node-to-node traffic (--replication-listen;
+// with cluster TLS only nodes get through its handshake), or null.
+result<std::unique_ptr<kafka::server>> start_replication_listener(const server_options& o, boost::asio::io_context& io,
+                                                                  kafka::services& services,
+                                                                  const kafka::server_observer& observer,
+                                                                  const cluster_tls& tls) {
+  if (o.replication_listen.empty()) return std::unique_ptr<kafka::server>();
+  auto server = std::make_unique<kafka::server>(io, services, kafka_limits(o), observer,
+                                                kafka::listener_tls{tls.listener, /*peers_are_nodes=*/tls.on()});
+  STRATA_TRY(server->start(o.replication_listen, "--replication-listen", "Kafka replication"));
+  spdlog::info("kafka: replication listening on {}{}", o.replication_listen,
+               tls.on() ? " (TLS; peers need a certificate signed by the cluster CA)" : "");
+  return server;
+}
+
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
@@ -166,6 +182,8 @@ int run_server(const server_options& o) {
   spdlog::set_level(spdlog::level::from_str(o.log_level));
   auto kafka_endpoint = net::parse_host_port(o.kafka_listen, "--kafka-listen");
   if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);
+  auto node_tls = load_cluster_tls(o);
+  if (!node_tls.ok()) return fail(node_tls.err().message);
   auto pg = pg_config(o);
   if (!pg.ok()) return fail(pg.err().message);
   auto db_settings = db_config(o, nullptr);
@@ -204,11 +222,15 @@ int run_server(const server_options& o) {
     broker.cluster_id = "strata-cluster";
   }
   broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
+  broker.replica_fetch_needs_node = node_tls->on();
   kafka::services services{**streams, groups, sched, broker, count_kafka_error(registry)};
-  kafka::server kafka_server(io, services, kafka_limits(o), make_kafka_observer(registry));
+  const kafka::server_observer kafka_observer = make_kafka_observer(registry);
+  kafka::server kafka_server(io, services, kafka_limits(o), kafka_observer);
   if (auto s = kafka_server.start(o.kafka_listen); !s.ok()) return fail(s.err().message);
   broker.advertised_port = kafka_server.port();
   spdlog::info("kafka: listening on {} (advertised as {}:{})", o.kafka_listen, broker.advertised_host, broker.advertised_port);
+  auto replication_server = start_replication_listener(o, io, services, kafka_observer, *node_tls);
+  if (!replication_server.ok()) return fail(replication_server.err().message);
 
   std::unique_ptr<cluster_node> cluster;
   std::unique_ptr<kafka::groups::offsets_log> offsets_log;
@@ -216,7 +238,9 @@ int run_server(const server_options& o) {
     offsets_log = std::make_unique<kafka::groups::offsets_log>(**streams, groups, o.offsets_topic_partitions);
     offsets_log->install();
     services.offsets_log = offsets_log.get();
-    auto joined = cluster_node::start(o, broker.advertised_host, broker.advertised_port, io, sched, **streams, registry,
+    const int32_t replication_port = *replication_server ? (*replication_server)->port() : 0;
+    auto joined = cluster_node::start(o, broker.advertised_host, broker.advertised_port, replication_port, node_tls->fetcher,
+                                      io, sched, **streams, registry,
                                       [&offsets_log] { offsets_log->on_cluster_change(); });
     if (!joined.ok()) return fail("cannot join the cluster: " + joined.err().message);
     cluster = std::move(*joined);
@@ -239,7 +263,7 @@ int run_server(const server_options& o) {
   if (!db.ok()) return fail("cannot open the database-clones service: " + db.err().message);
 
   admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get(), tables->get(),
-                             db->get());
+                             db->get(), cluster.get());
   if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
   spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
 
@@ -261,6 +285,7 @@ int run_server(const server_options& o) {
   auto stop_serving = [&] {
     if (cluster) cluster->stop_fetchers();
     kafka_server.stop();
+    if (*replication_server) (*replication_server)->stop();
     pg_server->stop();
     admin_server.stop();
     db_stopper = std::thread([&] {

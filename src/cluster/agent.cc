@@ -88,6 +88,11 @@ status add_entry(const kv_entry& e, built_view& out) {
     out.view.controller = *id;
     out.controller_revision = e.mod_revision;
   }
+  if (e.key == throttle_key) {
+    auto t = decode_throttle(e.value);
+    if (!t) return t.err();
+    out.view.throttle = {t->bytes_per_second, e.mod_revision};
+  }
   return {};  // a key of a later version: not ours to judge
 }
 
@@ -372,37 +377,70 @@ result<cluster_view> agent::poll() {
   return std::move(built.view);
 }
 
-// As controller: commits each change that plan_leadership asks for, comparing
-// both the partition's revision and the controller key's, so that a node that
-// lost the controller key between its read and its write changes nothing.
+// As controller: finishes the moves that can finish, then commits each change
+// that plan_leadership asks for, and drops the replication throttle once no
+// partition moves. Every write compares both the partition's revision and the
+// controller key's, so that a node that lost the controller key between its
+// read and its write changes nothing.
 void agent::lead_partitions(const cluster_view& view) {
   int64_t now = now_ms();
   bool move_to_preferred = now >= next_preferred_check_ms_;
   if (move_to_preferred) next_preferred_check_ms_ = now + config_.preferred_leader_check_ms;
+  auto completions = plan_move_completions(view);
+  for (const partition_state& next : completions) {
+    auto written = commit_as_controller(next);
+    if (!written) return;
+    if (*written) log_partition_change(view, next, "move finished");
+  }
+  if (!completions.empty()) return;  // the next poll plans leadership on the new replicas
   for (const partition_state& next : plan_leadership(view, move_to_preferred)) {
-    std::string key = partition_key(next.topic, next.partition);
-    auto outcome =
-        coord_.commit({txn_condition{key, next.revision}, txn_condition{controller_key, controller_revision_}},
-                      {put_partition(next)});
-    if (!outcome) {
-      note_error("writing a partition's leadership", outcome.err());
-      return;
-    }
-    if (!outcome->succeeded) continue;  // it changed under us; the next poll plans again
-    poll_again_ = true;
-    const partition_state* before = find_partition(view, next.topic, next.partition);
-    node_id old_leader = before ? before->leader : no_leader;
-    if (next.leader == old_leader) {
-      spdlog::info("cluster: {}/{}: isr is now [{}]", next.topic, next.partition, fmt::join(next.isr, ","));
-    } else if (next.leader == no_leader) {
-      spdlog::warn("cluster: {}/{} is offline: no replica of its isr [{}] is alive", next.topic, next.partition,
-                   fmt::join(next.isr, ","));
-    } else {
+    auto written = commit_as_controller(next);
+    if (!written) return;
+    if (*written) log_partition_change(view, next, "");
+  }
+  bool moving = std::any_of(view.partitions.begin(), view.partitions.end(), [](auto& p) { return p.moving(); });
+  if (!moving && view.throttle.revision != 0) {
+    auto outcome = coord_.commit({txn_condition{throttle_key, view.throttle.revision},
+                                  txn_condition{controller_key, controller_revision_}},
+                                 {txn_op::remove(throttle_key)});
+    if (!outcome) return note_error("removing the replication throttle", outcome.err());
+    if (outcome->succeeded) spdlog::info("cluster: no partition is moving; replication throttle removed");
+  }
+}
+
+// Whether the write won its compares (a lost compare is planned again at the
+// next poll); nullopt when the coordinator failed (logged).
+std::optional<bool> agent::commit_as_controller(const partition_state& next) {
+  std::string key = partition_key(next.topic, next.partition);
+  auto outcome = coord_.commit({txn_condition{key, next.revision}, txn_condition{controller_key, controller_revision_}},
+                               {put_partition(next)});
+  if (!outcome) {
+    note_error("writing a partition's state as controller", outcome.err());
+    return std::nullopt;
+  }
+  if (outcome->succeeded) poll_again_ = true;
+  return outcome->succeeded;
+}
+
+void agent::log_partition_change(const cluster_view& view, const partition_state& next, const char* why) {
+  const partition_state* before = find_partition(view, next.topic, next.partition);
+  node_id old_leader = before ? before->leader : no_leader;
+  if (*why) {
+    spdlog::info("cluster: {}/{}: {}: replicas [{}], leader {} (epoch {}), isr [{}]", next.topic, next.partition, why,
+                 fmt::join(next.replicas, ","), next.leader, next.leader_epoch, fmt::join(next.isr, ","));
+  } else if (next.leader == old_leader) {
+    spdlog::info("cluster: {}/{}: isr is now [{}]", next.topic, next.partition, fmt::join(next.isr, ","));
+  } else if (next.leader == no_leader) {
+    spdlog::warn("cluster: {}/{} is offline: no replica of its isr [{}] is alive", next.topic, next.partition,
+                 fmt::join(next.isr, ","));
+  }
+  if (next.leader != old_leader && next.leader != no_leader) {
+    if (!*why) {
       spdlog::info("cluster: {}/{}: leader {} -> {} (epoch {}, isr [{}])", next.topic, next.partition, old_leader,
                    next.leader, next.leader_epoch, fmt::join(next.isr, ","));
-      std::lock_guard lock(mutex_);
-      ++stats_.leader_elections;
     }
+    std::lock_guard lock(mutex_);
+    ++stats_.leader_elections;
   }
 }
 
@@ -566,6 +604,45 @@ status agent::do_change_partition(const partition_state& proposed) {
   if (!outcome->succeeded) {
     return make_error(errc::unavailable, fmt::format("{}: partition state changed; retry", key));
   }
+  poll_again_ = true;
+  return {};
+}
+
+void agent::rebalance(rebalance_request request, std::function<void(result<rebalance_plan>)> done) {
+  auto plan = std::make_shared<rebalance_plan>();
+  enqueue(job{[this, request, plan] { return do_rebalance(request, *plan); },
+              [plan, done = std::move(done)](status s) {
+                if (!s) return done(s.err());
+                done(std::move(*plan));
+              }});
+}
+
+status agent::do_rebalance(const rebalance_request& request, rebalance_plan& plan) {
+  if (request.throttle_bytes_per_second < 0) {
+    return make_error(errc::invalid_argument, "the replication throttle must be 0 (unlimited) or more bytes per second");
+  }
+  auto view = poll();
+  if (!view) return view.err();
+  plan = plan_rebalance(*view);
+  if (request.dry_run || plan.changes.empty()) return {};
+  if (request.throttle_bytes_per_second > 0) {
+    auto outcome = coord_.commit({}, {txn_op::put(throttle_key, encode_throttle({request.throttle_bytes_per_second, 0}))});
+    if (!outcome) return outcome.err();
+  }
+  std::vector<partition_state> written;
+  for (const partition_state& next : plan.changes) {
+    auto outcome = coord_.commit({txn_condition{partition_key(next.topic, next.partition), next.revision}},
+                                 {put_partition(next)});
+    if (!outcome) return outcome.err();
+    if (outcome->succeeded) {
+      written.push_back(next);
+      spdlog::info("cluster: {}/{}: moving to replicas [{}]", next.topic, next.partition,
+                   fmt::join(next.moving() ? next.target_replicas : next.replicas, ","));
+    } else {
+      ++plan.skipped;
+    }
+  }
+  plan.changes = std::move(written);
   poll_again_ = true;
   return {};
 }

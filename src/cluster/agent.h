@@ -15,11 +15,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/result.h"
+#include "cluster/controller.h"
 #include "cluster/coordinator.h"
 #include "cluster/state.h"
 
@@ -85,6 +87,13 @@ class agent {
   // errc::unavailable ("partition state changed; retry") when it does not.
   void change_partition(partition_state proposed, std::function<void(status)> done);
 
+  // Plans a rebalance (cluster/controller.h) on a fresh read of the state
+  // and, unless dry_run, starts it: stores the throttle (when > 0) and writes
+  // each partition's change comparing its revision; a partition that changed
+  // meanwhile is left out and counted in `skipped`. The controller finishes
+  // the moves as the new replicas join the isr.
+  void rebalance(rebalance_request request, std::function<void(result<rebalance_plan>)> done);
+
   cluster_view view() const;  // the last view read (a copy)
   bool is_controller() const;
   agent_stats stats() const;
@@ -107,6 +116,8 @@ class agent {
   void campaign();
   result<cluster_view> poll();
   void lead_partitions(const cluster_view& view);
+  std::optional<bool> commit_as_controller(const partition_state& next);
+  void log_partition_change(const cluster_view& view, const partition_state& next, const char* why);
   void run_jobs();
   void enqueue(job j);
   void halt_thread();
@@ -117,6 +128,7 @@ class agent {
   status do_add_partitions(const std::string& name, int32_t new_total,
                            const std::vector<std::vector<node_id>>& assignment_of_new);
   status do_change_partition(const partition_state& proposed);
+  status do_rebalance(const rebalance_request& request, rebalance_plan& plan);
 
   coordinator& coord_;
   const agent_config config_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace strata::cluster {
 namespace {
@@ -29,7 +30,8 @@ node_id first_eligible(const partition_state& p, const cluster_view& view, node_
 }
 
 bool same_state(const partition_state& a, const partition_state& b) {
-  return a.leader == b.leader && a.leader_epoch == b.leader_epoch && a.isr == b.isr && a.replicas == b.replicas;
+  return a.leader == b.leader && a.leader_epoch == b.leader_epoch && a.isr == b.isr && a.replicas == b.replicas &&
+         a.target_replicas == b.target_replicas;
 }
 
 partition_state elect_leader(const partition_state& p, const cluster_view& view) {
@@ -61,7 +63,144 @@ partition_state shrink_or_move(const partition_state& p, const cluster_view& vie
   return next;
 }
 
+bool movable(const partition_state& p, const cluster_view& view) {
+  if (p.moving() || p.leader == no_leader || p.replicas.empty()) return false;
+  return std::all_of(p.replicas.begin(), p.replicas.end(), [&](node_id id) { return view.alive(id); });
+}
+
+// Live nodes ordered by (count, id): the least loaded first.
+std::vector<node_id> by_load(const std::map<node_id, int32_t>& count) {
+  std::vector<node_id> ids;
+  for (auto& [id, n] : count) ids.push_back(id);
+  std::stable_sort(ids.begin(), ids.end(), [&](node_id a, node_id b) { return count.at(a) < count.at(b); });
+  return ids;
+}
+
+// One step of balancing `count` over `targets`: moves one unit from the most
+// loaded node to a less loaded one through `try_move(target, from, to)`.
+// Returns false when balanced or when no allowed move exists.
+template <typename TryMove>
+bool balance_step(std::map<node_id, int32_t>& count, std::vector<std::vector<node_id>>& targets, TryMove try_move) {
+  if (count.size() < 2) return false;
+  std::vector<node_id> order = by_load(count);
+  for (auto hi = order.rbegin(); hi != order.rend(); ++hi) {
+    for (node_id lo : order) {
+      if (count[*hi] - count[lo] <= 1) break;
+      for (auto& target : targets) {
+        if (try_move(target, *hi, lo)) {
+          --count[*hi];
+          ++count[lo];
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+// Replaces follower `from` with `to` in target (leaders only when
+// allow_leader), keeping its position.
+bool move_replica(std::vector<node_id>& target, node_id from, node_id to, bool allow_leader) {
+  if (contains(target, to)) return false;
+  auto it = std::find(target.begin(), target.end(), from);
+  if (it == target.end() || (it == target.begin() && !allow_leader)) return false;
+  *it = to;
+  return true;
+}
+
+bool make_preferred(std::vector<node_id>& target, node_id from, node_id to) {
+  if (target.empty() || target.front() != from) return false;
+  auto it = std::find(target.begin(), target.end(), to);
+  if (it == target.end()) return false;
+  std::iter_swap(target.begin(), it);
+  return true;
+}
+
+bool same_members(std::vector<node_id> a, std::vector<node_id> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+partition_state start_move(const partition_state& p, const std::vector<node_id>& target) {
+  partition_state next = p;
+  if (same_members(p.replicas, target)) {
+    next.replicas = target;
+    return next;
+  }
+  next.target_replicas = target;
+  next.replicas = target;
+  for (node_id id : p.replicas) {
+    if (!contains(target, id)) next.replicas.push_back(id);
+  }
+  return next;
+}
+
 }  // namespace
+
+std::vector<partition_state> plan_move_completions(const cluster_view& view) {
+  std::vector<partition_state> changes;
+  for (const partition_state& p : view.partitions) {
+    if (!p.moving()) continue;
+    bool all_in_sync = std::all_of(p.target_replicas.begin(), p.target_replicas.end(),
+                                   [&](node_id id) { return contains(p.isr, id); });
+    if (!all_in_sync) continue;
+    partition_state next = p;
+    next.replicas = p.target_replicas;
+    next.target_replicas.clear();
+    next.isr.clear();
+    for (node_id id : p.isr) {
+      if (contains(next.replicas, id)) next.isr.push_back(id);
+    }
+    if (!contains(next.replicas, p.leader)) {
+      next.leader = first_eligible(next, view, no_leader);
+      next.leader_epoch = p.leader_epoch + 1;
+    }
+    changes.push_back(std::move(next));
+  }
+  return changes;
+}
+
+rebalance_plan plan_rebalance(const cluster_view& view) {
+  rebalance_plan plan;
+  std::map<node_id, int32_t> replicas_on, preferred_on;
+  for (const node_info& n : view.nodes) replicas_on[n.id] = preferred_on[n.id] = 0;
+  std::vector<const partition_state*> candidates;
+  std::vector<std::vector<node_id>> targets;  // candidates' replicas as planned
+  for (const partition_state& p : view.partitions) {
+    if (movable(p, view)) {
+      candidates.push_back(&p);
+      targets.push_back(p.replicas);
+      continue;
+    }
+    ++plan.skipped;
+    const std::vector<node_id>& held = p.moving() ? p.target_replicas : p.replicas;
+    for (node_id id : held) {
+      if (view.alive(id)) ++replicas_on[id];
+    }
+    if (!held.empty() && view.alive(held.front())) ++preferred_on[held.front()];
+  }
+  for (const auto& t : targets) {
+    for (node_id id : t) ++replicas_on[id];
+  }
+  // Followers move first, so that fewer partitions change leader.
+  for (bool allow_leader : {false, true}) {
+    auto move = [allow_leader](auto& t, node_id from, node_id to) { return move_replica(t, from, to, allow_leader); };
+    while (balance_step(replicas_on, targets, move)) {
+    }
+  }
+  for (const auto& t : targets) ++preferred_on[t.front()];
+  while (balance_step(preferred_on, targets, make_preferred)) {
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const partition_state& p = *candidates[i];
+    if (targets[i] == p.replicas) continue;
+    for (node_id id : targets[i]) plan.replicas_moved += contains(p.replicas, id) ? 0 : 1;
+    if (targets[i].front() != p.replicas.front()) ++plan.preferred_changed;
+    plan.changes.push_back(start_move(p, targets[i]));
+  }
+  return plan;
+}
 
 std::vector<partition_state> plan_leadership(const cluster_view& view, bool move_to_preferred) {
   std::vector<partition_state> changes;

@@ -44,6 +44,34 @@ result<std::vector<std::vector<node_id>>> assign_replicas(std::vector<node_id> l
 // isr member is alive.
 std::optional<partition_state> plan_leader_handoff(const partition_state& p, node_id leaving, const cluster_view& view);
 
+// Moves that can finish: a moving partition whose target replicas are all in
+// the isr gets replicas = target, isr = isr minus the leaving replicas, and
+// no target. If its leader leaves, the first target replica that is alive and
+// in the isr leads at epoch + 1.
+std::vector<partition_state> plan_move_completions(const cluster_view& view);
+
+// What `strata cluster rebalance` asks for: new states for the partitions
+// that move. Replicas move from the most to the least loaded live nodes until
+// no two live nodes hold more than one replica apart, moving followers before
+// leaders; then preferred leaders (replicas[0]) are reordered the same way.
+// A partition that changes its replica set starts a move (target_replicas set,
+// replicas = target then the leaving ones); one that only changes order gets
+// the new order at once. Partitions already moving, offline, or with a
+// replica on a node that is not alive are left alone and counted in
+// `skipped`. Deterministic for a given view.
+struct rebalance_plan {
+  std::vector<partition_state> changes;
+  int32_t replicas_moved = 0;     // replica copies the moves make
+  int32_t preferred_changed = 0;  // partitions whose preferred leader changed
+  int32_t skipped = 0;
+};
+rebalance_plan plan_rebalance(const cluster_view& view);
+
+struct rebalance_request {
+  int64_t throttle_bytes_per_second = 0;  // for the copies the moves make; 0: unlimited
+  bool dry_run = false;
+};
+
 // The controller key's record, {"version": 1, "id": N} (implemented in state.cc
 // with the other codecs).
 std::string encode_controller(node_id id);

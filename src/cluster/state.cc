@@ -12,6 +12,7 @@ const char* const nodes_prefix = "/strata/nodes/";
 const char* const controller_key = "/strata/controller";
 const char* const topics_prefix = "/strata/topics/";
 const char* const partitions_prefix = "/strata/partitions/";
+const char* const throttle_key = "/strata/replication-throttle";
 
 namespace {
 
@@ -135,7 +136,8 @@ std::string encode_node(const node_info& n) {
                    {"id", n.id},
                    {"host", n.host},
                    {"kafka_port", n.kafka_port},
-                   {"admin_port", n.admin_port}});
+                   {"admin_port", n.admin_port},
+                   {"replication_port", n.replication_port}});
 }
 
 result<node_info> decode_node(const std::string& text) {
@@ -158,6 +160,11 @@ result<node_info> decode_node(const std::string& text) {
   auto admin_port = int_field(key, *j, "admin_port", 0, max_port);
   if (!admin_port) return admin_port.err();
   n.admin_port = static_cast<int32_t>(*admin_port);
+  if (j->contains("replication_port")) {  // absent in records of nodes older than the field
+    auto replication_port = int_field(key, *j, "replication_port", 0, max_port);
+    if (!replication_port) return replication_port.err();
+    n.replication_port = static_cast<int32_t>(*replication_port);
+  }
   return n;
 }
 
@@ -191,11 +198,13 @@ result<topic_state> decode_topic(const std::string& name, const std::string& tex
 }
 
 std::string encode_partition(const partition_state& p) {
-  return dump(json{{"version", format_version},
-                   {"replicas", p.replicas},
-                   {"leader", p.leader},
-                   {"leader_epoch", p.leader_epoch},
-                   {"isr", p.isr}});
+  json j{{"version", format_version},
+         {"replicas", p.replicas},
+         {"leader", p.leader},
+         {"leader_epoch", p.leader_epoch},
+         {"isr", p.isr}};
+  if (p.moving()) j["target_replicas"] = p.target_replicas;
+  return dump(j);
 }
 
 result<partition_state> decode_partition(const std::string& topic, int32_t partition, const std::string& text) {
@@ -217,7 +226,24 @@ result<partition_state> decode_partition(const std::string& topic, int32_t parti
   auto isr = node_list_field(key, *j, "isr");
   if (!isr) return isr.err();
   p.isr = std::move(*isr);
+  if (j->contains("target_replicas")) {
+    auto target = node_list_field(key, *j, "target_replicas");
+    if (!target) return target.err();
+    p.target_replicas = std::move(*target);
+  }
   return p;
+}
+
+std::string encode_throttle(const replication_throttle& t) {
+  return dump(json{{"version", format_version}, {"bytes_per_second", t.bytes_per_second}});
+}
+
+result<replication_throttle> decode_throttle(const std::string& text) {
+  auto j = parse_record(throttle_key, text);
+  if (!j) return j.err();
+  auto rate = int_field(throttle_key, *j, "bytes_per_second", 0, std::numeric_limits<int64_t>::max());
+  if (!rate) return rate.err();
+  return replication_throttle{*rate, 0};
 }
 
 // Declared in cluster/controller.h (state.h is the shared header), kept here

@@ -4,6 +4,7 @@
 //   /strata/controller                  {"id": N}, under the controller's lease
 //   /strata/topics/<name>               topic_state
 //   /strata/partitions/<name>/<index>   partition_state
+//   /strata/replication-throttle        replication_throttle (only while set)
 // A partition_state changes only by a transaction that compares its
 // mod_revision (carried here as `revision`): the fence that keeps two nodes
 // from both acting as its leader.
@@ -27,6 +28,7 @@ struct node_info {
   std::string host;      // what clients and other nodes connect to (--advertise-host)
   int32_t kafka_port = 0;
   int32_t admin_port = 0;
+  int32_t replication_port = 0;  // --replication-listen's port; 0: none, followers use kafka_port
 };
 
 struct topic_state {
@@ -45,7 +47,21 @@ struct partition_state {
   node_id leader = no_leader;
   int32_t leader_epoch = 0;
   std::vector<node_id> isr;
+  // Non-empty while the partition moves (strata cluster rebalance): the
+  // replicas it will have. During the move `replicas` holds the target and
+  // the replicas leaving; the controller finishes the move once every target
+  // replica is in the isr.
+  std::vector<node_id> target_replicas;
   int64_t revision = 0;  // mod_revision of the key; a change must compare it
+
+  bool moving() const { return !target_replicas.empty(); }
+};
+
+// How fast leaders may send records to replicas that are catching up outside
+// the isr (a rebalance's copies), all such replicas of a leader together.
+struct replication_throttle {
+  int64_t bytes_per_second = 0;  // 0: unlimited
+  int64_t revision = 0;          // mod_revision of the key; 0 when not stored
 };
 
 struct cluster_view {
@@ -54,6 +70,7 @@ struct cluster_view {
   std::vector<node_info> nodes;            // live nodes (their lease holds), by id
   std::vector<topic_state> topics;         // by name
   std::vector<partition_state> partitions; // by topic, then index
+  replication_throttle throttle;
 
   const node_info* find_node(node_id id) const;
   bool alive(node_id id) const { return find_node(id) != nullptr; }
@@ -67,6 +84,7 @@ extern const char* const nodes_prefix;       // "/strata/nodes/"
 extern const char* const controller_key;     // "/strata/controller"
 extern const char* const topics_prefix;      // "/strata/topics/"
 extern const char* const partitions_prefix;  // "/strata/partitions/"
+extern const char* const throttle_key;       // "/strata/replication-throttle"
 
 std::string encode_node(const node_info& n);
 result<node_info> decode_node(const std::string& json);
@@ -74,5 +92,7 @@ std::string encode_topic(const topic_state& t);
 result<topic_state> decode_topic(const std::string& name, const std::string& json);
 std::string encode_partition(const partition_state& p);
 result<partition_state> decode_partition(const std::string& topic, int32_t partition, const std::string& json);
+std::string encode_throttle(const replication_throttle& t);
+result<replication_throttle> decode_throttle(const std::string& json);
 
 }  // namespace strata::cluster

@@ -27,6 +27,17 @@ void replica_set::set_isr(const std::vector<node_id>& isr) {
   isr_ = isr;
 }
 
+void replica_set::set_replicas(const std::vector<node_id>& replicas, int64_t now_ms) {
+  std::map<node_id, progress> kept;
+  for (node_id r : replicas) {
+    if (r == self_) continue;
+    auto it = followers_.find(r);
+    kept[r] = it != followers_.end() ? it->second : progress{-1, now_ms};
+  }
+  followers_ = std::move(kept);
+  replicas_ = replicas;
+}
+
 bool replica_set::in_isr(node_id id) const { return std::find(isr_.begin(), isr_.end(), id) != isr_.end(); }
 
 bool replica_set::on_fetch(node_id follower, int64_t fetch_offset, int64_t leader_end_offset, int64_t now_ms) {

@@ -27,6 +27,9 @@ class replica_set {
   // controller changed it). Followers keep their progress, but one dropped
   // from the ISR is unknown again until it next fetches.
   void set_isr(const std::vector<node_id>& isr);
+  // The replica set changed (a move added or removed replicas): followers that
+  // stay keep their progress, a new one is unknown until it fetches.
+  void set_replicas(const std::vector<node_id>& replicas, int64_t now_ms);
 
   // A follower asked for records from `fetch_offset` while the leader's log
   // ended at `leader_end_offset`. Returns false for a node that is not a replica.

@@ -50,6 +50,8 @@ struct partition {
   int64_t state_revision = 0;
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;
+  std::vector<int32_t> target_replicas;  // while it moves
+  bool stale_dir_checked = false;        // not a replica here: leftover files were looked for
   int64_t high_watermark = 0;         // consumers read below it
   int64_t leader_high_watermark = 0;  // follower: the leader's, as of the last fetch
   replication::replica_set replica_set;          // leader: the followers' progress

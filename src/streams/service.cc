@@ -98,7 +98,8 @@ void service_impl::shutdown() {
 }
 
 result<topic_info> service_impl::create_topic(const std::string& name, int32_t partitions,
-                                              const std::map<std::string, std::string>& configs, int32_t replication_factor) {
+                                              const std::map<std::string, std::string>& configs, int32_t replication_factor,
+                                              const std::vector<std::vector<int32_t>>& assignment) {
   STRATA_TRY(validate_topic_name(name));
   if (topics_.contains(name)) return make_error(errc::already_exists, fmt::format("topic {} already exists", name));
   if (partitions < 1 || partitions > config_.partitions_max) {
@@ -107,7 +108,11 @@ result<topic_info> service_impl::create_topic(const std::string& name, int32_t p
   }
   topic_state t;
   for (auto& [k, v] : configs) STRATA_TRY(apply_topic_config(t.config, k, v));
-  if (link_) return create_topic_in_cluster(name, partitions, configs, replication_factor);
+  if (link_) return create_topic_in_cluster(name, partitions, configs, replication_factor, assignment);
+  if (!assignment.empty()) {
+    return make_error(errc::invalid_argument,
+                      "a replica assignment needs cluster mode; a single node keeps one replica of each partition");
+  }
   if (replication_factor > 1) {
     return make_error(errc::invalid_argument,
                       fmt::format("replication factor {} needs cluster mode; a single node keeps one replica", replication_factor));
@@ -461,6 +466,7 @@ topic_info service_impl::info_of(const topic_state& t) const {
     pi.leader_epoch = p->leader_epoch;
     pi.replicas = link_ ? p->replicas : std::vector<int32_t>{cluster_.self};
     pi.isr = link_ ? p->isr : std::vector<int32_t>{cluster_.self};
+    pi.target_replicas = p->target_replicas;
     info.partitions.push_back(std::move(pi));
   }
   return info;

@@ -81,6 +81,7 @@ struct partition_info {
   int32_t leader_epoch = 0;
   std::vector<int32_t> replicas;
   std::vector<int32_t> isr;
+  std::vector<int32_t> target_replicas;  // non-empty while the partition moves
   bool hosted = true;  // this node keeps a replica (the offsets above are its own)
 };
 
@@ -136,7 +137,8 @@ struct fetch_result {
 struct broker {
   int32_t id = 0;
   std::string host;
-  int32_t port = 0;
+  int32_t port = 0;              // Kafka clients'
+  int32_t replication_port = 0;  // followers'; 0: they use `port`
 };
 
 struct replica_assignment {
@@ -147,6 +149,7 @@ struct replica_assignment {
   int32_t leader_epoch = 0;
   std::vector<int32_t> isr;
   int64_t revision = 0;  // the coordinator's mod_revision; a proposal compares it
+  std::vector<int32_t> target_replicas;  // non-empty while the partition moves (cluster/state.h)
 };
 
 struct cluster_topic {
@@ -155,6 +158,9 @@ struct cluster_topic {
   int32_t partitions = 0;
   int32_t replication_factor = 1;
   std::map<std::string, std::string> configs;
+  // CreateTopics' manual placement: each partition's replicas, the first the
+  // preferred leader. Empty: placed on live nodes.
+  std::vector<std::vector<int32_t>> assignment;
 };
 
 struct cluster_snapshot {
@@ -164,6 +170,7 @@ struct cluster_snapshot {
   std::vector<broker> brokers;  // live nodes
   std::vector<cluster_topic> topics;
   std::vector<replica_assignment> partitions;
+  int64_t catch_up_bytes_per_second = 0;  // leaders' rate to replicas outside the isr; 0: unlimited
 };
 
 struct replication_config {
@@ -238,9 +245,11 @@ class service {
 
   // Topic administration.
   // replication_factor -1 takes the server's default (always 1 on a single node).
+  // `assignment` (cluster mode only) places each partition's replicas by hand.
   virtual result<topic_info> create_topic(const std::string& name, int32_t partitions,
                                           const std::map<std::string, std::string>& configs,
-                                          int32_t replication_factor = -1) = 0;
+                                          int32_t replication_factor = -1,
+                                          const std::vector<std::vector<int32_t>>& assignment = {}) = 0;
   virtual status delete_topic(const std::string& name) = 0;
   virtual status create_partitions(const std::string& name, int32_t total_partitions) = 0;
   virtual std::vector<topic_info> list_topics() const = 0;

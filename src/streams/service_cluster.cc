@@ -56,6 +56,7 @@ void service_impl::apply_cluster(const cluster_snapshot& snapshot) {
   const bool first = applied_revision_ == 0;
   applied_revision_ = snapshot.revision;
   cluster_ = snapshot;
+  catch_up_throttle_.set_rate(snapshot.catch_up_bytes_per_second, sched_.now_ms());
   apply_snapshot_topics(snapshot, /*remove_missing=*/true);
   if (first) {
     auto s = remove_orphan_dirs();
@@ -124,6 +125,7 @@ void service_impl::apply_assignment(const replica_assignment& a) {
   }
   const int32_t self = cluster_.self;
   const bool replica_here = contains(a.replicas, self);
+  if (!replica_here && a.revision != 0) p = drop_local_replica(*t, p);
   if (replica_here && !p->hosted()) {
     auto opened = open_partition(t->record, t->config, a.partition);
     if (!opened.ok()) {
@@ -145,7 +147,9 @@ void service_impl::apply_assignment(const replica_assignment& a) {
     p->epochs.emplace(std::move(*epochs));
   }
   if (a.revision != 0) p->state_revision = a.revision;
+  const bool replicas_changed = p->replicas != a.replicas;
   p->replicas = a.replicas;
+  p->target_replicas = a.target_replicas;
   const bool epoch_changed = p->leader_epoch != a.leader_epoch || p->leader_id != a.leader;
   if (replica_here && a.leader == self) {
     if (p->role != replica_role::leader || epoch_changed) return become_leader(p, a);
@@ -160,9 +164,39 @@ void service_impl::apply_assignment(const replica_assignment& a) {
   p->leader_epoch = a.leader_epoch;
   p->isr = a.isr;
   if (p->role == replica_role::leader) {
+    if (replicas_changed) p->replica_set.set_replicas(a.replicas, sched_.now_ms());
     p->replica_set.set_isr(a.isr);
     update_high_watermark(p);
   }
+}
+
+// This node is no longer a replica (a move finished without it, possibly
+// while it was down): its copy goes, and the partition stays known here,
+// unhosted, for the NOT_LEADER answers.
+std::shared_ptr<partition> service_impl::drop_local_replica(topic_state& t, const std::shared_ptr<partition>& p) {
+  if (!p->hosted()) {
+    if (!p->stale_dir_checked) {
+      p->stale_dir_checked = true;
+      auto there = fs_.exists(p->dir);
+      if (there.ok() && *there) {
+        destroy_partitions({}, p->dir);
+        spdlog::info("{}-{}: this node is not one of its replicas; removed the files left here", p->topic, p->id);
+      }
+    }
+    return p;
+  }
+  retire_partition(p);
+  auto fresh = std::make_shared<partition>();
+  fresh->topic = p->topic;
+  fresh->id = p->id;
+  fresh->dir = p->dir;
+  fresh->role = replica_role::offline;
+  fresh->leader_id = -1;
+  fresh->stale_dir_checked = true;
+  t.partitions[static_cast<size_t>(p->id)] = fresh;
+  destroy_partitions({p}, p->dir);
+  spdlog::info("{}-{}: this node is no longer one of its replicas; its copy is removed", p->topic, p->id);
+  return fresh;
 }
 
 void service_impl::become_leader(const std::shared_ptr<partition>& p, const replica_assignment& a) {
@@ -296,7 +330,8 @@ void service_impl::maybe_expand_isr(const std::shared_ptr<partition>& p) {
 void service_impl::propose_isr(const std::shared_ptr<partition>& p, std::vector<int32_t> isr, bool shrink) {
   if (p->isr_change_pending || p->state_revision == 0) return;
   p->isr_change_pending = true;
-  replica_assignment current{p->topic, p->id, p->replicas, p->leader_id, p->leader_epoch, p->isr, p->state_revision};
+  replica_assignment current{p->topic,       p->id,          p->replicas, p->leader_id, p->leader_epoch,
+                             p->isr,         p->state_revision, p->target_replicas};
   std::weak_ptr<partition> weak = p;
   const int32_t epoch = p->leader_epoch;
   link_->propose_isr(current, isr, [this, weak, isr, shrink, epoch](status s) {
@@ -323,11 +358,19 @@ int64_t service_impl::epoch_start_offset(const partition& p) const {
 
 result<topic_info> service_impl::create_topic_in_cluster(const std::string& name, int32_t partitions,
                                                          const std::map<std::string, std::string>& configs,
-                                                         int32_t replication_factor) {
+                                                         int32_t replication_factor,
+                                                         const std::vector<std::vector<int32_t>>& assignment) {
   const auto live = static_cast<int32_t>(cluster_.brokers.size());
   int32_t factor = replication_factor > 0 ? replication_factor : std::min(replication_.default_replication_factor, live);
+  if (!assignment.empty()) {
+    if (static_cast<int32_t>(assignment.size()) != partitions) {
+      return make_error(errc::invalid_argument, fmt::format("the assignment names {} partitions; the topic has {}",
+                                                            assignment.size(), partitions));
+    }
+    factor = static_cast<int32_t>(assignment.front().size());
+  }
   factor = std::max(factor, 1);
-  cluster_topic topic{name, new_topic_id(), partitions, factor, configs};
+  cluster_topic topic{name, new_topic_id(), partitions, factor, configs, assignment};
   auto written = link_->create_topic(topic);
   STRATA_TRY(written);
   applied_revision_ = std::max(applied_revision_, written->revision);
@@ -360,8 +403,16 @@ fetch_result service_impl::fetch_for_replica(const std::string& topic, int32_t p
   maybe_expand_isr(p);
   out.high_watermark = p->high_watermark;
   if (offset == end) return out;
-  out.error = read_into(*p, offset, max_bytes, end, /*min_one=*/true, out.records);
+  const uint32_t allowed_bytes = catch_up_allowance(*p, replica_id, max_bytes);
+  if (allowed_bytes == 0) return out;  // throttled: nothing this time
+  out.error = read_into(*p, offset, allowed_bytes, end, /*min_one=*/true, out.records);
+  if (!p->replica_set.in_isr(replica_id)) catch_up_throttle_.spent(out.records.size());
   return out;
+}
+
+uint32_t service_impl::catch_up_allowance(const partition& p, int32_t replica_id, uint32_t max_bytes) {
+  if (p.replica_set.in_isr(replica_id)) return max_bytes;
+  return std::min(max_bytes, catch_up_throttle_.allowance(sched_.now_ms()));
 }
 
 service::epoch_end service_impl::end_offset_for_epoch(const std::string& topic, int32_t partition_id,

@@ -10,6 +10,7 @@
 
 #include "streams/catalog.h"
 #include "streams/flusher.h"
+#include "replication/catch_up_throttle.h"
 #include "streams/partition.h"
 #include "streams/service.h"
 
@@ -32,7 +33,8 @@ class service_impl final : public service {
   const service_config& config() const override { return config_; }
 
   result<topic_info> create_topic(const std::string& name, int32_t partitions,
-                                  const std::map<std::string, std::string>& configs, int32_t replication_factor) override;
+                                  const std::map<std::string, std::string>& configs, int32_t replication_factor,
+                                  const std::vector<std::vector<int32_t>>& assignment) override;
   status delete_topic(const std::string& name) override;
   status create_partitions(const std::string& name, int32_t total) override;
   std::vector<topic_info> list_topics() const override;
@@ -103,6 +105,8 @@ class service_impl final : public service {
   void apply_topic(const cluster_topic& ct);
   void apply_assignment(const replica_assignment& a);
   void become_leader(const std::shared_ptr<partition>& p, const replica_assignment& a);
+  std::shared_ptr<partition> drop_local_replica(topic_state& t, const std::shared_ptr<partition>& p);
+  uint32_t catch_up_allowance(const partition& p, int32_t replica_id, uint32_t max_bytes);
   void become_follower(const std::shared_ptr<partition>& p, const replica_assignment& a);
   void maybe_expand_isr(const std::shared_ptr<partition>& p);
   void check_isr_lag();
@@ -110,7 +114,8 @@ class service_impl final : public service {
   void sweep_replicated_deadlines();
   void schedule_replication_tick();
   result<topic_info> create_topic_in_cluster(const std::string& name, int32_t partitions,
-                                             const std::map<std::string, std::string>& configs, int32_t replication_factor);
+                                             const std::map<std::string, std::string>& configs, int32_t replication_factor,
+                                             const std::vector<std::vector<int32_t>>& assignment);
   void apply_snapshot_topics(const cluster_snapshot& snapshot, bool remove_missing);
   int64_t epoch_start_offset(const partition& p) const;
   int64_t truncation_offset(const partition& p, const truncation_point& point) const;
@@ -133,6 +138,7 @@ class service_impl final : public service {
   int64_t applied_revision_ = 0;  // views older than this are stale (a topic this node just wrote)
   scheduler::timer_id replication_timer_ = 0;
   replication_counters counters_;
+  replication::catch_up_throttle catch_up_throttle_;
 };
 
 int64_t wall_clock_ms();

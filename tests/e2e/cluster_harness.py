@@ -341,7 +341,9 @@ class Cluster:
 
     def __init__(self, workdir, size=3, session_ttl_ms=SESSION_TTL_MS,
                  replica_lag_time_max_ms=REPLICA_LAG_TIME_MAX_MS, extra_args=(), hosts=None, netns=None,
-                 etcd_host="127.0.0.1", etcd_netns=None, default_replication_factor=None):
+                 etcd_host="127.0.0.1", etcd_netns=None, default_replication_factor=None, per_node_args=None):
+        """per_node_args(node_id) -> [flags]: extra flags of one node (its
+        own certificate, say), after extra_args."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.etcd = Etcd(self.workdir / "etcd", host=etcd_host, netns=etcd_netns)
@@ -350,7 +352,8 @@ class Cluster:
         self.nodes = [
             ClusterNode(self.workdir / f"node{i + 1}", i + 1, self.etcd.endpoint, host=hosts[i], netns=netns[i],
                         session_ttl_ms=session_ttl_ms, replica_lag_time_max_ms=replica_lag_time_max_ms,
-                        default_replication_factor=default_replication_factor, extra_args=extra_args)
+                        default_replication_factor=default_replication_factor,
+                        extra_args=[*extra_args, *(per_node_args(i + 1) if per_node_args else [])])
             for i in range(size)]
         self.session_ttl_ms = session_ttl_ms
         self.replica_lag_time_max_ms = replica_lag_time_max_ms

@@ -1,15 +1,17 @@
 """Just enough of the Kafka wire format to send hand-made (and malformed)
 requests over a raw socket: non-flexible request header v1, ApiVersions v0
-response decoding."""
+response decoding, Fetch v4 requests (with a replica id) and responses."""
 
 import socket
 import struct
 import time
 
 API_PRODUCE = 0
+API_FETCH = 1
 API_METADATA = 3
 API_API_VERSIONS = 18
 UNSUPPORTED_VERSION = 35
+CLUSTER_AUTHORIZATION_FAILED = 31
 
 
 def request_frame(api_key, api_version, correlation_id, body=b"", client_id="e2e-raw"):
@@ -87,3 +89,35 @@ def decode_api_versions_v0(frame):
         pos += 6
     assert pos == len(frame), f"ApiVersions v0 response has {len(frame) - pos} trailing bytes"
     return correlation_id, error_code, apis
+
+
+def fetch_v4_frame(correlation_id, topic, partitions, replica_id=-1, fetch_offset=0, max_bytes=1 << 20):
+    """A Fetch v4 request for partitions of one topic, from fetch_offset,
+    answered at once (max_wait_ms 0); replica_id >= 0 is a follower's fetch."""
+    name = topic.encode()
+    body = struct.pack(">iiiib", replica_id, 0, 1, max_bytes, 0)
+    body += struct.pack(">ih", 1, len(name)) + name + struct.pack(">i", len(partitions))
+    for p in partitions:
+        body += struct.pack(">iqi", p, fetch_offset, max_bytes)
+    return request_frame(API_FETCH, 4, correlation_id, body)
+
+
+def decode_fetch_v4(frame):
+    """(correlation_id, {(topic, partition): (error_code, records_bytes)}) of a Fetch v4 response."""
+    correlation_id, _throttle, topics = struct.unpack_from(">iii", frame, 0)
+    pos = 12
+    out = {}
+    for _ in range(topics):
+        (name_len,) = struct.unpack_from(">h", frame, pos)
+        topic = frame[pos + 2:pos + 2 + name_len].decode()
+        pos += 2 + name_len
+        (parts,) = struct.unpack_from(">i", frame, pos)
+        pos += 4
+        for _ in range(parts):
+            partition, error, _hw, _lso, aborted = struct.unpack_from(">ihqqi", frame, pos)
+            pos += 26 + max(aborted, 0) * 16
+            (records,) = struct.unpack_from(">i", frame, pos)
+            pos += 4 + max(records, 0)
+            out[(topic, partition)] = (error, max(records, 0))
+    assert pos == len(frame), f"Fetch v4 response has {len(frame) - pos} trailing bytes"
+    return correlation_id, out

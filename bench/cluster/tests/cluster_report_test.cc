@@ -83,6 +83,17 @@ TEST(ClusterRatios, GoalsMetAndMissed) {
   EXPECT_DOUBLE_EQ(*by_label(lines, "acknowledged then lost, JetStream R3").value, 3.0);
 }
 
+TEST(ClusterRatios, ThreeSingleNodesAtOnceAreTheMachinesLimit) {
+  auto lines = compute_cluster_ratios(
+      {sys("strata-rf3", 60, 5, 1500, 0), sys("strata-single", 240, 2, {}, 0), sys("strata-single-x3", 80, 9, {}, 0)},
+      machine_report{});
+  const auto& vs_limit = by_label(lines, "produce MB/s, Strata RF3 / three single nodes at once (machine limit)");
+  ASSERT_TRUE(vs_limit.value);
+  EXPECT_DOUBLE_EQ(*vs_limit.value, 75.0);
+  EXPECT_EQ(vs_limit.met, std::nullopt) << "a measurement, not a goal";
+  EXPECT_DOUBLE_EQ(*by_label(lines, "produce MB/s, three single nodes at once / one single node").value, 100.0 / 3);
+}
+
 TEST(ClusterRatios, MissingSystemsLeaveNoValue) {
   auto lines = compute_cluster_ratios({sys("strata-rf3", 60, 5, std::nullopt, 2)}, machine_report{});
   EXPECT_FALSE(by_label(lines, "produce MB/s, Strata RF3 / JetStream R3").value);

@@ -29,7 +29,8 @@ class fake_service final : public streams::service {
 
   result<streams::topic_info> create_topic(const std::string& name, int32_t partitions,
                                            const std::map<std::string, std::string>& configs,
-                                           int32_t /*replication_factor*/ = -1) override {
+                                           int32_t /*replication_factor*/ = -1,
+                                           const std::vector<std::vector<int32_t>>& /*assignment*/ = {}) override {
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
                             std::string::npos) {
       return make_error(errc::invalid_argument, "topic name " + name + " is invalid: use [a-zA-Z0-9._-]");

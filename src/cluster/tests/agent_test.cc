@@ -391,3 +391,58 @@ TEST_F(AgentTest, JobsWhenNotRunningFailAtOnce) {
 
 }  // namespace
 }  // namespace strata::cluster
+
+namespace strata::cluster {
+namespace {
+
+TEST_F(AgentTest, RebalanceStartsMovesAndTheControllerFinishesThem) {
+  agent& a1 = start(1);
+  agent& a2 = start(2);
+  ASSERT_TRUE(create(a1, "t", {{1, 2}, {2, 1}}).ok());
+  agent& a3 = start(3);
+  ASSERT_TRUE(eventually([&] { return a2.view().nodes.size() == 3; }));
+
+  auto dry = std::make_shared<std::promise<result<rebalance_plan>>>();
+  a2.rebalance({0, /*dry_run=*/true}, [dry](result<rebalance_plan> r) { dry->set_value(std::move(r)); });
+  auto dry_plan = dry->get_future().get();
+  ASSERT_TRUE(dry_plan.ok()) << dry_plan.err().message;
+  EXPECT_EQ(dry_plan->replicas_moved, 1);
+  EXPECT_FALSE(state_of(a1, "t", 0)->moving()) << "a dry run writes nothing";
+
+  auto started = std::make_shared<std::promise<result<rebalance_plan>>>();
+  a2.rebalance({1 << 20, false}, [started](result<rebalance_plan> r) { started->set_value(std::move(r)); });
+  auto plan = started->get_future().get();
+  ASSERT_TRUE(plan.ok()) << plan.err().message;
+  ASSERT_EQ(plan->changes.size(), 1u);
+  const partition_state& move = plan->changes[0];
+  ASSERT_TRUE(move.moving());
+  EXPECT_TRUE(eventually([&] { return a3.view().throttle.bytes_per_second == (1 << 20); }));
+
+  // The new replica catches up: its leader proposes it into the isr.
+  ASSERT_TRUE(eventually([&] {
+    auto now = state_of(a1, move.topic, move.partition);
+    return now && now->moving();
+  }));
+  partition_state caught_up = *state_of(a1, move.topic, move.partition);
+  caught_up.isr.push_back(3);
+  ASSERT_TRUE(wait_for([&](auto done) { a1.change_partition(caught_up, done); }).ok());
+
+  ASSERT_TRUE(eventually([&] {
+    auto now = state_of(a3, move.topic, move.partition);
+    return now && !now->moving() && now->replicas == move.target_replicas;
+  }));
+  auto done_state = *state_of(a3, move.topic, move.partition);
+  for (node_id id : done_state.isr) EXPECT_NE(std::find(move.target_replicas.begin(), move.target_replicas.end(), id),
+                                              move.target_replicas.end());
+  EXPECT_TRUE(eventually([&] { return a3.view().throttle.revision == 0; })) << "the throttle goes with the last move";
+}
+
+TEST_F(AgentTest, RebalanceRefusesANegativeThrottle) {
+  agent& a1 = start(1);
+  auto answer = std::make_shared<std::promise<result<rebalance_plan>>>();
+  a1.rebalance({-1, false}, [answer](result<rebalance_plan> r) { answer->set_value(std::move(r)); });
+  EXPECT_EQ(answer->get_future().get().code(), errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace strata::cluster

@@ -1,4 +1,5 @@
 #include "cluster/controller.h"
+#include "cluster/tests/views.h"
 
 #include <gtest/gtest.h>
 
@@ -8,11 +9,7 @@
 namespace strata::cluster {
 namespace {
 
-cluster_view view_with_nodes(std::vector<node_id> alive) {
-  cluster_view view;
-  for (node_id id : alive) view.nodes.push_back(node_info{id, "127.0.0.1", 9092 + id, 8080 + id});
-  return view;
-}
+using testing::view_with_nodes;
 
 partition_state partition(std::vector<node_id> replicas, node_id leader, std::vector<node_id> isr, int32_t epoch = 3) {
   partition_state p;
@@ -211,6 +208,20 @@ TEST(ControllerRecord, RoundTripsAndChecksVersion) {
 }
 
 // The state codecs live in state.cc; their tests sit here with the controller's.
+TEST(StateCodec, NodeReplicationPortIsOptional) {
+  node_info n{3, "10.0.0.3", 9092, 8080, 9093};
+  auto n2 = decode_node(encode_node(n));
+  ASSERT_TRUE(n2.ok()) << n2.err().message;
+  EXPECT_EQ(n2->replication_port, 9093);
+  auto old = decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2})");
+  ASSERT_TRUE(old.ok()) << old.err().message;
+  EXPECT_EQ(old->replication_port, 0);
+  EXPECT_EQ(decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2,"replication_port":70000})").code(),
+            errc::corrupt);
+  EXPECT_EQ(decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2,"replication_port":"x"})").code(),
+            errc::corrupt);
+}
+
 TEST(StateCodec, RoundTrips) {
   node_info n{3, "10.0.0.3", 9092, 8080};
   auto n2 = decode_node(encode_node(n));

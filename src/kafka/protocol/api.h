@@ -93,6 +93,7 @@ enum class error_code : int16_t {
   invalid_commit_offset_size = 28,
   topic_authorization_failed = 29,
   group_authorization_failed = 30,
+  cluster_authorization_failed = 31,
   invalid_timestamp = 32,
   unsupported_sasl_mechanism = 33,
   unsupported_version = 35,

@@ -17,6 +17,9 @@
 
 #include "kafka/protocol/api.h"
 #include "kafka/replica/messages.h"
+#include "net/stream.h"
+#include "net/tls.h"
+#include "net/transfer.h"
 #include "streams/service.h"
 
 namespace strata::kafka::replica {
@@ -64,10 +67,10 @@ class fetchers::session : public std::enable_shared_from_this<session> {
  public:
   session(asio::io_context& io, streams::service& svc, const fetcher_config& config, int32_t leader,
           std::shared_ptr<fetcher_stats> stats)
-      : svc_(svc), config_(config), leader_(leader), socket_(io), deadline_(io), backoff_(io), stats_(std::move(stats)) {}
+      : io_(io), svc_(svc), config_(config), leader_(leader), deadline_(io), backoff_(io), stats_(std::move(stats)) {}
 
   void start() {
-    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->run(); }, asio::detached);
+    asio::co_spawn(io_, [self = shared_from_this()] { return self->run(); }, asio::detached);
   }
   void stop() {
     stopped_ = true;
@@ -82,7 +85,7 @@ class fetchers::session : public std::enable_shared_from_this<session> {
     while (!stopped_) {
       auto parts = followed();
       if (parts.empty()) break;
-      if (!socket_.is_open() && !co_await connect()) {
+      if (!connected() && !co_await connect()) {
         co_await sleep();
         continue;
       }
@@ -108,32 +111,54 @@ class fetchers::session : public std::enable_shared_from_this<session> {
       if (b.id == leader_) leader = &b;
     }
     if (!leader) co_return false;
+    if (config_.tls && leader->replication_port == 0) {
+      co_return log_failure(fmt::format("leader node {} has no replication listener; with --cluster-tls-* every node needs "
+                                        "--replication-listen", leader_));
+    }
     boost::system::error_code ec;
-    tcp::resolver resolver(socket_.get_executor());
+    tcp::resolver resolver(io_);
     const std::string host = leader->host;
-    const std::string port = std::to_string(leader->port);
+    const std::string port = std::to_string(leader->replication_port ? leader->replication_port : leader->port);
     auto endpoints = co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return log_failure(fmt::format("resolving {}: {}", host, ec.message()));
+    if (config_.tls) {
+      stream_.emplace(tcp::socket(io_), *config_.tls);
+      if (auto s = net::expect_server_name(*stream_->tls(), host); !s.ok()) co_return log_failure(s.err().message);
+    } else {
+      stream_.emplace(tcp::socket(io_));
+    }
     arm_deadline(config_.request_timeout_ms);
-    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    deadline_.cancel();
+    co_await asio::async_connect(stream_->socket(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
+      deadline_.cancel();
       close();
       co_return log_failure(fmt::format("connecting to {}:{}: {}", host, port, ec.message()));
     }
-    socket_.set_option(tcp::no_delay(true), ec);
-    spdlog::info("replica fetcher: connected to leader node {} at {}:{}", leader_, host, port);
+    stream_->socket().set_option(tcp::no_delay(true), ec);
+    if (auto* tls = stream_->tls()) {
+      co_await tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        deadline_.cancel();
+        const std::string reason = net::handshake_failure(ec, *tls);
+        close();
+        co_return log_failure(fmt::format("TLS handshake with {}:{} failed: {}", host, port, reason));
+      }
+    }
+    deadline_.cancel();
+    spdlog::info("replica fetcher: connected to leader node {} at {}:{}{}", leader_, host, port, config_.tls ? " (TLS)" : "");
     co_return true;
   }
+
+  bool connected() { return stream_ && stream_->socket().is_open(); }
 
   // Sends one request frame and reads the response frame (after its size).
   asio::awaitable<std::optional<std::vector<uint8_t>>> roundtrip(std::vector<uint8_t> frame, int64_t timeout_ms) {
     boost::system::error_code ec;
     auto on_error = asio::redirect_error(asio::use_awaitable, ec);
     arm_deadline(timeout_ms);
-    co_await asio::async_write(socket_, asio::buffer(frame), on_error);
+    co_await asio::async_write(*stream_, asio::buffer(frame), net::transfer_whole_buffer(), on_error);
     uint8_t size_bytes[4];
-    if (!ec) co_await asio::async_read(socket_, asio::buffer(size_bytes), on_error);
+    if (!ec) co_await asio::async_read(*stream_, asio::buffer(size_bytes), on_error);
     std::optional<std::vector<uint8_t>> out;
     if (!ec) {
       uint32_t size = (uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) | (uint32_t{size_bytes[2]} << 8) | size_bytes[3];
@@ -141,7 +166,7 @@ class fetchers::session : public std::enable_shared_from_this<session> {
         log_failure(fmt::format("leader node {} sent a {} byte frame; the limit is {}", leader_, size, config_.response_bytes_max));
       } else {
         std::vector<uint8_t> body(size);
-        co_await asio::async_read(socket_, asio::buffer(body), on_error);
+        co_await asio::async_read(*stream_, asio::buffer(body), net::transfer_whole_buffer(), on_error);
         if (!ec) out = std::move(body);
       }
     }
@@ -281,15 +306,17 @@ class fetchers::session : public std::enable_shared_from_this<session> {
     return false;
   }
 
+  // The stream stays until the next connect replaces it: an operation may
+  // still be completing on it.
   void close() {
-    boost::system::error_code ec;
-    socket_.close(ec);
+    if (stream_) stream_->close();
   }
 
+  asio::io_context& io_;
   streams::service& svc_;
   const fetcher_config config_;
   const int32_t leader_;
-  tcp::socket socket_;
+  std::optional<net::stream> stream_;
   asio::steady_timer deadline_;
   asio::steady_timer backoff_;
   std::shared_ptr<fetcher_stats> stats_;

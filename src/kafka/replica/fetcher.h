@@ -4,7 +4,9 @@
 // then fetches every partition it follows from that leader in one Fetch (with
 // this node's replica id), appends what arrives, and fetches again only once
 // that is durable here — so the offset it fetches from is its durable end,
-// which is what the leader's high watermark counts.
+// which is what the leader's high watermark counts. A leader with a
+// replication listener is dialled there; with cluster TLS, over TLS with this
+// node's certificate, checking the leader's against its advertised host.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +14,9 @@
 #include <map>
 #include <memory>
 
+namespace boost::asio::ssl {
+class context;
+}
 namespace strata::streams {
 class service;
 }
@@ -25,7 +30,8 @@ struct fetcher_config {
   int32_t partition_bytes_max = 1 << 20;    // per partition in a response
   uint32_t response_bytes_max = 64 << 20;   // a larger frame from the leader closes the session
   int64_t retry_backoff_ms = 100;           // after an error, before trying again
-  int64_t request_timeout_ms = 10'000;      // beyond max_wait_ms
+  int64_t request_timeout_ms = 10'000;      // beyond max_wait_ms; also bounds connecting and the TLS handshake
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: cluster TLS (leaders' replication listeners only)
 };
 
 struct fetcher_stats {

@@ -125,6 +125,12 @@ result<std::vector<fetch_partition_response>> decode_fetch(std::span<const uint8
     }
   }
   if (!r.ok()) return make_error(errc::corrupt, "the leader's Fetch response is malformed");
+  if (top_error == static_cast<int16_t>(error_code::cluster_authorization_failed)) {
+    return make_error(errc::unavailable,
+                      "the leader refused the fetch with CLUSTER_AUTHORIZATION_FAILED: it takes replica fetches only from "
+                      "nodes that connect to its --replication-listen with a certificate of the cluster CA; give every "
+                      "node the same --cluster-tls-* settings");
+  }
   if (top_error != 0) return make_error(errc::unavailable, fmt::format("the leader refused the fetch with error {}", top_error));
   return out;
 }

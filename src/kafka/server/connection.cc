@@ -12,14 +12,16 @@
 
 #include "kafka/server/handlers/api_versions.h"
 #include "net/byte_budget.h"
+#include "net/transfer.h"
+#include "net/tls.h"
 
 namespace strata::kafka {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 namespace {
 constexpr uint32_t request_header_bytes_min = 8;  // api key, version, correlation id
+constexpr size_t responses_per_write_max = 64;
 
 int32_t load_i32(const uint8_t* p) {
   return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
@@ -37,8 +39,8 @@ const char* rejection_name(rejection r) {
   return "unknown";
 }
 
-connection::connection(tcp::socket socket, std::shared_ptr<void> slot, services& svc, std::shared_ptr<connection_env> env)
-    : socket_(std::move(socket)),
+connection::connection(net::stream stream, std::shared_ptr<void> slot, services& svc, std::shared_ptr<connection_env> env)
+    : stream_(std::move(stream)),
       slot_(std::move(slot)),
       services_(svc),
       env_(std::move(env)),
@@ -46,18 +48,56 @@ connection::connection(tcp::socket socket, std::shared_ptr<void> slot, services&
       budget_(*env_->budget),
       observer_(env_->observer),
       last_activity_(std::chrono::steady_clock::now()),
-      gate_(socket_.get_executor()),
-      idle_(socket_.get_executor()),
-      body_deadline_(socket_.get_executor()) {
+      gate_(stream_.get_executor()),
+      idle_(stream_.get_executor()),
+      deadline_(stream_.get_executor()) {
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = stream_.socket().remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
   client_host_ = ec ? "" : "/" + ep.address().to_string();
 }
 
 void connection::start() {
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->idle_watchdog(); }, asio::detached);
+  asio::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->run(); }, asio::detached);
+}
+
+asio::awaitable<void> connection::run() {
+  auto self = shared_from_this();
+  if (!co_await handshake()) {
+    close();
+    co_return;
+  }
+  asio::co_spawn(stream_.get_executor(), [self] { return self->idle_watchdog(); }, asio::detached);
+  co_await read_loop();
+}
+
+// True once a TLS connection is established (at once for plain TCP). The
+// handshake holds a connection slot, so a flood of stalled handshakes is
+// bounded by the listener's limit and each ends at the timeout.
+asio::awaitable<bool> connection::handshake() {
+  auto* tls = stream_.tls();
+  if (!tls) co_return true;
+  boost::system::error_code ec;
+  arm_deadline(limits_.tls_handshake_timeout_ms, "the TLS handshake did not finish");
+  co_await tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  deadline_.cancel();
+  if (closed_) co_return false;  // the deadline closed it, and said so
+  if (ec) {
+    spdlog::warn("kafka: TLS handshake with {} failed: {}; connection closed", peer_, net::handshake_failure(ec, *tls));
+    co_return false;
+  }
+  from_cluster_node_ = env_->tls.peers_are_nodes && net::peer_verified(*tls);
+  co_return true;
+}
+
+void connection::arm_deadline(int64_t timeout_ms, const char* what_did_not_happen) {
+  deadline_.expires_after(std::chrono::milliseconds(timeout_ms));
+  deadline_.async_wait([weak = weak_from_this(), timeout_ms, what_did_not_happen](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    spdlog::warn("kafka: closing connection from {}: {} within {} ms", self->peer_, what_did_not_happen, timeout_ms);
+    self->close();
+  });
 }
 
 asio::awaitable<void> connection::read_loop() {
@@ -66,7 +106,7 @@ asio::awaitable<void> connection::read_loop() {
   auto on_error = asio::redirect_error(asio::use_awaitable, ec);
   while (!closed_) {
     uint8_t size_prefix[4];
-    co_await asio::async_read(socket_, asio::buffer(size_prefix), on_error);
+    co_await asio::async_read(stream_, asio::buffer(size_prefix), on_error);
     if (ec || closed_) break;
     last_activity_ = std::chrono::steady_clock::now();
     int32_t size = load_i32(size_prefix);
@@ -82,16 +122,9 @@ asio::awaitable<void> connection::read_loop() {
     if (closed_) break;
     auto grant = co_await budget_.acquire(static_cast<uint64_t>(size));
     std::vector<uint8_t> frame(static_cast<size_t>(size));
-    body_deadline_.expires_after(std::chrono::milliseconds(limits_.frame_body_timeout_ms));
-    body_deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& wait_ec) {
-      auto self = weak.lock();
-      if (wait_ec || !self || self->closed_) return;
-      spdlog::warn("kafka: closing connection from {}: a request body did not arrive within {} ms", self->peer_,
-                   self->limits_.frame_body_timeout_ms);
-      self->close();
-    });
-    co_await asio::async_read(socket_, asio::buffer(frame), on_error);
-    body_deadline_.cancel();
+    arm_deadline(limits_.frame_body_timeout_ms, "a request body did not arrive");
+    co_await asio::async_read(stream_, asio::buffer(frame), net::transfer_whole_buffer(), on_error);
+    deadline_.cancel();
     if (ec || closed_) {
       budget_.release(grant);
       break;
@@ -155,7 +188,7 @@ void connection::handle_frame(std::vector<uint8_t> frame, net::byte_budget::gran
   }
   handler_fn handler = find_handler(header->api_key);
   STRATA_ASSERT(handler != nullptr, "every API in the table has a handler");
-  request req{*header, std::span<const uint8_t>(frame).subspan(r.position()), client_host_};
+  request req{*header, std::span<const uint8_t>(frame).subspan(r.position()), client_host_, from_cluster_node_};
   status s = handler(services_, req, std::move(respond));
   if (!s.ok()) {
     reject(rejection::undecodable_body, header->api_key,
@@ -210,35 +243,43 @@ void connection::finish_front() {
   gate_.cancel();
 }
 
+// Sends every finished response at the front in one write (up to
+// responses_per_write_max): when an acks=all high watermark moves, dozens of
+// responses finish at once, and one write each would cost a trip through the
+// event loop apiece.
 void connection::write_next() {
-  while (!writing_ && !closed_ && !pending_.empty() && pending_.begin()->second.done) {
-    pending& p = pending_.begin()->second;
-    if (!p.body) {  // nothing is sent back (Produce with acks=0)
-      finish_front();
-      continue;
-    }
-    writing_ = true;
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(p.head), asio::buffer(*p.body)};
-    asio::async_write(socket_, buffers, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-      self->writing_ = false;
-      if (self->closed_) return;
-      self->last_activity_ = std::chrono::steady_clock::now();
-      self->finish_front();
-      if (ec) return self->close();
-      self->write_next();
-    });
+  if (writing_ || closed_) return;
+  while (!pending_.empty() && pending_.begin()->second.done && !pending_.begin()->second.body) {
+    finish_front();  // nothing is sent back (Produce with acks=0)
   }
+  std::vector<asio::const_buffer> buffers;
+  size_t responses = 0;
+  for (auto it = pending_.begin(); it != pending_.end() && responses < responses_per_write_max; ++it) {
+    if (!it->second.done || !it->second.body) break;  // a body-less one finishes once it is at the front
+    buffers.push_back(asio::buffer(it->second.head));
+    buffers.push_back(asio::buffer(*it->second.body));
+    ++responses;
+  }
+  if (responses == 0) return;
+  writing_ = true;
+  auto on_written = [self = shared_from_this(), responses](const boost::system::error_code& ec, size_t) {
+    self->writing_ = false;
+    if (self->closed_) return;
+    self->last_activity_ = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < responses; ++i) self->finish_front();
+    if (ec) return self->close();
+    self->write_next();
+  };
+  asio::async_write(stream_, buffers, net::transfer_whole_buffer(), std::move(on_written));
 }
 
 void connection::close() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.close();
   gate_.cancel();
   idle_.cancel();
-  body_deadline_.cancel();
+  deadline_.cancel();
   for (auto& [seq, p] : pending_) release(p);
   pending_.clear();
   slot_.reset();

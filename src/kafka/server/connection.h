@@ -1,13 +1,13 @@
-// One Kafka client connection. Reads size-prefixed request frames, checks
-// them against the limits, dispatches each to its API handler, and writes the
-// responses back in request order (the protocol requires it) even when
-// handlers finish out of order. A frame that cannot be a valid request closes
+// One Kafka client connection, plain or TLS. Reads size-prefixed request
+// frames, checks them against the limits, dispatches each to its API handler,
+// and writes the responses back in request order (the protocol requires it)
+// even when handlers finish out of order. A frame that cannot be a valid
+// request, or a TLS handshake that fails or does not finish in time, closes
 // the connection, as Kafka brokers do; other connections are unaffected.
 #pragma once
 
 #include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
@@ -17,13 +17,13 @@
 
 #include "kafka/server/server.h"
 #include "net/byte_budget.h"
+#include "net/stream.h"
 
 namespace strata::kafka {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<void> slot, services& svc,
-             std::shared_ptr<connection_env> env);
+  connection(net::stream stream, std::shared_ptr<void> slot, services& svc, std::shared_ptr<connection_env> env);
   void start();
 
  private:
@@ -38,8 +38,11 @@ class connection : public std::enable_shared_from_this<connection> {
     std::vector<uint8_t> head;  // size prefix and response header
   };
 
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> idle_watchdog();
+  void arm_deadline(int64_t timeout_ms, const char* what_did_not_happen);
   void handle_frame(std::vector<uint8_t> frame, net::byte_budget::grant grant);
   void release(pending& p);
   void reject(rejection why, int16_t api_key, const std::string& detail);
@@ -48,7 +51,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish_front();
   void close();
 
-  boost::asio::ip::tcp::socket socket_;
+  net::stream stream_;
   std::shared_ptr<void> slot_;
   services& services_;
   std::shared_ptr<connection_env> env_;
@@ -57,6 +60,7 @@ class connection : public std::enable_shared_from_this<connection> {
   const server_observer& observer_;
   std::string peer_;
   std::string client_host_;
+  bool from_cluster_node_ = false;
   std::map<uint64_t, pending> pending_;
   uint64_t next_seq_ = 0;
   bool writing_ = false;
@@ -64,7 +68,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::steady_clock::time_point last_activity_;
   boost::asio::steady_timer gate_;   // wakes the reader when in-flight requests drop
   boost::asio::steady_timer idle_;
-  boost::asio::steady_timer body_deadline_;  // closes a connection that stalls inside a frame
+  boost::asio::steady_timer deadline_;  // closes a connection that stalls in a handshake or inside a frame
 };
 
 }  // namespace strata::kafka

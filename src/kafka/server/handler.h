@@ -40,6 +40,9 @@ struct broker_config {
   std::string cluster_id = "strata-single-node";
   uint32_t fetch_bytes_max = 64 << 20;    // cap on one Fetch response
   int32_t fetch_wait_ms_max = 30'000;     // cap on a Fetch long poll
+  // Cluster TLS is on: a Fetch with a replica id must come from a peer that
+  // proved it is a node, so that no client can pose as a follower.
+  bool replica_fetch_needs_node = false;
 };
 
 struct services {
@@ -58,6 +61,7 @@ struct request {
   request_header header;
   std::span<const uint8_t> body;  // valid only during the handler call
   std::string_view client_host = {};  // the peer's address as Kafka reports it ("/127.0.0.1")
+  bool from_cluster_node = false;     // the peer's TLS certificate was signed by the cluster CA
 };
 
 using respond_fn = std::function<void(std::optional<std::vector<uint8_t>>)>;

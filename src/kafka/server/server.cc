@@ -6,19 +6,23 @@
 
 namespace strata::kafka {
 
-server::server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer)
+server::server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer, listener_tls tls)
     : io_(io),
       services_(svc),
-      env_(std::make_shared<connection_env>(
-          connection_env{limits, std::move(observer), std::make_unique<net::byte_budget>(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max})})) {}
+      env_(std::make_shared<connection_env>(connection_env{
+          limits, std::move(observer),
+          std::make_unique<net::byte_budget>(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}),
+          std::move(tls)})) {}
 
 server::~server() { stop(); }
 
-status server::start(const std::string& listen, const std::string& flag) {
+status server::start(const std::string& listen, const std::string& flag, const std::string& name) {
   listener_ = std::make_shared<net::listener>(
-      io_, "Kafka", env_->limits.connections_max,
+      io_, name, env_->limits.connections_max,
       [this](boost::asio::ip::tcp::socket socket, std::shared_ptr<void> slot) {
-        std::make_shared<connection>(std::move(socket), std::move(slot), services_, env_)->start();
+        auto* tls = env_->tls.context.get();
+        auto stream = tls ? net::stream(std::move(socket), *tls) : net::stream(std::move(socket));
+        std::make_shared<connection>(std::move(stream), std::move(slot), services_, env_)->start();
       });
   return listener_->start(listen, flag);
 }

@@ -1,5 +1,6 @@
-// The Kafka listener: accepts connections on --kafka-listen and runs one
-// `connection` per socket, under the limits below.
+// A Kafka listener: accepts connections on --kafka-listen (or the
+// replication listener) and runs one `connection` per socket, plain or TLS,
+// under the limits below.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,9 @@
 #include "base/units.h"
 #include "kafka/server/handler.h"
 
+namespace boost::asio::ssl {
+class context;
+}
 namespace strata::net {
 class listener;
 class byte_budget;
@@ -25,6 +29,15 @@ struct server_limits {
   uint32_t requests_in_flight_max = 100;           // per connection; reading pauses past it
   int64_t idle_timeout_ms = 10 * 60 * 1000;        // Kafka's connections.max.idle.ms
   int64_t frame_body_timeout_ms = 30'000;          // a request's body must arrive within this of its size prefix
+  int64_t tls_handshake_timeout_ms = 10'000;       // from accept to an established TLS connection
+};
+
+// TLS on a listener; without a context it speaks plain TCP.
+struct listener_tls {
+  std::shared_ptr<boost::asio::ssl::context> context;
+  // The context requires client certificates signed by the cluster CA, so a
+  // peer that completes the handshake has proved it is a cluster node.
+  bool peers_are_nodes = false;
 };
 
 // What a finished request reports, for metrics.
@@ -52,13 +65,16 @@ struct connection_env {
   server_limits limits;
   server_observer observer;
   std::unique_ptr<net::byte_budget> budget;
+  listener_tls tls;
 };
 
 class server {
  public:
-  server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer = {});
+  server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer = {},
+         listener_tls tls = {});
   ~server();
-  status start(const std::string& listen, const std::string& flag = "--kafka-listen");
+  // `flag` names the setting in errors, `name` the listener in logs.
+  status start(const std::string& listen, const std::string& flag = "--kafka-listen", const std::string& name = "Kafka");
   void stop();
   uint16_t port() const;
 

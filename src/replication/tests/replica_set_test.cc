@@ -204,3 +204,25 @@ TEST(ReplicaSet, FollowersReportEndLagAndIsrMembership) {
 
 }  // namespace
 }  // namespace strata::replication
+
+namespace strata::replication {
+namespace {
+
+TEST(ReplicaSet, SetReplicasKeepsProgressAndTracksNewReplicas) {
+  replica_set rs;
+  rs.reset(1, {1, 2, 3}, {1, 2, 3}, 1000);
+  ASSERT_TRUE(rs.on_fetch(2, 8, 10, 1001));
+  ASSERT_TRUE(rs.on_fetch(3, 9, 10, 1001));
+  EXPECT_FALSE(rs.on_fetch(4, 0, 10, 1001)) << "not a replica yet";
+  rs.set_replicas({1, 2, 4, 3}, 1002);
+  ASSERT_TRUE(rs.on_fetch(4, 0, 10, 1003));
+  EXPECT_EQ(rs.high_watermark(10), 8) << "2 kept its progress; 4 is outside the isr";
+  EXPECT_EQ(rs.caught_up(8, 0), (std::vector<node_id>{})) << "4 is far behind";
+  ASSERT_TRUE(rs.on_fetch(4, 10, 10, 1004));
+  EXPECT_EQ(rs.caught_up(8, 0), (std::vector<node_id>{4}));
+  rs.set_replicas({1, 2, 4}, 1005);
+  EXPECT_FALSE(rs.on_fetch(3, 10, 10, 1006)) << "3 left the replica set";
+}
+
+}  // namespace
+}  // namespace strata::replication

@@ -119,6 +119,7 @@ struct topic_spec {
   int32_t epoch = 1;
   ids isr = {1, 2, 3};
   std::map<std::string, std::string> configs = {};
+  ids target = {};  // non-empty: the partition is moving there
 };
 
 inline cluster_snapshot snapshot(int64_t revision, const std::vector<topic_spec>& topics) {
@@ -128,8 +129,8 @@ inline cluster_snapshot snapshot(int64_t revision, const std::vector<topic_spec>
   s.controller = 1;
   s.brokers = three_brokers();
   for (auto& t : topics) {
-    s.topics.push_back({t.name, topic_id_of(t.name), 1, static_cast<int32_t>(t.replicas.size()), t.configs});
-    s.partitions.push_back({t.name, 0, t.replicas, t.leader, t.epoch, t.isr, revision});
+    s.topics.push_back({t.name, topic_id_of(t.name), 1, static_cast<int32_t>(t.replicas.size()), t.configs, {}});
+    s.partitions.push_back({t.name, 0, t.replicas, t.leader, t.epoch, t.isr, revision, t.target});
   }
   return s;
 }

@@ -183,7 +183,7 @@ class replica_streams final : public streams::service {
   void shutdown() override {}
   const streams::service_config& config() const override { return config_; }
   result<streams::topic_info> create_topic(const std::string&, int32_t, const std::map<std::string, std::string>&,
-                                           int32_t) override {
+                                           int32_t, const std::vector<std::vector<int32_t>>&) override {
     return make_error(errc::unsupported, "unused");
   }
   status delete_topic(const std::string&) override { return make_error(errc::unsupported, "unused"); }
@@ -251,7 +251,8 @@ class server_side {
  public:
   server_side() : groups_(sched, *kv_, groups::coordinator_config{}), svc_{streams, groups_, sched, broker} {}
 
-  std::optional<std::vector<uint8_t>> serve(const std::vector<uint8_t>& frame) {
+  // `from_cluster_node`: the connection's peer proved with the cluster CA that it is a node.
+  std::optional<std::vector<uint8_t>> serve(const std::vector<uint8_t>& frame, bool from_cluster_node = false) {
     reader r(after_size_prefix(frame));
     auto header = decode_request_header(r);
     if (!header) return std::nullopt;
@@ -264,7 +265,7 @@ class server_side {
     EXPECT_NE(handler, nullptr);
     if (!handler) return std::nullopt;
     std::span<const uint8_t> whole = after_size_prefix(frame);
-    request req{*header, whole.subspan(r.position())};
+    request req{*header, whole.subspan(r.position()), "/127.0.0.1", from_cluster_node};
     std::optional<std::vector<uint8_t>> body;
     int responses = 0;
     status s = handler(svc_, req, [&](std::optional<std::vector<uint8_t>> b) {
@@ -348,6 +349,36 @@ TEST(ReplicaMessages, FetchRoundTripsThroughTheServersFetchHandler) {
   EXPECT_EQ(d[3].error, static_cast<int16_t>(error_code::unknown_leader_epoch));
 
   EXPECT_EQ(decode_fetch(*response, correlation + 1).code(), errc::corrupt);
+}
+
+TEST(ReplicaMessages, WithClusterTlsOnlyAuthenticatedNodesFetchAsReplicas) {
+  server_side server;
+  server.broker.replica_fetch_needs_node = true;
+  streams::fetch_result answer;
+  answer.high_watermark = 90;
+  answer.log_start_offset = 0;
+  answer.records = bytes_of("records");
+  for (auto key : {std::pair<std::string, int32_t>{"orders", 0}, {"orders", 2}, {"clicks", 3}, {"clicks", 1}}) {
+    server.streams.fetch_answers[key] = answer;
+  }
+
+  // A client posing as replica 2 on a connection that is not a node's.
+  auto refused = server.serve(encode_fetch(sample_fetch(), correlation));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_TRUE(server.streams.fetches.empty()) << "nothing was read for it";
+  auto decoded = decode_fetch(*refused, correlation);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.err().message.find("CLUSTER_AUTHORIZATION_FAILED"), std::string::npos) << decoded.err().message;
+
+  // The same fetch from an authenticated node is served.
+  auto served = server.serve(encode_fetch(sample_fetch(), correlation), /*from_cluster_node=*/true);
+  ASSERT_TRUE(served.has_value());
+  auto records = decode_fetch(*served, correlation);
+  ASSERT_TRUE(records.ok()) << records.err().message;
+  ASSERT_EQ(records->size(), 4u);
+  EXPECT_EQ((*records)[0].error, 0);
+  EXPECT_EQ(std::vector<uint8_t>((*records)[0].records.begin(), (*records)[0].records.end()), bytes_of("records"));
+  EXPECT_EQ(server.streams.fetches.size(), 4u);
 }
 
 TEST(ReplicaMessages, AnEmptyLongPollRoundTripsThroughTheServer) {

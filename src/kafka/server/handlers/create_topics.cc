@@ -1,8 +1,12 @@
 // CreateTopics v0-7 (flexible from v5). A single node keeps one replica; in
-// cluster mode the replication factor places replicas on live nodes. Manual
-// replica assignments are refused. timeout_ms is ignored because creation
+// cluster mode the replication factor places replicas on live nodes, or a
+// manual assignment names each partition's replicas (a single node accepts
+// one that names only itself). timeout_ms is ignored because creation
 // finishes before the response is sent.
+#include <fmt/format.h>
+
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -22,7 +26,8 @@ struct creatable_topic {
   std::string name;
   int32_t num_partitions = -1;
   int16_t replication_factor = -1;
-  bool has_assignments = false;
+  std::vector<std::pair<int32_t, std::vector<int32_t>>> assignments;  // partition index, replicas
+  bool assignments_too_large = false;
   std::vector<std::pair<std::string, std::optional<std::string>>> configs;
 };
 
@@ -41,14 +46,25 @@ struct create_result {
   std::vector<config_entry> configs;
 };
 
-void skip_assignments(reader& r, bool flex, creatable_topic& t) {
+// Bounds what one request may make this broker hold; larger assignments are
+// read past and refused.
+constexpr int32_t assignment_partitions_max = 100'000;
+constexpr int32_t assignment_replicas_max = 16;
+
+void decode_assignments(reader& r, bool flex, creatable_topic& t) {
   int32_t n = r.array_length(flex);
-  t.has_assignments = n > 0;
+  t.assignments_too_large = n > assignment_partitions_max;
   for (int32_t i = 0; i < n && r.ok(); ++i) {
-    (void)r.i32();  // partition index
+    int32_t index = r.i32();
     int32_t brokers = r.array_length(flex);
-    for (int32_t b = 0; b < brokers && r.ok(); ++b) (void)r.i32();
+    std::vector<int32_t> replicas;
+    t.assignments_too_large = t.assignments_too_large || brokers > assignment_replicas_max;
+    for (int32_t b = 0; b < brokers && r.ok(); ++b) {
+      int32_t id = r.i32();
+      if (!t.assignments_too_large) replicas.push_back(id);
+    }
     if (flex) r.skip_tagged_fields();
+    if (!t.assignments_too_large) t.assignments.emplace_back(index, std::move(replicas));
   }
 }
 
@@ -57,7 +73,7 @@ creatable_topic decode_topic(reader& r, bool flex) {
   t.name = r.string(flex);
   t.num_partitions = r.i32();
   t.replication_factor = r.i16();
-  skip_assignments(r, flex, t);
+  decode_assignments(r, flex, t);
   int32_t n = r.array_length(flex);
   for (int32_t i = 0; i < n && r.ok(); ++i) {
     std::string name = r.string(flex);
@@ -91,7 +107,39 @@ struct topic_plan {
   int32_t partitions = 0;
   streams::topic_config config;                 // the configs applied to a new topic's defaults
   std::map<std::string, std::string> configs;  // as sent, for the service
+  std::vector<std::vector<int32_t>> assignment; // by partition index; empty: placed by the broker
 };
+
+// Kafka's rules for a manual assignment: it replaces num_partitions and
+// replication_factor (both -1), names partitions 0..n-1 once each, every one
+// with the same number of distinct replicas. Whether the nodes exist is the
+// service's to check.
+std::optional<create_result> validate_assignment(const creatable_topic& t, topic_plan& plan) {
+  if (t.assignments_too_large) {
+    return failed(t.name, error_code::invalid_replica_assignment,
+                  fmt::format("the assignment is too large: at most {} partitions of {} replicas", assignment_partitions_max,
+                              assignment_replicas_max));
+  }
+  if (t.num_partitions != -1 || t.replication_factor != -1) {
+    return failed(t.name, error_code::invalid_request,
+                  "num_partitions and replication_factor must both be -1 when replica assignments are given");
+  }
+  plan.assignment.assign(t.assignments.size(), {});
+  for (const auto& [index, replicas] : t.assignments) {
+    if (index < 0 || static_cast<size_t>(index) >= t.assignments.size() || !plan.assignment[index].empty()) {
+      return failed(t.name, error_code::invalid_replica_assignment,
+                    fmt::format("partition indexes must be 0 to {}, each once; {} is not", t.assignments.size() - 1, index));
+    }
+    std::set<int32_t> distinct(replicas.begin(), replicas.end());
+    if (replicas.empty() || distinct.size() != replicas.size() || replicas.size() != t.assignments.front().second.size()) {
+      return failed(t.name, error_code::invalid_replica_assignment,
+                    fmt::format("partition {} must name distinct replicas, as many as every other partition", index));
+    }
+    plan.assignment[index] = replicas;
+  }
+  plan.partitions = static_cast<int32_t>(t.assignments.size());
+  return std::nullopt;
+}
 
 // Checks everything but existence: the failure to report, or nullopt with
 // `plan` filled in.
@@ -100,10 +148,8 @@ std::optional<create_result> validate(const creatable_topic& t, const streams::s
   if (auto st = streams::service::validate_topic_name(t.name); !st) {
     return failed(t.name, error_code::invalid_topic_exception, st.err().message);
   }
-  if (t.has_assignments) {
-    return failed(t.name, error_code::invalid_request,
-                  "manual replica assignment is not supported on a single node: send an empty assignment list and "
-                  "num_partitions");
+  if (!t.assignments.empty() || t.assignments_too_large) {
+    if (auto bad = validate_assignment(t, plan)) return bad;
   }
   if (!clustered && t.replication_factor != -1 && t.replication_factor != 1) {
     return failed(t.name, error_code::invalid_replication_factor,
@@ -114,7 +160,7 @@ std::optional<create_result> validate(const creatable_topic& t, const streams::s
     return failed(t.name, error_code::invalid_replication_factor,
                   "replication factor " + std::to_string(t.replication_factor) + " is out of range: use 1 to 3, or -1");
   }
-  plan.partitions = t.num_partitions == -1 ? cfg.default_partitions : t.num_partitions;
+  if (plan.assignment.empty()) plan.partitions = t.num_partitions == -1 ? cfg.default_partitions : t.num_partitions;
   if (plan.partitions < 1 || plan.partitions > cfg.partitions_max) {
     return failed(t.name, error_code::invalid_partitions,
                   "partition count " + std::to_string(t.num_partitions) + " is out of range: use 1 to " +
@@ -133,19 +179,37 @@ std::optional<create_result> validate(const creatable_topic& t, const streams::s
   return std::nullopt;
 }
 
+// A single node accepts an assignment that names only itself.
+result<streams::topic_info> create_on_this_node(services& s, const std::string& name, const topic_plan& plan) {
+  for (const auto& replicas : plan.assignment) {
+    if (replicas.size() != 1 || replicas.front() != s.broker.node_id) {
+      return make_error(errc::invalid_argument, fmt::format("this single node is node {}; an assignment may name only it",
+                                                            s.broker.node_id));
+    }
+  }
+  return s.streams.create_topic(name, plan.partitions, plan.configs, 1);
+}
+
 create_result create_one(services& s, const creatable_topic& t, bool validate_only) {
   topic_plan plan;
   if (auto bad = validate(t, s.streams.config(), s.streams.clustered(), plan)) return std::move(*bad);
   create_result res;
   res.name = t.name;
   res.num_partitions = plan.partitions;
-  res.replication_factor = t.replication_factor == -1 ? 1 : t.replication_factor;
+  res.replication_factor = !plan.assignment.empty() ? static_cast<int16_t>(plan.assignment.front().size())
+                           : t.replication_factor == -1 ? int16_t{1}
+                                                       : t.replication_factor;
   if (validate_only) {
     if (s.streams.describe_topic(t.name).ok()) {
       return failed(t.name, error_code::topic_already_exists, "topic " + t.name + " already exists");
     }
   } else {
-    auto created = s.streams.create_topic(t.name, plan.partitions, plan.configs, t.replication_factor);
+    auto created = s.streams.clustered() || plan.assignment.empty()
+                       ? s.streams.create_topic(t.name, plan.partitions, plan.configs, t.replication_factor, plan.assignment)
+                       : create_on_this_node(s, t.name, plan);
+    if (!created && created.code() == errc::invalid_argument && !plan.assignment.empty()) {
+      return failed(t.name, error_code::invalid_replica_assignment, created.err().message);
+    }
     if (!created) {
       return failed(t.name, to_kafka_error(created.code(), error_code::invalid_request), created.err().message);
     }

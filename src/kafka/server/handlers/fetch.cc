@@ -1,7 +1,9 @@
 // Fetch: reads whole batches from each requested partition, up to the high
 // watermark, within max_bytes and partition_max_bytes. When less than
 // min_bytes is available it long-polls: it watches the partitions and answers
-// when new data arrives or max_wait_ms passes, whichever is first.
+// when new data arrives or max_wait_ms passes, whichever is first. With
+// cluster TLS, a follower's fetch (replica id >= 0) from a peer that is not
+// an authenticated node gets CLUSTER_AUTHORIZATION_FAILED at once.
 #include <algorithm>
 #include <memory>
 
@@ -77,12 +79,17 @@ std::optional<fetch_request> decode(const request& req) {
 
 class fetch_call : public std::enable_shared_from_this<fetch_call> {
  public:
-  fetch_call(services& svc, request_header header, fetch_request req, respond_fn respond)
-      : svc_(svc), header_(std::move(header)), version_(header_.api_version), req_(std::move(req)), respond_(std::move(respond)) {}
+  fetch_call(services& svc, request_header header, fetch_request req, respond_fn respond, bool refused)
+      : svc_(svc),
+        header_(std::move(header)),
+        version_(header_.api_version),
+        req_(std::move(req)),
+        respond_(std::move(respond)),
+        refused_(refused) {}
 
   void start() {
     const int32_t wait_ms = std::clamp(req_.max_wait_ms, 0, svc_.broker.fetch_wait_ms_max);
-    if (attempt(/*final=*/wait_ms == 0)) return;
+    if (attempt(/*final=*/wait_ms == 0 || refused_)) return;
     timer_ = svc_.sched.after(wait_ms, [self = shared_from_this()] {
       self->timer_ = 0;
       self->attempt(/*final=*/true);
@@ -98,7 +105,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     writer w(out);
     w.i32(0);  // throttle_time_ms
     if (version_ >= 7) {
-      w.i16(0);  // error_code
+      w.i16(refused_ ? wire_code(error_code::cluster_authorization_failed) : 0);
       w.i32(0);  // session_id
     }
     uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
@@ -110,14 +117,18 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       w.array_length(static_cast<int32_t>(t.partitions.size()), false);
       for (auto& p : t.partitions) {
         uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
-        auto res = req_.replica_id >= 0
-                       ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
-                       : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
+        streams::fetch_result res{.high_watermark = -1, .log_start_offset = -1, .records = {}};
+        if (!refused_) {
+          res = req_.replica_id >= 0
+                    ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
+                    : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
+        }
         records_bytes += res.records.size();
         budget -= std::min<uint64_t>(budget, res.records.size());
+        const error_code code = refused_ ? error_code::cluster_authorization_failed : to_kafka_error(res.error);
         w.i32(p.index);
-        w.i16(wire_code(to_kafka_error(res.error)));
-        if (res.error != streams::stream_error::none) errors.push_back(to_kafka_error(res.error));
+        w.i16(wire_code(code));
+        if (code != error_code::none) errors.push_back(code);
         w.i64(res.high_watermark);
         w.i64(res.high_watermark);  // last_stable_offset: no transactions
         if (version_ >= 5) w.i64(res.log_start_offset);
@@ -166,6 +177,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
   int16_t version_;
   fetch_request req_;
   respond_fn respond_;
+  const bool refused_;  // every partition answers CLUSTER_AUTHORIZATION_FAILED
   std::vector<uint64_t> watches_;
   scheduler::timer_id timer_ = 0;
   bool done_ = false;
@@ -176,7 +188,8 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
 status fetch(services& svc, const request& req, respond_fn respond) {
   auto f = decode(req);
   if (!f) return malformed_request(req.header);
-  std::make_shared<fetch_call>(svc, req.header, std::move(*f), std::move(respond))->start();
+  const bool refused = f->replica_id >= 0 && svc.broker.replica_fetch_needs_node && !req.from_cluster_node;
+  std::make_shared<fetch_call>(svc, req.header, std::move(*f), std::move(respond), refused)->start();
   return {};
 }
 

@@ -14,7 +14,7 @@ struct topic_spec {
   std::string name;
   int32_t partitions = -1;
   int16_t replication = -1;
-  bool with_assignment = false;
+  std::vector<std::pair<int32_t, std::vector<int32_t>>> assignment{};  // partition index, replicas
   std::vector<std::pair<std::string, std::optional<std::string>>> configs{};
 };
 
@@ -26,11 +26,11 @@ std::vector<uint8_t> create_request(int16_t version, const std::vector<topic_spe
     w.string(t.name, flex);
     w.i32(t.partitions);
     w.i16(t.replication);
-    w.array_length(t.with_assignment ? 1 : 0, flex);
-    if (t.with_assignment) {
-      w.i32(0);
-      w.array_length(1, flex);
-      w.i32(0);
+    w.array_length(static_cast<int32_t>(t.assignment.size()), flex);
+    for (const auto& [index, replicas] : t.assignment) {
+      w.i32(index);
+      w.array_length(static_cast<int32_t>(replicas.size()), flex);
+      for (int32_t id : replicas) w.i32(id);
       if (flex) w.empty_tagged_fields();
     }
     w.array_length(static_cast<int32_t>(t.configs.size()), flex);
@@ -155,7 +155,7 @@ TEST_F(CreateTopics, RejectsEachBadTopicWithItsOwnError) {
   h.streams.add_topic("exists", 1);
   auto out = run(4, {
                         {.name = "replicated", .partitions = 1, .replication = 3},
-                        {.name = "placed", .partitions = 1, .with_assignment = true},
+                        {.name = "placed", .partitions = 1, .assignment = {{0, {0}}}},
                         {.name = "bad name!", .partitions = 1},
                         {.name = "zero", .partitions = 0},
                         {.name = "huge", .partitions = 101},
@@ -237,6 +237,38 @@ TEST_F(CreateTopics, TruncatedBodyIsAnErrorWithoutResponse) {
   EXPECT_FALSE(st.ok());
   EXPECT_EQ(responded, 0);
   EXPECT_FALSE(h.streams.has_topic("cut"));
+}
+
+}  // namespace
+}  // namespace strata::kafka
+
+namespace strata::kafka {
+namespace {
+
+TEST_F(CreateTopics, ASingleNodeTakesAnAssignmentThatNamesOnlyItself) {
+  h.broker.node_id = 7;
+  auto code = [](error_code e) { return static_cast<int16_t>(e); };
+  auto out = run(5, {
+                        {.name = "mine", .assignment = {{1, {7}}, {0, {7}}}},
+                        {.name = "other", .assignment = {{0, {8}}}},
+                        {.name = "two", .assignment = {{0, {7, 8}}}},
+                        {.name = "gap", .assignment = {{0, {7}}, {2, {7}}}},
+                        {.name = "again", .assignment = {{0, {7}}, {0, {7}}}},
+                        {.name = "dup", .assignment = {{0, {7, 7}}}},
+                        {.name = "empty", .assignment = {{0, {}}}},
+                        {.name = "both", .partitions = 1, .assignment = {{0, {7}}}},
+                    });
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[0].error, 0) << out[0].message.value_or("");
+  EXPECT_EQ(out[0].partitions, 2);
+  EXPECT_EQ(out[0].replication, 1);
+  EXPECT_TRUE(h.streams.has_topic("mine"));
+  for (size_t i = 1; i <= 6; ++i) {
+    EXPECT_EQ(out[i].error, code(error_code::invalid_replica_assignment)) << out[i].name;
+    EXPECT_FALSE(h.streams.has_topic(out[i].name)) << out[i].name;
+  }
+  EXPECT_NE(out[1].message.value_or("").find("node 7"), std::string::npos) << "says which node this is";
+  EXPECT_EQ(out[7].error, code(error_code::invalid_request)) << "num_partitions and an assignment";
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ class fake_streams final : public streams::service {
 
   result<streams::topic_info> create_topic(const std::string& name, int32_t partitions,
                                            const std::map<std::string, std::string>& configs,
-                                           int32_t /*replication_factor*/ = -1) override {
+                                           int32_t /*replication_factor*/ = -1,
+                                           const std::vector<std::vector<int32_t>>& /*assignment*/ = {}) override {
     ++create_topic_calls;
     if (topics_.contains(name)) return make_error(errc::already_exists, "topic " + name + " already exists");
     streams::topic_info t;
@@ -185,6 +186,7 @@ class handler_harness {
   fake_streams streams;
   manual_scheduler sched;
   broker_config broker;
+  services& svc() { return svc_; }
 
  private:
   // The handlers under test never touch the group coordinator.
