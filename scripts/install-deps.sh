@@ -12,7 +12,7 @@ build_pkgs=(
   protobuf-compiler protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev
 )
 test_pkgs=(
-  kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps
+  kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps openssl
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
   postgresql-client-15 python3-psycopg libpq-dev
   etcd-server

@@ -156,13 +156,10 @@ class node_impl final : public cluster_node, public streams::cluster_link {
     STRATA_TRY(plan);
     const cluster::rebalance_plan& p = *plan;
     admin::rebalance_outcome out{{}, p.replicas_moved, p.preferred_changed, p.skipped};
-    auto before = agent_.view();
-    for (const auto& next : p.changes) {
-      admin::partition_move m{next.topic, next.partition, {}, next.moving() ? next.target_replicas : next.replicas};
-      for (const auto& was : before.partitions) {
-        if (was.topic == next.topic && was.partition == next.partition) m.replicas_before = was.replicas;
-      }
-      out.moves.push_back(std::move(m));
+    for (size_t i = 0; i < p.changes.size(); ++i) {
+      const auto& next = p.changes[i];
+      out.moves.push_back(admin::partition_move{next.topic, next.partition, p.replicas_before[i],
+                                                next.moving() ? next.target_replicas : next.replicas});
     }
     return out;
   }

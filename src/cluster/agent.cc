@@ -643,6 +643,7 @@ status agent::do_rebalance(const rebalance_request& request, rebalance_plan& pla
     }
   }
   plan.changes = std::move(written);
+  tally_moves(*view, plan);
   poll_again_ = true;
   return {};
 }

@@ -154,6 +154,7 @@ std::vector<partition_state> plan_move_completions(const cluster_view& view) {
     }
     if (!contains(next.replicas, p.leader)) {
       next.leader = first_eligible(next, view, no_leader);
+      if (next.leader == no_leader) continue;  // no live target replica to lead: wait rather than go offline
       next.leader_epoch = p.leader_epoch + 1;
     }
     changes.push_back(std::move(next));
@@ -193,13 +194,27 @@ rebalance_plan plan_rebalance(const cluster_view& view) {
   while (balance_step(preferred_on, targets, make_preferred)) {
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const partition_state& p = *candidates[i];
-    if (targets[i] == p.replicas) continue;
-    for (node_id id : targets[i]) plan.replicas_moved += contains(p.replicas, id) ? 0 : 1;
-    if (targets[i].front() != p.replicas.front()) ++plan.preferred_changed;
-    plan.changes.push_back(start_move(p, targets[i]));
+    if (targets[i] != candidates[i]->replicas) plan.changes.push_back(start_move(*candidates[i], targets[i]));
   }
+  tally_moves(view, plan);
   return plan;
+}
+
+void tally_moves(const cluster_view& before, rebalance_plan& plan) {
+  plan.replicas_moved = 0;
+  plan.preferred_changed = 0;
+  plan.replicas_before.clear();
+  for (const partition_state& next : plan.changes) {
+    const partition_state* was = nullptr;
+    for (const partition_state& p : before.partitions) {
+      if (p.topic == next.topic && p.partition == next.partition) was = &p;
+    }
+    plan.replicas_before.push_back(was ? was->replicas : std::vector<node_id>{});
+    if (was == nullptr || was->replicas.empty()) continue;
+    const std::vector<node_id>& target = next.moving() ? next.target_replicas : next.replicas;
+    for (node_id id : target) plan.replicas_moved += contains(was->replicas, id) ? 0 : 1;
+    if (target.front() != was->replicas.front()) ++plan.preferred_changed;
+  }
 }
 
 std::vector<partition_state> plan_leadership(const cluster_view& view, bool move_to_preferred) {

@@ -47,7 +47,7 @@ std::optional<partition_state> plan_leader_handoff(const partition_state& p, nod
 // Moves that can finish: a moving partition whose target replicas are all in
 // the isr gets replicas = target, isr = isr minus the leaving replicas, and
 // no target. If its leader leaves, the first target replica that is alive and
-// in the isr leads at epoch + 1.
+// in the isr leads at epoch + 1; with none alive the move waits.
 std::vector<partition_state> plan_move_completions(const cluster_view& view);
 
 // What `strata cluster rebalance` asks for: new states for the partitions
@@ -61,11 +61,15 @@ std::vector<partition_state> plan_move_completions(const cluster_view& view);
 // `skipped`. Deterministic for a given view.
 struct rebalance_plan {
   std::vector<partition_state> changes;
+  std::vector<std::vector<node_id>> replicas_before;  // of each change, as it was read
   int32_t replicas_moved = 0;     // replica copies the moves make
   int32_t preferred_changed = 0;  // partitions whose preferred leader changed
   int32_t skipped = 0;
 };
 rebalance_plan plan_rebalance(const cluster_view& view);
+// Fills replicas_before, replicas_moved and preferred_changed from
+// plan.changes and the state they were planned from.
+void tally_moves(const cluster_view& before, rebalance_plan& plan);
 
 struct rebalance_request {
   int64_t throttle_bytes_per_second = 0;  // for the copies the moves make; 0: unlimited

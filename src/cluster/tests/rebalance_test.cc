@@ -72,6 +72,10 @@ TEST(PlanRebalance, NewNodeGetsItsShareWithFewestCopies) {
   EXPECT_LE(spread(after.replicas), 1);
   EXPECT_EQ(after.replicas[4], 4) << "16 replicas over 4 nodes";
   EXPECT_EQ(plan.replicas_moved, 4) << "only the copies node 4 needs";
+  ASSERT_EQ(plan.replicas_before.size(), plan.changes.size());
+  for (size_t i = 0; i < plan.changes.size(); ++i) {
+    EXPECT_EQ(plan.replicas_before[i], view.partitions[plan.changes[i].partition].replicas);
+  }
   EXPECT_LE(spread(after.preferred), 1);
   for (const auto& c : plan.changes) {
     const auto& target = c.moving() ? c.target_replicas : c.replicas;
@@ -155,6 +159,15 @@ TEST(PlanMoveCompletions, LeaderLeavingHandsOverToTheTarget) {
   EXPECT_EQ(done[0].leader, 2);
   EXPECT_EQ(done[0].leader_epoch, 6);
   EXPECT_EQ(done[0].isr, (std::vector<node_id>{2, 4}));
+}
+
+TEST(PlanMoveCompletions, NeverLeavesAPartitionWithoutALeader) {
+  auto view = nodes({1});  // 2 and 4 died after joining the isr
+  auto p = part(0, {2, 4, 1}, {2, 4});
+  p.leader = 1;
+  p.isr = {1, 2, 4};
+  view.partitions = {p};
+  EXPECT_TRUE(plan_move_completions(view).empty());
 }
 
 TEST(StateCodec, TargetReplicasOnlyWhileMoving) {
