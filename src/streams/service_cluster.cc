@@ -37,6 +37,17 @@ const char* replication_error_message(stream_error e) {
 
 std::string ids_text(const std::vector<int32_t>& ids) { return fmt::format("[{}]", fmt::join(ids, ",")); }
 
+// A partition this node keeps no replica of (yet): known, offline, no leader.
+std::shared_ptr<partition> unhosted_partition(const std::string& topic, int32_t id, std::string dir) {
+  auto p = std::make_shared<partition>();
+  p->topic = topic;
+  p->id = id;
+  p->dir = std::move(dir);
+  p->role = replica_role::offline;
+  p->leader_id = -1;
+  return p;
+}
+
 }  // namespace
 
 int32_t service_impl::min_insync(const topic_state& t) const {
@@ -106,13 +117,7 @@ void service_impl::apply_topic(const cluster_topic& ct) {
   topic_state& t = it->second;
   t.record.partitions = std::max(t.record.partitions, ct.partitions);
   for (int32_t i = static_cast<int32_t>(t.partitions.size()); i < t.record.partitions; ++i) {
-    auto p = std::make_shared<partition>();
-    p->topic = ct.name;
-    p->id = i;
-    p->dir = io::join_path(topic_dir(t.record), std::to_string(i));
-    p->role = replica_role::offline;
-    p->leader_id = -1;
-    t.partitions.push_back(std::move(p));
+    t.partitions.push_back(unhosted_partition(ct.name, i, io::join_path(topic_dir(t.record), std::to_string(i))));
   }
 }
 
@@ -186,12 +191,7 @@ std::shared_ptr<partition> service_impl::drop_local_replica(topic_state& t, cons
     return p;
   }
   retire_partition(p);
-  auto fresh = std::make_shared<partition>();
-  fresh->topic = p->topic;
-  fresh->id = p->id;
-  fresh->dir = p->dir;
-  fresh->role = replica_role::offline;
-  fresh->leader_id = -1;
+  auto fresh = unhosted_partition(p->topic, p->id, p->dir);
   fresh->stale_dir_checked = true;
   t.partitions[static_cast<size_t>(p->id)] = fresh;
   destroy_partitions({p}, p->dir);
@@ -403,16 +403,14 @@ fetch_result service_impl::fetch_for_replica(const std::string& topic, int32_t p
   maybe_expand_isr(p);
   out.high_watermark = p->high_watermark;
   if (offset == end) return out;
-  const uint32_t allowed_bytes = catch_up_allowance(*p, replica_id, max_bytes);
+  // Only replicas outside the isr (catching up) are throttled.
+  const bool catching_up = !p->replica_set.in_isr(replica_id);
+  const uint32_t allowed_bytes =
+      catching_up ? std::min(max_bytes, catch_up_throttle_.allowance(sched_.now_ms())) : max_bytes;
   if (allowed_bytes == 0) return out;  // throttled: nothing this time
   out.error = read_into(*p, offset, allowed_bytes, end, /*min_one=*/true, out.records);
-  if (!p->replica_set.in_isr(replica_id)) catch_up_throttle_.spent(out.records.size());
+  if (catching_up) catch_up_throttle_.spent(out.records.size());
   return out;
-}
-
-uint32_t service_impl::catch_up_allowance(const partition& p, int32_t replica_id, uint32_t max_bytes) {
-  if (p.replica_set.in_isr(replica_id)) return max_bytes;
-  return std::min(max_bytes, catch_up_throttle_.allowance(sched_.now_ms()));
 }
 
 service::epoch_end service_impl::end_offset_for_epoch(const std::string& topic, int32_t partition_id,

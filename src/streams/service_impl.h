@@ -106,7 +106,6 @@ class service_impl final : public service {
   void apply_assignment(const replica_assignment& a);
   void become_leader(const std::shared_ptr<partition>& p, const replica_assignment& a);
   std::shared_ptr<partition> drop_local_replica(topic_state& t, const std::shared_ptr<partition>& p);
-  uint32_t catch_up_allowance(const partition& p, int32_t replica_id, uint32_t max_bytes);
   void become_follower(const std::shared_ptr<partition>& p, const replica_assignment& a);
   void maybe_expand_isr(const std::shared_ptr<partition>& p);
   void check_isr_lag();

@@ -92,6 +92,10 @@ def test_rebalance_moves_replicas_onto_a_new_node_and_loses_nothing(cluster_fact
     st = c.wait_full_isr(topic, range(partitions))
     held = replicas_by_node(st, topic)
     assert held == {1: 3, 2: 3, 3: 3, 4: 3}, held
+    # Each node reads etcd on its own poll: the new node's view catches up within one.
+    wait_until(lambda: "Moving partitions" not in c.cli_status(new).stdout, 15,
+               what="node 4's strata cluster status to show no move",
+               explain=lambda: c.cli_status(new).stdout)
     status_text = c.cli_status(new)
     assert status_text.returncode == 0 and "Moving partitions" not in status_text.stdout, status_text.stdout
 
