@@ -4,6 +4,8 @@
 #      the log_crash_writer target of tests/crash/CMakeLists.txt if needed);
 #   2. the Kafka kill -9 test: tests/crash/kafka_crash_test.py against the
 #      strata binary in BUILD_DIR;
+#   2b. the Kafka compaction kill -9 test: tests/crash/compaction_crash_test.py
+#      (kills during log compaction; the newest value of every key must stay);
 #   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
 #      flushed writes and snapshots must survive), same binary;
 #   4. the table kill -9 test: tests/crash/table_crash_test.py (COPY and
@@ -39,6 +41,10 @@ fi
 echo "== kafka kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/kafka_crash_test.py "$@" \
   || { status=1; failed+=(kafka_crash_test.py); }
+
+echo "== kafka compaction kill -9 crash test =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/compaction_crash_test.py \
+  || { status=1; failed+=(compaction_crash_test.py); }
 
 echo "== volume kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py \

@@ -1,6 +1,7 @@
 #include "admin/server.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without including it
 
@@ -11,10 +12,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <exception>
@@ -31,10 +33,13 @@
 #include "admin/tables_metrics.h"
 #include "admin/cluster_routes.h"
 #include "admin/topic_routes.h"
+#include "admin/user_routes.h"
 #include "admin/volume_routes.h"
 #include "admin/volumes_metrics.h"
 #include "metrics/registry.h"
 #include "net/listener.h"
+#include "net/stream.h"
+#include "net/tls.h"
 
 namespace strata::admin {
 
@@ -46,7 +51,8 @@ using error_code = boost::system::error_code;
 
 struct server::impl {
   impl(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
-       server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db)
+       server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db,
+       server_security security)
       : io(io),
         listen(std::move(listen)),
         streams(streams),
@@ -55,9 +61,11 @@ struct server::impl {
         db(db),
         registry(registry),
         limits(limits),
+        security(std::move(security)),
         blocking_pool(std::max<uint32_t>(1, limits.blocking_threads)) {}
 
   response handle(const request& plain);
+  void count(const std::string& route, std::string_view method, int status);
 
   asio::io_context& io;
   std::string listen;
@@ -67,10 +75,11 @@ struct server::impl {
   dbclone::service* db;       // nullptr: the database-clones face is off
   metrics::registry& registry;
   server_limits limits;
+  server_security security;
   asio::thread_pool blocking_pool;
   router routes;
   std::shared_ptr<net::listener> listener;
-  std::set<beast::tcp_stream*> sessions;  // open connections, closed by stop()
+  std::set<net::stream*> sessions;  // open connections, closed by stop()
   std::vector<metrics::registry::collector_id> collectors;
   bool stopped = false;
 };
@@ -79,9 +88,32 @@ namespace {
 
 constexpr size_t read_chunk_bytes = 64 * KiB;
 
-std::chrono::milliseconds idle_timeout(const server_limits& limits) {
-  return std::chrono::milliseconds(limits.idle_timeout_ms);
+// One accepted connection and the deadline that closes it when a handshake,
+// a request or a response takes too long. Shared so that a deadline firing
+// after the session ended finds nothing to close.
+struct connection : std::enable_shared_from_this<connection> {
+  explicit connection(tcp::socket socket) : stream(std::move(socket)), deadline(stream.get_executor()) {}
+  connection(tcp::socket socket, asio::ssl::context& tls)
+      : stream(std::move(socket), tls), deadline(stream.get_executor()) {}
+
+  net::stream stream;
+  asio::steady_timer deadline;
+  bool timed_out = false;
+};
+
+// Closes the connection unless disarm() or another arm() comes first within timeout_ms.
+void arm(connection& c, int64_t timeout_ms) {
+  c.deadline.expires_after(std::chrono::milliseconds(timeout_ms));
+  c.deadline.async_wait([weak = c.weak_from_this()](const error_code& ec) {
+    auto self = weak.lock();
+    // A wait that completed just before a re-arm still runs: the expiry tells.
+    if (ec || !self || self->deadline.expiry() > std::chrono::steady_clock::now()) return;
+    self->timed_out = true;
+    self->stream.close();
+  });
 }
+
+void disarm(connection& c) { c.deadline.expires_at(asio::steady_timer::time_point::max()); }
 
 // Methods outside this set are counted as "other", so clients cannot grow
 // the label set.
@@ -112,8 +144,8 @@ response read_error_response(const error_code& ec, const server_limits& limits) 
   return error_response(400, "invalid_argument", fmt::format("malformed HTTP request: {}", ec.message()));
 }
 
-asio::awaitable<bool> write_response(beast::tcp_stream& stream, const response& reply, unsigned version,
-                                     bool keep_alive, const server_limits& limits) {
+asio::awaitable<bool> write_response(connection& c, const response& reply, unsigned version, bool keep_alive,
+                                     const server_limits& limits) {
   http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
   res.set(http::field::server, "strata");
   if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
@@ -121,45 +153,78 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, const response& 
   res.keep_alive(keep_alive);
   res.body() = reply.body;
   res.prepare_payload();
-  stream.expires_after(idle_timeout(limits));
+  arm(c, limits.idle_timeout_ms);
   error_code ec;
-  co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  disarm(c);
   co_return !ec;
 }
 
 // After refusing a request whose body we did not read, discard what the client
 // still sends (bounded), so closing does not reset the connection before the
 // client has read our answer.
-asio::awaitable<void> drain(beast::tcp_stream& stream, const server_limits& limits) {
+asio::awaitable<void> drain(connection& c, const server_limits& limits) {
   error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   std::vector<char> sink(read_chunk_bytes);
   uint64_t drained = 0;
-  stream.expires_after(idle_timeout(limits));
+  arm(c, limits.idle_timeout_ms);
   while (!ec && drained < limits.drain_bytes_max) {
-    drained += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+    drained += co_await c.stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
   }
+  disarm(c);
 }
 
 // Reads one request. The header is read on its own first: Beast 1.74 drops a
 // Content-Length body_limit error when the body arrives in the same read as
 // the header, so the declared length is checked here before any body is read.
-asio::awaitable<error_code> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+// The whole request must arrive within the idle timeout.
+asio::awaitable<error_code> read_request(connection& c, beast::flat_buffer& buffer,
                                          http::request_parser<http::string_body>& parser,
                                          const server_limits& limits) {
   error_code ec;
-  co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return ec;
+  arm(c, limits.idle_timeout_ms);
+  co_await http::async_read_header(c.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   auto length = parser.content_length();
-  if (length && *length > limits.request_body_bytes_max) co_return error_code(http::error::body_limit);
-  co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && length && *length > limits.request_body_bytes_max) ec = http::error::body_limit;
+  if (!ec) co_await http::async_read(c.stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  disarm(c);
   co_return ec;
 }
+
+std::string peer_of(connection& c) {
+  error_code ec;
+  auto ep = c.stream.socket().remote_endpoint(ec);
+  return ec ? std::string("unknown peer") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+// True once a TLS connection is established (at once for plain HTTP). The
+// handshake holds a connection slot, so stalled handshakes are bounded by
+// connections_max and each ends at the timeout.
+asio::awaitable<bool> handshake(connection& c, const server_limits& limits, const bool& stopped) {
+  auto* tls = c.stream.tls();
+  if (!tls) co_return true;
+  const std::string peer = peer_of(c);
+  error_code ec;
+  arm(c, limits.tls_handshake_timeout_ms);
+  co_await tls->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  disarm(c);
+  if (!ec) co_return true;
+  if (c.timed_out) {
+    spdlog::warn("admin: TLS handshake with {} did not finish within {} ms; connection closed", peer,
+                 limits.tls_handshake_timeout_ms);
+  } else if (!stopped) {
+    spdlog::warn("admin: TLS handshake with {} failed: {}; connection closed", peer, net::handshake_failure(ec, *tls));
+  }
+  co_return false;
+}
+
+std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 // Keeps the connection in impl::sessions while the coroutine runs.
 class session_entry {
  public:
-  session_entry(server::impl& owner, beast::tcp_stream& stream) : owner_(owner), stream_(stream) {
+  session_entry(server::impl& owner, net::stream& stream) : owner_(owner), stream_(stream) {
     owner_.sessions.insert(&stream_);
   }
   ~session_entry() { owner_.sessions.erase(&stream_); }
@@ -168,7 +233,7 @@ class session_entry {
 
  private:
   server::impl& owner_;
-  beast::tcp_stream& stream_;
+  net::stream& stream_;
 };
 
 // Holds a plain pointer: ~server joins the pool before the impl can go away,
@@ -180,20 +245,21 @@ asio::awaitable<response> handle_blocking(server::impl* self, request plain) {
 // `slot` holds the listener's connection slot for as long as the session runs.
 asio::awaitable<void> serve(std::shared_ptr<server::impl> self, tcp::socket socket,
                             [[maybe_unused]] std::shared_ptr<void> slot) {
-  beast::tcp_stream stream(std::move(socket));
-  session_entry entry(*self, stream);
+  auto conn = self->security.tls ? std::make_shared<connection>(std::move(socket), *self->security.tls)
+                                 : std::make_shared<connection>(std::move(socket));
+  session_entry entry(*self, conn->stream);
   const server_limits& limits = self->limits;
   beast::flat_buffer buffer(limits.request_header_bytes_max + read_chunk_bytes);
-  for (;;) {
+  bool open = co_await handshake(*conn, limits, self->stopped);
+  while (open) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(limits.request_header_bytes_max);
     parser.body_limit(limits.request_body_bytes_max);
-    stream.expires_after(idle_timeout(limits));
-    error_code ec = co_await read_request(stream, buffer, parser, limits);
+    error_code ec = co_await read_request(*conn, buffer, parser, limits);
     if (self->stopped || is_disconnect(ec)) break;
     if (ec) {
-      if (co_await write_response(stream, read_error_response(ec, limits), 11, false, limits)) {
-        co_await drain(stream, limits);
+      if (co_await write_response(*conn, read_error_response(ec, limits), 11, false, limits)) {
+        co_await drain(*conn, limits);
       }
       break;
     }
@@ -202,18 +268,21 @@ asio::awaitable<void> serve(std::shared_ptr<server::impl> self, tcp::socket sock
     request plain{std::string(req.method_string()), std::string(req.target()),
                   std::string(req[http::field::content_type]), std::move(req.body())};
     response reply;
-    if (self->routes.blocking(plain)) {
+    auto refusal = check_bearer(self->security.tokens, plain.method, plain.target, view(req[http::field::authorization]));
+    if (refusal) {
+      self->count("unauthorized", plain.method, refusal->status);
+      reply = std::move(*refusal);
+    } else if (self->routes.blocking(plain)) {
       reply = co_await asio::co_spawn(self->blocking_pool.get_executor(), handle_blocking(self.get(), std::move(plain)),
                                       asio::use_awaitable);
     } else {
       reply = self->handle(plain);
     }
-    bool written = co_await write_response(stream, reply, req.version(), keep_alive, limits);
+    bool written = co_await write_response(*conn, reply, req.version(), keep_alive, limits);
     if (!written || !keep_alive || self->stopped) break;
   }
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.close();
+  disarm(*conn);
+  conn->stream.close();
 }
 
 void add_connection_collector(server::impl& self) {
@@ -230,9 +299,11 @@ void add_connection_collector(server::impl& self) {
 }
 
 status validate(const server_limits& limits) {
-  if (limits.connections_max == 0 || limits.request_header_bytes_max == 0 || limits.idle_timeout_ms <= 0) {
+  if (limits.connections_max == 0 || limits.request_header_bytes_max == 0 || limits.idle_timeout_ms <= 0 ||
+      limits.tls_handshake_timeout_ms <= 0) {
     return make_error(errc::invalid_argument,
-                      "admin server limits must be positive: connections_max, request_header_bytes_max, idle_timeout_ms");
+                      "admin server limits must be positive: connections_max, request_header_bytes_max, "
+                      "idle_timeout_ms, tls_handshake_timeout_ms");
   }
   return {};
 }
@@ -247,24 +318,29 @@ response server::impl::handle(const request& plain) {
     result = {error_response(500, "internal", fmt::format("internal error: {}; please report it", e.what())),
               "unmatched"};
   }
+  count(result.route, plain.method, result.reply.status);
+  return std::move(result.reply);
+}
+
+void server::impl::count(const std::string& route, std::string_view method, int status) {
   registry
       .counter("strata_admin_requests_total", "Requests served by the admin API.",
-               {{"route", result.route}, {"method", method_label(plain.method)},
-                {"code", std::to_string(result.reply.status)}})
+               {{"route", route}, {"method", method_label(method)}, {"code", std::to_string(status)}})
       .inc();
-  return std::move(result.reply);
 }
 
 server::server(asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
                server_limits limits, volumes::service* volumes, tables::service* tables, dbclone::service* db,
-               cluster_control* cluster)
-    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables, db)) {
+               cluster_control* cluster, auth::user_store* users, server_security security)
+    : impl_(std::make_shared<impl>(io, std::move(listen), streams, registry, limits, volumes, tables, db,
+                                   std::move(security))) {
   add_system_routes(impl_->routes, registry);
   add_topic_routes(impl_->routes, streams);
   add_cluster_routes(impl_->routes, streams, cluster);
   add_volume_routes(impl_->routes, volumes);
   add_table_routes(impl_->routes, tables);
   add_db_routes(impl_->routes, db);
+  add_user_routes(impl_->routes, users);
 }
 
 server::~server() {
@@ -295,7 +371,7 @@ void server::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   if (impl_->listener) impl_->listener->stop();
-  for (beast::tcp_stream* stream : impl_->sessions) stream->close();
+  for (net::stream* stream : impl_->sessions) stream->close();
   for (auto id : impl_->collectors) impl_->registry.remove_collector(id);
   impl_->collectors.clear();
 }

@@ -10,17 +10,25 @@
 // Threading: construct, start(), stop() and destroy on the network thread (or
 // before it runs). Every connection is one coroutine; a request is read whole
 // (within the header and body limits and the idle timeout), routed, answered.
+//
+// Security (server_security): with tokens, every request but GET /health needs
+// `Authorization: Bearer TOKEN` (401 otherwise); with a TLS context, every
+// connection is TLS, its handshake bounded by tls_handshake_timeout_ms.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "admin/bearer_auth.h"
 #include "base/result.h"
 #include "base/units.h"
 
 namespace boost::asio {
 class io_context;
+}
+namespace boost::asio::ssl {
+class context;
 }
 namespace strata::streams {
 class service;
@@ -40,6 +48,9 @@ class registry;
 namespace strata::admin {
 class cluster_control;
 }
+namespace strata::auth {
+class user_store;
+}
 
 namespace strata::admin {
 
@@ -52,16 +63,26 @@ struct server_limits {
                                              // client sees the error instead of a reset
   uint32_t blocking_threads = 4;             // threads running blocking routes (database clones); more such
                                              // requests wait their turn
+  int64_t tls_handshake_timeout_ms = 10'000; // from accept to an established TLS connection
+};
+
+// Who may call the API and how it is reached (--http-token-file,
+// --http-tls-cert/--http-tls-key).
+struct server_security {
+  token_set tokens;                                 // empty: no token needed
+  std::shared_ptr<boost::asio::ssl::context> tls;   // null: plain HTTP
 };
 
 class server {
  public:
   // listen: "HOST:PORT"; port 0 picks a free port (see port()). volumes may
   // be nullptr when the server runs without the volumes face: its routes then
-  // answer 503; the same holds for tables. Services must outlive the server.
+  // answer 503; the same holds for tables, database clones and users.
+  // Services must outlive the server.
   server(boost::asio::io_context& io, std::string listen, streams::service& streams, metrics::registry& registry,
          server_limits limits = {}, volumes::service* volumes = nullptr, tables::service* tables = nullptr,
-         dbclone::service* db = nullptr, cluster_control* cluster = nullptr);
+         dbclone::service* db = nullptr, cluster_control* cluster = nullptr, auth::user_store* users = nullptr,
+         server_security security = {});
   ~server();  // stops
   server(const server&) = delete;
   server& operator=(const server&) = delete;

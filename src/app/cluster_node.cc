@@ -42,7 +42,7 @@ streams::cluster_snapshot to_snapshot(const cluster::cluster_view& view, int32_t
   s.revision = view.revision;
   s.self = self;
   s.controller = view.controller;
-  for (auto& n : view.nodes) s.brokers.push_back({n.id, n.host, n.kafka_port, n.replication_port});
+  for (auto& n : view.nodes) s.brokers.push_back({n.id, n.host, n.kafka_port, n.replication_port, n.listener_ports});
   for (auto& t : view.topics) {
     streams::cluster_topic ct{t.name, {}, t.partitions, t.replication_factor, t.configs, {}};
     if (!streams::parse_topic_id_hex(t.id_hex, ct.id)) {
@@ -149,6 +149,12 @@ class node_impl final : public cluster_node, public streams::cluster_link {
     return view_with(name, total);
   }
 
+  result<streams::cluster_snapshot> alter_topic_configs(const std::string& name,
+                                                       const std::map<std::string, std::string>& configs) override {
+    STRATA_TRY(wait_for([&](auto done) { agent_.alter_topic_configs(name, configs, std::move(done)); }));
+    return view_where(name, [&](const cluster::topic_state& t) { return t.configs == configs; });
+  }
+
   result<admin::rebalance_outcome> rebalance(const admin::rebalance_options& options) override {
     auto plan = wait_for<cluster::rebalance_plan>([&](auto done) {
       agent_.rebalance({options.throttle_bytes_per_second, options.dry_run}, std::move(done));
@@ -240,11 +246,17 @@ class node_impl final : public cluster_node, public streams::cluster_link {
   // The first view that shows the topic with `partitions` partitions: what
   // this node serves until the view it applies next.
   result<streams::cluster_snapshot> view_with(const std::string& topic, int32_t partitions) {
+    return view_where(topic, [&](const cluster::topic_state& t) { return t.partitions >= partitions; });
+  }
+
+  // The first view in which the topic is as `written` says.
+  result<streams::cluster_snapshot> view_where(const std::string& topic,
+                                               const std::function<bool(const cluster::topic_state&)>& written) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request_timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
       auto view = agent_.view();
       auto it = std::find_if(view.topics.begin(), view.topics.end(), [&](auto& t) { return t.name == topic; });
-      if (it != view.topics.end() && it->partitions >= partitions) return to_snapshot(view, self_);
+      if (it != view.topics.end() && written(*it)) return to_snapshot(view, self_);
       std::this_thread::sleep_for(std::chrono::milliseconds(view_wait_step_ms));
     }
     return make_error(errc::timed_out, fmt::format("topic {} was written but is not visible yet; retry", topic));
@@ -265,20 +277,25 @@ class node_impl final : public cluster_node, public streams::cluster_link {
 
 }  // namespace
 
+cluster::etcd_config etcd_settings(const server_options& o) {
+  cluster::etcd_config etcd;
+  etcd.endpoints = split_endpoints(o.cluster_etcd);
+  etcd.tls = {o.etcd_tls_ca, o.etcd_tls_cert, o.etcd_tls_key};
+  return etcd;
+}
+
 result<std::unique_ptr<cluster_node>> cluster_node::start(const server_options& o, const std::string& advertised_host,
                                                           int32_t kafka_port, int32_t replication_port,
+                                                          std::map<std::string, int32_t> listener_ports,
                                                           std::shared_ptr<boost::asio::ssl::context> fetcher_tls,
                                                           boost::asio::io_context& io, scheduler& sched,
                                                           streams::service& streams, metrics::registry& registry,
                                                           std::function<void()> on_applied) {
   if (o.node_id < 0) return make_error(errc::invalid_argument, "--cluster-etcd needs --node-id N, unique in the cluster");
-  cluster::etcd_config etcd;
-  etcd.endpoints = split_endpoints(o.cluster_etcd);
-  etcd.tls = {o.etcd_tls_ca, o.etcd_tls_cert, o.etcd_tls_key};
-  auto coord = cluster::connect_etcd(etcd);
+  auto coord = cluster::connect_etcd(etcd_settings(o));
   STRATA_TRY(coord);
   cluster::agent_config agent_config;
-  agent_config.self = {o.node_id, advertised_host, kafka_port, 0, replication_port};
+  agent_config.self = {o.node_id, advertised_host, kafka_port, 0, replication_port, std::move(listener_ports)};
   agent_config.session_ttl_ms = o.cluster_session_ttl_ms;
   agent_config.poll_interval_ms = o.cluster_poll_interval_ms;
   agent_config.preferred_leader_check_ms = o.leader_rebalance_interval_ms;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,18 +23,27 @@ namespace strata::metrics {
 class registry;
 }
 
+namespace strata::cluster {
+struct etcd_config;
+}
+
 namespace strata::app {
+
+// How this node reaches etcd (--cluster-etcd, --etcd-tls-*).
+cluster::etcd_config etcd_settings(const server_options& o);
 
 class cluster_node : public admin::cluster_control {
  public:
   // Joins the cluster: the node registers, the first view is applied, and
-  // the replica fetchers start. `kafka_port` is the bound Kafka port,
+  // the replica fetchers start. `kafka_port` is the first Kafka listener's
+  // bound port, `listener_ports` every Kafka listener's by protocol name,
   // `replication_port` the bound --replication-listen port (0: none), and
   // `fetcher_tls` what the fetchers dial leaders with (null: plain TCP).
   // `on_applied` runs on the network thread after each new cluster state is
   // applied to the streams service.
   static result<std::unique_ptr<cluster_node>> start(const server_options& o, const std::string& advertised_host,
                                                      int32_t kafka_port, int32_t replication_port,
+                                                     std::map<std::string, int32_t> listener_ports,
                                                      std::shared_ptr<boost::asio::ssl::context> fetcher_tls,
                                                      boost::asio::io_context& io, scheduler& sched,
                                                      streams::service& streams, metrics::registry& registry,

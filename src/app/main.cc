@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "cli/admin_api.h"
 #include "cli/table_commands.h"
 #include "cli/topic_commands.h"
+#include "cli/user_commands.h"
 #include "cli/volume_commands.h"
 
 namespace {
@@ -37,6 +39,12 @@ std::vector<std::string> expand_config(int argc, char** argv, std::string* error
       *error = from_file.err().message;
       return {};
     }
+    // A setting on the command line replaces the file's, lists included.
+    std::set<std::string> given;
+    for (const auto& arg : args) {
+      if (arg.rfind("--", 0) == 0) given.insert(arg.substr(0, arg.find('=')));
+    }
+    std::erase_if(*from_file, [&](const std::string& arg) { return given.count(arg.substr(0, arg.find('='))) > 0; });
     // The subcommand name stays first; file settings go right after it.
     size_t at = args.empty() ? 0 : 1;
     args.insert(args.begin() + static_cast<long>(at), from_file->begin(), from_file->end());
@@ -64,6 +72,7 @@ int main(int argc, char** argv) {
   strata::cli::add_db_commands(app);
   strata::cli::add_table_commands(app);
   strata::cli::add_cluster_commands(app);
+  strata::cli::add_user_commands(app);
 
   std::string config_error;
   auto args = expand_config(argc, argv, &config_error);

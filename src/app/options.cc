@@ -7,11 +7,36 @@ namespace strata::app {
 
 void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--data-dir", o.data_dir, "Directory for all data; locked while the server runs")->capture_default_str();
-  cmd.add_option("--kafka-listen", o.kafka_listen, "HOST:PORT for the Kafka protocol")->capture_default_str();
+  cmd.add_option("--kafka-listen", o.kafka_listen,
+                 "[PROTOCOL://]HOST:PORT for the Kafka protocol, PROTOCOL one of PLAINTEXT (the default), SSL, "
+                 "SASL_PLAINTEXT and SASL_SSL; repeat for more listeners, one per protocol")
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd.add_option("--kafka-tls-cert", o.kafka_tls_cert, "SSL and SASL_SSL Kafka listeners: certificate chain (PEM)");
+  cmd.add_option("--kafka-tls-key", o.kafka_tls_key, "SSL and SASL_SSL Kafka listeners: private key (PEM, unencrypted)");
+  cmd.add_option("--kafka-tls-client-ca", o.kafka_tls_client_ca,
+                 "SSL Kafka listeners require a client certificate signed by this CA; its subject names the principal "
+                 "(User:CN=...)");
+  cmd.add_option("--kafka-authorization", o.kafka_authorization,
+                 "Enforce ACLs on Kafka requests: auto (when a Kafka listener authenticates clients), on or off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  cmd.add_option("--super-users", o.super_users,
+                 "Principals ACLs do not bind, as User:NAME; separate with ';' or repeat the flag")
+      ->delimiter(';')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--pg-listen", o.pg_listen, "HOST:PORT for the PostgreSQL protocol (SQL over tables)")->capture_default_str();
   cmd.add_option("--nbd-listen", o.nbd_listen, "HOST:PORT for NBD block volumes; empty: no TCP listener")->capture_default_str();
   cmd.add_option("--nbd-unix-socket", o.nbd_unix_socket, "Also serve NBD on this unix socket path");
   cmd.add_option("--http-listen", o.http_listen, "HOST:PORT for the admin HTTP API and /metrics")->capture_default_str();
+  cmd.add_option("--http-token-file", o.http_token_file,
+                 "File of admin API bearer tokens, one a line (16+ characters; # comments); every request but GET "
+                 "/health then needs `Authorization: Bearer TOKEN`");
+  cmd.add_option("--http-tls-cert", o.http_tls_cert, "Serve the admin API over TLS with this certificate chain (PEM; with --http-tls-key)");
+  cmd.add_option("--http-tls-key", o.http_tls_key, "The private key of --http-tls-cert (PEM, unencrypted)");
+  cmd.add_flag("--allow-insecure", o.allow_insecure,
+               "Allow listeners on non-loopback addresses without authentication (NBD has none; the admin API "
+               "needs --http-token-file, PostgreSQL a --pg-auth other than trust)");
   cmd.add_option("--kafka-advertised-host,--advertise-host", o.kafka_advertised_host,
                  "Host name clients and other nodes connect to (default: the Kafka listen host)");
   cmd.add_option("--cluster-etcd", o.cluster_etcd, "Cluster mode: etcd endpoints URL[,URL...]; empty runs a single node");
@@ -67,7 +92,8 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--pg-auth", o.pg_auth, "trust (loopback clients only), scram-sha-256 or md5 (both need --pg-user)")
       ->check(CLI::IsMember({"trust", "scram-sha-256", "md5"}))
       ->capture_default_str();
-  cmd.add_option("--pg-user", o.pg_users, "A PostgreSQL user as NAME:PASSWORD; repeat for more users");
+  cmd.add_option("--pg-user", o.pg_users, "A PostgreSQL user as NAME:PASSWORD; repeat for more users")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--pg-worker-threads", o.pg_worker_threads, "Threads that run SQL statements for PostgreSQL sessions")->capture_default_str()->check(CLI::Range(1u, 1024u));
   cmd.add_option("--sql-threads", o.sql_threads, "DuckDB threads per query; 0: one per core")->capture_default_str()->check(CLI::Range(0u, 1024u));
   cmd.add_option("--sql-memory-bytes", o.sql_memory_bytes, "Memory DuckDB may use before spilling to <data-dir>/sql-tmp")->capture_default_str()->check(CLI::Range(uint64_t{64} << 20, uint64_t{1} << 44));
@@ -96,10 +122,18 @@ result<std::vector<std::string>> config_file_arguments(const std::string& path) 
   if (!root.IsMap()) return make_error(errc::invalid_argument, fmt::format("config file {} must be a mapping of setting: value", path));
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
-    if (!kv.second.IsScalar()) {
-      return make_error(errc::invalid_argument, fmt::format("config file {}: {} must be a single value", path, key));
+    if (kv.second.IsScalar()) {
+      args.push_back(fmt::format("--{}={}", key, kv.second.as<std::string>()));
+      continue;
     }
-    args.push_back(fmt::format("--{}={}", key, kv.second.as<std::string>()));
+    // A list repeats the flag (kafka-listen, super-users, pg-user).
+    bool scalars = kv.second.IsSequence();
+    for (const auto& item : kv.second) scalars = scalars && item.IsScalar();
+    if (!scalars) {
+      return make_error(errc::invalid_argument,
+                        fmt::format("config file {}: {} must be a value or a list of values", path, key));
+    }
+    for (const auto& item : kv.second) args.push_back(fmt::format("--{}={}", key, item.as<std::string>()));
   }
   return args;
 }

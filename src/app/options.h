@@ -14,12 +14,21 @@ namespace strata::app {
 
 struct server_options {
   std::string data_dir = "./data";
-  std::string kafka_listen = "127.0.0.1:9092";
+  std::vector<std::string> kafka_listen = {"127.0.0.1:9092"};  // [PROTOCOL://]HOST:PORT, one per protocol
   std::string pg_listen = "127.0.0.1:5433";
   std::string nbd_listen = "127.0.0.1:10809";
   std::string http_listen = "127.0.0.1:9644";
+  std::string http_token_file;  // admin API bearer tokens, one a line; empty: no token needed
+  std::string http_tls_cert;    // admin API over TLS: certificate chain (PEM), with http_tls_key
+  std::string http_tls_key;
+  bool allow_insecure = false;  // allow listeners beyond loopback that do not authenticate clients
   std::string nbd_unix_socket;  // empty: NBD over TCP only
-  std::string kafka_advertised_host;  // default: the host of --kafka-listen
+  std::string kafka_advertised_host;  // default: the host of each --kafka-listen
+  std::string kafka_tls_cert;         // SSL and SASL_SSL listeners: the certificate chain (PEM)
+  std::string kafka_tls_key;          // and its private key
+  std::string kafka_tls_client_ca;    // SSL listeners require client certificates signed by this CA
+  std::string kafka_authorization = "auto";  // auto | on | off: whether ACLs are enforced
+  std::vector<std::string> super_users;      // "User:NAME" principals that ACLs do not bind
   std::string log_level = "info";
 
   // Limits.

@@ -16,7 +16,9 @@
 #include "app/cluster_node.h"
 #include "app/cluster_tls.h"
 #include "app/data_dir_lock.h"
+#include "app/kafka_listeners.h"
 #include "app/kafka_metrics.h"
+#include "app/listener_security.h"
 #include "app/nbd_metrics.h"
 #include "app/pg_metrics.h"
 #include "base/size_text.h"
@@ -151,8 +153,15 @@ result<std::unique_ptr<kafka::server>> start_replication_listener(const server_o
                                                                   const kafka::server_observer& observer,
                                                                   const cluster_tls& tls) {
   if (o.replication_listen.empty()) return std::unique_ptr<kafka::server>();
-  auto server = std::make_unique<kafka::server>(io, services, kafka_limits(o), observer,
-                                                kafka::listener_tls{tls.listener, /*peers_are_nodes=*/tls.on()});
+  auto endpoint = net::parse_host_port(o.replication_listen, "--replication-listen");
+  STRATA_TRY(endpoint);
+  STRATA_TRY(check_listener_security("--replication-listen", endpoint->host, tls.on(), o.allow_insecure,
+                                     "set --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key"));
+  kafka::listener_settings settings;
+  settings.protocol = tls.on() ? kafka::security_protocol::ssl : kafka::security_protocol::plaintext;
+  settings.tls = kafka::listener_tls{tls.listener, /*peers_are_nodes=*/tls.on()};
+  settings.node_listener = true;
+  auto server = std::make_unique<kafka::server>(io, services, kafka_limits(o), observer, settings);
   STRATA_TRY(server->start(o.replication_listen, "--replication-listen", "Kafka replication"));
   spdlog::info("kafka: replication listening on {}{}", o.replication_listen,
                tls.on() ? " (TLS; peers need a certificate signed by the cluster CA)" : "");
@@ -180,14 +189,19 @@ void bound_allocator_retention() {
 int run_server(const server_options& o) {
   bound_allocator_retention();
   spdlog::set_level(spdlog::level::from_str(o.log_level));
-  auto kafka_endpoint = net::parse_host_port(o.kafka_listen, "--kafka-listen");
-  if (!kafka_endpoint.ok()) return fail(kafka_endpoint.err().message);
+  auto kafka_plans = plan_kafka_listeners(o);
+  if (!kafka_plans.ok()) return fail(kafka_plans.err().message);
   auto node_tls = load_cluster_tls(o);
   if (!node_tls.ok()) return fail(node_tls.err().message);
   auto pg = pg_config(o);
   if (!pg.ok()) return fail(pg.err().message);
   auto db_settings = db_config(o, nullptr);
   if (!db_settings.ok()) return fail(db_settings.err().message);
+  if (auto s = check_listener_security(o); !s.ok()) return fail(s.err().message);
+  auto admin_security = load_admin_security(o);
+  if (!admin_security.ok()) return fail(admin_security.err().message);
+  const bool admin_tls = admin_security->tls != nullptr;
+  const bool admin_tokens = !admin_security->tokens.empty();
 
   auto lock = data_dir_lock::acquire(o.data_dir);
   if (!lock.ok()) return fail(lock.err().message);
@@ -214,6 +228,9 @@ int run_server(const server_options& o) {
   kafka::groups::coordinator groups(sched, **kv, group_config);
   if (auto s = groups.load(); !s.ok()) return fail("cannot load consumer group offsets: " + s.err().message);
 
+  auto kafka_security = open_kafka_security(o, **kv, *kafka_plans);
+  if (!kafka_security.ok()) return fail(kafka_security.err().message);
+
   metrics::registry registry;
 
   kafka::broker_config broker;
@@ -221,14 +238,19 @@ int run_server(const server_options& o) {
     broker.node_id = o.node_id;
     broker.cluster_id = "strata-cluster";
   }
-  broker.advertised_host = o.kafka_advertised_host.empty() ? kafka_endpoint->host : o.kafka_advertised_host;
+  broker.advertised_host = kafka_plans->front().settings.advertised_host;
   broker.replica_fetch_needs_node = node_tls->on();
   kafka::services services{**streams, groups, sched, broker, count_kafka_error(registry)};
+  services.users = kafka_security->users.get();
+  services.acls = kafka_security->acls.get();
+  services.authorizer = kafka_security->authorizer.get();
+  services.quotas = kafka_security->quotas.get();
+  services.quota_meters = kafka_security->quota_meters.get();
   const kafka::server_observer kafka_observer = make_kafka_observer(registry);
-  kafka::server kafka_server(io, services, kafka_limits(o), kafka_observer);
-  if (auto s = kafka_server.start(o.kafka_listen); !s.ok()) return fail(s.err().message);
-  broker.advertised_port = kafka_server.port();
-  spdlog::info("kafka: listening on {} (advertised as {}:{})", o.kafka_listen, broker.advertised_host, broker.advertised_port);
+  auto kafka_servers = start_kafka_listeners(*kafka_plans, io, services, kafka_limits(o), kafka_observer);
+  if (!kafka_servers.ok()) return fail(kafka_servers.err().message);
+  broker.advertised_port = kafka_servers->front()->port();
+  if (services.authorizer) spdlog::info("kafka: ACLs are enforced");
   auto replication_server = start_replication_listener(o, io, services, kafka_observer, *node_tls);
   if (!replication_server.ok()) return fail(replication_server.err().message);
 
@@ -239,7 +261,12 @@ int run_server(const server_options& o) {
     offsets_log->install();
     services.offsets_log = offsets_log.get();
     const int32_t replication_port = *replication_server ? (*replication_server)->port() : 0;
-    auto joined = cluster_node::start(o, broker.advertised_host, broker.advertised_port, replication_port, node_tls->fetcher,
+    std::map<std::string, int32_t> listener_ports;
+    for (size_t i = 0; i < kafka_plans->size(); ++i) {
+      listener_ports[kafka::protocol_name((*kafka_plans)[i].spec.protocol)] = (*kafka_servers)[i]->port();
+    }
+    auto joined = cluster_node::start(o, broker.advertised_host, broker.advertised_port, replication_port,
+                                      std::move(listener_ports), node_tls->fetcher,
                                       io, sched, **streams, registry,
                                       [&offsets_log] { offsets_log->on_cluster_change(); });
     if (!joined.ok()) return fail("cannot join the cluster: " + joined.err().message);
@@ -263,9 +290,10 @@ int run_server(const server_options& o) {
   if (!db.ok()) return fail("cannot open the database-clones service: " + db.err().message);
 
   admin::server admin_server(io, o.http_listen, **streams, registry, admin_limits, volumes->get(), tables->get(),
-                             db->get(), cluster.get());
+                             db->get(), cluster.get(), kafka_security->users.get(), std::move(*admin_security));
   if (auto s = admin_server.start(); !s.ok()) return fail(s.err().message);
-  spdlog::info("admin: listening on {} (HTTP API, /metrics, /health)", o.http_listen);
+  spdlog::info("admin: listening on {} ({} API, /metrics, /health; {})", o.http_listen, admin_tls ? "HTTPS" : "HTTP",
+               admin_tokens ? "bearer token required" : "no token required");
 
   auto pg_server = std::make_unique<pgwire::server>(io, **sql_engine, std::move(*pg), make_pg_observer(registry));
   if (auto s = pg_server->start(); !s.ok()) return fail(s.err().message);
@@ -284,7 +312,7 @@ int run_server(const server_options& o) {
   std::thread cluster_stopper;
   auto stop_serving = [&] {
     if (cluster) cluster->stop_fetchers();
-    kafka_server.stop();
+    for (auto& server : *kafka_servers) server->stop();
     if (*replication_server) (*replication_server)->stop();
     pg_server->stop();
     admin_server.stop();

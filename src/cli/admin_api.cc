@@ -45,11 +45,16 @@ result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_
                                       const nlohmann::json& body, int expected_status, int64_t timeout_ms) {
   http_client_limits limits;
   limits.timeout_ms = timeout_ms;
-  auto client = http_client::create(admin_url, limits);
+  http_client_security security = admin_security_from_environment();
+  const bool token_sent = !security.bearer_token.empty();
+  auto client = http_client::create(admin_url, limits, std::move(security));
   STRATA_TRY(client);
   std::string payload = body.is_null() ? "" : body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto res = client->request(method, target, payload);
   STRATA_TRY(res);
+  if (res->status == 401 && expected_status != 401) {
+    return make_error(errc::invalid_argument, unauthorized_message(admin_url, token_sent));
+  }
   if (res->status != expected_status) return make_error(errc_for_status(res->status), server_message(*res));
   if (res->body.empty()) return nlohmann::json();
   auto doc = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
@@ -85,6 +90,31 @@ const nlohmann::json& json_member(const nlohmann::json& object, const char* key)
 std::string admin_url_from_environment() {
   const char* env = std::getenv("STRATA_ADMIN");
   return env != nullptr && *env != '\0' ? std::string(env) : std::string(default_admin_url);
+}
+
+http_client_security admin_security_from_environment() {
+  http_client_security out;
+  if (const char* token = std::getenv("STRATA_TOKEN"); token != nullptr) {
+    constexpr const char* blank = " \t\r\n";
+    std::string_view t = token;
+    const size_t first = t.find_first_not_of(blank);
+    if (first != std::string_view::npos) {
+      out.bearer_token = std::string(t.substr(first, t.find_last_not_of(blank) - first + 1));
+    }
+  }
+  if (const char* ca = std::getenv("STRATA_CA_FILE"); ca != nullptr) out.ca_file = ca;
+  return out;
+}
+
+std::string unauthorized_message(const std::string& admin_url, bool token_sent) {
+  if (!token_sent) {
+    return fmt::format("the admin API at {} needs a token: set STRATA_TOKEN to one of the tokens in the server's "
+                       "--http-token-file",
+                       admin_url);
+  }
+  return fmt::format("the admin API at {} refused the token in STRATA_TOKEN: set STRATA_TOKEN to one of the tokens in "
+                     "the server's --http-token-file",
+                     admin_url);
 }
 
 void hoist_admin_flag(std::vector<std::string>& args) {

@@ -19,10 +19,11 @@ class App;
 namespace strata::cli {
 
 // Sends `method target` with an optional JSON body (null: none) to the admin
-// API at admin_url. Returns the JSON answer (null for an empty body) when the
-// status is expected_status; otherwise an error carrying the server's message.
-// timeout_ms bounds the whole exchange; calls that wait on slow server work
-// (a database snapshot) pass a longer one.
+// API at admin_url, with the token and CA of admin_security_from_environment().
+// Returns the JSON answer (null for an empty body) when the status is
+// expected_status; otherwise an error carrying the server's message (a 401
+// says to set STRATA_TOKEN). timeout_ms bounds the whole exchange; calls that
+// wait on slow server work (a database snapshot) pass a longer one.
 result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_view method, std::string_view target,
                                       const nlohmann::json& body, int expected_status,
                                       int64_t timeout_ms = http_client_limits{}.timeout_ms);
@@ -30,6 +31,13 @@ result<nlohmann::json> call_admin_api(const std::string& admin_url, std::string_
 // STRATA_ADMIN when set and not empty, else http://127.0.0.1:9644: the
 // default of every command's --admin.
 std::string admin_url_from_environment();
+
+// STRATA_TOKEN (surrounding white space dropped, so `$(cat FILE)` works) is
+// sent as a bearer token; STRATA_CA_FILE verifies an https:// server.
+http_client_security admin_security_from_environment();
+
+// The message for a 401 from the admin API at admin_url.
+std::string unauthorized_message(const std::string& admin_url, bool token_sent);
 
 // Moves every "--admin URL" / "--admin=URL" in args (the arguments after the
 // program name) to the end, so that the flag may be given before or after

@@ -525,6 +525,12 @@ void agent::add_partitions(std::string name, int32_t new_total, std::vector<std:
               std::move(done)});
 }
 
+void agent::alter_topic_configs(std::string name, std::map<std::string, std::string> configs,
+                                std::function<void(status)> done) {
+  enqueue(job{[this, name = std::move(name), configs = std::move(configs)] { return do_alter_topic_configs(name, configs); },
+              std::move(done)});
+}
+
 void agent::change_partition(partition_state proposed, std::function<void(status)> done) {
   enqueue(job{[this, proposed = std::move(proposed)] { return do_change_partition(proposed); }, std::move(done)});
 }
@@ -591,6 +597,24 @@ status agent::do_add_partitions(const std::string& name, int32_t new_total,
   }
   poll_again_ = true;
   spdlog::info("cluster: topic {} grew from {} to {} partitions", name, current, new_total);
+  return {};
+}
+
+status agent::do_alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs) {
+  auto entry = coord_.get(topic_key(name));
+  if (!entry) return entry.err();
+  if (!*entry) return make_error(errc::not_found, fmt::format("topic {} does not exist", name));
+  auto topic = decode_topic(name, (*entry)->value);
+  if (!topic) return topic.err();
+  topic->configs = configs;
+  auto outcome = coord_.commit({txn_condition{topic_key(name), (*entry)->mod_revision}},
+                               {txn_op::put(topic_key(name), encode_topic(*topic))});
+  if (!outcome) return outcome.err();
+  if (!outcome->succeeded) {
+    return make_error(errc::unavailable, fmt::format("topic {} changed while its configs were altered; retry", name));
+  }
+  poll_again_ = true;
+  spdlog::info("cluster: topic {} configs changed", name);
   return {};
 }
 

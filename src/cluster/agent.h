@@ -83,6 +83,9 @@ class agent {
   // replicas of partitions [current, new_total).
   void add_partitions(std::string name, int32_t new_total, std::vector<std::vector<node_id>> assignment_of_new,
                       std::function<void(status)> done);
+  // Replaces the topic's configs, comparing the topic key's revision.
+  // errc::not_found if there is no such topic.
+  void alter_topic_configs(std::string name, std::map<std::string, std::string> configs, std::function<void(status)> done);
   // Writes `proposed` iff the key's mod_revision still equals proposed.revision;
   // errc::unavailable ("partition state changed; retry") when it does not.
   void change_partition(partition_state proposed, std::function<void(status)> done);
@@ -128,6 +131,7 @@ class agent {
   status do_add_partitions(const std::string& name, int32_t new_total,
                            const std::vector<std::vector<node_id>>& assignment_of_new);
   status do_change_partition(const partition_state& proposed);
+  status do_alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs);
   status do_rebalance(const rebalance_request& request, rebalance_plan& plan);
 
   coordinator& coord_;

@@ -58,7 +58,7 @@ result<int64_t> int_value(const std::string& key, const char* name, const json& 
   int64_t value = 0;
   if (v.is_number_unsigned()) {
     uint64_t u = v.get<uint64_t>();
-    in_range = u <= static_cast<uint64_t>(max);
+    in_range = u <= static_cast<uint64_t>(max) && (min <= 0 || u >= static_cast<uint64_t>(min));
     value = in_range ? static_cast<int64_t>(u) : 0;
   } else if (v.is_number_integer()) {
     value = v.get<int64_t>();
@@ -137,7 +137,8 @@ std::string encode_node(const node_info& n) {
                    {"host", n.host},
                    {"kafka_port", n.kafka_port},
                    {"admin_port", n.admin_port},
-                   {"replication_port", n.replication_port}});
+                   {"replication_port", n.replication_port},
+                   {"listeners", n.listener_ports}});
 }
 
 result<node_info> decode_node(const std::string& text) {
@@ -164,6 +165,14 @@ result<node_info> decode_node(const std::string& text) {
     auto replication_port = int_field(key, *j, "replication_port", 0, max_port);
     if (!replication_port) return replication_port.err();
     n.replication_port = static_cast<int32_t>(*replication_port);
+  }
+  if (auto listeners = j->find("listeners"); listeners != j->end()) {  // absent in records older than the field
+    if (!listeners->is_object()) return corrupt(key, "\"listeners\" must map protocol names to ports");
+    for (const auto& [name, port] : listeners->items()) {
+      auto value = int_value(key, "listeners", port, 1, max_port);
+      if (!value) return value.err();
+      n.listener_ports[name] = static_cast<int32_t>(*value);
+    }
   }
   return n;
 }

@@ -29,6 +29,9 @@ struct node_info {
   int32_t kafka_port = 0;
   int32_t admin_port = 0;
   int32_t replication_port = 0;  // --replication-listen's port; 0: none, followers use kafka_port
+  // Every Kafka listener's port by its protocol name ("SASL_SSL"), so that
+  // clients are sent to the listener they came in on; empty in older records.
+  std::map<std::string, int32_t> listener_ports;
 };
 
 struct topic_state {

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/bio.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "base/assert.h"
 
 namespace strata::net {
 
@@ -151,6 +154,19 @@ status expect_server_name(stream::tls_stream& s, const std::string& host) {
 bool peer_verified(stream::tls_stream& s) {
   SSL* ssl = s.native_handle();
   return SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
+std::string peer_subject(stream::tls_stream& s) {
+  if (!peer_verified(s)) return "";
+  X509_NAME* name = X509_get_subject_name(SSL_get0_peer_certificate(s.native_handle()));
+  BIO* bio = BIO_new(BIO_s_mem());
+  STRATA_ASSERT(bio != nullptr, "BIO_new failed: out of memory");
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  char* text = nullptr;
+  const long bytes = BIO_get_mem_data(bio, &text);
+  std::string out(text, static_cast<size_t>(bytes));
+  BIO_free(bio);
+  return out;
 }
 
 std::string handshake_failure(const error_code& ec, stream::tls_stream& s) {

@@ -43,6 +43,9 @@ status expect_server_name(stream::tls_stream& s, const std::string& host);
 
 // After a handshake: the peer presented a certificate and it verified.
 bool peer_verified(stream::tls_stream& s);
+// The verified peer certificate's subject as an RFC 2253 name ("CN=alice,O=x"),
+// as Kafka names a TLS client's principal; empty when there is none.
+std::string peer_subject(stream::tls_stream& s);
 
 // Why a handshake failed: OpenSSL's reason and, when a certificate did not
 // verify, the verifier's.

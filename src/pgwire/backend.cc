@@ -192,7 +192,7 @@ void backend::begin_auth() {
   }
   phase_ = phase::authenticating;
   if (auth_used_ == auth_method::scram_sha_256) {
-    scram_ = std::make_unique<scram_server>(credential_ ? &credential_->scram : nullptr, env_.random, user_);
+    scram_ = make_scram_server(credential_, user_, env_.random);
     using namespace std::string_view_literals;
     send_auth_request(auth_code::sasl, "SCRAM-SHA-256\0\0"sv);
   } else {
@@ -233,9 +233,15 @@ void backend::on_sasl_initial(std::span<const uint8_t> body) {
     fatal(sqlstate::protocol_violation, "invalid SASLInitialResponse message");
     return;
   }
+  if (mechanism != auth::mechanism_name(auth::scram_hash::sha256)) {
+    fatal(sqlstate::protocol_violation,
+          fmt::format("invalid SCRAM exchange: SASL mechanism \"{}\" is not supported; use SCRAM-SHA-256",
+                      mechanism.substr(0, 64)));
+    return;
+  }
   std::string reply;
-  auto verdict = scram_->on_client_first(mechanism, {reinterpret_cast<const char*>(data.data()), data.size()}, reply);
-  if (verdict != scram_server::outcome::next) {
+  auto verdict = scram_->on_client_first({reinterpret_cast<const char*>(data.data()), data.size()}, reply);
+  if (verdict != auth::scram_server::outcome::next) {
     fatal(sqlstate::protocol_violation, "invalid SCRAM exchange: " + scram_->problem());
     return;
   }
@@ -246,11 +252,11 @@ void backend::on_sasl_response(std::span<const uint8_t> body) {
   std::string reply;
   auto verdict = scram_->on_client_final({reinterpret_cast<const char*>(body.data()), body.size()}, reply);
   switch (verdict) {
-    case scram_server::outcome::authenticated:
+    case auth::scram_server::outcome::authenticated:
       send_auth_request(auth_code::sasl_final, reply);
       finish_auth();
       return;
-    case scram_server::outcome::bad_password:
+    case auth::scram_server::outcome::bad_password:
       fatal(sqlstate::invalid_password, fmt::format("password authentication failed for user \"{}\"", user_));
       return;
     default: fatal(sqlstate::protocol_violation, "invalid SCRAM exchange: " + scram_->problem()); return;

@@ -62,7 +62,7 @@ struct backend_env {
   sql::engine* engine = nullptr;
   const auth_settings* auth = nullptr;
   backend_limits limits;
-  random_source random;
+  auth::random_source random;
 };
 
 // What happened since the last take_stats(), for metrics.
@@ -178,7 +178,7 @@ class backend {
   std::string user_;
   auth_method auth_used_ = auth_method::trust;
   const credential* credential_ = nullptr;
-  std::unique_ptr<scram_server> scram_;
+  std::unique_ptr<auth::scram_server> scram_;
   bool scram_started_ = false;
   uint8_t md5_salt_[4] = {};
 

@@ -54,7 +54,7 @@ server::server(asio::io_context& io, sql::engine& engine, server_config config, 
       limits, std::move(observer), auth_settings{}, backend_env{}, pool_->get_executor(),
       net::byte_budget(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}), {}, {}});
   env_->next_process_id = 1000;
-  auto random = system_random();
+  auto random = auth::system_random();
   env_->auth.method = config.auth;
   env_->auth.trust_remote = config.trust_remote;
   for (const auto& u : config.users) env_->auth.users.push_back(make_credential(u.name, u.password, random));

@@ -12,6 +12,7 @@
 
 #include "base/crc32c.h"
 #include "io/fs.h"
+#include "storage/rewrite.h"
 #include "storage/segment.h"
 #include "storage/segment_names.h"
 
@@ -86,6 +87,47 @@ status remove_marker(io::fs& fs, const std::string& dir) {
   return fs.sync_dir(dir);
 }
 
+// The start file: "Start offset" in docs/formats/log.md.
+constexpr const char* start_name = "start";
+constexpr uint32_t start_magic = 0x53525453;  // bytes "STRS"
+constexpr uint16_t start_version = 1;
+constexpr size_t start_bytes = 24;
+
+std::string start_path(const std::string& dir) { return io::join_path(dir, start_name); }
+
+std::vector<uint8_t> encode_start(log_offset offset) {
+  std::vector<uint8_t> out(start_bytes, 0);
+  put_u32(out.data(), start_magic);
+  put_u16(out.data() + 8, start_version);
+  put_u64(out.data() + 16, static_cast<uint64_t>(offset.value));
+  put_u32(out.data() + 4, crc32c(out.data() + marker_crc_from, start_bytes - marker_crc_from));
+  return out;
+}
+
+// The recorded start offset, or 0 without a start file.
+result<log_offset> read_start(io::fs& fs, const std::string& dir) {
+  std::string path = start_path(dir);
+  STRATA_TRY(remove_if_present(fs, path + ".tmp"));
+  auto bytes = read_whole(fs, path);
+  STRATA_TRY(bytes);
+  if (!bytes->has_value()) return log_offset(0);
+  const std::vector<uint8_t>& b = **bytes;
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::corrupt, path + ": " + why + " (the log's start offset is damaged; restore the log from a replica)");
+  };
+  if (b.size() != start_bytes) return bad("length is " + std::to_string(b.size()) + " bytes, not 24");
+  const uint8_t* p = b.data();
+  if (get_u32(p) != start_magic) return bad("bad magic");
+  if (crc32c(p + marker_crc_from, start_bytes - marker_crc_from) != get_u32(p + 4)) return bad("CRC mismatch");
+  if (get_u16(p + 8) != start_version) {
+    return make_error(errc::unsupported, path + ": start file version " + std::to_string(get_u16(p + 8)) +
+                                             " is not supported by this build");
+  }
+  auto offset = static_cast<int64_t>(get_u64(p + 16));
+  if (get_u16(p + 10) != 0 || get_u32(p + 12) != 0 || offset < 0) return bad("bad reserved field or offset");
+  return log_offset(offset);
+}
+
 status validate(const log_config& c) {
   auto bad = [](const std::string& what) { return make_error(errc::invalid_argument, "log config: " + what); };
   if (c.segment_bytes_max < frame_header_bytes || c.segment_bytes_max > segment_bytes_limit) {
@@ -106,13 +148,14 @@ void publish_max(std::atomic<int64_t>& target, int64_t value) {
 
 class log_impl final : public log {
  public:
-  log_impl(io::fs& fs, std::string dir, log_config config, std::vector<std::unique_ptr<segment>> segments)
-      : fs_(fs), dir_(std::move(dir)), config_(config), segments_(std::move(segments)) {
+  log_impl(io::fs& fs, std::string dir, log_config config, std::vector<std::unique_ptr<segment>> segments,
+           log_offset recorded_start)
+      : fs_(fs), dir_(std::move(dir)), config_(config), segments_(std::move(segments)), recorded_start_(recorded_start) {
     active_file_ = segments_.back()->data_file();
     uint64_t size = 0;
     for (const auto& s : segments_) size += s->size_bytes();
-    start_.store(segments_.front()->base().value);
     end_.store(segments_.back()->next_offset().value);
+    publish_start();
     flushed_.store(end_.load());
     size_bytes_.store(size);
     segment_count_.store(segments_.size());
@@ -222,12 +265,40 @@ class log_impl final : public log {
       STRATA_TRY(segments_.front()->remove_files());
       size_bytes_.fetch_sub(segments_.front()->size_bytes());
       segments_.erase(segments_.begin());
-      start_.store(segments_.front()->base().value, std::memory_order_release);
+      publish_start();
       segment_count_.store(segments_.size());
       ++removed;
     }
     if (removed > 0) STRATA_TRY(fs_.sync_dir(dir_));
     return removed;
+  }
+
+  status advance_start(log_offset new_start) override {
+    STRATA_TRY(usable_for_writes());
+    if (new_start > end_offset()) {
+      return make_error(errc::invalid_argument, "cannot move the start of log " + dir_ + " to " +
+                                                    std::to_string(new_start.value) + ": past its end " +
+                                                    std::to_string(end_offset().value));
+    }
+    if (new_start <= start_offset()) return {};
+    std::string path = start_path(dir_);
+    if (auto s = write_file_atomically(fs_, path, encode_start(new_start)); !s.ok()) {
+      (void)remove_if_present(fs_, path + ".tmp");
+      return s;
+    }
+    STRATA_TRY(fs_.sync_dir(dir_));
+    recorded_start_ = new_start;
+    publish_start();
+    bool removed = false;
+    while (segments_.size() > 1 && segments_[1]->base() <= new_start) {
+      STRATA_TRY(segments_.front()->remove_files());
+      size_bytes_.fetch_sub(segments_.front()->size_bytes());
+      segments_.erase(segments_.begin());
+      segment_count_.store(segments_.size());
+      removed = true;
+    }
+    if (removed) STRATA_TRY(fs_.sync_dir(dir_));
+    return {};
   }
 
   status truncate(log_offset new_end) override {
@@ -248,6 +319,16 @@ class log_impl final : public log {
     return or_mark_failed(cut_back(kept, new_end, *position));
   }
 
+  status reconfigure(const log_config& config) override {
+    STRATA_TRY(validate(config));
+    config_.segment_bytes_max = config.segment_bytes_max;
+    config_.segment_age_ms_max = config.segment_age_ms_max;
+    config_.retention_ms = config.retention_ms;
+    config_.retention_bytes = config.retention_bytes;
+    config_.entry_bytes_max = config.entry_bytes_max;
+    return {};
+  }
+
   status truncate_fully(log_offset new_start) override {
     STRATA_TRY(usable_for_writes());
     if (new_start.value < 0) {
@@ -256,6 +337,46 @@ class log_impl final : public log {
     }
     STRATA_TRY(begin_truncation({truncation_kind::restart_at, new_start}));
     return or_mark_failed(restart_at(new_start));
+  }
+
+  std::vector<closed_segment> closed_segments() const override {
+    std::vector<closed_segment> out;
+    for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+      const segment& s = *segments_[i];
+      int64_t first_ts = s.first_timestamp_ms().value_or(
+          s.index().times().empty() ? s.max_timestamp_ms() : s.index().times().front().max_timestamp_ms);
+      out.push_back(closed_segment{s.base(), segments_[i + 1]->base(), s.size_bytes(), first_ts, s.max_timestamp_ms()});
+    }
+    return out;
+  }
+
+  status replace_segments(const staged_rewrite& staged) override {
+    auto discard = [&](error e) {
+      (void)discard_staged(fs_, dir_, staged);
+      return e;
+    };
+    if (auto s = usable_for_writes(); !s.ok()) return discard(s.err());
+    auto first = std::find_if(segments_.begin(), segments_.end(),
+                              [&](const auto& s) { return s->base() == staged.range_start(); });
+    const auto at = static_cast<size_t>(first - segments_.begin());
+    bool same = at + staged.replaced.size() < segments_.size();
+    for (size_t i = 0; same && i < staged.replaced.size(); ++i) {
+      const segment& s = *segments_[at + i];
+      same = s.base() == staged.replaced[i].base && s.size_bytes() == staged.replaced[i].size_bytes &&
+             segments_[at + i + 1]->base() == staged.replaced[i].next;
+    }
+    if (!same) {
+      return discard(make_error(errc::unavailable, "segments of log " + dir_ +
+                                                       " changed while they were compacted; compaction tries again later"));
+    }
+    swap_marker m{staged.range_start(), staged.range_end(), {}};
+    for (const auto& s : staged.staged) m.new_bases.push_back(s.base);
+    std::string path = swap_marker_path(dir_);
+    if (auto s = write_file_atomically(fs_, path, encode_swap_marker(m)); !s.ok()) {
+      (void)remove_if_present(fs_, path + ".tmp");
+      return discard(s.err());
+    }
+    return or_mark_swap_failed(finish_swap(at, staged, m));
   }
 
   status destroy() override {
@@ -278,6 +399,9 @@ class log_impl final : public log {
 
  private:
   status usable() const {
+    if (swap_failed_.load(std::memory_order_relaxed)) {
+      return make_error(errc::io_error, "a compaction swap in log " + dir_ + " failed part way; reopen the log to finish it");
+    }
     if (destroyed_) return make_error(errc::unavailable, "log " + dir_ + " was destroyed");
     if (truncation_failed_.load(std::memory_order_relaxed)) return truncation_failed_error();
     return {};
@@ -339,6 +463,8 @@ class log_impl final : public log {
     auto fresh = segment::create(fs_, dir_, new_start, config_.index_interval_bytes);
     STRATA_TRY(fresh);
     segments_.push_back(std::move(fresh).value());
+    STRATA_TRY(remove_if_present(fs_, start_path(dir_)));
+    recorded_start_ = log_offset(0);
     STRATA_TRY(fs_.sync_dir(dir_));
     publish_truncation();
     return remove_marker(fs_, dir_);
@@ -353,11 +479,48 @@ class log_impl final : public log {
     std::lock_guard lock(mu_);
     ++truncations_;
     active_file_ = segments_.back()->data_file();
-    start_.store(segments_.front()->base().value, std::memory_order_release);
     end_.store(segments_.back()->next_offset().value, std::memory_order_release);
+    publish_start();
     flushed_.store(end_.load(), std::memory_order_release);
     size_bytes_.store(size);
     segment_count_.store(segments_.size());
+  }
+
+  // The first segment's base, or the recorded start when that is later
+  // (never past the end: a crash may have taken back the tail it was in).
+  status or_mark_swap_failed(status s) {
+    if (!s.ok()) swap_failed_.store(true);
+    return s;
+  }
+
+  // From the marker's rename on (docs/formats/log.md, "Replacing segments"):
+  // the staged files take the place of the replaced segments, which go.
+  status finish_swap(size_t at, const staged_rewrite& staged, const swap_marker& m) {
+    STRATA_TRY(fs_.sync_dir(dir_));
+    STRATA_TRY(apply_swap(fs_, dir_, m));
+    std::vector<std::unique_ptr<segment>> fresh;
+    for (const auto& s : staged.staged) {
+      bool rebuilt = false;
+      auto seg = segment::open_closed(fs_, dir_, s.base, config_.index_interval_bytes, s.next, &rebuilt);
+      STRATA_TRY(seg);
+      fresh.push_back(std::move(seg).value());
+    }
+    STRATA_TRY(fs_.remove(swap_marker_path(dir_)));
+    STRATA_TRY(fs_.sync_dir(dir_));
+    auto first = segments_.begin() + static_cast<std::ptrdiff_t>(at);
+    first = segments_.erase(first, first + static_cast<std::ptrdiff_t>(staged.replaced.size()));
+    segments_.insert(first, std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.end()));
+    uint64_t size = 0;
+    for (const auto& s : segments_) size += s->size_bytes();
+    size_bytes_.store(size);
+    segment_count_.store(segments_.size());
+    publish_start();
+    return {};
+  }
+
+  void publish_start() {
+    int64_t start = std::max(segments_.front()->base().value, recorded_start_.value);
+    start_.store(std::min(start, end_.load(std::memory_order_acquire)), std::memory_order_release);
   }
 
   bool must_roll(uint64_t frame_bytes, log_offset next, int64_t max_timestamp_ms) const {
@@ -402,8 +565,9 @@ class log_impl final : public log {
 
   io::fs& fs_;
   const std::string dir_;
-  const log_config config_;
+  log_config config_;  // index_interval_bytes never changes: truncations on the flusher thread read it
   std::vector<std::unique_ptr<segment>> segments_;  // by base offset; back() is active
+  log_offset recorded_start_;                        // from the start file; 0 without one
   std::array<uint8_t, frame_header_bytes> header_{};
   bool destroyed_ = false;
 
@@ -412,6 +576,7 @@ class log_impl final : public log {
   uint64_t truncations_ = 0;
   std::atomic<bool> sync_failed_{false};        // sticky: set by a failed fsync
   std::atomic<bool> truncation_failed_{false};  // sticky: a truncation stopped part way
+  std::atomic<bool> swap_failed_{false};        // sticky: a compaction swap stopped after its commit
 
   std::atomic<int64_t> start_{0};
   std::atomic<int64_t> end_{0};
@@ -467,6 +632,7 @@ result<log_offset> redo_truncation(io::fs& fs, const std::string& dir, const tru
     auto fresh = segment::create(fs, dir, m.offset, index_interval_bytes);
     STRATA_TRY(fresh);
     bases.push_back(m.offset);
+    STRATA_TRY(remove_if_present(fs, start_path(dir)));
   }
   STRATA_TRY(fs.sync_dir(dir));
   spdlog::warn("log {}: finishing an interrupted truncation ({} offset {})", dir,
@@ -479,6 +645,7 @@ result<log_offset> redo_truncation(io::fs& fs, const std::string& dir, const tru
 result<std::unique_ptr<log>> log::open(io::fs& fs, std::string dir, log_config config) {
   STRATA_TRY(validate(config));
   STRATA_TRY(fs.create_dirs(dir));
+  STRATA_TRY(finish_or_discard_swap(fs, dir));
   auto bases = tidy_and_list_segments(fs, dir);
   STRATA_TRY(bases);
   auto marker = read_marker(fs, dir);
@@ -488,6 +655,15 @@ result<std::unique_ptr<log>> log::open(io::fs& fs, std::string dir, log_config c
     auto limit = redo_truncation(fs, dir, **marker, *bases, config.index_interval_bytes);
     STRATA_TRY(limit);
     end_limit = *limit;
+  }
+  auto recorded_start = read_start(fs, dir);
+  STRATA_TRY(recorded_start);
+  // Segments wholly below the start (an advance_start cut short) go now.
+  size_t below = 0;
+  while (below + 1 < bases->size() && (*bases)[below + 1] <= *recorded_start) ++below;
+  if (below > 0) {
+    for (size_t i = 0; i < below; ++i) STRATA_TRY(remove_segment_files(fs, dir, (*bases)[i]));
+    bases->erase(bases->begin(), bases->begin() + static_cast<std::ptrdiff_t>(below));
   }
   std::vector<std::unique_ptr<segment>> segments;
   if (bases->empty()) {
@@ -503,7 +679,7 @@ result<std::unique_ptr<log>> log::open(io::fs& fs, std::string dir, log_config c
   // that flushed_offset() == end_offset() is true from the start.
   STRATA_TRY(fs.sync_dir(dir));
   if (marker->has_value()) STRATA_TRY(remove_marker(fs, dir));
-  return std::unique_ptr<log>(std::make_unique<log_impl>(fs, std::move(dir), config, std::move(segments)));
+  return std::unique_ptr<log>(std::make_unique<log_impl>(fs, std::move(dir), config, std::move(segments), *recorded_start));
 }
 
 }  // namespace strata::storage

@@ -24,6 +24,9 @@ class fs;
 
 namespace strata::storage {
 
+struct closed_segment;
+struct staged_rewrite;
+
 struct log_config {
   uint64_t segment_bytes_max = 128 * MiB;   // roll the active segment past this size
   int64_t segment_age_ms_max = 7LL * 24 * 3600 * 1000;  // roll a non-empty segment older than this
@@ -106,6 +109,30 @@ class log {
   // end_offset() == new_start). Durable before it returns. Concurrency and
   // failures as truncate. errc::invalid_argument for a negative new_start.
   virtual status truncate_fully(log_offset new_start) = 0;
+  // Moves the start offset forward to `new_start` (Kafka's DeleteRecords):
+  // reads below it fail as if retention had removed them, and segments
+  // wholly below it are deleted. It need not start an entry: the entry
+  // holding it stays readable whole. Durable before it returns (the `start`
+  // file, docs/formats/log.md). At or below start_offset() it does nothing;
+  // past end_offset() it is errc::invalid_argument.
+  virtual status advance_start(log_offset new_start) = 0;
+
+  // Takes new size, age and retention limits (index_interval_bytes stays as
+  // opened) for the appends, rolls and retention passes that follow.
+  // errc::invalid_argument for a config open would refuse.
+  virtual status reconfigure(const log_config& config) = 0;
+
+  // Compaction (storage/rewrite.h). The closed segments, oldest first; a
+  // rewrite of a run of them is staged off the owner thread, then swapped in
+  // with replace_segments. Owner thread only.
+  virtual std::vector<closed_segment> closed_segments() const = 0;
+  // Swaps staged segments in for the ones they replace, atomically across a
+  // crash (docs/formats/log.md, "Replacing segments"); offsets do not change.
+  // errc::unavailable, with the staged files removed, if those segments
+  // changed meanwhile (retention, truncation). A failure once the swap
+  // committed leaves the log refusing every call with errc::io_error until
+  // reopened; the reopen finishes the swap.
+  virtual status replace_segments(const staged_rewrite& staged) = 0;
 
   // Removes every file of the log. The object is unusable afterwards.
   virtual status destroy() = 0;

@@ -6,7 +6,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 namespace strata::streams {
@@ -116,7 +118,80 @@ result<std::vector<uint8_t>> inflate_zstd(std::span<const uint8_t> in, uint64_t 
   }
 }
 
+result<std::vector<uint8_t>> deflate_gzip(std::span<const uint8_t> in) {
+  z_stream zs{};
+  constexpr int gzip_window_bits = 16 + MAX_WBITS;
+  constexpr int memory_level = 8;
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip_window_bits, memory_level, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return make_error(errc::internal, "zlib deflateInit2 failed");
+  }
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, deflateEnd);
+  std::vector<uint8_t> out(deflateBound(&zs, static_cast<uLong>(in.size())));
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return make_error(errc::internal, "gzip compression failed");
+  out.resize(zs.total_out);
+  return out;
+}
+
+void put_u32_be(std::vector<uint8_t>& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+result<std::vector<uint8_t>> deflate_snappy(std::span<const uint8_t> in) {
+  static constexpr uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+  constexpr uint32_t xerial_version = 1;
+  constexpr size_t block_bytes = 32 * 1024;  // as Java clients write
+  std::vector<uint8_t> out(std::begin(xerial_magic), std::end(xerial_magic));
+  put_u32_be(out, xerial_version);
+  put_u32_be(out, xerial_version);  // compatible version
+  std::vector<char> block(snappy_max_compressed_length(block_bytes));
+  for (size_t pos = 0; pos < in.size(); pos += block_bytes) {
+    size_t n = std::min(block_bytes, in.size() - pos);
+    size_t length = block.size();
+    if (snappy_compress(reinterpret_cast<const char*>(in.data() + pos), n, block.data(), &length) != SNAPPY_OK) {
+      return make_error(errc::internal, "snappy compression failed");
+    }
+    put_u32_be(out, static_cast<uint32_t>(length));
+    out.insert(out.end(), block.begin(), block.begin() + static_cast<std::ptrdiff_t>(length));
+  }
+  return out;
+}
+
+result<std::vector<uint8_t>> deflate_lz4(std::span<const uint8_t> in) {
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;  // Java clients inflate each block on its own
+  std::vector<uint8_t> out(LZ4F_compressFrameBound(in.size(), &prefs));
+  size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), &prefs);
+  if (LZ4F_isError(n)) return make_error(errc::internal, fmt::format("lz4 compression failed: {}", LZ4F_getErrorName(n)));
+  out.resize(n);
+  return out;
+}
+
+result<std::vector<uint8_t>> deflate_zstd(std::span<const uint8_t> in) {
+  constexpr int level = 3;  // zstd's default, as Kafka's
+  std::vector<uint8_t> out(ZSTD_compressBound(in.size()));
+  size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  if (ZSTD_isError(n)) return make_error(errc::internal, fmt::format("zstd compression failed: {}", ZSTD_getErrorName(n)));
+  out.resize(n);
+  return out;
+}
+
 }  // namespace
+
+result<std::vector<uint8_t>> compress(codec c, std::span<const uint8_t> input) {
+  switch (c) {
+    case codec::none: return std::vector<uint8_t>(input.begin(), input.end());
+    case codec::gzip: return deflate_gzip(input);
+    case codec::snappy: return deflate_snappy(input);
+    case codec::lz4: return deflate_lz4(input);
+    case codec::zstd: return deflate_zstd(input);
+  }
+  return make_error(errc::unsupported, fmt::format("compression codec {} is unknown", static_cast<int>(c)));
+}
 
 result<std::vector<uint8_t>> decompress(codec c, std::span<const uint8_t> input, uint64_t output_bytes_max) {
   switch (c) {

@@ -42,6 +42,10 @@ struct partition {
   bool flush_requested = false;          // a flush is queued and not yet completed
   bool failed = false;                   // a flush failed: refuse writes until restart
   bool deleted = false;
+  // Log compaction (compactor.h): records below cleaned_offset were compacted
+  // since the server started; a job is running while `compacting`.
+  int64_t cleaned_offset = 0;
+  bool compacting = false;
 
   // Replication. A single node is the leader with epoch 0 and an ISR of itself.
   replica_role role = replica_role::leader;

@@ -1,5 +1,6 @@
 #include "streams/producer_state.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "streams/record_batch.h"
@@ -51,7 +52,26 @@ void producer_state::record(const batch_header& batch, int64_t base_offset) {
                                  base_offset + batch.offset_count()});
   while (e.recent.size() > producer_batches_remembered) e.recent.pop_front();
   e.last_write = ++writes_;
+  e.last_timestamp_ms = batch.max_timestamp_ms;
   if (producers_.size() > producers_max) evict_oldest();
+}
+
+std::vector<active_producer> producer_state::active() const {
+  std::vector<active_producer> out;
+  out.reserve(producers_.size());
+  for (const auto& [id, e] : producers_) {
+    out.push_back({id, e.epoch, e.recent.empty() ? -1 : e.recent.back().last_sequence, e.last_timestamp_ms});
+  }
+  std::sort(out.begin(), out.end(), [](const active_producer& a, const active_producer& b) { return a.producer_id < b.producer_id; });
+  return out;
+}
+
+std::vector<int64_t> producer_state::last_batch_offsets() const {
+  std::vector<int64_t> out;
+  for (const auto& [id, e] : producers_) {
+    if (!e.recent.empty()) out.push_back(e.recent.back().base_offset);
+  }
+  return out;
 }
 
 void producer_state::evict_oldest() {

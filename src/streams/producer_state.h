@@ -8,12 +8,21 @@
 #include <cstdint>
 #include <deque>
 #include <unordered_map>
+#include <vector>
 
 namespace strata::streams {
 
 struct batch_header;
 
 inline constexpr size_t producer_batches_remembered = 5;  // Kafka's in-flight limit for idempotence
+
+// A producer as DescribeProducers reports it.
+struct active_producer {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int32_t last_sequence = -1;
+  int64_t last_timestamp_ms = -1;  // the max timestamp of its last batch
+};
 
 class producer_state {
  public:
@@ -30,6 +39,11 @@ class producer_state {
   // Records a batch appended at base_offset (after check() accepted it).
   void record(const batch_header& batch, int64_t base_offset);
   size_t producer_count() const { return producers_.size(); }
+  // Every producer remembered, by id.
+  std::vector<active_producer> active() const;
+  // The base offset of each producer's last batch (compaction keeps those
+  // batches, so a restart rebuilds the producers' sequence state).
+  std::vector<int64_t> last_batch_offsets() const;
   size_t producers_max = 100'000;  // oldest-written producers are forgotten past this
 
  private:
@@ -43,6 +57,7 @@ class producer_state {
     int16_t epoch = 0;
     std::deque<batch_range> recent;  // oldest first
     uint64_t last_write = 0;
+    int64_t last_timestamp_ms = -1;
   };
   void evict_oldest();
   std::unordered_map<int64_t, entry> producers_;

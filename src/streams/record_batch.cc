@@ -126,6 +126,90 @@ record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t
 
 namespace {
 
+constexpr size_t crc_field_offset = 17;
+constexpr size_t attributes_field_offset = 21;
+constexpr size_t max_timestamp_field_offset = 35;
+constexpr int16_t codec_mask = 0x7;
+constexpr int16_t log_append_time_flag = 0x8;
+
+void put_be(std::span<uint8_t> at, uint64_t v, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) at[i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+}
+
+result<std::vector<uint8_t>> inflated_records(const batch_header& h, std::span<const uint8_t> batch) {
+  auto records = batch.subspan(batch_header_bytes);
+  return decompress(static_cast<codec>(h.compression()), records, decompressed_records_bytes_max);
+}
+
+}  // namespace
+
+bool rewrite_needed(const batch_header& h, const batch_rewrite& how) {
+  return (how.codec && *how.codec != h.compression()) || how.log_append_time_ms.has_value();
+}
+
+result<std::vector<uint8_t>> rewrite_batch(std::span<const uint8_t> batch, const batch_rewrite& how) {
+  auto h = read_batch_header(batch);
+  STRATA_ASSERT(h && h->total_bytes() == batch.size(), "rewrite_batch takes one checked batch");
+  std::vector<uint8_t> out(batch.begin(), batch.begin() + batch_header_bytes);
+  int16_t attributes = h->attributes;
+  if (how.codec && *how.codec != h->compression()) {
+    auto plain = inflated_records(*h, batch);
+    STRATA_TRY(plain);
+    auto packed = compress(static_cast<codec>(*how.codec), *plain);
+    STRATA_TRY(packed);
+    out.insert(out.end(), packed->begin(), packed->end());
+    attributes = static_cast<int16_t>((attributes & ~codec_mask) | *how.codec);
+  } else {
+    out.insert(out.end(), batch.begin() + batch_header_bytes, batch.end());
+  }
+  if (how.log_append_time_ms) {
+    attributes = static_cast<int16_t>(attributes | log_append_time_flag);
+    put_be(std::span(out).subspan(max_timestamp_field_offset), static_cast<uint64_t>(*how.log_append_time_ms), 8);
+  }
+  put_be(std::span(out).subspan(attributes_field_offset), static_cast<uint16_t>(attributes), 2);
+  put_be(std::span(out).subspan(batch_length_field_offset), out.size() - batch_length_field_offset - 4, 4);
+  put_be(std::span(out).subspan(crc_field_offset), crc32c(out.data() + batch_crc_covered_from, out.size() - batch_crc_covered_from), 4);
+  return out;
+}
+
+result<std::optional<int64_t>> timestamp_out_of_range(std::span<const uint8_t> batch, int64_t now_ms,
+                                                      int64_t max_difference_ms) {
+  auto h = read_batch_header(batch);
+  STRATA_ASSERT(h.has_value(), "timestamp_out_of_range takes a checked batch");
+  auto outside = [&](int64_t ts) {
+    return ts < now_ms ? static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(ts) > static_cast<uint64_t>(max_difference_ms)
+                       : static_cast<uint64_t>(ts) - static_cast<uint64_t>(now_ms) > static_cast<uint64_t>(max_difference_ms);
+  };
+  if (h->log_append_time()) return std::optional<int64_t>();
+  std::vector<uint8_t> inflated;
+  std::span<const uint8_t> records = batch.subspan(batch_header_bytes);
+  if (h->compression() != 0) {
+    auto plain = inflated_records(*h, batch);
+    STRATA_TRY(plain);
+    inflated = std::move(*plain);
+    records = inflated;
+  }
+  kafka::reader r(records);
+  for (int32_t i = 0; i < h->record_count && r.ok(); ++i) {
+    int64_t length = r.varint();
+    size_t start = r.position();
+    (void)r.i8();  // attributes
+    int64_t ts = h->base_timestamp_ms + r.varlong();
+    if (!r.ok()) break;
+    if (outside(ts)) return std::optional<int64_t>(ts);
+    size_t consumed = r.position() - start;
+    if (length < 0 || static_cast<size_t>(length) < consumed) {
+      r.fail();
+      break;
+    }
+    (void)r.raw(static_cast<size_t>(length) - consumed);
+  }
+  if (!r.ok()) return make_error(errc::corrupt, "the batch's records do not parse");
+  return std::optional<int64_t>();
+}
+
+namespace {
+
 void write_bytes(kafka::writer& w, const std::string& bytes) {
   w.varint(static_cast<int32_t>(bytes.size()));
   w.raw({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});

@@ -15,7 +15,6 @@
 #include <span>
 #include <string>
 #include <vector>
-#include <string>
 
 #include "base/result.h"
 
@@ -81,6 +80,27 @@ inline constexpr uint64_t decompressed_records_bytes_max = 64ULL << 20;
 // past decompressed_records_bytes_max, or log-append time), the batch's base
 // offset and max timestamp.
 record_position first_record_at_or_after(std::span<const uint8_t> batch, int64_t timestamp_ms);
+
+// What produce changes in a batch for its topic's configs. The records and
+// the producer id, epoch and sequence stay as sent.
+struct batch_rewrite {
+  std::optional<int> codec;                   // compression.type: recompress unless already in this codec
+  std::optional<int64_t> log_append_time_ms;  // LogAppendTime: the timestamp type bit and this max timestamp
+};
+
+// Whether rewrite_batch would change a batch with this header.
+bool rewrite_needed(const batch_header& h, const batch_rewrite& how);
+
+// The batch (one, checked by check_single_batch) rewritten as `how` says,
+// with its length and CRC32C recomputed. errc::corrupt when its records do
+// not inflate; errc::limit_exceeded when they inflate past
+// decompressed_records_bytes_max.
+result<std::vector<uint8_t>> rewrite_batch(std::span<const uint8_t> batch, const batch_rewrite& how);
+
+// A record timestamp of a CreateTime batch more than max_difference_ms from
+// now_ms, if any (message.timestamp.difference.max.ms). Errors as rewrite_batch.
+result<std::optional<int64_t>> timestamp_out_of_range(std::span<const uint8_t> batch, int64_t now_ms,
+                                                      int64_t max_difference_ms);
 
 // Strata's own records (internal topics such as __consumer_offsets): an
 // uncompressed magic-2 batch, no producer id, CreateTime timestamp_ms.

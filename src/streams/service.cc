@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "io/fs.h"
 #include "meta/kv.h"
+#include "streams/compaction.h"
 #include "streams/record_batch.h"
 #include "streams/service_impl.h"
 
@@ -28,7 +31,17 @@ storage::log_config log_config_for(const storage::log_config& defaults, const to
   out.retention_ms = cfg.retention_ms;
   out.retention_bytes = cfg.retention_bytes;
   out.entry_bytes_max = cfg.max_message_bytes;
+  if (!cfg.cleanup_delete) {  // cleanup.policy=compact: records go only by compaction
+    out.retention_ms = -1;
+    out.retention_bytes = -1;
+  }
   return out;
+}
+
+status refuse_compaction_in_cluster(const topic_config& cfg, bool clustered) {
+  if (!cfg.cleanup_compact || !clustered) return {};
+  return make_error(errc::invalid_argument,
+                    "cleanup.policy=compact is not supported in cluster mode yet; use cleanup.policy=delete");
 }
 
 stream_error storage_error_of(const error& e) {
@@ -86,6 +99,8 @@ status service_impl::open() {
   STRATA_TRY(remove_orphan_dirs());
   flusher_.start();
   schedule_retention();
+  compactor_.start();
+  schedule_compaction();
   return {};
 }
 
@@ -94,6 +109,9 @@ void service_impl::shutdown() {
   stopped_ = true;
   if (retention_timer_) sched_.cancel(retention_timer_);
   if (replication_timer_) sched_.cancel(replication_timer_);
+  if (compaction_timer_) sched_.cancel(compaction_timer_);
+  *compaction_alive_ = false;
+  compactor_.stop();
   flusher_.stop();
 }
 
@@ -108,6 +126,7 @@ result<topic_info> service_impl::create_topic(const std::string& name, int32_t p
   }
   topic_state t;
   for (auto& [k, v] : configs) STRATA_TRY(apply_topic_config(t.config, k, v));
+  STRATA_TRY(refuse_compaction_in_cluster(t.config, link_ != nullptr || config_.cluster_mode));
   if (link_) return create_topic_in_cluster(name, partitions, configs, replication_factor, assignment);
   if (!assignment.empty()) {
     return make_error(errc::invalid_argument,
@@ -234,6 +253,19 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
   if (h.transactional()) {
     return done(produce_result{stream_error::unsupported_for_message_format, "transactional produce is not supported yet"});
   }
+  if (t->config.cleanup_compact) {
+    auto null_key = first_null_key(records, h);
+    if (!null_key) return done(produce_result{stream_error::corrupt_message, null_key.err().message});
+    if (*null_key) {
+      produce_result refused;
+      refused.error = stream_error::invalid_record;
+      refused.message = fmt::format("topic {} is compacted (cleanup.policy=compact), so every record needs a key; record {} "
+                                    "of the batch has none",
+                                    topic, **null_key);
+      refused.record_errors.push_back({**null_key, "a record in a compacted topic needs a non-null key"});
+      return done(std::move(refused));
+    }
+  }
   const bool wait_replicated = link_ && wait_durable;
   const int64_t deadline_ms = sched_.now_ms() + std::max(timeout_ms, 0);
   if (h.idempotent()) {
@@ -246,15 +278,17 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
       return done(produce_result{producer_error(verdict.outcome), producer_error_message(verdict.outcome)});
     }
   }
-  append_buffer_.assign(records.begin(), records.end());
+  const int64_t now_ms = wall_clock_ms();
+  if (auto refused = stage_batch(t->config, records, h, now_ms)) return done(std::move(*refused));
   assign_batch_offset(append_buffer_, p->log->end_offset().value, p->leader_epoch);
-  auto appended = p->log->append(append_buffer_, h.offset_count(), h.max_timestamp_ms);
+  const int64_t log_append_time_ms = t->config.log_append_time ? now_ms : -1;
+  auto appended = p->log->append(append_buffer_, h.offset_count(), t->config.log_append_time ? now_ms : h.max_timestamp_ms);
   if (!appended.ok()) {
     spdlog::warn("append to {}-{} failed: {}", topic, partition_id, appended.err().message);
     return done(produce_result{storage_error_of(appended.err()), appended.err().message});
   }
   if (h.idempotent()) p->producers.record(h, appended->base_offset.value);
-  produce_result ok{stream_error::none, {}, appended->base_offset.value, p->log->start_offset().value};
+  produce_result ok{stream_error::none, {}, appended->base_offset.value, p->log->start_offset().value, log_append_time_ms};
   if (link_) notify_watchers(*p);  // followers long-poll for the leader's new end
   if (wait_replicated) {
     answer_when_replicated(p, appended->next_offset.value, deadline_ms, std::move(ok), std::move(done));
@@ -263,6 +297,87 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
   } else {
     request_flush(p, false);
     done(ok);
+  }
+}
+
+// Puts the batch in append_buffer_ as the topic stores it: recompressed to
+// its compression.type, stamped with the broker's time under LogAppendTime.
+std::optional<produce_result> service_impl::stage_batch(const topic_config& cfg, std::span<const uint8_t> records,
+                                                        const batch_header& h, int64_t now_ms) {
+  auto unreadable = [](const error& e) {
+    return produce_result{e.code == errc::limit_exceeded ? stream_error::message_too_large : stream_error::corrupt_message,
+                          e.message};
+  };
+  if (!cfg.log_append_time && cfg.timestamp_difference_max_ms != std::numeric_limits<int64_t>::max()) {
+    auto outside = timestamp_out_of_range(records, now_ms, cfg.timestamp_difference_max_ms);
+    if (!outside) return unreadable(outside.err());
+    if (*outside) {
+      return produce_result{stream_error::invalid_timestamp,
+                            fmt::format("record timestamp {} is more than message.timestamp.difference.max.ms={} from the "
+                                        "broker's time {}",
+                                        **outside, cfg.timestamp_difference_max_ms, now_ms)};
+    }
+  }
+  batch_rewrite how;
+  if (cfg.compression != compression_type::producer) how.codec = static_cast<int>(cfg.compression);
+  if (cfg.log_append_time) how.log_append_time_ms = now_ms;
+  if (!rewrite_needed(h, how)) {
+    append_buffer_.assign(records.begin(), records.end());
+    return std::nullopt;
+  }
+  auto rewritten = rewrite_batch(records, how);
+  if (!rewritten) return unreadable(rewritten.err());
+  if (rewritten->size() > cfg.max_message_bytes) {
+    return produce_result{stream_error::message_too_large,
+                          fmt::format("batch of {} bytes after recompression exceeds max.message.bytes {}", rewritten->size(),
+                                      cfg.max_message_bytes)};
+  }
+  append_buffer_ = std::move(*rewritten);
+  return std::nullopt;
+}
+
+result<topic_info> service_impl::alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                                     bool validate_only) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return make_error(errc::not_found, fmt::format("topic {} does not exist", name));
+  topic_config cfg;
+  for (auto& [k, v] : configs) STRATA_TRY(apply_topic_config(cfg, k, v));
+  STRATA_TRY(refuse_compaction_in_cluster(cfg, link_ != nullptr || config_.cluster_mode));
+  if (validate_only) {
+    topic_info info = info_of(it->second);
+    info.config = cfg;
+    info.explicit_configs = configs;
+    return info;
+  }
+  if (link_) {
+    auto written = link_->alter_topic_configs(name, configs);
+    STRATA_TRY(written);
+    applied_revision_ = std::max(applied_revision_, written->revision);
+    apply_snapshot_topics(*written, /*remove_missing=*/false);
+    auto now = topics_.find(name);
+    if (now == topics_.end()) return make_error(errc::not_found, fmt::format("topic {} was deleted meanwhile", name));
+    return info_of(now->second);
+  }
+  topic_record updated = it->second.record;
+  updated.configs = configs;
+  STRATA_TRY(save_topic(kv_, updated));
+  it->second.record = std::move(updated);
+  apply_config(it->second, cfg);
+  spdlog::info("topic {}: configs changed", name);
+  return info_of(it->second);
+}
+
+// Makes a topic's new configs take effect on its partitions now: produce
+// reads them per batch, and the logs take their new limits (retention at once).
+void service_impl::apply_config(topic_state& t, const topic_config& cfg) {
+  t.config = cfg;
+  const int64_t now = wall_clock_ms();
+  for (auto& p : t.partitions) {
+    if (!p->log || p->truncating) continue;
+    auto s = p->log->reconfigure(log_config_for(config_.log_defaults, cfg));
+    if (!s.ok()) spdlog::warn("{}-{}: the new configs do not fit its log: {}", p->topic, p->id, s.err().message);
+    auto removed = p->log->enforce_retention(now);
+    if (!removed.ok()) spdlog::warn("retention on {}-{}: {}", p->topic, p->id, removed.err().message);
   }
 }
 
@@ -325,7 +440,7 @@ service::offset_lookup service_impl::list_offset(const std::string& topic, int32
   }
   if (!found->has_value() || (*found)->base_offset.value >= hw) return out;  // offset -1: no such record
   auto pos = first_record_at_or_after((*found)->payload, timestamp_ms);
-  out.offset = pos.offset;
+  out.offset = std::max(pos.offset, p->log->start_offset().value);  // the entry may begin below a DeleteRecords start
   out.timestamp_ms = pos.timestamp_ms;
   return out;
 }
@@ -349,6 +464,42 @@ service::producer_identity service_impl::init_producer_id(int64_t producer_id, i
   out.producer_id = link_ ? (static_cast<int64_t>(cluster_.self) << node_id_shift) | *id : *id;
   out.producer_epoch = 0;
   return out;
+}
+
+service::delete_records_result service_impl::delete_records(const std::string& topic, int32_t partition_id, int64_t offset) {
+  delete_records_result out;
+  auto p = led(topic, partition_id, out.error);
+  if (!p) return out;
+  const int64_t hw = p->high_watermark;
+  const int64_t target = offset == -1 ? hw : offset;
+  out.low_watermark = p->log->start_offset().value;
+  if (target < 0 || target > hw) {
+    out.error = stream_error::offset_out_of_range;
+    return out;
+  }
+  if (auto s = p->log->advance_start(log_offset(target)); !s.ok()) {
+    spdlog::warn("deleting records of {}-{} below {}: {}", topic, partition_id, target, s.err().message);
+    out.error = stream_error::storage_error;
+    return out;
+  }
+  const int64_t before = out.low_watermark;
+  out.low_watermark = p->log->start_offset().value;
+  if (out.low_watermark > before) spdlog::info("{}-{}: records below {} deleted", topic, partition_id, out.low_watermark);
+  return out;
+}
+
+service::producers_result service_impl::describe_producers(const std::string& topic, int32_t partition_id) const {
+  producers_result out;
+  auto p = led(topic, partition_id, out.error);
+  if (p) out.producers = p->producers.active();
+  return out;
+}
+
+service::disk_usage service_impl::data_dir_usage() const {
+  struct statvfs st{};
+  if (::statvfs(config_.data_dir.c_str(), &st) != 0) return {};
+  const auto block = static_cast<int64_t>(st.f_frsize);
+  return {static_cast<int64_t>(st.f_blocks) * block, static_cast<int64_t>(st.f_bavail) * block};
 }
 
 std::string service_impl::topics_dir() const { return io::join_path(config_.data_dir, "topics"); }
@@ -386,7 +537,7 @@ status service_impl::rebuild_producer_state(partition& p) {
     if (read->entries.empty()) break;
     for (auto& e : read->entries) {
       auto h = read_batch_header(e.payload);
-      if (h && h->idempotent() && h->base_sequence >= 0) p.producers.record(*h, e.base_offset.value);
+      if (h && h->idempotent() && h->base_sequence >= 0) p.producers.record(*h, h->base_offset);
       at = e.base_offset + e.record_count;
     }
   }
@@ -451,7 +602,7 @@ std::pair<std::shared_ptr<partition>, topic_state*> service_impl::find(const std
 }
 
 topic_info service_impl::info_of(const topic_state& t) const {
-  topic_info info{t.record.name, t.record.id, t.config, {}, t.replication_factor};
+  topic_info info{t.record.name, t.record.id, t.config, {}, t.replication_factor, t.record.configs};
   for (auto& p : t.partitions) {
     partition_info pi;
     pi.id = p->id;
@@ -609,6 +760,19 @@ fetch_result service::read_led(const std::string& topic, int32_t partition, int6
   return fetch(topic, partition, offset, max_bytes, /*min_one=*/true);
 }
 replication_counters service::counters() const { return {}; }
+result<topic_info> service::alter_topic_configs(const std::string&, const std::map<std::string, std::string>&, bool) {
+  return make_error(errc::unsupported, "this service cannot change topic configs");
+}
+result<cluster_snapshot> cluster_link::alter_topic_configs(const std::string&, const std::map<std::string, std::string>&) {
+  return make_error(errc::unsupported, "this cluster cannot change topic configs");
+}
+service::delete_records_result service::delete_records(const std::string&, int32_t, int64_t) {
+  return {stream_error::unknown_topic_or_partition, -1};
+}
+service::producers_result service::describe_producers(const std::string&, int32_t) const {
+  return {stream_error::unknown_topic_or_partition, {}};
+}
+service::disk_usage service::data_dir_usage() const { return {}; }
 
 result<std::unique_ptr<service>> service::open(service_config config, io::fs& fs, meta::kv& kv, scheduler& sched) {
   auto svc = std::make_unique<detail::service_impl>(std::move(config), fs, kv, sched);

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "base/scheduler.h"
 #include "base/strong.h"
 #include "storage/log.h"
+#include "streams/producer_state.h"
 
 namespace strata::io {
 class fs;
@@ -52,9 +54,20 @@ struct service_config {
   // Cluster mode: topics come from the cluster's state (apply_cluster), not
   // the local catalog, and no directory is removed until that state is known.
   bool cluster_mode = false;
+  // Log compaction (cleanup.policy=compact): how often partitions are checked
+  // for cleanable segments, and the memory of one compaction's key map (a
+  // larger dirty range is compacted in several passes).
+  int64_t compaction_check_interval_ms = 5'000;
+  uint64_t compaction_map_bytes_max = 64ULL << 20;
 };
 
+// compression.type: the codec a topic stores batches in (values 0-4 are the
+// RecordBatch attribute's), or the producer's own.
+enum class compression_type : int8_t { producer = -1, uncompressed, gzip, snappy, lz4, zstd };
+
 // Per-topic settings, as Kafka topic configs (DescribeConfigs / CreateTopics).
+// docs/kafka-topic-configs.md lists every Kafka topic config and what Strata
+// does with it.
 struct topic_config {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int64_t retention_bytes = -1;
@@ -62,6 +75,27 @@ struct topic_config {
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;
   uint32_t max_message_bytes = 1 << 20;
   int32_t min_insync_replicas = -1;  // -1: 2 when the replication factor is 3 or more, else 1
+  compression_type compression = compression_type::producer;  // another codec than the producer's: recompressed
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime: batches take the broker's time
+  int64_t timestamp_difference_max_ms = std::numeric_limits<int64_t>::max();  // CreateTime records further from now are refused
+  // Accepted and shown, with no effect on Strata.
+  bool preallocate = false;
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();  // every batch is synced per --fsync instead
+  int64_t flush_ms = std::numeric_limits<int64_t>::max();
+  std::string message_format_version = "3.0-IV1";
+  bool message_downconversion_enable = true;
+  int32_t segment_index_bytes = 10 << 20;
+  int32_t index_interval_bytes = 4096;
+  int64_t file_delete_delay_ms = 60'000;
+  int64_t segment_jitter_ms = 0;
+  // cleanup.policy: delete old segments by retention, compact (keep the
+  // newest record per key), or both. docs/streams.md, "Log compaction".
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  int64_t delete_retention_ms = 86'400'000;  // compacted tombstones stay at least this long
+  double min_cleanable_dirty_ratio = 0.5;
+  int64_t min_compaction_lag_ms = 0;
+  int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
 };
 
 // Sets a Kafka-named config ("retention.ms", ...) on cfg; an error names the
@@ -91,6 +125,7 @@ struct topic_info {
   topic_config config;
   std::vector<partition_info> partitions;
   int32_t replication_factor = 1;
+  std::map<std::string, std::string> explicit_configs{};  // the configs set on the topic; others are defaults
 };
 
 // Errors of the streams face, mapped 1:1 onto Kafka error codes by kafka/.
@@ -117,6 +152,7 @@ enum class stream_error {
   request_timed_out,        // acks=all not replicated within the request's timeout
   fenced_leader_epoch,      // the caller's leader epoch is older than this replica's
   unknown_leader_epoch,     // the caller's leader epoch is newer than this replica's
+  invalid_record,           // a record breaks the topic's rules (a null key in a compacted topic); see record_errors
 };
 
 struct produce_result {
@@ -124,6 +160,12 @@ struct produce_result {
   std::string message;
   int64_t base_offset = -1;
   int64_t log_start_offset = -1;
+  int64_t log_append_time_ms = -1;  // the broker time given to the batch (message.timestamp.type=LogAppendTime)
+  struct record_error {
+    int32_t batch_index = 0;  // the record's index in the batch
+    std::string message;
+  };
+  std::vector<record_error> record_errors{};  // with invalid_record: the records at fault (Produce v8+, KIP-467)
 };
 
 struct fetch_result {
@@ -139,6 +181,7 @@ struct broker {
   std::string host;
   int32_t port = 0;              // Kafka clients'
   int32_t replication_port = 0;  // followers'; 0: they use `port`
+  std::map<std::string, int32_t> listener_ports;  // Kafka listeners' ports by protocol name
 };
 
 struct replica_assignment {
@@ -195,6 +238,10 @@ class cluster_link {
   virtual result<cluster_snapshot> create_topic(const cluster_topic& topic) = 0;
   virtual status delete_topic(const std::string& name) = 0;
   virtual result<cluster_snapshot> add_partitions(const std::string& name, int32_t total) = 0;
+  // Blocking: replaces the topic's configs (those set explicitly; the rest
+  // take their defaults). Returns the state as written.
+  virtual result<cluster_snapshot> alter_topic_configs(const std::string& name,
+                                                       const std::map<std::string, std::string>& configs);
   // Asynchronous: proposes a new ISR for `current` (compared by revision).
   // `done` runs on the network thread.
   virtual void propose_isr(const replica_assignment& current, std::vector<int32_t> isr, std::function<void(status)> done) = 0;
@@ -253,6 +300,12 @@ class service {
   virtual status delete_topic(const std::string& name) = 0;
   virtual status create_partitions(const std::string& name, int32_t total_partitions) = 0;
   virtual std::vector<topic_info> list_topics() const = 0;
+  // Replaces the configs set on a topic with `configs` (keys left out return
+  // to their defaults), durably, and applies them to its partitions at once.
+  // With validate_only nothing changes. errc::invalid_argument names a bad
+  // key or value; errc::not_found an unknown topic.
+  virtual result<topic_info> alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                                 bool validate_only);
   virtual result<topic_info> describe_topic(const std::string& name) const = 0;
   // Validates a name by Kafka's rules: 1..249 of [a-zA-Z0-9._-], not "." or "..".
   static status validate_topic_name(const std::string& name);
@@ -291,6 +344,30 @@ class service {
     int16_t producer_epoch = -1;
   };
   virtual producer_identity init_producer_id(int64_t producer_id, int16_t producer_epoch) = 0;
+
+  // ---- Partition administration. The base class answers as for an unknown
+  // partition (and an unknown disk), so test doubles need not. ----
+
+  // DeleteRecords: moves the log start offset of a partition this node leads
+  // up to `offset` (-1: the high watermark), durably; never backwards.
+  // offset_out_of_range past the high watermark.
+  struct delete_records_result {
+    stream_error error = stream_error::none;
+    int64_t low_watermark = -1;  // the log start offset afterwards
+  };
+  virtual delete_records_result delete_records(const std::string& topic, int32_t partition, int64_t offset);
+  // DescribeProducers: the idempotent producers the partition's leader remembers.
+  struct producers_result {
+    stream_error error = stream_error::none;
+    std::vector<active_producer> producers;
+  };
+  virtual producers_result describe_producers(const std::string& topic, int32_t partition) const;
+  // DescribeLogDirs: the file system of config().data_dir; -1 when unknown.
+  struct disk_usage {
+    int64_t total_bytes = -1;
+    int64_t usable_bytes = -1;
+  };
+  virtual disk_usage data_dir_usage() const;
 
   // ---- Cluster mode (see docs/cluster.md). A service without attach_cluster
   // is a single node and none of the calls below change anything. The base

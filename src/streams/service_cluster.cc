@@ -115,6 +115,16 @@ void service_impl::apply_topic(const cluster_topic& ct) {
     it = topics_.emplace(ct.name, std::move(t)).first;
   }
   topic_state& t = it->second;
+  if (t.record.configs != ct.configs) {
+    topic_config cfg;
+    for (auto& [k, v] : ct.configs) {
+      auto s = apply_topic_config(cfg, k, v);
+      if (!s.ok()) spdlog::warn("topic {}: ignoring config {}: {}", ct.name, k, s.err().message);
+    }
+    t.record.configs = ct.configs;
+    apply_config(t, cfg);
+    spdlog::info("topic {}: configs changed in the cluster; applied here", ct.name);
+  }
   t.record.partitions = std::max(t.record.partitions, ct.partitions);
   for (int32_t i = static_cast<int32_t>(t.partitions.size()); i < t.record.partitions; ++i) {
     t.partitions.push_back(unhosted_partition(ct.name, i, io::join_path(topic_dir(t.record), std::to_string(i))));

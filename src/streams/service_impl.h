@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "streams/catalog.h"
+#include "streams/compactor.h"
 #include "streams/flusher.h"
 #include "replication/catch_up_throttle.h"
 #include "streams/partition.h"
+#include "streams/record_batch.h"
 #include "streams/service.h"
 
 namespace strata::streams::detail {
@@ -38,6 +40,8 @@ class service_impl final : public service {
   status delete_topic(const std::string& name) override;
   status create_partitions(const std::string& name, int32_t total) override;
   std::vector<topic_info> list_topics() const override;
+  result<topic_info> alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                         bool validate_only) override;
   result<topic_info> describe_topic(const std::string& name) const override;
   void produce(const std::string& topic, int32_t partition_id, std::span<const uint8_t> records, bool wait_durable,
                std::function<void(produce_result)> done, int32_t timeout_ms) override;
@@ -47,6 +51,9 @@ class service_impl final : public service {
   void unwatch(uint64_t id) override;
   offset_lookup list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms) override;
   producer_identity init_producer_id(int64_t producer_id, int16_t producer_epoch) override;
+  delete_records_result delete_records(const std::string& topic, int32_t partition_id, int64_t offset) override;
+  producers_result describe_producers(const std::string& topic, int32_t partition_id) const override;
+  disk_usage data_dir_usage() const override;
 
   // Cluster mode (service_cluster.cc).
   void attach_cluster(cluster_link& link, replication_config config) override;
@@ -92,8 +99,15 @@ class service_impl final : public service {
   void notify_watchers(partition& p);
   void retire_partition(const std::shared_ptr<partition>& p);
   void schedule_retention();
+  // compaction (service_compaction.cc)
+  void schedule_compaction();
+  void start_compactions();
+  void finish_compaction(const std::shared_ptr<partition>& p, result<compaction_outcome> outcome);
   void destroy_partitions(std::vector<std::shared_ptr<partition>> doomed, std::string dir);
   std::optional<produce_result> refuse_produce(const partition& p, const topic_state& t, bool wait_durable) const;
+  std::optional<produce_result> stage_batch(const topic_config& cfg, std::span<const uint8_t> records, const batch_header& h,
+                                            int64_t now_ms);
+  void apply_config(topic_state& t, const topic_config& cfg);
 
   // service_cluster.cc
   int32_t min_insync(const topic_state& t) const;
@@ -129,6 +143,9 @@ class service_impl final : public service {
   uint64_t next_watch_id_ = 1;
   std::vector<uint8_t> append_buffer_;
   scheduler::timer_id retention_timer_ = 0;
+  compactor compactor_{fs_};
+  std::shared_ptr<bool> compaction_alive_ = std::make_shared<bool>(true);  // false once shut down: late completions do nothing
+  scheduler::timer_id compaction_timer_ = 0;
   bool stopped_ = false;
 
   cluster_link* link_ = nullptr;

@@ -307,6 +307,9 @@ class ClusterNode(StrataServer):
                  "--replica-lag-time-max-ms", str(self.replica_lag_time_max_ms)]
         if self.default_replication_factor:
             argv += ["--default-replication-factor", str(self.default_replication_factor)]
+        if not self.host.startswith("127."):
+            # Network-namespace clusters listen on 10.x addresses, without authentication on purpose.
+            argv.append("--allow-insecure")
         return _in_netns(self.netns, argv)
 
     def spawn(self):

@@ -15,7 +15,7 @@ from clients import producer, produce_all, read_partitions
 
 def test_start_logs_listeners_and_sigterm_exits_zero(strata):
     log = strata.log_text()
-    assert re.search(rf"kafka: listening on .*{strata.kafka_port}", log), log
+    assert re.search(rf"kafka: PLAINTEXT listening on .*{strata.kafka_port}", log), log
     assert re.search(rf"admin: listening on .*{strata.http_port}", log), log
     assert strata.stop() == 0
     assert not strata.kafka_accepts()

@@ -3,9 +3,11 @@
 //
 // Each frame goes through decode_request_header and then the real handler of
 // its API, against real services on in-memory state: streams::service over a
-// fault_fs, a memory kv, and the group coordinator, all driven by a scheduler
-// whose clock the target moves. Every input starts from the same fresh state
-// (topic "t" with 2 partitions), so a crash reproduces from its input alone.
+// fault_fs, a memory kv, the group coordinator, and the ACL and SCRAM user
+// stores (authorization off, so the admin APIs act), all driven by a
+// scheduler whose clock the target moves. Every input starts from the same
+// fresh state (topic "t" with 2 partitions), so a crash reproduces from its
+// input alone.
 //
 // Besides the sanitizers, the target checks the handler contract: a handler
 // that accepts a request responds exactly once (a missing response would
@@ -23,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "auth/acl.h"
+#include "auth/user_store.h"
 #include "base/scheduler.h"
 #include "io/fault_fs.h"
 #include "kafka/groups/coordinator.h"
@@ -54,6 +58,8 @@ struct environment {
   manual_scheduler sched;  // post() is safe from the flusher thread
   std::unique_ptr<streams::service> streams;
   std::unique_ptr<kafka::groups::coordinator> groups;
+  std::unique_ptr<auth::acl_store> acls;
+  std::unique_ptr<auth::user_store> users;
   kafka::broker_config broker;
   std::optional<kafka::services> services;
 
@@ -72,7 +78,14 @@ struct environment {
     group_cfg.initial_rebalance_delay_ms = 0;
     groups = std::make_unique<kafka::groups::coordinator>(sched, *kv, group_cfg);
     if (!groups->load().ok()) return false;
+    auto acl_store = auth::acl_store::open(*kv);
+    auto user_store = auth::user_store::open(*kv);
+    if (!acl_store.ok() || !user_store.ok()) return false;
+    acls = std::move(*acl_store);
+    users = std::move(*user_store);
     services.emplace(kafka::services{*streams, *groups, sched, broker});
+    services->acls = acls.get();
+    services->users = users.get();
     return true;
   }
 

@@ -91,6 +91,69 @@ def split_frames(stream):
     return frames
 
 
+def uvarint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def compact_string(s):
+    return uvarint(len(s.encode()) + 1) + s.encode()
+
+
+def raw_frame(api_key, version, correlation_id, body, flexible):
+    """A size-prefixed request: header v2 when flexible, else v1."""
+    cid = b"raw"
+    header = struct.pack(">hhih", api_key, version, correlation_id, len(cid)) + cid
+    if flexible:
+        header += uvarint(0)
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def raw_admin_frames():
+    """Requests no installed client sends: the flexible ACL versions, the
+    SCRAM credential APIs and the record, group and cluster admin APIs,
+    hand-encoded from Kafka's message schemas."""
+    acl_filter = (struct.pack(">b", 2) + compact_string("t") + struct.pack(">b", 2) + uvarint(0) + uvarint(0) +
+                  struct.pack(">bb", 1, 1))  # topic "t", MATCH, any principal/host/operation/permission
+    creation = (struct.pack(">b", 2) + compact_string("t") + struct.pack(">b", 3) + compact_string("User:alice") +
+                compact_string("*") + struct.pack(">bb", 3, 3) + uvarint(0))  # literal, READ, ALLOW
+    salt, salted = bytes(range(16)), bytes(range(32))
+    upsertion = (compact_string("alice") + struct.pack(">bi", 1, 4096) + uvarint(len(salt) + 1) + salt +
+                 uvarint(len(salted) + 1) + salted + uvarint(0))
+    deletion = compact_string("bob") + struct.pack(">b", 2) + uvarint(0)
+    return [
+        raw_frame(30, 3, 1, uvarint(2) + creation + uvarint(0), True),                # CreateAcls v3
+        raw_frame(29, 3, 2, acl_filter + uvarint(0), True),                           # DescribeAcls v3
+        raw_frame(31, 2, 3, uvarint(2) + acl_filter + uvarint(0) + uvarint(0), True),  # DeleteAcls v2
+        raw_frame(51, 0, 4, uvarint(2) + deletion + uvarint(2) + upsertion + uvarint(0), True),
+        raw_frame(50, 0, 5, uvarint(2) + compact_string("alice") + uvarint(0) + uvarint(0), True),
+        raw_frame(50, 0, 6, uvarint(0) + uvarint(0), True),                           # every user
+        raw_frame(21, 2, 7, uvarint(2) + compact_string("t") + uvarint(2) + struct.pack(">iq", 0, 1) + uvarint(0) +
+                  uvarint(0) + struct.pack(">i", 1000) + uvarint(0), True),           # DeleteRecords v2
+        raw_frame(35, 4, 8, uvarint(0) + uvarint(0), True),                           # DescribeLogDirs v4, all
+        raw_frame(42, 2, 9, uvarint(2) + compact_string("nobody") + uvarint(0), True),  # DeleteGroups v2
+        raw_frame(47, 0, 10, struct.pack(">h", 1) + b"g" + struct.pack(">ih", 1, 1) + b"t" + struct.pack(">ii", 1, 0),
+                  False),                                                             # OffsetDelete v0
+        raw_frame(60, 1, 11, struct.pack(">bb", 1, 1) + uvarint(0), True),            # DescribeCluster v1
+        raw_frame(61, 0, 12, uvarint(2) + compact_string("t") + uvarint(2) + struct.pack(">i", 0) + uvarint(0) +
+                  uvarint(0), True),                                                  # DescribeProducers v0
+    ]
+
+
+def drive_raw(bootstrap):
+    host, port = bootstrap.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        for frame in raw_admin_frames():
+            s.sendall(frame)
+            (size,) = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))
+            s.recv(size, socket.MSG_WAITALL)
+
+
 def drive_clients(bootstrap, label):
     from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
@@ -131,6 +194,27 @@ def drive_clients(bootstrap, label):
     label("rdkafka-admin-groups")
     admin.list_groups(timeout=10)
     admin.delete_topics(["u"])["u"].result(10)
+
+    # ACLs (v1 from kafka-python; answers may be SECURITY_DISABLED without a
+    # SASL listener, the requests are what counts) and the hand-made rest.
+    from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
+                             KafkaAdminClient, ResourcePattern, ResourcePatternFilter, ResourceType)
+    label("kafka-python-acls")
+    ka = KafkaAdminClient(bootstrap_servers=bootstrap)
+    acl = ACL(principal="User:alice", host="*", operation=ACLOperation.READ, permission_type=ACLPermissionType.ALLOW,
+              resource_pattern=ResourcePattern(ResourceType.TOPIC, "t"))
+    acl_filter = ACLFilter(principal=None, host=None, operation=ACLOperation.ANY,
+                           permission_type=ACLPermissionType.ANY,
+                           resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY))
+    ka.create_acls([acl])
+    try:
+        ka.describe_acls(acl_filter)
+    except Exception:  # noqa: BLE001 - SECURITY_DISABLED raises
+        pass
+    ka.delete_acls([acl_filter])
+    ka.close()
+    label("raw-admin")
+    drive_raw(bootstrap)
 
     from kafka import KafkaConsumer, KafkaProducer
     label("kafka-python-producer")

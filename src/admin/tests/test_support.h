@@ -107,12 +107,16 @@ class fake_service final : public streams::service {
 };
 
 // An admin server with fake services, serving on its own thread. Without
-// volumes, it runs as a server whose volumes face is off.
+// volumes, it runs as a server whose volumes face is off. With a TLS context
+// in `security`, url() is https://.
 class running_server {
  public:
   enum class volumes_face { on, off };
-  explicit running_server(server_limits limits = {}, volumes_face face = volumes_face::on)
-      : server_(io_, "127.0.0.1:0", fake_, registry_, limits, face == volumes_face::on ? &volumes_ : nullptr) {
+  explicit running_server(server_limits limits = {}, volumes_face face = volumes_face::on,
+                          server_security security = {}, auth::user_store* users = nullptr)
+      : tls_(security.tls != nullptr),
+        server_(io_, "127.0.0.1:0", fake_, registry_, limits, face == volumes_face::on ? &volumes_ : nullptr, nullptr,
+                nullptr, nullptr, users, std::move(security)) {
     status started = server_.start();
     EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.err().message);
     port_ = server_.port();
@@ -140,7 +144,7 @@ class running_server {
   }
 
   uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_); }
   fake_service& fake() { return fake_; }
   fake_volumes& volumes() { return volumes_; }
   metrics::registry& registry() { return registry_; }
@@ -151,6 +155,7 @@ class running_server {
   fake_service fake_;
   fake_volumes volumes_;
   metrics::registry registry_;
+  bool tls_ = false;
   server server_;
   uint16_t port_ = 0;
   std::thread thread_;

@@ -39,8 +39,25 @@ TEST(ParseBaseUrl, AcceptsHostPortForms) {
   EXPECT_EQ(e->port, "80");
 }
 
+TEST(ParseBaseUrl, HttpsIsTlsOnPort443ByDefault) {
+  auto a = parse_base_url("https://admin.example.com");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->tls);
+  EXPECT_EQ(a->host, "admin.example.com");
+  EXPECT_EQ(a->port, "443");
+  EXPECT_EQ(a->text, "https://admin.example.com");
+
+  auto b = parse_base_url("https://[::1]:9644/");
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->tls);
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, "9644");
+  EXPECT_FALSE(parse_base_url("http://h:1")->tls);
+  EXPECT_FALSE(parse_base_url("h:1")->tls);
+}
+
 TEST(ParseBaseUrl, RejectsWhatItCannotUse) {
-  for (const char* bad : {"https://h:1", "ftp://h:1", "http://h:0", "http://h:99999", "http://h:x", "http://h:1/v1",
+  for (const char* bad : {"https://h:0", "ftp://h:1", "http://h:0", "http://h:99999", "http://h:x", "http://h:1/v1",
                           "http://:1", "http://[::1:5", ""}) {
     auto r = parse_base_url(bad);
     ASSERT_FALSE(r.ok()) << bad;

@@ -21,7 +21,7 @@ constexpr int64_t clock_step_ms = 300;
 
 agent_config config_for(node_id id) {
   agent_config c;
-  c.self = node_info{id, "127.0.0.1", 9000 + id, 8000 + id};
+  c.self = node_info{id, "127.0.0.1", 9000 + id, 8000 + id, 0, {}};
   c.session_ttl_ms = ttl_ms;
   c.poll_interval_ms = 10;
   c.preferred_leader_check_ms = 3'600'000;
@@ -333,6 +333,22 @@ TEST_F(AgentTest, AddPartitionsAndDeleteTopic) {
   ASSERT_EQ(a1.view().topics.size(), 1u);
   EXPECT_EQ(a1.view().topics[0].name, "t2") << "a topic whose name extends another's is kept";
   EXPECT_EQ(wait_for([&](auto done) { a1.delete_topic("t", done); }).code(), errc::not_found);
+}
+
+TEST_F(AgentTest, AlterTopicConfigsReplacesThemEverywhere) {
+  agent& a1 = start(1);
+  agent& a2 = start(2);
+  ASSERT_TRUE(create(a1, "t", {{1, 2}}).ok());
+  using configs = std::map<std::string, std::string>;
+  EXPECT_EQ(wait_for([&](auto done) { a1.alter_topic_configs("nope", configs{{"retention.ms", "5"}}, done); }).code(),
+            errc::not_found);
+  ASSERT_TRUE(wait_for([&](auto done) { a1.alter_topic_configs("t", configs{{"retention.ms", "5"}}, done); }).ok());
+  ASSERT_TRUE(eventually([&] {
+    auto v = a2.view();
+    return v.topics.size() == 1 && v.topics[0].configs == configs{{"retention.ms", "5"}};
+  }));
+  EXPECT_EQ(a2.view().topics[0].partitions, 1);
+  EXPECT_EQ(state_of(a2, "t", 0)->replicas, (std::vector<node_id>{1, 2})) << "partitions untouched";
 }
 
 TEST_F(AgentTest, ControllerMovesLeadersBackToTheirPreferredReplica) {

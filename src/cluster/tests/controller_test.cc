@@ -209,7 +209,7 @@ TEST(ControllerRecord, RoundTripsAndChecksVersion) {
 
 // The state codecs live in state.cc; their tests sit here with the controller's.
 TEST(StateCodec, NodeReplicationPortIsOptional) {
-  node_info n{3, "10.0.0.3", 9092, 8080, 9093};
+  node_info n{3, "10.0.0.3", 9092, 8080, 9093, {}};
   auto n2 = decode_node(encode_node(n));
   ASSERT_TRUE(n2.ok()) << n2.err().message;
   EXPECT_EQ(n2->replication_port, 9093);
@@ -222,8 +222,22 @@ TEST(StateCodec, NodeReplicationPortIsOptional) {
             errc::corrupt);
 }
 
+TEST(StateCodec, NodeListenerPortsAreOptional) {
+  node_info n{3, "10.0.0.3", 9092, 8080, 0, {{"PLAINTEXT", 9092}, {"SASL_SSL", 9094}}};
+  auto n2 = decode_node(encode_node(n));
+  ASSERT_TRUE(n2.ok()) << n2.err().message;
+  EXPECT_EQ(n2->listener_ports, n.listener_ports);
+  auto old = decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2})");
+  ASSERT_TRUE(old.ok()) << old.err().message;
+  EXPECT_TRUE(old->listener_ports.empty());
+  EXPECT_EQ(decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2,"listeners":[1]})").code(),
+            errc::corrupt);
+  EXPECT_EQ(decode_node(R"({"version":1,"id":4,"host":"h","kafka_port":1,"admin_port":2,"listeners":{"SSL":0}})").code(),
+            errc::corrupt);
+}
+
 TEST(StateCodec, RoundTrips) {
-  node_info n{3, "10.0.0.3", 9092, 8080};
+  node_info n{3, "10.0.0.3", 9092, 8080, 0, {}};
   auto n2 = decode_node(encode_node(n));
   ASSERT_TRUE(n2.ok()) << n2.err().message;
   EXPECT_EQ(n2->id, 3);

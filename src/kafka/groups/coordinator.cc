@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <utility>
 
 #include "meta/kv.h"
@@ -61,6 +62,32 @@ error_code commit_error(errc code) {
     case errc::unavailable: return error_code::coordinator_not_available;
     default: return error_code::unknown_server_error;
   }
+}
+
+// The topics in a member's ConsumerProtocolSubscription (any version starts
+// with version, topics); nullopt if the bytes are not one.
+std::optional<std::set<std::string>> subscription_topics(const std::vector<uint8_t>& metadata) {
+  reader r(metadata);
+  (void)r.i16();
+  int32_t n = r.array_length(false);
+  std::set<std::string> out;
+  for (int32_t i = 0; i < n && r.ok(); ++i) out.insert(r.string(false));
+  if (!r.ok() || n < 0) return std::nullopt;
+  return out;
+}
+
+// Every topic any member may consume, over all the protocols it offered;
+// nullopt when a member's metadata cannot be read.
+std::optional<std::set<std::string>> subscribed_topics(const group& g) {
+  std::set<std::string> out;
+  for (const auto& [id, m] : g.members) {
+    for (const auto& p : m.protocols) {
+      auto topics = subscription_topics(p.metadata);
+      if (!topics) return std::nullopt;
+      out.insert(topics->begin(), topics->end());
+    }
+  }
+  return out;
 }
 
 int64_t wall_clock_ms() {
@@ -632,6 +659,57 @@ offset_fetch_response coordinator::fetch_offsets(const offset_fetch_request& req
     }
   }
   return resp;
+}
+
+// ---- DeleteGroups, OffsetDelete -------------------------------------------
+
+error_code coordinator::check_deletable(const std::string& group_id) const {
+  if (group_id.empty()) return error_code::invalid_group_id;
+  if (foreign(group_id)) return error_code::not_coordinator;
+  if (hooks_.replicate) return error_code::invalid_request;
+  if (!find_group(group_id) && !offsets_.find_group(group_id)) return error_code::group_id_not_found;
+  return error_code::none;
+}
+
+error_code coordinator::delete_group(const std::string& group_id) {
+  if (error_code e = check_deletable(group_id); e != error_code::none) return e;
+  if (const group* g = find_group(group_id); g && (!g->members.empty() || !g->pending_members.empty())) {
+    return error_code::non_empty_group;
+  }
+  if (const group_offsets* all = offsets_.find_group(group_id)) {
+    std::vector<topic_partition> tps;
+    for (const auto& [tp, c] : *all) tps.push_back(tp);
+    if (status erased = offsets_.erase(group_id, tps); !erased.ok()) return commit_error(erased.code());
+  }
+  maybe_erase_group(group_id);
+  return error_code::none;
+}
+
+offset_delete_result coordinator::delete_offsets(const std::string& group_id, const std::vector<topic_partition>& partitions) {
+  offset_delete_result out;
+  out.error = check_deletable(group_id);
+  if (out.error != error_code::none) return out;
+  std::set<std::string> subscribed;
+  if (const group* g = find_group(group_id); g && !g->members.empty()) {
+    auto topics = g->protocol_type == "consumer" ? subscribed_topics(*g) : std::nullopt;
+    if (!topics) {
+      out.error = error_code::non_empty_group;
+      return out;
+    }
+    subscribed = std::move(*topics);
+  }
+  std::vector<topic_partition> doomed;
+  for (const auto& tp : partitions) {
+    const bool in_use = subscribed.contains(tp.topic);
+    out.partitions.emplace_back(tp, in_use ? error_code::group_subscribed_to_topic : error_code::none);
+    if (!in_use) doomed.push_back(tp);
+  }
+  if (status erased = offsets_.erase(group_id, doomed); !erased.ok()) {
+    for (auto& [tp, e] : out.partitions) {
+      if (e == error_code::none) e = commit_error(erased.code());
+    }
+  }
+  return out;
 }
 
 // ---- ListGroups, DescribeGroups -------------------------------------------

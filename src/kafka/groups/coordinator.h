@@ -69,6 +69,12 @@ using partition_exists_fn = std::function<bool(const std::string& topic, int32_t
 
 using offset_entries = std::vector<std::pair<topic_partition, committed_offset>>;
 
+// OffsetDelete's answer: an error for the whole group, or one per partition.
+struct offset_delete_result {
+  error_code error = error_code::none;
+  std::vector<std::pair<topic_partition, error_code>> partitions;  // in request order
+};
+
 // Cluster mode: which groups this node coordinates, and how a commit is
 // replicated before it is stored and acknowledged (groups/offsets_log.h).
 struct cluster_hooks {
@@ -102,6 +108,17 @@ class coordinator {
   // Stores offsets read back from the replicated log by a new coordinator.
   status restore_offsets(const std::string& group, const offset_entries& entries) { return offsets_.commit(group, entries); }
   offset_fetch_response fetch_offsets(const offset_fetch_request& req) const;
+
+  // DeleteGroups: removes a group without members and its committed offsets,
+  // durably. GROUP_ID_NOT_FOUND when it has neither, NON_EMPTY_GROUP while it
+  // has members. In cluster mode the offsets log keeps no deletions yet:
+  // INVALID_REQUEST, and nothing changes.
+  error_code delete_group(const std::string& group_id);
+  // OffsetDelete: deletes the committed offsets of partitions whose topic no
+  // member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC for the others), durably.
+  // NON_EMPTY_GROUP for a live group that is not a consumer group. Cluster
+  // mode as delete_group.
+  offset_delete_result delete_offsets(const std::string& group_id, const std::vector<topic_partition>& partitions);
 
   list_groups_response list_groups(const list_groups_request& req) const;
   describe_groups_response describe_groups(const describe_groups_request& req) const;
@@ -150,6 +167,7 @@ class coordinator {
   commit_plan plan_commit(const offset_commit_request& req, const partition_exists_fn& exists);
   void fail_slots(commit_plan& plan, error_code e) const;
   described_group describe_one(const std::string& group_id) const;
+  error_code check_deletable(const std::string& group_id) const;
 
   scheduler& sched_;
   coordinator_config cfg_;

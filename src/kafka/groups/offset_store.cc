@@ -117,6 +117,20 @@ status offset_store::commit(const std::string& group,
   return {};
 }
 
+status offset_store::erase(const std::string& group, const std::vector<topic_partition>& tps) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return {};
+  std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  for (const auto& tp : tps) {
+    if (it->second.contains(tp)) ops.emplace_back(encode_key(group, tp), std::nullopt);
+  }
+  if (ops.empty()) return {};
+  STRATA_TRY(kv_.write_batch(ops));
+  for (const auto& tp : tps) entries_ -= it->second.erase(tp);
+  if (it->second.empty()) groups_.erase(it);
+  return {};
+}
+
 const committed_offset* offset_store::find(std::string_view group, const topic_partition& tp) const {
   const group_offsets* offsets = find_group(group);
   if (!offsets) return nullptr;

@@ -54,6 +54,10 @@ class offset_store {
   // them visible. errc::limit_exceeded if new keys would pass entries_max.
   status commit(const std::string& group, const std::vector<std::pair<topic_partition, committed_offset>>& entries);
 
+  // Deletes these offsets of `group` (those it has) in one synced kv batch,
+  // and only then forgets them.
+  status erase(const std::string& group, const std::vector<topic_partition>& tps);
+
   const committed_offset* find(std::string_view group, const topic_partition& tp) const;
   // Every committed partition of `group`, or nullptr if it has none.
   const group_offsets* find_group(std::string_view group) const;

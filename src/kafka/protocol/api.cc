@@ -10,7 +10,7 @@ namespace {
 // Produce starts at v0 although only magic-2 batches (v3+) are stored:
 // librdkafka 2.0 enables gzip, snappy and lz4 only for brokers that list
 // Produce v0. Older message formats get UNSUPPORTED_FOR_MESSAGE_FORMAT.
-constexpr std::array<api_info, 20> apis{{
+constexpr std::array<api_info, 37> apis{{
     {api_key::produce, "Produce", 0, 9, 9},
     {api_key::fetch, "Fetch", 4, 11, 12},
     {api_key::list_offsets, "ListOffsets", 1, 7, 6},
@@ -24,13 +24,30 @@ constexpr std::array<api_info, 20> apis{{
     {api_key::sync_group, "SyncGroup", 0, 5, 4},
     {api_key::describe_groups, "DescribeGroups", 0, 5, 5},
     {api_key::list_groups, "ListGroups", 0, 4, 3},
+    {api_key::sasl_handshake, "SaslHandshake", 0, 1, 2},  // never flexible
     {api_key::api_versions, "ApiVersions", 0, 3, 3},
     {api_key::create_topics, "CreateTopics", 0, 7, 5},
     {api_key::delete_topics, "DeleteTopics", 0, 6, 4},
     {api_key::init_producer_id, "InitProducerId", 0, 4, 2},
     {api_key::offset_for_leader_epoch, "OffsetForLeaderEpoch", 0, 4, 4},
     {api_key::describe_configs, "DescribeConfigs", 0, 4, 4},
+    {api_key::alter_configs, "AlterConfigs", 0, 2, 2},
+    {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 1},
     {api_key::create_partitions, "CreatePartitions", 0, 3, 2},
+    {api_key::describe_acls, "DescribeAcls", 0, 3, 2},
+    {api_key::create_acls, "CreateAcls", 0, 3, 2},
+    {api_key::delete_acls, "DeleteAcls", 0, 3, 2},
+    {api_key::describe_client_quotas, "DescribeClientQuotas", 0, 1, 1},
+    {api_key::alter_client_quotas, "AlterClientQuotas", 0, 1, 1},
+    {api_key::describe_user_scram_credentials, "DescribeUserScramCredentials", 0, 0, 0},
+    {api_key::alter_user_scram_credentials, "AlterUserScramCredentials", 0, 0, 0},
+    {api_key::sasl_authenticate, "SaslAuthenticate", 0, 2, 2},
+    {api_key::delete_records, "DeleteRecords", 0, 2, 2},
+    {api_key::describe_log_dirs, "DescribeLogDirs", 0, 4, 2},
+    {api_key::delete_groups, "DeleteGroups", 0, 2, 2},
+    {api_key::offset_delete, "OffsetDelete", 0, 0, 1},  // never flexible
+    {api_key::describe_cluster, "DescribeCluster", 0, 1, 0},
+    {api_key::describe_producers, "DescribeProducers", 0, 0, 0},
 }};
 }  // namespace
 

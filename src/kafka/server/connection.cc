@@ -35,6 +35,7 @@ const char* rejection_name(rejection r) {
     case rejection::unknown_api: return "unknown_api";
     case rejection::unsupported_version: return "unsupported_version";
     case rejection::undecodable_body: return "undecodable_body";
+    case rejection::unauthenticated: return "unauthenticated";
   }
   return "unknown";
 }
@@ -54,7 +55,9 @@ connection::connection(net::stream stream, std::shared_ptr<void> slot, services&
   boost::system::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   peer_ = ec ? "unknown peer" : fmt::format("{}:{}", ep.address().to_string(), ep.port());
-  client_host_ = ec ? "" : "/" + ep.address().to_string();
+  client_ip_ = ec ? "" : ep.address().to_string();
+  client_host_ = ec ? "" : "/" + client_ip_;
+  if (uses_sasl(env_->listener.protocol)) sasl_ = std::make_unique<sasl_session>(svc.users, auth::system_random());
 }
 
 void connection::start() {
@@ -86,7 +89,8 @@ asio::awaitable<bool> connection::handshake() {
     spdlog::warn("kafka: TLS handshake with {} failed: {}; connection closed", peer_, net::handshake_failure(ec, *tls));
     co_return false;
   }
-  from_cluster_node_ = env_->tls.peers_are_nodes && net::peer_verified(*tls);
+  from_cluster_node_ = env_->listener.tls.peers_are_nodes && net::peer_verified(*tls);
+  if (env_->listener.principal_from_certificate) principal_ = "User:" + net::peer_subject(*tls);
   co_return true;
 }
 
@@ -105,6 +109,12 @@ asio::awaitable<void> connection::read_loop() {
   boost::system::error_code ec;
   auto on_error = asio::redirect_error(asio::use_awaitable, ec);
   while (!closed_) {
+    if (close_after_write_) co_return;  // the failed login's answer closes the connection once written
+    if (throttle_->until > std::chrono::steady_clock::now()) {  // over a quota: muted (KIP-219)
+      gate_.expires_at(throttle_->until);
+      co_await gate_.async_wait(on_error);
+      continue;
+    }
     uint8_t size_prefix[4];
     co_await asio::async_read(stream_, asio::buffer(size_prefix), on_error);
     if (ec || closed_) break;
@@ -150,7 +160,43 @@ asio::awaitable<void> connection::idle_watchdog() {
   }
 }
 
+// Kafka brokers serve nothing but these until a SASL client has logged in.
+bool connection::allowed_before_authentication(int16_t key) const {
+  return key == static_cast<int16_t>(api_key::api_versions) || key == static_cast<int16_t>(api_key::sasl_handshake) ||
+         key == static_cast<int16_t>(api_key::sasl_authenticate);
+}
+
+void connection::after_sasl_step() {
+  if (!sasl_) return;
+  if (sasl_->authenticated() && principal_ != sasl_->principal()) {
+    principal_ = sasl_->principal();
+    spdlog::info("kafka: {} logged in as {} with {}", peer_, principal_, sasl_->mechanism());
+  } else if (sasl_->failed() && !close_after_write_) {
+    spdlog::warn("kafka: {} failed to log in with {}; closing the connection", peer_, sasl_->mechanism());
+    close_after_write_ = true;
+  }
+}
+
+// A bare token (after a v0 SaslHandshake) is answered with a bare token; a
+// failure closes the connection at once, as Kafka does in that framing.
+void connection::handle_bare_token(std::vector<uint8_t> frame, net::byte_budget::grant grant) {
+  auto step = sasl_->on_token(frame);
+  budget_.release(grant);
+  if (step.error != error_code::none) {
+    spdlog::warn("kafka: {} failed to log in with {}: {}; closing the connection", peer_, sasl_->mechanism(), step.message);
+    return close();
+  }
+  uint64_t seq = next_seq_++;
+  pending& p = pending_[seq];
+  p.bare_token = true;
+  p.request_bytes = frame.size() + 4;
+  p.started = std::chrono::steady_clock::now();
+  after_sasl_step();
+  on_response(seq, std::move(step.reply));
+}
+
 void connection::handle_frame(std::vector<uint8_t> frame, net::byte_budget::grant grant) {
+  if (sasl_ && sasl_->expects_bare_token()) return handle_bare_token(std::move(frame), grant);
   const uint64_t frame_bytes = frame.size();
   reader r(frame);
   auto header = decode_request_header(r);
@@ -162,6 +208,13 @@ void connection::handle_frame(std::vector<uint8_t> frame, net::byte_budget::gran
   if (!api) {
     budget_.release(grant);
     return reject(rejection::unknown_api, header->api_key, fmt::format("API key {} is not supported", header->api_key));
+  }
+  if (sasl_ && !sasl_->authenticated() && !allowed_before_authentication(header->api_key)) {
+    budget_.release(grant);
+    return reject(rejection::unauthenticated, header->api_key,
+                  fmt::format("{} before SASL authentication; a SASL listener serves only ApiVersions, "
+                              "SaslHandshake and SaslAuthenticate until the client has logged in",
+                              api->name));
   }
   uint64_t seq = next_seq_++;
   pending& p = pending_[seq];
@@ -188,8 +241,20 @@ void connection::handle_frame(std::vector<uint8_t> frame, net::byte_budget::gran
   }
   handler_fn handler = find_handler(header->api_key);
   STRATA_ASSERT(handler != nullptr, "every API in the table has a handler");
-  request req{*header, std::span<const uint8_t>(frame).subspan(r.position()), client_host_, from_cluster_node_};
+  const request req{.header = *header,
+                    .body = std::span<const uint8_t>(frame).subspan(r.position()),
+                    .client_host = client_host_,
+                    .from_cluster_node = from_cluster_node_,
+                    .principal = principal_,
+                    .client_ip = client_ip_,
+                    .sasl = sasl_.get(),
+                    .node_listener = env_->listener.node_listener,
+                    .advertised_host = env_->listener.advertised_host,
+                    .advertised_port = env_->advertised_port,
+                    .listener_name = protocol_name(env_->listener.protocol),
+                    .throttle = throttle_};
   status s = handler(services_, req, std::move(respond));
+  after_sasl_step();
   if (!s.ok()) {
     reject(rejection::undecodable_body, header->api_key,
            fmt::format("{} v{} request body could not be decoded: {}", api->name, header->api_version, s.err().message));
@@ -211,7 +276,7 @@ void connection::on_response(uint64_t seq, std::optional<std::vector<uint8_t>> b
   if (body) {
     writer w(p.head);
     size_t size_at = w.reserve_i32();
-    encode_response_header(w, p.header);
+    if (!p.bare_token) encode_response_header(w, p.header);
     w.patch_i32(size_at, static_cast<int32_t>(p.head.size() - 4 + body->size()));
     budget_.add(body->size());  // counted so that large responses also push back on readers
     p.response_bytes_reserved = body->size();
@@ -267,7 +332,7 @@ void connection::write_next() {
     if (self->closed_) return;
     self->last_activity_ = std::chrono::steady_clock::now();
     for (size_t i = 0; i < responses; ++i) self->finish_front();
-    if (ec) return self->close();
+    if (ec || (self->close_after_write_ && self->pending_.empty())) return self->close();
     self->write_next();
   };
   asio::async_write(stream_, buffers, net::transfer_whole_buffer(), std::move(on_written));

@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "kafka/server/sasl_session.h"
 #include "kafka/server/server.h"
 #include "net/byte_budget.h"
 #include "net/stream.h"
@@ -36,6 +37,7 @@ class connection : public std::enable_shared_from_this<connection> {
     bool done = false;
     std::optional<std::vector<uint8_t>> body;
     std::vector<uint8_t> head;  // size prefix and response header
+    bool bare_token = false;    // a SASL token after a v0 handshake: a size prefix, no header
   };
 
   boost::asio::awaitable<void> run();
@@ -44,6 +46,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> idle_watchdog();
   void arm_deadline(int64_t timeout_ms, const char* what_did_not_happen);
   void handle_frame(std::vector<uint8_t> frame, net::byte_budget::grant grant);
+  void handle_bare_token(std::vector<uint8_t> frame, net::byte_budget::grant grant);
+  bool allowed_before_authentication(int16_t api_key) const;
+  void after_sasl_step();
   void release(pending& p);
   void reject(rejection why, int16_t api_key, const std::string& detail);
   void on_response(uint64_t seq, std::optional<std::vector<uint8_t>> body);
@@ -60,7 +65,12 @@ class connection : public std::enable_shared_from_this<connection> {
   const server_observer& observer_;
   std::string peer_;
   std::string client_host_;
+  std::string client_ip_;
   bool from_cluster_node_ = false;
+  std::unique_ptr<sasl_session> sasl_;  // on SASL listeners
+  std::string principal_ = "User:ANONYMOUS";
+  bool close_after_write_ = false;  // authentication failed: close once the answer is out
+  std::shared_ptr<connection_throttle> throttle_ = std::make_shared<connection_throttle>();
   std::map<uint64_t, pending> pending_;
   uint64_t next_seq_ = 0;
   bool writing_ = false;

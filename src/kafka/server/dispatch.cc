@@ -23,8 +23,25 @@ handler_fn find_handler(int16_t key) {
     case api_key::delete_topics: return handlers::delete_topics;
     case api_key::init_producer_id: return handlers::init_producer_id;
     case api_key::describe_configs: return handlers::describe_configs;
+    case api_key::alter_configs: return handlers::alter_configs;
+    case api_key::incremental_alter_configs: return handlers::incremental_alter_configs;
     case api_key::create_partitions: return handlers::create_partitions;
     case api_key::offset_for_leader_epoch: return handlers::offset_for_leader_epoch;
+    case api_key::describe_acls: return handlers::describe_acls;
+    case api_key::create_acls: return handlers::create_acls;
+    case api_key::delete_acls: return handlers::delete_acls;
+    case api_key::describe_client_quotas: return handlers::describe_client_quotas;
+    case api_key::alter_client_quotas: return handlers::alter_client_quotas;
+    case api_key::describe_user_scram_credentials: return handlers::describe_user_scram_credentials;
+    case api_key::alter_user_scram_credentials: return handlers::alter_user_scram_credentials;
+    case api_key::sasl_handshake: return handlers::sasl_handshake;
+    case api_key::sasl_authenticate: return handlers::sasl_authenticate;
+    case api_key::delete_records: return handlers::delete_records;
+    case api_key::describe_log_dirs: return handlers::describe_log_dirs;
+    case api_key::delete_groups: return handlers::delete_groups;
+    case api_key::offset_delete: return handlers::offset_delete;
+    case api_key::describe_cluster: return handlers::describe_cluster;
+    case api_key::describe_producers: return handlers::describe_producers;
   }
   return nullptr;
 }

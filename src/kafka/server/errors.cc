@@ -29,6 +29,7 @@ error_code to_kafka_error(streams::stream_error e) {
     case stream_error::request_timed_out: return error_code::request_timed_out;
     case stream_error::fenced_leader_epoch: return error_code::fenced_leader_epoch;
     case stream_error::unknown_leader_epoch: return error_code::unknown_leader_epoch;
+    case stream_error::invalid_record: return error_code::invalid_record;
   }
   return error_code::unknown_server_error;
 }

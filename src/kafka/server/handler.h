@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,12 +28,27 @@
 namespace strata::streams {
 class service;
 }
+namespace strata::auth {
+class user_store;
+class acl_store;
+class authorizer;
+}
 namespace strata::kafka::groups {
 class coordinator;
 class offsets_log;
 }
 
 namespace strata::kafka {
+
+class sasl_session;
+class quota_store;
+class quota_meter;
+
+// A connection's mute (KIP-219): after an answer that carried a throttle time,
+// the connection reads no further request until `until`.
+struct connection_throttle {
+  std::chrono::steady_clock::time_point until{};
+};
 
 struct broker_config {
   int32_t node_id = 0;
@@ -55,6 +72,14 @@ struct services {
   std::function<void(int16_t api_key, error_code code)> on_error = nullptr;
   // Cluster mode: where groups are coordinated and their commits replicated.
   groups::offsets_log* offsets_log = nullptr;
+  // SASL users and ACLs (may be null in tests). A null authorizer means
+  // authorization is off: every request is allowed.
+  auth::user_store* users = nullptr;
+  auth::acl_store* acls = nullptr;
+  const auth::authorizer* authorizer = nullptr;
+  // Client quotas (may be null: no quotas).
+  quota_store* quotas = nullptr;
+  quota_meter* quota_meters = nullptr;
 };
 
 struct request {
@@ -62,6 +87,18 @@ struct request {
   std::span<const uint8_t> body;  // valid only during the handler call
   std::string_view client_host = {};  // the peer's address as Kafka reports it ("/127.0.0.1")
   bool from_cluster_node = false;     // the peer's TLS certificate was signed by the cluster CA
+  // Who sent it: "User:NAME" after SASL or a TLS client certificate, else "User:ANONYMOUS".
+  std::string_view principal = "User:ANONYMOUS";
+  std::string_view client_ip = {};  // the peer's address without the slash, for host-scoped ACLs
+  sasl_session* sasl = nullptr;     // the connection's SASL exchange, on SASL listeners
+  // The listener is for node-to-node traffic (--replication-listen): ACLs do not apply.
+  bool node_listener = false;
+  // This listener's host and port as clients should dial them (Metadata,
+  // FindCoordinator on a single node); 0: the broker_config's.
+  std::string_view advertised_host = {};
+  int32_t advertised_port = 0;
+  std::string_view listener_name = {};  // the listener's protocol name ("SASL_SSL")
+  std::shared_ptr<connection_throttle> throttle = nullptr;  // null in tests: nothing to mute
 };
 
 using respond_fn = std::function<void(std::optional<std::vector<uint8_t>>)>;

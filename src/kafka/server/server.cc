@@ -6,13 +6,14 @@
 
 namespace strata::kafka {
 
-server::server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer, listener_tls tls)
+server::server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer,
+               listener_settings listener)
     : io_(io),
       services_(svc),
       env_(std::make_shared<connection_env>(connection_env{
           limits, std::move(observer),
           std::make_unique<net::byte_budget>(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}),
-          std::move(tls)})) {}
+          std::move(listener), 0})) {}
 
 server::~server() { stop(); }
 
@@ -20,11 +21,13 @@ status server::start(const std::string& listen, const std::string& flag, const s
   listener_ = std::make_shared<net::listener>(
       io_, name, env_->limits.connections_max,
       [this](boost::asio::ip::tcp::socket socket, std::shared_ptr<void> slot) {
-        auto* tls = env_->tls.context.get();
+        auto* tls = env_->listener.tls.context.get();
         auto stream = tls ? net::stream(std::move(socket), *tls) : net::stream(std::move(socket));
         std::make_shared<connection>(std::move(stream), std::move(slot), services_, env_)->start();
       });
-  return listener_->start(listen, flag);
+  STRATA_TRY(listener_->start(listen, flag));
+  env_->advertised_port = listener_->port();
+  return {};
 }
 
 void server::stop() {

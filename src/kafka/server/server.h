@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "base/units.h"
 #include "kafka/server/handler.h"
+#include "kafka/server/listener_spec.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -40,6 +41,17 @@ struct listener_tls {
   bool peers_are_nodes = false;
 };
 
+// How one listener authenticates its clients, and what it tells them.
+struct listener_settings {
+  security_protocol protocol = security_protocol::plaintext;
+  listener_tls tls;  // a context for SSL and SASL_SSL
+  // A client certificate that verified names the principal (SSL listeners
+  // whose context requires one).
+  bool principal_from_certificate = false;
+  bool node_listener = false;   // node-to-node traffic: ACLs do not apply
+  std::string advertised_host;  // empty: the broker_config's
+};
+
 // What a finished request reports, for metrics.
 struct request_stats {
   int16_t api_key = 0;
@@ -50,7 +62,8 @@ struct request_stats {
 };
 
 // Why a connection was closed on a bad request, for metrics.
-enum class rejection { oversized_frame, malformed_header, unknown_api, unsupported_version, undecodable_body };
+enum class rejection { oversized_frame, malformed_header, unknown_api, unsupported_version, undecodable_body,
+                       unauthenticated };
 const char* rejection_name(rejection r);
 
 struct server_observer {
@@ -65,13 +78,14 @@ struct connection_env {
   server_limits limits;
   server_observer observer;
   std::unique_ptr<net::byte_budget> budget;
-  listener_tls tls;
+  listener_settings listener;
+  int32_t advertised_port = 0;  // the bound port, once listening
 };
 
 class server {
  public:
   server(boost::asio::io_context& io, services& svc, server_limits limits, server_observer observer = {},
-         listener_tls tls = {});
+         listener_settings listener = {});
   ~server();
   // `flag` names the setting in errors, `name` the listener in logs.
   status start(const std::string& listen, const std::string& flag = "--kafka-listen", const std::string& name = "Kafka");

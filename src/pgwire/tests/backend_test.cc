@@ -12,7 +12,7 @@ namespace {
 
 using namespace testing;
 
-random_source counting_random() {
+auth::random_source counting_random() {
   auto counter = std::make_shared<uint8_t>(0);
   return [counter](std::span<uint8_t> out) {
     for (auto& b : out) b = ++*counter;

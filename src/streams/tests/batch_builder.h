@@ -60,7 +60,7 @@ inline std::vector<uint8_t> build_batch(const std::vector<test_record>& records,
   w.i16(o.producer_epoch);
   w.i32(o.base_sequence);
   w.i32(static_cast<int32_t>(records.size()));
-  w.raw(compress(o.compression, body));
+  w.raw(testing::compress(o.compression, body));
   w.patch_i32(length_at, static_cast<int32_t>(out.size() - 12));
   uint32_t crc = crc32c(out.data() + 21, out.size() - 21);
   w.patch_i32(crc_at, static_cast<int32_t>(crc));

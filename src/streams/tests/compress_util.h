@@ -56,7 +56,7 @@ inline std::vector<uint8_t> compress(codec c, std::span<const uint8_t> in) {
 inline std::vector<uint8_t> xerial_snappy(std::span<const uint8_t> in, size_t block_bytes) {
   std::vector<uint8_t> out = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1};
   for (size_t pos = 0; pos < in.size(); pos += block_bytes) {
-    auto block = compress(codec::snappy, in.subspan(pos, std::min(block_bytes, in.size() - pos)));
+    auto block = testing::compress(codec::snappy, in.subspan(pos, std::min(block_bytes, in.size() - pos)));
     uint32_t n = static_cast<uint32_t>(block.size());
     out.insert(out.end(), {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
     out.insert(out.end(), block.begin(), block.end());

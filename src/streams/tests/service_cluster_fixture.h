@@ -37,7 +37,9 @@ inline std::array<uint8_t, 16> topic_id_of(const std::string& name) {
   return id;
 }
 
-inline std::vector<broker> three_brokers() { return {{1, "n1", 9092}, {2, "n2", 9092}, {3, "n3", 9092}}; }
+inline std::vector<broker> three_brokers() {
+  return {{1, "n1", 9092, 0, {}}, {2, "n2", 9092, 0, {}}, {3, "n3", 9092, 0, {}}};
+}
 
 // The cluster as the tests write it: records what the service asks, answers
 // create_topic at once and propose_isr when the test says so.

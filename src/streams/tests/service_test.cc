@@ -187,6 +187,51 @@ TEST_F(ServiceTest, ListOffsetsByTimestamp) {
   EXPECT_EQ(svc_->list_offset("t", 0, 5000).offset, -1);
 }
 
+TEST_F(ServiceTest, DeleteRecordsMovesTheStartDurably) {
+  ASSERT_TRUE(svc_->create_topic("t", 1, {}).ok());
+  produce("t", 0, build_batch({{"a", "1"}, {"b", "2"}}));
+  produce("t", 0, build_batch({{"c", "3"}}));
+  produce("t", 0, build_batch({{"d", "4"}}));
+  EXPECT_EQ(svc_->delete_records("t", 0, 5).error, stream_error::offset_out_of_range);
+  EXPECT_EQ(svc_->delete_records("t", 0, -2).error, stream_error::offset_out_of_range);
+  EXPECT_EQ(svc_->delete_records("t", 3, 0).error, stream_error::unknown_topic_or_partition);
+  auto moved = svc_->delete_records("t", 0, 2);
+  EXPECT_EQ(moved.error, stream_error::none);
+  EXPECT_EQ(moved.low_watermark, 2);
+  EXPECT_EQ(svc_->delete_records("t", 0, 1).low_watermark, 2) << "never backwards";
+  EXPECT_EQ(svc_->fetch("t", 0, 1, 1 << 20, true).error, stream_error::offset_out_of_range);
+  auto f = svc_->fetch("t", 0, 2, 1 << 20, true);
+  EXPECT_EQ(f.error, stream_error::none);
+  EXPECT_EQ(f.log_start_offset, 2);
+  EXPECT_EQ(svc_->list_offset("t", 0, -2).offset, 2);
+  EXPECT_EQ(svc_->describe_topic("t")->partitions[0].log_start_offset, 2);
+
+  restart_after_crash();
+  EXPECT_EQ(svc_->list_offset("t", 0, -2).offset, 2);
+  EXPECT_EQ(svc_->fetch("t", 0, 0, 1 << 20, true).error, stream_error::offset_out_of_range);
+  auto to_hw = svc_->delete_records("t", 0, -1);
+  EXPECT_EQ(to_hw.low_watermark, 4);
+  EXPECT_EQ(svc_->list_offset("t", 0, -2).offset, 4);
+  EXPECT_EQ(svc_->list_offset("t", 0, -1).offset, 4);
+  EXPECT_EQ(produce("t", 0, build_batch({{"e", "5"}})).base_offset, 4);
+}
+
+TEST_F(ServiceTest, DescribeProducersListsIdempotentProducers) {
+  ASSERT_TRUE(svc_->create_topic("t", 1, {}).ok());
+  auto o = idempotent(7, 0);
+  o.base_timestamp_ms = 1234;
+  produce("t", 0, build_batch({{"a", "1"}, {"b", "2"}}, o));
+  produce("t", 0, build_batch({{"plain", "x"}}));
+  auto r = svc_->describe_producers("t", 0);
+  EXPECT_EQ(r.error, stream_error::none);
+  ASSERT_EQ(r.producers.size(), 1u);
+  EXPECT_EQ(r.producers[0].producer_id, 7);
+  EXPECT_EQ(r.producers[0].producer_epoch, 0);
+  EXPECT_EQ(r.producers[0].last_sequence, 1);
+  EXPECT_EQ(r.producers[0].last_timestamp_ms, 1234);
+  EXPECT_EQ(svc_->describe_producers("t", 1).error, stream_error::unknown_topic_or_partition);
+}
+
 TEST_F(ServiceTest, TopicsAndProducerIdsSurviveRestart) {
   ASSERT_TRUE(svc_->create_topic("keep", 2, {{"segment.bytes", "1048576"}}).ok());
   auto a = svc_->init_producer_id(-1, -1);

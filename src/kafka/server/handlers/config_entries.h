@@ -1,11 +1,12 @@
 // Topic and broker settings as Kafka config entries, with the source, type,
 // synonyms and documentation that DescribeConfigs and CreateTopics (v5+)
-// report. Strata has no dynamic configs: a topic setting either was set when
-// the topic was created or is the broker default, and every broker setting is
-// static (command line or YAML).
+// report. A topic setting is either set on the topic (at creation or by
+// AlterConfigs) or the broker default; every broker setting is static
+// (command line or YAML).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,10 @@ struct config_entry {
   std::vector<config_synonym> synonyms;  // the entry's own source first, then its fallbacks
 };
 
-// A topic's settings. A value equal to the default of a new topic is reported
-// as the broker default, since the catalog does not say which were set.
-std::vector<config_entry> topic_config_entries(const streams::topic_config& cfg);
+// A topic's settings; those named in `set_on_topic` come from the topic,
+// the others from the broker defaults.
+std::vector<config_entry> topic_config_entries(const streams::topic_config& cfg,
+                                               const std::map<std::string, std::string>& set_on_topic);
 
 // A small fixed set of the broker's real settings, all read-only.
 std::vector<config_entry> broker_config_entries(const broker_config& broker, const streams::service_config& svc);

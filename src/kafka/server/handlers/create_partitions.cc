@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/handlers/unique_topics.h"
@@ -86,10 +87,16 @@ partitions_result grow_one(streams::service& svc, const partitions_topic& t, boo
   return failed(t.name, error_code::none, std::nullopt);
 }
 
-std::vector<partitions_result> grow_all(streams::service& svc, const partitions_request& req) {
+std::vector<partitions_result> grow_all(services& s, const request& req, const partitions_request& parsed) {
   return for_each_unique_topic(
-      req.topics, [](const partitions_topic& t) { return std::optional<std::string>(t.name); },
-      [&](const partitions_topic& t) { return grow_one(svc, t, req.validate_only); },
+      parsed.topics, [](const partitions_topic& t) { return std::optional<std::string>(t.name); },
+      [&](const partitions_topic& t) {
+        if (!authorized(s, req, auth::operation::alter, auth::resource_type::topic, t.name)) {
+          return failed(t.name, error_code::topic_authorization_failed,
+                        std::string(req.principal) + " may not alter topic " + t.name);
+        }
+        return grow_one(s.streams, t, parsed.validate_only);
+      },
       [](const partitions_topic& t) { return failed(t.name, error_code::invalid_request, duplicate_topic_message(t.name)); });
 }
 
@@ -113,7 +120,7 @@ status create_partitions(services& s, const request& req, respond_fn respond) {
   partitions_request parsed;
   if (!decode(r, flex, parsed)) return malformed_request(req.header);
   writer w;
-  auto results = grow_all(s.streams, parsed);
+  auto results = grow_all(s, req, parsed);
   count_errors(s, req.header, results);
   encode(w, flex, results);
   respond(std::move(w.buffer()));

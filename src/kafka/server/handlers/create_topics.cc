@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/config_entries.h"
 #include "kafka/server/handlers/handlers.h"
@@ -218,14 +219,26 @@ create_result create_one(services& s, const creatable_topic& t, bool validate_on
     res.replication_factor = static_cast<int16_t>(created->replication_factor);
     plan.config = created->config;
   }
-  res.configs = topic_config_entries(plan.config);
+  res.configs = topic_config_entries(plan.config, plan.configs);
   return res;
 }
 
-std::vector<create_result> create_all(services& s, const create_request& req) {
+// CREATE on the cluster or on the topic, as in Kafka.
+bool may_create(const services& s, const request& req, const std::string& topic) {
+  return cluster_authorized(s, req, auth::operation::create) ||
+         authorized(s, req, auth::operation::create, auth::resource_type::topic, topic);
+}
+
+std::vector<create_result> create_all(services& s, const request& req, const create_request& parsed) {
   return for_each_unique_topic(
-      req.topics, [](const creatable_topic& t) { return std::optional<std::string>(t.name); },
-      [&](const creatable_topic& t) { return create_one(s, t, req.validate_only); },
+      parsed.topics, [](const creatable_topic& t) { return std::optional<std::string>(t.name); },
+      [&](const creatable_topic& t) {
+        if (!may_create(s, req, t.name)) {
+          return failed(t.name, error_code::topic_authorization_failed,
+                        std::string(req.principal) + " may not create topic " + t.name);
+        }
+        return create_one(s, t, parsed.validate_only);
+      },
       [](const creatable_topic& t) { return failed(t.name, error_code::invalid_request, duplicate_topic_message(t.name)); });
 }
 
@@ -268,7 +281,7 @@ status create_topics(services& s, const request& req, respond_fn respond) {
   create_request parsed;
   if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   writer w;
-  auto results = create_all(s, parsed);
+  auto results = create_all(s, req, parsed);
   count_errors(s, req.header, results);
   encode(w, version, flex, results);
   respond(std::move(w.buffer()));

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/handlers/unique_topics.h"
@@ -82,9 +83,15 @@ bool resolve(const streams::service& svc, const delete_target& t, delete_result&
   return true;
 }
 
-delete_result delete_one(streams::service& svc, const delete_target& t) {
+delete_result delete_one(services& s, const request& req, const delete_target& t) {
+  streams::service& svc = s.streams;
   delete_result res;
   if (!resolve(svc, t, res)) return res;
+  if (!authorized(s, req, auth::operation::remove, auth::resource_type::topic, *res.name)) {
+    res.error = error_code::topic_authorization_failed;
+    res.message = std::string(req.principal) + " may not delete topic " + *res.name;
+    return res;
+  }
   if (auto st = svc.delete_topic(*res.name); !st) {
     res.error = to_kafka_error(st.code(), error_code::invalid_request);
     res.message = st.err().message;
@@ -92,10 +99,10 @@ delete_result delete_one(streams::service& svc, const delete_target& t) {
   return res;
 }
 
-std::vector<delete_result> delete_all(streams::service& svc, const std::vector<delete_target>& targets) {
+std::vector<delete_result> delete_all(services& s, const request& req, const std::vector<delete_target>& targets) {
   return for_each_unique_topic(
       targets, [](const delete_target& t) { return t.name; },
-      [&](const delete_target& t) { return delete_one(svc, t); },
+      [&](const delete_target& t) { return delete_one(s, req, t); },
       [](const delete_target& t) {
         return delete_result{.name = t.name, .topic_id = t.topic_id, .error = error_code::invalid_request,
                              .message = duplicate_topic_message(*t.name)};
@@ -128,7 +135,7 @@ status delete_topics(services& s, const request& req, respond_fn respond) {
   std::vector<delete_target> targets;
   if (!decode(r, version, flex, targets)) return malformed_request(req.header);
   writer w;
-  auto results = delete_all(s.streams, targets);
+  auto results = delete_all(s, req, targets);
   count_errors(s, req.header, results);
   encode(w, version, flex, results);
   respond(std::move(w.buffer()));

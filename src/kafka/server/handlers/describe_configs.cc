@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/config_entries.h"
 #include "kafka/server/handlers/handlers.h"
@@ -61,7 +62,7 @@ result<std::vector<config_entry>> entries_for(services& s, const config_resource
   if (res.type == resource_topic) {
     auto info = s.streams.describe_topic(res.name);
     STRATA_TRY(info);
-    return topic_config_entries(info->config);
+    return topic_config_entries(info->config, info->explicit_configs);
   }
   if (res.type == resource_broker) {
     // An empty name asks for the cluster-wide defaults, which are this broker's.
@@ -80,10 +81,24 @@ error_code error_for(const config_resource& res, errc code) {
   return to_kafka_error(code, error_code::invalid_topic_exception);
 }
 
-describe_result describe_one(services& s, const config_resource& res) {
+// DESCRIBE_CONFIGS on the topic, or on the cluster for a broker.
+bool may_describe(const services& s, const request& req, const config_resource& res) {
+  if (res.type == resource_topic) {
+    return authorized(s, req, auth::operation::describe_configs, auth::resource_type::topic, res.name);
+  }
+  return cluster_authorized(s, req, auth::operation::describe_configs);
+}
+
+describe_result describe_one(services& s, const request& req, const config_resource& res) {
   describe_result out;
   out.type = res.type;
   out.name = res.name;
+  if (!may_describe(s, req, res)) {
+    const bool topic = res.type == resource_topic;
+    out.error = topic ? error_code::topic_authorization_failed : error_code::cluster_authorization_failed;
+    out.message = std::string(req.principal) + " may not describe the configs of " + (topic ? "topic " + res.name : "the broker");
+    return out;
+  }
   auto entries = entries_for(s, res);
   if (!entries) {
     out.error = error_for(res, entries.code());
@@ -149,7 +164,7 @@ status describe_configs(services& s, const request& req, respond_fn respond) {
   describe_request parsed;
   if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   std::vector<describe_result> results;
-  for (const auto& res : parsed.resources) results.push_back(describe_one(s, res));
+  for (const auto& res : parsed.resources) results.push_back(describe_one(s, req, res));
   count_errors(s, req.header, results);
   writer w;
   encode(w, version, flex, parsed, results);

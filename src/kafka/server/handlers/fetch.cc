@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "kafka/server/authorize.h"
+#include "kafka/server/client_quotas.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -25,6 +27,7 @@ struct fetch_partition {
 struct fetch_topic {
   std::string name;
   std::vector<fetch_partition> partitions;
+  bool denied = false;  // the principal may not read it: TOPIC_AUTHORIZATION_FAILED
 };
 
 struct fetch_request {
@@ -77,15 +80,25 @@ std::optional<fetch_request> decode(const request& req) {
   return f;
 }
 
+// Who a consumer's fetch is charged to (consumer_byte_rate); replicas are not.
+struct quota_client {
+  bool charged = false;
+  std::string principal;
+  std::string client_id;
+  std::shared_ptr<connection_throttle> throttle;
+};
+
 class fetch_call : public std::enable_shared_from_this<fetch_call> {
  public:
-  fetch_call(services& svc, request_header header, fetch_request req, respond_fn respond, bool refused)
+  fetch_call(services& svc, request_header header, fetch_request req, respond_fn respond, bool refused,
+             quota_client client)
       : svc_(svc),
         header_(std::move(header)),
         version_(header_.api_version),
         req_(std::move(req)),
         respond_(std::move(respond)),
-        refused_(refused) {}
+        refused_(refused),
+        client_(std::move(client)) {}
 
   void start() {
     const int32_t wait_ms = std::clamp(req_.max_wait_ms, 0, svc_.broker.fetch_wait_ms_max);
@@ -103,7 +116,8 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     if (done_) return true;
     std::vector<uint8_t> out;
     writer w(out);
-    w.i32(0);  // throttle_time_ms
+    const size_t throttle_at = out.size();
+    w.i32(0);  // throttle_time_ms, filled in once the response's size is known
     if (version_ >= 7) {
       w.i16(refused_ ? wire_code(error_code::cluster_authorization_failed) : 0);
       w.i32(0);  // session_id
@@ -118,14 +132,16 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       for (auto& p : t.partitions) {
         uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
         streams::fetch_result res{.high_watermark = -1, .log_start_offset = -1, .records = {}};
-        if (!refused_) {
+        if (!refused_ && !t.denied) {
           res = req_.replica_id >= 0
                     ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
                     : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
         }
         records_bytes += res.records.size();
         budget -= std::min<uint64_t>(budget, res.records.size());
-        const error_code code = refused_ ? error_code::cluster_authorization_failed : to_kafka_error(res.error);
+        const error_code code = refused_  ? error_code::cluster_authorization_failed
+                                : t.denied ? error_code::topic_authorization_failed
+                                           : to_kafka_error(res.error);
         w.i32(p.index);
         w.i16(wire_code(code));
         if (code != error_code::none) errors.push_back(code);
@@ -139,6 +155,10 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     }
     if (!final && errors.empty() && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
     for (error_code e : errors) (void)counted_code(svc_, header_, e);
+    if (client_.charged) {
+      w.patch_i32(throttle_at, charge_quota(svc_, consumer_byte_rate, client_.principal, client_.client_id,
+                                            client_.throttle, out.size()));
+    }
     finish(std::move(out));
     return true;
   }
@@ -178,6 +198,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
   fetch_request req_;
   respond_fn respond_;
   const bool refused_;  // every partition answers CLUSTER_AUTHORIZATION_FAILED
+  const quota_client client_;
   std::vector<uint64_t> watches_;
   scheduler::timer_id timer_ = 0;
   bool done_ = false;
@@ -188,8 +209,14 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
 status fetch(services& svc, const request& req, respond_fn respond) {
   auto f = decode(req);
   if (!f) return malformed_request(req.header);
-  const bool refused = f->replica_id >= 0 && svc.broker.replica_fetch_needs_node && !req.from_cluster_node;
-  std::make_shared<fetch_call>(svc, req.header, std::move(*f), std::move(respond), refused)->start();
+  const bool replica = f->replica_id >= 0;
+  const bool refused = replica && ((svc.broker.replica_fetch_needs_node && !req.from_cluster_node) ||
+                                   !(req.node_listener || cluster_authorized(svc, req, auth::operation::cluster_action)));
+  for (auto& t : f->topics) {
+    t.denied = !replica && !authorized(svc, req, auth::operation::read, auth::resource_type::topic, t.name);
+  }
+  quota_client client{!replica, std::string(req.principal), req.header.client_id.value_or(""), req.throttle};
+  std::make_shared<fetch_call>(svc, req.header, std::move(*f), std::move(respond), refused, std::move(client))->start();
   return {};
 }
 

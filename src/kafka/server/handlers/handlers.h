@@ -17,7 +17,19 @@ status create_topics(services&, const request&, respond_fn);
 status delete_topics(services&, const request&, respond_fn);
 status create_partitions(services&, const request&, respond_fn);
 status describe_configs(services&, const request&, respond_fn);
+status alter_configs(services&, const request&, respond_fn);
+status incremental_alter_configs(services&, const request&, respond_fn);
 status offset_for_leader_epoch(services&, const request&, respond_fn);
+status delete_records(services&, const request&, respond_fn);
+status describe_producers(services&, const request&, respond_fn);
+
+// The cluster and its disks.
+status describe_cluster(services&, const request&, respond_fn);
+status describe_log_dirs(services&, const request&, respond_fn);
+
+// Authentication (the exchange itself lives in kafka/server/sasl_session).
+status sasl_handshake(services&, const request&, respond_fn);
+status sasl_authenticate(services&, const request&, respond_fn);
 
 // Consumer groups (handlers/<name>.cc, state in kafka/groups/).
 status find_coordinator(services&, const request&, respond_fn);
@@ -29,5 +41,16 @@ status offset_commit(services&, const request&, respond_fn);
 status offset_fetch(services&, const request&, respond_fn);
 status list_groups(services&, const request&, respond_fn);
 status describe_groups(services&, const request&, respond_fn);
+status delete_groups(services&, const request&, respond_fn);
+status offset_delete(services&, const request&, respond_fn);
+
+// ACLs and SCRAM users (handlers/<name>.cc, state in auth/).
+status describe_acls(services&, const request&, respond_fn);
+status create_acls(services&, const request&, respond_fn);
+status delete_acls(services&, const request&, respond_fn);
+status describe_client_quotas(services&, const request&, respond_fn);
+status alter_client_quotas(services&, const request&, respond_fn);
+status describe_user_scram_credentials(services&, const request&, respond_fn);
+status alter_user_scram_credentials(services&, const request&, respond_fn);
 
 }  // namespace strata::kafka::handlers

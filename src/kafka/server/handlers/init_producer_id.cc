@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -34,11 +35,25 @@ bool decode(reader& r, int16_t version, bool flex, init_request& req) {
   return r.ok();
 }
 
-streams::service::producer_identity init(streams::service& svc, const init_request& req, error_code& error) {
+// Kafka 3 (KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on any topic.
+bool may_write_idempotently(services& s, const request& req) {
+  if (cluster_authorized(s, req, auth::operation::idempotent_write)) return true;
+  for (const auto& t : s.streams.list_topics()) {
+    if (authorized(s, req, auth::operation::write, auth::resource_type::topic, t.name)) return true;
+  }
+  return false;
+}
+
+streams::service::producer_identity init(services& s, const request& r, const init_request& req, error_code& error) {
+  streams::service& svc = s.streams;
   if (req.transactional_id) {
     // Kafka refuses an empty transactional id as a malformed request.
     error = req.transactional_id->empty() ? error_code::invalid_request
                                           : error_code::transactional_id_authorization_failed;
+    return {};
+  }
+  if (!may_write_idempotently(s, r)) {
+    error = error_code::cluster_authorization_failed;
     return {};
   }
   auto id = svc.init_producer_id(req.producer_id, req.producer_epoch);
@@ -55,7 +70,7 @@ status init_producer_id(services& s, const request& req, respond_fn respond) {
   init_request parsed;
   if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   error_code error = error_code::none;
-  auto id = init(s.streams, parsed, error);
+  auto id = init(s, req, parsed, error);
   bool ok = error == error_code::none;
   writer w;
   w.i32(0);  // throttle_time_ms

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -100,18 +101,23 @@ partition_answer lookup(streams::service& svc, int16_t version, const std::strin
   return a;
 }
 
-std::vector<topic_answer> answer_all(streams::service& svc, int16_t version, const std::vector<offsets_topic>& topics) {
+std::vector<topic_answer> answer_all(const services& s, const request& req, const std::vector<offsets_topic>& topics) {
   std::set<std::pair<std::string, int32_t>> seen;
   std::vector<topic_answer> out;
   for (const auto& t : topics) {
     topic_answer ta;
     ta.name = t.name;
+    const bool may_describe = authorized(s, req, auth::operation::describe, auth::resource_type::topic, t.name);
     for (const auto& p : t.partitions) {
       if (!seen.emplace(t.name, p.index).second) {
         ta.partitions.push_back(answer(p.index, error_code::invalid_request));
         continue;
       }
-      ta.partitions.push_back(lookup(svc, version, t.name, p));
+      if (!may_describe) {
+        ta.partitions.push_back(answer(p.index, error_code::topic_authorization_failed));
+        continue;
+      }
+      ta.partitions.push_back(lookup(s.streams, req.header.api_version, t.name, p));
     }
     out.push_back(std::move(ta));
   }
@@ -146,7 +152,7 @@ status list_offsets(services& s, const request& req, respond_fn respond) {
   std::vector<offsets_topic> topics;
   if (!decode(r, version, flex, topics)) return malformed_request(req.header);
   writer w;
-  auto answers = answer_all(s.streams, version, topics);
+  auto answers = answer_all(s, req, topics);
   for (const auto& t : answers) count_errors(s, req.header, t.partitions);
   encode(w, version, flex, answers);
   respond(std::move(w.buffer()));

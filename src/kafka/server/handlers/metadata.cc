@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
+#include "kafka/server/authorize.h"
+#include "kafka/server/endpoints.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -66,13 +68,16 @@ std::vector<int32_t> offline_replicas(const services& svc, const std::vector<int
   return out;
 }
 
-void encode_brokers(writer& w, const services& svc, const request_header& header) {
+void encode_brokers(writer& w, const services& svc, const request& req) {
+  const request_header& header = req.header;
   const bool flex = header.flexible;
   std::vector<streams::broker> brokers;
   if (svc.streams.clustered()) {
     brokers = svc.streams.cluster_state().brokers;
+    for (auto& b : brokers) b.port = listener_port(b, req);
   } else {
-    brokers.push_back({svc.broker.node_id, svc.broker.advertised_host, svc.broker.advertised_port});
+    const auto self = advertised_endpoint(svc, req);
+    brokers.push_back({svc.broker.node_id, self.host, self.port, 0, {}});
   }
   w.array_length(static_cast<int32_t>(brokers.size()), flex);
   for (auto& b : brokers) {
@@ -124,19 +129,29 @@ status metadata(services& svc, const request& req, respond_fn respond) {
   std::vector<std::uint8_t> out;
   writer w(out);
   if (v >= 3) w.i32(0);  // throttle_time_ms
-  encode_brokers(w, svc, req.header);
+  encode_brokers(w, svc, req);
   if (v >= 2) w.nullable_string(svc.broker.cluster_id, flex);
   if (v >= 1) w.i32(svc.streams.clustered() ? svc.streams.cluster_state().controller : svc.broker.node_id);
 
   if (!m->topics) {
     auto all = svc.streams.list_topics();
+    // Kafka lists only the topics the principal may describe.
+    std::erase_if(all, [&](const streams::topic_info& t) {
+      return !authorized(svc, req, auth::operation::describe, auth::resource_type::topic, t.name);
+    });
     w.array_length(static_cast<int32_t>(all.size()), flex);
     for (auto& t : all) encode_topic(w, svc, req.header, error_code::none, t.name, &t);
   } else {
     w.array_length(static_cast<int32_t>(m->topics->size()), flex);
     for (auto& name : *m->topics) {
+      if (!authorized(svc, req, auth::operation::describe, auth::resource_type::topic, name)) {
+        encode_topic(w, svc, req.header, error_code::topic_authorization_failed, name, nullptr);
+        continue;
+      }
       auto info = svc.streams.describe_topic(name);
-      if (!info.ok() && auto_create) {
+      const bool may_create = auto_create && (cluster_authorized(svc, req, auth::operation::create) ||
+                                              authorized(svc, req, auth::operation::create, auth::resource_type::topic, name));
+      if (!info.ok() && may_create) {
         auto created = svc.streams.create_topic(name, svc.streams.config().default_partitions, {});
         if (created.ok()) {
           spdlog::info("auto-created topic {} for a Metadata request", name);

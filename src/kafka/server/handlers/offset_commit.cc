@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kafka/groups/coordinator.h"
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -39,12 +40,30 @@ status offset_commit(services& s, const request& req, respond_fn respond) {
   const int16_t version = req.header.api_version;
   auto decoded = groups::decode_offset_commit_request(req.body, version);
   if (!decoded.ok()) return malformed_request(req.header);
+  // As in Kafka: without READ on the group nothing is committed; topics the
+  // principal may not read are answered TOPIC_AUTHORIZATION_FAILED and the rest committed.
+  const bool group_ok = authorized(s, req, auth::operation::read, auth::resource_type::group, decoded->group_id);
+  std::vector<groups::offset_commit_topic_result> denied;
+  std::erase_if(decoded->topics, [&](const groups::offset_commit_topic& t) {
+    if (group_ok && authorized(s, req, auth::operation::read, auth::resource_type::topic, t.name)) return false;
+    groups::offset_commit_topic_result result{t.name, {}};
+    const auto code = group_ok ? error_code::topic_authorization_failed : error_code::group_authorization_failed;
+    for (const auto& p : t.partitions) result.partitions.push_back({p.partition, code});
+    denied.push_back(std::move(result));
+    return true;
+  });
+  auto answer = [respond = std::move(respond), version, denied = std::move(denied)](groups::offset_commit_response resp) {
+    resp.topics.insert(resp.topics.end(), denied.begin(), denied.end());
+    respond(groups::encode_offset_commit_response(resp, version));
+  };
+  if (!group_ok) {
+    answer(groups::offset_commit_response{});
+    return {};
+  }
   partition_counts topics(s.streams);
   s.groups.commit_offsets_replicated(
       *decoded, [&topics](const std::string& topic, int32_t partition) { return topics.exists(topic, partition); },
-      [respond = std::move(respond), version](groups::offset_commit_response resp) {
-        respond(groups::encode_offset_commit_response(resp, version));
-      });
+      std::move(answer));
   return {};
 }
 

@@ -3,6 +3,7 @@
 // knows, and the offset where that epoch ends in its log. A follower coming
 // back truncates its log there before it fetches again; clients use it to
 // detect a log that was truncated under them.
+#include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -60,12 +61,17 @@ status offset_for_leader_epoch(services& svc, const request& req, respond_fn res
   writer w(out);
   if (v >= 2) w.i32(0);  // throttle_time_ms
   w.array_length(static_cast<int32_t>(topics->size()), flex);
+  // Followers need CLUSTER_ACTION (or the node listener); clients DESCRIBE on the topic.
+  const bool replica = req.node_listener || cluster_authorized(svc, req, auth::operation::cluster_action);
   for (auto& t : *topics) {
     w.string(t.name, flex);
     w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
+    const bool allowed = replica || authorized(svc, req, auth::operation::describe, auth::resource_type::topic, t.name);
     for (auto& q : t.partitions) {
-      auto found = svc.streams.end_offset_for_epoch(t.name, q.partition, q.current_leader_epoch, q.leader_epoch);
-      w.i16(counted_code(svc, req.header, to_kafka_error(found.error)));
+      streams::service::epoch_end found{};
+      if (allowed) found = svc.streams.end_offset_for_epoch(t.name, q.partition, q.current_leader_epoch, q.leader_epoch);
+      const error_code code = allowed ? to_kafka_error(found.error) : error_code::topic_authorization_failed;
+      w.i16(counted_code(svc, req.header, code));
       w.i32(q.partition);
       if (v >= 1) w.i32(found.leader_epoch);
       w.i64(found.end_offset);

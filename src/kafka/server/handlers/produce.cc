@@ -1,8 +1,12 @@
 // Produce: appends each partition's batch through the streams service and
 // answers once every partition has (acks=-1 waits for durability; acks=0
 // sends no response at all).
+#include <fmt/format.h>
+
 #include <memory>
 
+#include "kafka/server/authorize.h"
+#include "kafka/server/client_quotas.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "streams/service.h"
@@ -31,6 +35,7 @@ struct produce_call {
   std::vector<topic_results> topics;
   size_t outstanding = 0;
   respond_fn respond;
+  int32_t throttle_ms = 0;  // over the producer_byte_rate quota
 
   void encode_and_send() {
     std::vector<uint8_t> out;
@@ -44,10 +49,16 @@ struct produce_call {
         w.i32(p.index);
         w.i16(counted_code(*svc, header, ec));
         w.i64(ec == error_code::none ? p.result.base_offset : -1);
-        if (version >= 2) w.i64(-1);  // log_append_time_ms: topics use CreateTime
+        if (version >= 2) w.i64(ec == error_code::none ? p.result.log_append_time_ms : -1);
         if (version >= 5) w.i64(p.result.log_start_offset);
         if (version >= 8) {
-          w.array_length(0, flexible);  // record_errors
+          const auto& record_errors = p.result.record_errors;  // KIP-467
+          w.array_length(ec == error_code::none ? 0 : static_cast<int32_t>(record_errors.size()), flexible);
+          for (size_t i = 0; ec != error_code::none && i < record_errors.size(); ++i) {
+            w.i32(record_errors[i].batch_index);
+            w.nullable_string(record_errors[i].message, flexible);
+            if (flexible) w.empty_tagged_fields();
+          }
           w.nullable_string(ec == error_code::none || p.result.message.empty() ? std::nullopt
                                                                                : std::optional<std::string>(p.result.message),
                             flexible);
@@ -56,7 +67,7 @@ struct produce_call {
       }
       if (flexible) w.empty_tagged_fields();
     }
-    if (version >= 1) w.i32(0);  // throttle_time_ms
+    if (version >= 1) w.i32(throttle_ms);
     if (flexible) w.empty_tagged_fields();
     respond(std::move(out));
   }
@@ -104,6 +115,8 @@ status produce(services& svc, const request& req, respond_fn respond) {
   call->version = req.header.api_version;
   call->flexible = flex;
   call->respond = acks == 0 ? respond_fn([](auto) {}) : std::move(respond);
+  call->throttle_ms = charge_quota(svc, producer_byte_rate, req.principal, req.header.client_id.value_or(""), req.throttle,
+                                   req.body.size());
   for (auto& t : topics) {
     topic_results tr{t.name, {}};
     for (auto& p : t.partitions) tr.partitions.push_back(partition_result{p.index, {}, std::nullopt});
@@ -115,6 +128,7 @@ status produce(services& svc, const request& req, respond_fn respond) {
   }
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
   for (size_t ti = 0; ti < topics.size(); ++ti) {
+    const bool may_write = authorized(svc, req, auth::operation::write, auth::resource_type::topic, topics[ti].name);
     for (size_t pi = 0; pi < topics[ti].partitions.size(); ++pi) {
       auto finish = [call, ti, pi](streams::produce_result res) {
         call->topics[ti].partitions[pi].result = std::move(res);
@@ -124,6 +138,12 @@ status produce(services& svc, const request& req, respond_fn respond) {
       if (!valid_acks) {
         call->topics[ti].partitions[pi].refused = error_code::invalid_required_acks;
         finish({streams::stream_error::none, "acks must be -1, 0 or 1", -1, -1});
+        continue;
+      }
+      if (!may_write) {
+        call->topics[ti].partitions[pi].refused = error_code::topic_authorization_failed;
+        finish({streams::stream_error::none, fmt::format("{} may not write to topic {}", req.principal, topics[ti].name),
+                -1, -1});
         continue;
       }
       if (!p.records || p.records->empty()) {

@@ -243,6 +243,29 @@ TEST_F(DescribeConfigs, ErrorsArePerResource) {
   EXPECT_FALSE(out[3].entries.empty());
 }
 
+TEST_F(DescribeConfigs, SourceSaysWhetherTheTopicSetsTheConfig) {
+  const std::string default_segment_ms = std::to_string(streams::topic_config{}.segment_ms);
+  h.streams.add_topic("set", 1, {{"segment.ms", default_segment_ms}, {"compression.type", "zstd"}});
+  auto out = run(2, {{.type = topic_type, .name = "set"}});
+  ASSERT_EQ(out.size(), 1u);
+  const entry_out* segment = out[0].entry("segment.ms");
+  ASSERT_NE(segment, nullptr);
+  EXPECT_EQ(segment->value, default_segment_ms);
+  EXPECT_EQ(segment->source, 1) << "set on the topic, though equal to the default";
+  const entry_out* compression = out[0].entry("compression.type");
+  ASSERT_NE(compression, nullptr);
+  EXPECT_EQ(compression->value, "zstd");
+  EXPECT_EQ(compression->source, 1);
+  const entry_out* timestamps = out[0].entry("message.timestamp.type");
+  ASSERT_NE(timestamps, nullptr);
+  EXPECT_EQ(timestamps->value, "CreateTime");
+  EXPECT_EQ(timestamps->source, 4);  // the broker's default
+  for (const char* name : {"preallocate", "flush.messages", "message.format.version", "unclean.leader.election.enable",
+                           "remote.storage.enable", "segment.jitter.ms"}) {
+    EXPECT_NE(out[0].entry(name), nullptr) << name;
+  }
+}
+
 TEST_F(DescribeConfigs, TruncatedBodyIsAnError) {
   auto body = describe_request(4, {{.type = topic_type, .name = "logs"}}, true, true);
   body.resize(4);

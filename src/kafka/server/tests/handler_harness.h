@@ -65,6 +65,7 @@ class fake_streams final : public streams::service {
     t.id[0] = static_cast<uint8_t>(++next_id_);
     t.id[15] = 0xAB;
     for (auto& [k, v] : configs) STRATA_TRY(streams::apply_topic_config(t.config, k, v));
+    t.explicit_configs = configs;
     for (int32_t i = 0; i < partitions; ++i) add_partition(t, i);
     topics_[name] = t;
     return t;
@@ -81,6 +82,20 @@ class fake_streams final : public streams::service {
     if (it == topics_.end()) return make_error(errc::not_found, "no topic " + name);
     for (auto i = static_cast<int32_t>(it->second.partitions.size()); i < total; ++i) add_partition(it->second, i);
     return {};
+  }
+
+  int alter_configs_calls = 0;
+  result<streams::topic_info> alter_topic_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                                  bool validate_only) override {
+    ++alter_configs_calls;
+    auto it = topics_.find(name);
+    if (it == topics_.end()) return make_error(errc::not_found, "no topic " + name);
+    streams::topic_info next = it->second;
+    next.config = {};
+    for (auto& [k, v] : configs) STRATA_TRY(streams::apply_topic_config(next.config, k, v));
+    next.explicit_configs = configs;
+    if (!validate_only) it->second = next;
+    return next;
   }
 
   std::vector<streams::topic_info> list_topics() const override {
@@ -144,7 +159,59 @@ class fake_streams final : public streams::service {
     return out;
   }
 
+  // DeleteRecords and DescribeProducers answer this for every partition when set.
+  streams::stream_error partition_error = streams::stream_error::none;
+  std::map<std::pair<std::string, int32_t>, std::vector<streams::active_producer>> producers;
+  disk_usage usage{1'000'000, 400'000};
+
+  void set_partition_info(const std::string& topic, int32_t id, const streams::partition_info& p) {
+    topics_.at(topic).partitions.at(static_cast<size_t>(id)) = p;
+  }
+
+  delete_records_result delete_records(const std::string& topic, int32_t id, int64_t offset) override {
+    delete_records_result out;
+    if (!known(topic, id)) {
+      out.error = streams::stream_error::unknown_topic_or_partition;
+      return out;
+    }
+    out.error = partition_error;
+    if (out.error != streams::stream_error::none) return out;
+    fake_partition& p = data_[{topic, id}];
+    const int64_t target = offset == -1 ? p.end() : offset;
+    out.low_watermark = p.log_start_offset;
+    if (target < 0 || target > p.end()) {
+      out.error = streams::stream_error::offset_out_of_range;
+      return out;
+    }
+    while (p.log_start_offset < target) {
+      p.timestamps.erase(p.timestamps.begin());
+      ++p.log_start_offset;
+    }
+    out.low_watermark = p.log_start_offset;
+    return out;
+  }
+
+  producers_result describe_producers(const std::string& topic, int32_t id) const override {
+    producers_result out;
+    if (!known(topic, id)) {
+      out.error = streams::stream_error::unknown_topic_or_partition;
+      return out;
+    }
+    out.error = partition_error;
+    if (auto it = producers.find({topic, id}); it != producers.end() && out.error == streams::stream_error::none) {
+      out.producers = it->second;
+    }
+    return out;
+  }
+
+  disk_usage data_dir_usage() const override { return usage; }
+
  private:
+  bool known(const std::string& topic, int32_t id) const {
+    auto t = topics_.find(topic);
+    return t != topics_.end() && id >= 0 && id < static_cast<int32_t>(t->second.partitions.size());
+  }
+
   static void add_partition(streams::topic_info& t, int32_t id) {
     streams::partition_info p;
     p.id = id;
@@ -186,6 +253,8 @@ class handler_harness {
   fake_streams streams;
   manual_scheduler sched;
   broker_config broker;
+  std::string principal = "User:ANONYMOUS";  // who the requests come from
+  std::string client_ip = "127.0.0.1";
   services& svc() { return svc_; }
 
  private:
@@ -200,6 +269,8 @@ class handler_harness {
     req.header.correlation_id = 42;
     req.header.flexible = is_flexible(key, version);
     req.body = body;
+    req.principal = principal;
+    req.client_ip = client_ip;
     return fn(svc_, req, [&](std::optional<std::vector<uint8_t>> r) {
       ++calls;
       out = std::move(r);

@@ -81,7 +81,10 @@ TEST_F(KafkaTlsListener, ServesNodesAndBoundsStalledHandshakesByTheConnectionLim
   server_limits limits;
   limits.connections_max = 1;
   limits.tls_handshake_timeout_ms = 300;
-  server s(io, harness_.svc(), limits, {}, listener_tls{server_tls_, /*peers_are_nodes=*/true});
+  listener_settings settings;
+  settings.protocol = security_protocol::ssl;
+  settings.tls = listener_tls{server_tls_, /*peers_are_nodes=*/true};
+  server s(io, harness_.svc(), limits, {}, settings);
   ASSERT_TRUE(s.start("127.0.0.1:0", "--replication-listen", "Kafka replication").ok());
   const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), s.port());
 
