@@ -31,23 +31,10 @@ class AdminApis : public ::testing::Test {
   }
 
   // Turns authorization on; alice has only what allow() gives her.
-  void authorize_as_alice() {
-    auto store = auth::acl_store::open(*kv_);
-    ASSERT_TRUE(store.ok());
-    acls_ = std::move(*store);
-    authorizer_ = std::make_unique<auth::authorizer>(*acls_, std::vector<std::string>{"User:admin"});
-    h.svc().acls = acls_.get();
-    h.svc().authorizer = authorizer_.get();
-    h.principal = "User:alice";
-  }
-  void allow(auth::resource_type type, const std::string& name, auth::operation op) {
-    ASSERT_TRUE(acls_->add({type, name, auth::pattern_type::literal, "User:alice", "*", op, auth::permission::allow}).ok());
-  }
+  void authorize_as_alice() { h.authorize_as("User:alice"); }
+  void allow(auth::resource_type type, const std::string& name, auth::operation op) { h.allow(type, name, op); }
 
   testing::handler_harness h;
-  std::unique_ptr<meta::kv> kv_ = meta::make_memory_kv();
-  std::unique_ptr<auth::acl_store> acls_;
-  std::unique_ptr<auth::authorizer> authorizer_;
 };
 
 // ---- DescribeCluster ----

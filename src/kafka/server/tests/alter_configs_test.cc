@@ -212,21 +212,9 @@ class AlterConfigsAuthorization : public AlterConfigs {
  protected:
   void SetUp() override {
     AlterConfigs::SetUp();
-    auto store = auth::acl_store::open(*kv_);
-    ASSERT_TRUE(store.ok());
-    acls_ = std::move(*store);
-    authorizer_ = std::make_unique<auth::authorizer>(*acls_, std::vector<std::string>{"User:admin"});
-    h.svc().acls = acls_.get();
-    h.svc().authorizer = authorizer_.get();
-    h.principal = "User:alice";
+    h.authorize_as("User:alice");
   }
-  void allow(auth::resource_type type, const std::string& name, auth::operation op) {
-    ASSERT_TRUE(acls_->add({type, name, auth::pattern_type::literal, "User:alice", "*", op, auth::permission::allow}).ok());
-  }
-
-  std::unique_ptr<meta::kv> kv_ = meta::make_memory_kv();
-  std::unique_ptr<auth::acl_store> acls_;
-  std::unique_ptr<auth::authorizer> authorizer_;
+  void allow(auth::resource_type type, const std::string& name, auth::operation op) { h.allow(type, name, op); }
 };
 
 TEST_F(AlterConfigsAuthorization, TopicsNeedAlterConfigsOnTheTopic) {

@@ -16,20 +16,14 @@ namespace {
 class Authorization : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = auth::acl_store::open(*kv_);
-    ASSERT_TRUE(store.ok());
-    acls_ = std::move(*store);
-    authorizer_ = std::make_unique<auth::authorizer>(*acls_, std::vector<std::string>{"User:admin"});
-    h.svc().acls = acls_.get();
-    h.svc().authorizer = authorizer_.get();
-    h.principal = "User:alice";
+    h.authorize_as("User:alice");
     h.streams.add_topic("alice-orders", 1);
     h.streams.add_topic("bob-orders", 1);
   }
 
   void allow(auth::resource_type type, const std::string& name, auth::operation op,
              auth::pattern_type pattern = auth::pattern_type::literal) {
-    ASSERT_TRUE(acls_->add({type, name, pattern, "User:alice", "*", op, auth::permission::allow}).ok());
+    h.allow(type, name, op, pattern);
   }
 
   // Metadata v1 for `topics` (nullopt: all); returns (name, error) per topic.
@@ -95,9 +89,6 @@ class Authorization : public ::testing::Test {
   }
 
   testing::handler_harness h;
-  std::unique_ptr<meta::kv> kv_ = meta::make_memory_kv();
-  std::unique_ptr<auth::acl_store> acls_;
-  std::unique_ptr<auth::authorizer> authorizer_;
 };
 
 constexpr int16_t topic_denied = 29;
@@ -134,7 +125,7 @@ TEST_F(Authorization, SuperUsersAndDenyAreHonoured) {
   EXPECT_EQ(metadata(std::nullopt).size(), 2u);
   h.principal = "User:alice";
   allow(auth::resource_type::topic, "*", auth::operation::all);
-  ASSERT_TRUE(acls_->add({auth::resource_type::topic, "bob-orders", auth::pattern_type::literal, "User:alice", "*",
+  ASSERT_TRUE(h.acls().add({auth::resource_type::topic, "bob-orders", auth::pattern_type::literal, "User:alice", "*",
                           auth::operation::describe, auth::permission::deny})
                   .ok());
   auto all = metadata(std::nullopt);

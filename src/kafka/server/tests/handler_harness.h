@@ -11,10 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "auth/acl.h"
 #include "base/scheduler.h"
 #include "kafka/protocol/api.h"
 #include "kafka/protocol/wire.h"
 #include "kafka/server/handler.h"
+#include "meta/kv.h"
 #include "streams/service.h"
 
 namespace strata::kafka::testing {
@@ -257,6 +259,23 @@ class handler_harness {
   std::string client_ip = "127.0.0.1";
   services& svc() { return svc_; }
 
+  // Turns authorization on (User:admin the only super user); requests then
+  // come from `who`, who may do only what allow() grants.
+  void authorize_as(std::string who) {
+    auto store = auth::acl_store::open(*acl_kv_);
+    ASSERT_TRUE(store.ok());
+    acls_ = std::move(*store);
+    authorizer_ = std::make_unique<auth::authorizer>(*acls_, std::vector<std::string>{"User:admin"});
+    svc_.acls = acls_.get();
+    svc_.authorizer = authorizer_.get();
+    principal = std::move(who);
+  }
+  void allow(auth::resource_type type, const std::string& name, auth::operation op,
+             auth::pattern_type pattern = auth::pattern_type::literal) {
+    ASSERT_TRUE(acls_->add({type, name, pattern, principal, "*", op, auth::permission::allow}).ok());
+  }
+  auth::acl_store& acls() { return *acls_; }
+
  private:
   // The handlers under test never touch the group coordinator.
   groups::coordinator& unused_groups() { return *reinterpret_cast<groups::coordinator*>(groups_placeholder_); }
@@ -279,6 +298,9 @@ class handler_harness {
 
   alignas(std::max_align_t) std::byte groups_placeholder_[sizeof(std::max_align_t)]{};
   services svc_;
+  std::unique_ptr<meta::kv> acl_kv_ = meta::make_memory_kv();
+  std::unique_ptr<auth::acl_store> acls_;
+  std::unique_ptr<auth::authorizer> authorizer_;
 };
 
 }  // namespace strata::kafka::testing
