@@ -8,18 +8,12 @@
 #include "kafka/server/authorize.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
+#include "kafka/server/handlers/topic_partitions.h"
 #include "streams/service.h"
 
 namespace strata::kafka::handlers {
 
 namespace {
-
-constexpr size_t partitions_per_request_max = 100'000;
-
-struct topic_request {
-  std::string name;
-  std::vector<int32_t> partitions;
-};
 
 struct partition_result {
   int32_t partition = 0;
@@ -34,17 +28,7 @@ struct topic_result {
 };
 
 bool decode(reader& r, std::vector<topic_request>& topics) {
-  size_t total = 0;
-  int32_t n = r.array_length(true);
-  for (int32_t i = 0; i < n && r.ok(); ++i) {
-    topic_request& t = topics.emplace_back();
-    t.name = r.string(true);
-    int32_t m = r.array_length(true);
-    for (int32_t j = 0; j < m && r.ok(); ++j) t.partitions.push_back(r.i32());
-    total += t.partitions.size();
-    if (total > partitions_per_request_max) r.fail();
-    r.skip_tagged_fields();
-  }
+  decode_topic_partitions(r, /*flex=*/true, topics);
   r.skip_tagged_fields();
   return r.ok();
 }
