@@ -26,6 +26,7 @@
 #include "io/fs.h"
 #include "kafka/groups/coordinator.h"
 #include "kafka/groups/offsets_log.h"
+#include "kafka/txn/coordinator.h"
 #include "kafka/server/server.h"
 #include "meta/kv.h"
 #include "metrics/registry.h"
@@ -227,6 +228,13 @@ int run_server(const server_options& o) {
   group_config.initial_rebalance_delay_ms = o.group_initial_rebalance_delay_ms;
   kafka::groups::coordinator groups(sched, **kv, group_config);
   if (auto s = groups.load(); !s.ok()) return fail("cannot load consumer group offsets: " + s.err().message);
+  // Transactions need one coordinator for every transactional id; cluster
+  // mode has none yet, so there InitProducerId refuses transactional ids.
+  std::unique_ptr<kafka::txn::coordinator> transactions;
+  if (o.cluster_etcd.empty()) {
+    transactions = std::make_unique<kafka::txn::coordinator>(sched, **kv, **streams, groups, kafka::txn::txn_config{});
+    if (auto s = transactions->load(); !s.ok()) return fail("cannot load transaction state: " + s.err().message);
+  }
 
   auto kafka_security = open_kafka_security(o, **kv, *kafka_plans);
   if (!kafka_security.ok()) return fail(kafka_security.err().message);
@@ -246,6 +254,7 @@ int run_server(const server_options& o) {
   services.authorizer = kafka_security->authorizer.get();
   services.quotas = kafka_security->quotas.get();
   services.quota_meters = kafka_security->quota_meters.get();
+  services.transactions = transactions.get();
   const kafka::server_observer kafka_observer = make_kafka_observer(registry);
   auto kafka_servers = start_kafka_listeners(*kafka_plans, io, services, kafka_limits(o), kafka_observer);
   if (!kafka_servers.ok()) return fail(kafka_servers.err().message);

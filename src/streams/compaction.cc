@@ -138,6 +138,8 @@ result<compaction_outcome> compact(io::fs& fs, const compaction_job& job, const 
   auto cancelled = [&] { return make_error(errc::unavailable, "compaction of " + job.dir + " was cancelled"); };
   std::vector<uint8_t> inflated;
   std::vector<record_ref> records;
+  txn_index aborted;
+  for (const auto& r : job.aborted) aborted.add_aborted(r);
 
   // Pass 1: the newest offset of each key in the dirty records, until the map fills.
   key_map map(job.map_bytes_max);
@@ -151,7 +153,7 @@ result<compaction_outcome> compact(io::fs& fs, const compaction_job& job, const 
       if (next <= job.cleaned_offset) return {};
       auto h = read_batch_header(e.payload);
       if (!h) return unreadable(e.base_offset.value, "shorter than a batch header");
-      if (h->control()) return {};
+      if (h->control() || (h->transactional() && aborted.aborted_at(h->producer_id, h->base_offset))) return {};
       STRATA_TRY(parse_records(e.payload, *h, inflated, records));
       for (const auto& r : records) {
         if (!r.null_key && r.offset >= job.cleaned_offset.value) map.put(r.key, r.offset);
@@ -186,9 +188,10 @@ result<compaction_outcome> compact(io::fs& fs, const compaction_job& job, const 
       if (h->control()) return writer.add(e.payload, next, e.max_timestamp_ms);
       STRATA_TRY(parse_records(e.payload, *h, inflated, records));
       kept.clear();
+      const bool batch_aborted = h->transactional() && aborted.aborted_at(h->producer_id, h->base_offset);
       for (const auto& r : records) {
-        bool keep = true;
-        if (!r.null_key && r.offset < pass_end.value) {
+        bool keep = !batch_aborted;
+        if (keep && !r.null_key && r.offset < pass_end.value) {
           auto latest = map.latest(r.key);
           keep = !latest || *latest <= r.offset;
         }

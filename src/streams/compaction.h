@@ -19,6 +19,7 @@
 #include "io/fs.h"
 #include "storage/rewrite.h"
 #include "streams/record_batch.h"
+#include "streams/txn_index.h"
 
 namespace strata::streams {
 
@@ -97,6 +98,9 @@ struct compaction_job {
   compaction_policy policy;
   int64_t now_ms = 0;
   std::set<int64_t> retained_batches;  // base offsets of batches kept even when emptied (producers' last batches)
+  // Transactional batches inside these ranges were aborted: their records
+  // never count as a key's newest value and are removed.
+  std::vector<aborted_range> aborted;
   uint64_t map_bytes_max = 0;
   uint64_t segment_bytes_max = 0;
   uint32_t index_interval_bytes = 0;

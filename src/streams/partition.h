@@ -18,6 +18,7 @@
 #include "storage/log.h"
 #include "streams/producer_state.h"
 #include "streams/service.h"
+#include "streams/txn_index.h"
 
 namespace strata::streams {
 
@@ -31,6 +32,8 @@ struct partition {
   std::string dir;
   std::unique_ptr<storage::log> log;  // null when this node keeps no replica
   producer_state producers;
+  txn_index txns;              // open and aborted transactions
+  std::string aborted_prefix;  // where txns' aborted ranges live in meta::kv
 
   struct durable_waiter {
     int64_t next_offset;                  // complete once the log is durable up to here

@@ -56,11 +56,21 @@ void producer_state::record(const batch_header& batch, int64_t base_offset) {
   if (producers_.size() > producers_max) evict_oldest();
 }
 
+void producer_state::fence(int64_t producer_id, int16_t epoch) {
+  entry& e = producers_[producer_id];
+  if (epoch > e.epoch || e.recent.empty()) {
+    if (epoch != e.epoch) e.recent.clear();
+    e.epoch = std::max(e.epoch, epoch);
+  }
+  e.last_write = ++writes_;
+  if (producers_.size() > producers_max) evict_oldest();
+}
+
 std::vector<active_producer> producer_state::active() const {
   std::vector<active_producer> out;
   out.reserve(producers_.size());
   for (const auto& [id, e] : producers_) {
-    out.push_back({id, e.epoch, e.recent.empty() ? -1 : e.recent.back().last_sequence, e.last_timestamp_ms});
+    out.push_back({id, e.epoch, e.recent.empty() ? -1 : e.recent.back().last_sequence, e.last_timestamp_ms, -1});
   }
   std::sort(out.begin(), out.end(), [](const active_producer& a, const active_producer& b) { return a.producer_id < b.producer_id; });
   return out;

@@ -22,6 +22,7 @@ struct active_producer {
   int16_t producer_epoch = -1;
   int32_t last_sequence = -1;
   int64_t last_timestamp_ms = -1;  // the max timestamp of its last batch
+  int64_t current_txn_start_offset = -1;  // its open transaction's first offset here; -1: none
 };
 
 class producer_state {
@@ -38,6 +39,9 @@ class producer_state {
   check_result check(const batch_header& batch) const;
   // Records a batch appended at base_offset (after check() accepted it).
   void record(const batch_header& batch, int64_t base_offset);
+  // A transaction marker of this epoch: older epochs are fenced from now on,
+  // and a newer epoch starts its sequences again at 0.
+  void fence(int64_t producer_id, int16_t epoch);
   size_t producer_count() const { return producers_.size(); }
   // Every producer remembered, by id.
   std::vector<active_producer> active() const;

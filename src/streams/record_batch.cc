@@ -72,7 +72,8 @@ batch_check check_single_batch(std::span<const uint8_t> bytes) {
     return fail(batch_problem::invalid_record,
                 fmt::format("record batch has {} records but lastOffsetDelta {}", h->record_count, h->last_offset_delta));
   }
-  if (h->control()) return fail(batch_problem::invalid_record, "clients may not produce control batches");
+  // A control batch (a transaction marker) is well-formed: a follower copies
+  // the leader's. Produce refuses clients' own (INVALID_RECORD).
   return out;
 }
 
@@ -224,7 +225,8 @@ std::optional<std::string> read_bytes(kafka::reader& r) {
 
 }  // namespace
 
-std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms) {
+std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms,
+                                        const batch_writer_identity& writer) {
   STRATA_ASSERT(!records.empty(), "a batch holds at least one record");
   std::vector<uint8_t> out;
   kafka::writer w(out);
@@ -233,12 +235,12 @@ std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records
   w.i32(0);  // partitionLeaderEpoch: assigned at append
   w.i8(2);   // magic
   size_t crc_at = w.reserve_i32();
-  w.i16(0);  // attributes: uncompressed, CreateTime
+  w.i16(writer.attributes);
   w.i32(static_cast<int32_t>(records.size()) - 1);
   w.i64(timestamp_ms);
   w.i64(timestamp_ms);
-  w.i64(-1);  // producerId
-  w.i16(-1);  // producerEpoch
+  w.i64(writer.producer_id);
+  w.i16(writer.producer_epoch);
   w.i32(-1);  // baseSequence
   w.i32(static_cast<int32_t>(records.size()));
   for (size_t i = 0; i < records.size(); ++i) {

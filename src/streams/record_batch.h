@@ -60,7 +60,8 @@ struct batch_check {
 };
 
 // Validates that `bytes` holds exactly one well-formed magic-v2 batch with a
-// correct CRC32C and a sane offset delta and record count.
+// correct CRC32C and a sane offset delta and record count. Control batches
+// pass: whether a writer may send one is the caller's rule.
 batch_check check_single_batch(std::span<const uint8_t> bytes);
 
 // Sets baseOffset and partitionLeaderEpoch in place (both outside the CRC).
@@ -108,7 +109,14 @@ struct plain_record {
   std::string key;
   std::string value;
 };
-std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms);
+// Who writes a plain batch: none, or a producer (transaction markers).
+struct batch_writer_identity {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  int16_t attributes = 0;  // the transactional and control bits; always uncompressed, CreateTime
+};
+std::vector<uint8_t> encode_plain_batch(const std::vector<plain_record>& records, int64_t timestamp_ms,
+                                        const batch_writer_identity& writer = {});
 
 // The records of an uncompressed batch, in order; nullopt when the batch is
 // compressed or its records do not parse.

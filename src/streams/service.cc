@@ -13,6 +13,7 @@
 #include "streams/compaction.h"
 #include "streams/record_batch.h"
 #include "streams/service_impl.h"
+#include "streams/txn_index.h"
 
 namespace strata::streams {
 
@@ -157,7 +158,10 @@ status service_impl::delete_topic(const std::string& name) {
     STRATA_TRY(remove_topic(kv_, name));
   }
   std::string dir = topic_dir(it->second.record);
-  for (auto& p : it->second.partitions) retire_partition(p);
+  for (auto& p : it->second.partitions) {
+    retire_partition(p);
+    if (!link_) forget_aborted(*p);
+  }
   auto doomed = std::move(it->second.partitions);
   topics_.erase(it);
   destroy_partitions(std::move(doomed), dir);
@@ -218,6 +222,26 @@ result<topic_info> service_impl::describe_topic(const std::string& name) const {
   return info_of(it->second);
 }
 
+// Control batches come only from the transaction coordinator. A producer's
+// batches are all transactional or none while its transaction is open.
+std::optional<produce_result> service_impl::refuse_txn_batch(const partition& p, const batch_header& h) const {
+  if (h.control()) {
+    return produce_result{stream_error::invalid_record, "clients may not write control batches; end a transaction with EndTxn"};
+  }
+  if (h.transactional() && link_) {
+    return produce_result{stream_error::invalid_txn_state, "transactions are not supported in cluster mode yet"};
+  }
+  if (h.transactional() && !h.idempotent()) {
+    return produce_result{stream_error::corrupt_message, "a transactional batch needs a producer id"};
+  }
+  if (!h.transactional() && h.idempotent() && p.txns.open_first_offset(h.producer_id)) {
+    return produce_result{stream_error::invalid_txn_state,
+                          fmt::format("producer {} has a transaction open in {}-{}; end it before writing outside it",
+                                      h.producer_id, p.topic, p.id)};
+  }
+  return std::nullopt;
+}
+
 std::optional<produce_result> service_impl::refuse_produce(const partition& p, const topic_state& t, bool wait_durable) const {
   if (p.role != replica_role::leader || !p.hosted()) {
     return produce_result{stream_error::not_leader_or_follower,
@@ -250,9 +274,7 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
     return done(produce_result{err, check.message});
   }
   const batch_header& h = check.header;
-  if (h.transactional()) {
-    return done(produce_result{stream_error::unsupported_for_message_format, "transactional produce is not supported yet"});
-  }
+  if (auto refused = refuse_txn_batch(*p, h)) return done(std::move(*refused));
   if (t->config.cleanup_compact) {
     auto null_key = first_null_key(records, h);
     if (!null_key) return done(produce_result{stream_error::corrupt_message, null_key.err().message});
@@ -288,6 +310,7 @@ void service_impl::produce(const std::string& topic, int32_t partition_id, std::
     return done(produce_result{storage_error_of(appended.err()), appended.err().message});
   }
   if (h.idempotent()) p->producers.record(h, appended->base_offset.value);
+  if (h.transactional()) p->txns.begin(h.producer_id, appended->base_offset.value);
   produce_result ok{stream_error::none, {}, appended->base_offset.value, p->log->start_offset().value, log_append_time_ms};
   if (link_) notify_watchers(*p);  // followers long-poll for the leader's new end
   if (wait_replicated) {
@@ -381,13 +404,15 @@ void service_impl::apply_config(topic_state& t, const topic_config& cfg) {
   }
 }
 
-fetch_result service_impl::fetch(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes, bool min_one) {
+fetch_result service_impl::fetch(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes, bool min_one,
+                                 isolation level) {
   fetch_result out;
   auto p = led(topic, partition_id, out.error);
   if (!p) return out;
   const int64_t hw = p->high_watermark;
   out.high_watermark = hw;
   out.log_start_offset = p->log->start_offset().value;
+  out.last_stable_offset = last_stable_offset(*p);
   // Between the high watermark and the log end there is nothing to read yet
   // (a new leader's watermark may trail what the consumer saw before).
   if (offset > hw && offset <= p->log->end_offset().value) return out;
@@ -395,8 +420,10 @@ fetch_result service_impl::fetch(const std::string& topic, int32_t partition_id,
     out.error = stream_error::offset_out_of_range;
     return out;
   }
-  if (offset == hw) return out;
-  out.error = read_into(*p, offset, max_bytes, hw, min_one, out.records);
+  const int64_t upto = level == isolation::read_committed ? out.last_stable_offset : hw;
+  if (offset >= upto) return out;
+  out.error = read_into(*p, offset, max_bytes, upto, min_one, out.records);
+  if (level == isolation::read_committed && !out.records.empty()) out.aborted = p->txns.aborted_overlapping(offset, upto);
   return out;
 }
 
@@ -419,13 +446,16 @@ void service_impl::unwatch(uint64_t id) {
   watch_owner_.erase(it);
 }
 
-service::offset_lookup service_impl::list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms) {
+service::offset_lookup service_impl::list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms,
+                                                 isolation level) {
   offset_lookup out;
   auto p = led(topic, partition_id, out.error);
   if (!p) return out;
-  const int64_t hw = p->high_watermark;
+  // read_committed sees only below the last stable offset, also by timestamp
+  // (as Kafka's ListOffsets): both bounds are batch boundaries.
+  const int64_t readable = level == isolation::read_committed ? last_stable_offset(*p) : p->high_watermark;
   if (timestamp_ms == -1) {
-    out.offset = hw;
+    out.offset = readable;
     return out;
   }
   if (timestamp_ms == -2) {
@@ -438,7 +468,7 @@ service::offset_lookup service_impl::list_offset(const std::string& topic, int32
     out.error = stream_error::storage_error;
     return out;
   }
-  if (!found->has_value() || (*found)->base_offset.value >= hw) return out;  // offset -1: no such record
+  if (!found->has_value() || (*found)->base_offset.value >= readable) return out;  // offset -1: no such record
   auto pos = first_record_at_or_after((*found)->payload, timestamp_ms);
   out.offset = std::max(pos.offset, p->log->start_offset().value);  // the entry may begin below a DeleteRecords start
   out.timestamp_ms = pos.timestamp_ms;
@@ -484,6 +514,7 @@ service::delete_records_result service_impl::delete_records(const std::string& t
   }
   const int64_t before = out.low_watermark;
   out.low_watermark = p->log->start_offset().value;
+  forget_aborted_below_start(*p);
   if (out.low_watermark > before) spdlog::info("{}-{}: records below {} deleted", topic, partition_id, out.low_watermark);
   return out;
 }
@@ -491,8 +522,50 @@ service::delete_records_result service_impl::delete_records(const std::string& t
 service::producers_result service_impl::describe_producers(const std::string& topic, int32_t partition_id) const {
   producers_result out;
   auto p = led(topic, partition_id, out.error);
-  if (p) out.producers = p->producers.active();
+  if (!p) return out;
+  out.producers = p->producers.active();
+  for (auto& a : out.producers) a.current_txn_start_offset = p->txns.open_first_offset(a.producer_id).value_or(-1);
   return out;
+}
+
+// The first offset of the oldest open transaction, never above the high
+// watermark nor below the log start (as Kafka's): DeleteRecords or retention
+// may remove the first batches of a transaction still open, and a consumer
+// told to read from below the log start would only be told it is out of range.
+int64_t service_impl::last_stable_offset(const partition& p) const {
+  const int64_t start = p.log ? p.log->start_offset().value : 0;
+  return std::min(p.high_watermark, std::max(p.txns.first_unstable_offset(), start));
+}
+
+void service_impl::write_txn_marker(const std::string& topic, int32_t partition_id, const txn_marker& marker,
+                                    std::function<void(stream_error)> done) {
+  stream_error error = stream_error::none;
+  auto p = led(topic, partition_id, error);
+  if (!p) return done(error);
+  if (p->failed) return done(stream_error::storage_error);
+  const int64_t marker_offset = p->log->end_offset().value;
+  std::optional<aborted_range> aborted;
+  if (auto first = p->txns.open_first_offset(marker.producer_id); first && !marker.commit) {
+    aborted = aborted_range{marker.producer_id, *first, marker_offset};
+    // Durable before the marker: a read_committed consumer must never meet
+    // an ABORT whose range it cannot learn, also after a crash.
+    if (auto s = kv_.put(aborted_kv_key(p->aborted_prefix, *aborted), encode_aborted_value(*aborted)); !s.ok()) {
+      spdlog::warn("recording an aborted transaction of {}-{}: {}", topic, partition_id, s.err().message);
+      return done(stream_error::storage_error);
+    }
+  }
+  append_buffer_ = encode_marker_batch(marker, wall_clock_ms());
+  assign_batch_offset(append_buffer_, marker_offset, p->leader_epoch);
+  auto appended = p->log->append(append_buffer_, 1, wall_clock_ms());
+  if (!appended.ok()) {
+    spdlog::warn("transaction marker for {}-{} failed: {}", topic, partition_id, appended.err().message);
+    return done(storage_error_of(appended.err()));
+  }
+  (void)p->txns.end(marker.producer_id, marker.commit, marker_offset);
+  if (aborted) p->txns.add_aborted(*aborted);
+  p->producers.fence(marker.producer_id, marker.producer_epoch);
+  answer_when_durable(p, appended->next_offset.value, produce_result{},
+                      [done = std::move(done)](const produce_result& r) { done(r.error); });
 }
 
 service::disk_usage service_impl::data_dir_usage() const {
@@ -520,6 +593,8 @@ result<std::shared_ptr<partition>> service_impl::open_partition(const topic_reco
   p->log = std::move(*log);
   p->high_watermark = p->log->flushed_offset().value;
   p->published_high_watermark = p->high_watermark;
+  p->aborted_prefix = aborted_kv_prefix(topic_id_hex(rec.id), id);
+  STRATA_TRY(load_aborted_txns(*p));
   STRATA_TRY(rebuild_producer_state(*p));
   return p;
 }
@@ -536,12 +611,74 @@ status service_impl::rebuild_producer_state(partition& p) {
     STRATA_TRY(read);
     if (read->entries.empty()) break;
     for (auto& e : read->entries) {
-      auto h = read_batch_header(e.payload);
-      if (h && h->idempotent() && h->base_sequence >= 0) p.producers.record(*h, h->base_offset);
+      replay_batch(p, e.payload, e.base_offset.value);
       at = e.base_offset + e.record_count;
     }
   }
   return {};
+}
+
+// One batch's effect on producer and transaction state, as produce and
+// write_txn_marker had it.
+void service_impl::replay_batch(partition& p, std::span<const uint8_t> batch, int64_t base_offset) {
+  auto h = read_batch_header(batch);
+  if (!h || !h->idempotent()) return;
+  if (h->control()) {
+    if (auto marker = decode_marker_batch(batch)) {
+      (void)p.txns.end(marker->producer_id, marker->commit, base_offset);
+      p.producers.fence(marker->producer_id, marker->producer_epoch);
+    }
+    return;
+  }
+  if (h->base_sequence >= 0) p.producers.record(*h, base_offset);
+  if (h->transactional()) p.txns.begin(h->producer_id, base_offset);
+}
+
+// The aborted ranges of a partition, from the kv; those wholly below the log
+// start are dropped.
+status service_impl::load_aborted_txns(partition& p) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> stale;
+  const int64_t start = p.log->start_offset().value;
+  status scanned = kv_.scan_prefix(p.aborted_prefix, [&](std::string_view key, std::string_view value) {
+    auto r = decode_aborted_value(value);
+    if (!r) {
+      spdlog::warn("{}-{}: ignoring an unreadable aborted-transaction record {}", p.topic, p.id, key);
+      return;
+    }
+    if (r->last_offset < start) {
+      stale.emplace_back(std::string(key), std::nullopt);
+    } else {
+      p.txns.add_aborted(*r);
+    }
+  });
+  STRATA_TRY(scanned);
+  if (!stale.empty()) STRATA_TRY(kv_.write_batch(stale));
+  return {};
+}
+
+// Every record under the partition's prefix, not only the ranges in txns: a
+// marker whose append failed left one that no range names.
+void service_impl::forget_aborted(partition& p) {
+  if (p.aborted_prefix.empty()) return;
+  std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  auto scanned = kv_.scan_prefix(p.aborted_prefix, [&](std::string_view key, std::string_view) {
+    ops.emplace_back(std::string(key), std::nullopt);
+  });
+  if (!scanned.ok()) {
+    spdlog::warn("{}-{}: reading aborted transactions: {}", p.topic, p.id, scanned.err().message);
+    for (const auto& r : p.txns.aborted()) ops.emplace_back(aborted_kv_key(p.aborted_prefix, r), std::nullopt);
+  }
+  if (ops.empty()) return;
+  if (auto s = kv_.write_batch(ops); !s.ok()) spdlog::warn("{}-{}: dropping aborted transactions: {}", p.topic, p.id, s.err().message);
+}
+
+// Drops the aborted ranges that retention or DeleteRecords left below the log start.
+void service_impl::forget_aborted_below_start(partition& p) {
+  auto gone = p.txns.forget_below(p.log->start_offset().value);
+  if (gone.empty()) return;
+  std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  for (const auto& r : gone) ops.emplace_back(aborted_kv_key(p.aborted_prefix, r), std::nullopt);
+  if (auto s = kv_.write_batch(ops); !s.ok()) spdlog::warn("{}-{}: dropping old aborted transactions: {}", p.topic, p.id, s.err().message);
 }
 
 // Where to start replaying so that about producer_state_replay_bytes_max
@@ -706,6 +843,7 @@ void service_impl::schedule_retention() {
         if (!p->log || p->truncating) continue;
         auto removed = p->log->enforce_retention(now);
         if (!removed.ok()) spdlog::warn("retention on {}-{}: {}", name, p->id, removed.err().message);
+        forget_aborted_below_start(*p);
       }
     }
     if (!stopped_) schedule_retention();
@@ -768,6 +906,9 @@ result<cluster_snapshot> cluster_link::alter_topic_configs(const std::string&, c
 }
 service::delete_records_result service::delete_records(const std::string&, int32_t, int64_t) {
   return {stream_error::unknown_topic_or_partition, -1};
+}
+void service::write_txn_marker(const std::string&, int32_t, const txn_marker&, std::function<void(stream_error)> done) {
+  done(stream_error::unknown_topic_or_partition);
 }
 service::producers_result service::describe_producers(const std::string&, int32_t) const {
   return {stream_error::unknown_topic_or_partition, {}};

@@ -153,6 +153,7 @@ enum class stream_error {
   fenced_leader_epoch,      // the caller's leader epoch is older than this replica's
   unknown_leader_epoch,     // the caller's leader epoch is newer than this replica's
   invalid_record,           // a record breaks the topic's rules (a null key in a compacted topic); see record_errors
+  invalid_txn_state,        // a transactional batch from a producer whose transaction this partition cannot take
 };
 
 struct produce_result {
@@ -168,11 +169,36 @@ struct produce_result {
   std::vector<record_error> record_errors{};  // with invalid_record: the records at fault (Produce v8+, KIP-467)
 };
 
+// Which records a consumer may see (Fetch and ListOffsets isolation_level).
+// read_committed stops at the last stable offset, the first offset of the
+// oldest open transaction, and learns which transactions were aborted.
+enum class isolation : int8_t { read_uncommitted = 0, read_committed = 1 };
+
+// A transaction of `producer_id` that began at `first_offset` and was aborted:
+// a read_committed consumer drops that producer's transactional batches from
+// there up to its ABORT marker.
+struct aborted_txn {
+  int64_t producer_id = -1;
+  int64_t first_offset = -1;
+  bool operator==(const aborted_txn&) const = default;
+};
+
 struct fetch_result {
   stream_error error = stream_error::none;
   int64_t high_watermark = -1;
   int64_t log_start_offset = -1;
   std::vector<uint8_t> records;  // whole Kafka RecordBatches, byte for byte as produced
+  int64_t last_stable_offset = -1;  // the high watermark, or the first offset of the oldest open transaction
+  std::vector<aborted_txn> aborted{};  // read_committed: aborted transactions within the records returned
+};
+
+// A transaction marker (a COMMIT or ABORT control batch), written by the
+// transaction coordinator into every partition of a transaction.
+struct txn_marker {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool commit = false;
+  int32_t coordinator_epoch = 0;
 };
 
 // ---- Cluster mode types ----
@@ -319,9 +345,10 @@ class service {
   virtual void produce(const std::string& topic, int32_t partition, std::span<const uint8_t> records,
                        bool wait_durable, std::function<void(produce_result)> done, int32_t timeout_ms = 30'000) = 0;
 
-  // Reads whole batches at and after `offset`, up to the high watermark.
+  // Reads whole batches at and after `offset`, up to the high watermark
+  // (read_uncommitted) or the last stable offset (read_committed).
   virtual fetch_result fetch(const std::string& topic, int32_t partition, int64_t offset,
-                             uint32_t max_bytes, bool min_one) = 0;
+                             uint32_t max_bytes, bool min_one, isolation level = isolation::read_uncommitted) = 0;
 
   // Calls `fn` once when the partition's high watermark next moves (or the
   // partition is deleted). Returns an id for unwatch.
@@ -335,7 +362,20 @@ class service {
     int64_t offset = -1;
     int64_t timestamp_ms = -1;
   };
-  virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp_ms) = 0;
+  // read_committed answers "latest" with the last stable offset, and finds
+  // timestamps only below it.
+  virtual offset_lookup list_offset(const std::string& topic, int32_t partition, int64_t timestamp_ms,
+                                    isolation level = isolation::read_uncommitted) = 0;
+
+  // Appends a COMMIT or ABORT marker for the producer's open transaction in
+  // this partition and runs `done` once it is durable (in cluster mode:
+  // replicated). An ABORT records the aborted range durably first, so a
+  // read_committed consumer skips it also after a restart. A marker for a
+  // producer with no open transaction here is still written (a coordinator
+  // that retries after a crash cannot know it landed). The marker's epoch
+  // fences older epochs of the producer.
+  virtual void write_txn_marker(const std::string& topic, int32_t partition, const txn_marker& marker,
+                                std::function<void(stream_error)> done);
 
   // Idempotent producers: a new producer id, or a bumped epoch for an existing one.
   struct producer_identity {

@@ -81,7 +81,8 @@ void service_impl::apply_snapshot_topics(const cluster_snapshot& snapshot, bool 
   for (auto& ct : snapshot.topics) apply_topic(ct);
   if (remove_missing) {
     std::vector<std::string> gone;
-    for (auto& [name, t] : topics_) {
+    for (auto& entry : topics_) {
+      const std::string& name = entry.first;  // a plain name: clang 14 cannot capture structured bindings
       bool listed = std::any_of(snapshot.topics.begin(), snapshot.topics.end(), [&](const cluster_topic& c) { return c.name == name; });
       if (!listed) gone.push_back(name);
     }
@@ -556,7 +557,7 @@ int64_t service_impl::truncation_offset(const partition& p, const truncation_poi
 
 void service_impl::truncate_replica(const std::string& topic, int32_t partition_id, int32_t leader_epoch,
                                     const truncation_point& point, std::function<void(status)> done) {
-  auto [p, t] = find(topic, partition_id);
+  std::shared_ptr<partition> p = find(topic, partition_id).first;  // captured below: not a structured binding
   if (!p || !p->hosted()) return done(make_error(errc::not_found, fmt::format("no replica of {}-{} here", topic, partition_id)));
   if (p->role != replica_role::follower || p->leader_epoch != leader_epoch || p->truncating) {
     return done(make_error(errc::unavailable, fmt::format("{}-{} is no longer followed at epoch {}", topic, partition_id, leader_epoch)));

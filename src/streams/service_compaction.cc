@@ -34,6 +34,9 @@ void service_impl::start_compactions() {
     for (auto& p : t.partitions) {
       if (!p->log || p->compacting || p->truncating || p->failed || p->role != replica_role::leader) continue;
       auto closed = p->log->closed_segments();
+      // Records of open transactions are not cleaned: they may yet abort.
+      const int64_t stable = last_stable_offset(*p);
+      std::erase_if(closed, [&](const storage::closed_segment& seg) { return seg.next.value > stable; });
       cleaning_plan plan = plan_cleaning(closed, log_offset(p->cleaned_offset), policy, now);
       if (!plan.due) continue;
       closed.resize(plan.segments);
@@ -44,6 +47,7 @@ void service_impl::start_compactions() {
       job.policy = policy;
       job.now_ms = now;
       for (int64_t base : p->producers.last_batch_offsets()) job.retained_batches.insert(base);
+      job.aborted = p->txns.aborted();
       job.map_bytes_max = config_.compaction_map_bytes_max;
       job.segment_bytes_max = t.config.segment_bytes;
       job.index_interval_bytes = config_.log_defaults.index_interval_bytes;

@@ -46,10 +46,12 @@ class service_impl final : public service {
   void produce(const std::string& topic, int32_t partition_id, std::span<const uint8_t> records, bool wait_durable,
                std::function<void(produce_result)> done, int32_t timeout_ms) override;
   fetch_result fetch(const std::string& topic, int32_t partition_id, int64_t offset, uint32_t max_bytes,
-                     bool min_one) override;
+                     bool min_one, isolation level) override;
   uint64_t watch(const std::string& topic, int32_t partition_id, std::function<void()> fn) override;
   void unwatch(uint64_t id) override;
-  offset_lookup list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms) override;
+  offset_lookup list_offset(const std::string& topic, int32_t partition_id, int64_t timestamp_ms, isolation level) override;
+  void write_txn_marker(const std::string& topic, int32_t partition_id, const txn_marker& marker,
+                        std::function<void(stream_error)> done) override;
   producer_identity init_producer_id(int64_t producer_id, int16_t producer_epoch) override;
   delete_records_result delete_records(const std::string& topic, int32_t partition_id, int64_t offset) override;
   producers_result describe_producers(const std::string& topic, int32_t partition_id) const override;
@@ -80,6 +82,12 @@ class service_impl final : public service {
   std::string topic_dir(const topic_record& rec) const;
   result<std::shared_ptr<partition>> open_partition(const topic_record& rec, const topic_config& cfg, int32_t id);
   status rebuild_producer_state(partition& p);
+  void replay_batch(partition& p, std::span<const uint8_t> batch, int64_t base_offset);
+  status load_aborted_txns(partition& p);
+  void forget_aborted_below_start(partition& p);
+  void forget_aborted(partition& p);
+  int64_t last_stable_offset(const partition& p) const;
+  std::optional<produce_result> refuse_txn_batch(const partition& p, const batch_header& h) const;
   log_offset replay_start(const storage::log& log) const;
   status remove_orphan_dirs();
   std::pair<std::shared_ptr<partition>, topic_state*> find(const std::string& topic, int32_t id) const;

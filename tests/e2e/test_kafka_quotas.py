@@ -29,7 +29,10 @@ def produce_for(server, client_id, total_bytes):
         for broker in json.loads(text)["brokers"].values():
             throttles.append(broker["throttle"]["max"])
 
+    # Small requests, one at a time: the throttle of each answer paces the
+    # next, instead of a few 1 MB requests all landing before the first answer.
     p = Producer({"bootstrap.servers": server.bootstrap, "client.id": client_id, "linger.ms": 5,
+                  "batch.size": 100_000, "max.in.flight.requests.per.connection": 1,
                   "statistics.interval.ms": 200, "stats_cb": on_stats})
     started = time.monotonic()
     for _ in range(total_bytes // 10_000):

@@ -203,6 +203,29 @@ def test_a_scram_user_with_acls_reads_one_topic_and_is_refused_another(secure):
     assert mine not in topics and theirs not in topics  # Metadata lists only what bob may describe
 
 
+def test_a_transactional_id_needs_its_own_acl(secure):
+    topic, txn_id = unique("alice-txn"), unique("alice-txn-id")
+    made = create_acls(secure, [allow("User:alice", ResourceType.TOPIC, topic, ACLOperation.ALL)])
+    assert made["failed"] == []
+    alice = secure.client_config("SASL_PLAINTEXT", "alice", "SCRAM-SHA-512")
+
+    refused = Producer({**alice, "transactional.id": txn_id})
+    with pytest.raises(KafkaException) as denied:
+        refused.init_transactions(15)
+    assert denied.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, denied.value.args[0]
+
+    made = create_acls(secure, [allow("User:alice", ResourceType.TRANSACTIONAL_ID, txn_id, ACLOperation.WRITE)])
+    assert made["failed"] == []
+    p = Producer({**alice, "transactional.id": txn_id})
+    p.init_transactions(15)
+    p.begin_transaction()
+    p.produce(topic, value=b"in-a-transaction")
+    p.commit_transaction(15)
+    group = unique("alice-txn-group")
+    assert create_acls(secure, [allow("User:alice", ResourceType.GROUP, group, ACLOperation.READ)])["failed"] == []
+    assert consume({**alice, "isolation.level": "read_committed"}, topic, 1, group) == [b"in-a-transaction"]
+
+
 def test_acls_are_listed_and_deleted_through_the_admin_client(secure):
     topic = unique("listed")
     assert create_acls(secure, [allow("User:bob", ResourceType.TOPIC, topic, ACLOperation.READ)])["failed"] == []

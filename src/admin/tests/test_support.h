@@ -80,14 +80,14 @@ class fake_service final : public streams::service {
     result.error = streams::stream_error::unknown_topic_or_partition;
     done(result);
   }
-  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool) override {
+  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool, streams::isolation) override {
     streams::fetch_result result;
     result.error = streams::stream_error::unknown_topic_or_partition;
     return result;
   }
   uint64_t watch(const std::string&, int32_t, std::function<void()>) override { return 0; }
   void unwatch(uint64_t) override {}
-  offset_lookup list_offset(const std::string&, int32_t, int64_t) override { return {}; }
+  offset_lookup list_offset(const std::string&, int32_t, int64_t, streams::isolation) override { return {}; }
   producer_identity init_producer_id(int64_t, int16_t) override { return {}; }
 
   // Direct access for tests; call on the network thread once it runs.

@@ -578,6 +578,16 @@ error_code coordinator::validate_commit(const offset_commit_request& req) {
   return error_code::none;
 }
 
+error_code coordinator::check_txn_member(const std::string& group_id, int32_t generation_id, const std::string& member_id,
+                                         const std::optional<std::string>& group_instance_id) {
+  offset_commit_request req;
+  req.group_id = group_id;
+  req.generation_id = generation_id;
+  req.member_id = member_id;
+  req.group_instance_id = group_instance_id;
+  return validate_commit(req);
+}
+
 coordinator::commit_plan coordinator::plan_commit(const offset_commit_request& req, const partition_exists_fn& exists) {
   const error_code group_error = validate_commit(req);
   const int64_t now_ms = wall_clock_ms();

@@ -105,8 +105,13 @@ class coordinator {
   void commit_offsets_replicated(const offset_commit_request& req, const partition_exists_fn& exists,
                                  std::function<void(offset_commit_response)> done);
   void set_cluster_hooks(cluster_hooks hooks) { hooks_ = std::move(hooks); }
-  // Stores offsets read back from the replicated log by a new coordinator.
+  // Stores offsets durably as they are: read back from the replicated log by
+  // a new coordinator, or those of a transaction that committed.
   status restore_offsets(const std::string& group, const offset_entries& entries) { return offsets_.commit(group, entries); }
+  // TxnOffsetCommit v3+ (KIP-447): the generation and member an offset
+  // commit names must be the group's current ones, as for OffsetCommit.
+  error_code check_txn_member(const std::string& group_id, int32_t generation_id, const std::string& member_id,
+                          const std::optional<std::string>& group_instance_id);
   offset_fetch_response fetch_offsets(const offset_fetch_request& req) const;
 
   // DeleteGroups: removes a group without members and its committed offsets,

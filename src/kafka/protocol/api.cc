@@ -10,7 +10,7 @@ namespace {
 // Produce starts at v0 although only magic-2 batches (v3+) are stored:
 // librdkafka 2.0 enables gzip, snappy and lz4 only for brokers that list
 // Produce v0. Older message formats get UNSUPPORTED_FOR_MESSAGE_FORMAT.
-constexpr std::array<api_info, 37> apis{{
+constexpr std::array<api_info, 43> apis{{
     {api_key::produce, "Produce", 0, 9, 9},
     {api_key::fetch, "Fetch", 4, 11, 12},
     {api_key::list_offsets, "ListOffsets", 1, 7, 6},
@@ -48,6 +48,12 @@ constexpr std::array<api_info, 37> apis{{
     {api_key::offset_delete, "OffsetDelete", 0, 0, 1},  // never flexible
     {api_key::describe_cluster, "DescribeCluster", 0, 1, 0},
     {api_key::describe_producers, "DescribeProducers", 0, 0, 0},
+    {api_key::add_partitions_to_txn, "AddPartitionsToTxn", 0, 3, 3},
+    {api_key::add_offsets_to_txn, "AddOffsetsToTxn", 0, 3, 3},
+    {api_key::end_txn, "EndTxn", 0, 3, 3},
+    {api_key::txn_offset_commit, "TxnOffsetCommit", 0, 3, 3},
+    {api_key::describe_transactions, "DescribeTransactions", 0, 0, 0},
+    {api_key::list_transactions, "ListTransactions", 0, 0, 0},
 }};
 }  // namespace
 

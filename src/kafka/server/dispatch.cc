@@ -42,6 +42,12 @@ handler_fn find_handler(int16_t key) {
     case api_key::offset_delete: return handlers::offset_delete;
     case api_key::describe_cluster: return handlers::describe_cluster;
     case api_key::describe_producers: return handlers::describe_producers;
+    case api_key::add_partitions_to_txn: return handlers::add_partitions_to_txn;
+    case api_key::add_offsets_to_txn: return handlers::add_offsets_to_txn;
+    case api_key::end_txn: return handlers::end_txn;
+    case api_key::txn_offset_commit: return handlers::txn_offset_commit;
+    case api_key::describe_transactions: return handlers::describe_transactions;
+    case api_key::list_transactions: return handlers::list_transactions;
   }
   return nullptr;
 }

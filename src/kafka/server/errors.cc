@@ -30,6 +30,7 @@ error_code to_kafka_error(streams::stream_error e) {
     case stream_error::fenced_leader_epoch: return error_code::fenced_leader_epoch;
     case stream_error::unknown_leader_epoch: return error_code::unknown_leader_epoch;
     case stream_error::invalid_record: return error_code::invalid_record;
+    case stream_error::invalid_txn_state: return error_code::invalid_txn_state;
   }
   return error_code::unknown_server_error;
 }

@@ -37,6 +37,9 @@ namespace strata::kafka::groups {
 class coordinator;
 class offsets_log;
 }
+namespace strata::kafka::txn {
+class coordinator;
+}
 
 namespace strata::kafka {
 
@@ -80,6 +83,9 @@ struct services {
   // Client quotas (may be null: no quotas).
   quota_store* quotas = nullptr;
   quota_meter* quota_meters = nullptr;
+  // The transaction coordinator (null in cluster mode and in tests without
+  // transactions: transactional ids are then refused).
+  txn::coordinator* transactions = nullptr;
 };
 
 struct request {

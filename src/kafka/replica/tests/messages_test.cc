@@ -196,13 +196,13 @@ class replica_streams final : public streams::service {
                int32_t) override {
     done(streams::produce_result{streams::stream_error::storage_error, "unused"});
   }
-  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool) override {
+  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool, streams::isolation) override {
     ++consumer_fetches;
     return {};
   }
   uint64_t watch(const std::string&, int32_t, std::function<void()>) override { return ++watch_ids_; }
   void unwatch(uint64_t) override {}
-  offset_lookup list_offset(const std::string&, int32_t, int64_t) override { return {}; }
+  offset_lookup list_offset(const std::string&, int32_t, int64_t, streams::isolation) override { return {}; }
   producer_identity init_producer_id(int64_t, int16_t) override { return {}; }
   void attach_cluster(streams::cluster_link&, streams::replication_config) override {}
   void apply_cluster(const streams::cluster_snapshot&) override {}

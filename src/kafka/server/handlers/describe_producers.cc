@@ -1,6 +1,7 @@
 // DescribeProducers v0 (flexible): per partition, the idempotent producers
-// its leader remembers. Needs READ on the topic. Strata has no transactions,
-// so coordinator epoch and current transaction start are always -1.
+// its leader remembers, with the first offset of each one's open
+// transaction there. Needs READ on the topic. The coordinator epoch is -1: a
+// single node's coordinator has no epochs.
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,7 +72,7 @@ void encode(writer& w, const std::vector<topic_result>& topics) {
         w.i32(prod.last_sequence);
         w.i64(prod.last_timestamp_ms);
         w.i32(-1);  // coordinator_epoch
-        w.i64(-1);  // current_txn_start_offset
+        w.i64(prod.current_txn_start_offset);
         w.empty_tagged_fields();
       }
       w.empty_tagged_fields();

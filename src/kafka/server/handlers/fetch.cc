@@ -1,9 +1,15 @@
 // Fetch: reads whole batches from each requested partition, up to the high
-// watermark, within max_bytes and partition_max_bytes. When less than
+// watermark (read_uncommitted) or the last stable offset (read_committed),
+// within max_bytes and partition_max_bytes. When less than
 // min_bytes is available it long-polls: it watches the partitions and answers
 // when new data arrives or max_wait_ms passes, whichever is first. With
 // cluster TLS, a follower's fetch (replica id >= 0) from a peer that is not
 // an authenticated node gets CLUSTER_AUTHORIZATION_FAILED at once.
+//
+// Each partition answers its last stable offset; read_committed consumers
+// also get the aborted transactions within the records returned, and
+// read_uncommitted ones a null list, as Kafka sends. Followers always read
+// uncommitted.
 #include <algorithm>
 #include <memory>
 
@@ -35,6 +41,7 @@ struct fetch_request {
   int32_t max_wait_ms = 0;
   int32_t min_bytes = 0;
   int32_t max_bytes = 0;
+  streams::isolation isolation = streams::isolation::read_uncommitted;
   std::vector<fetch_topic> topics;
 };
 
@@ -46,7 +53,9 @@ std::optional<fetch_request> decode(const request& req) {
   f.max_wait_ms = r.i32();
   f.min_bytes = r.i32();
   f.max_bytes = r.i32();  // v3+
-  (void)r.i8();           // isolation_level: no transactions, so both levels read the same
+  // isolation_level (v4+): 0 read_uncommitted, 1 read_committed; any other
+  // positive value is taken as read_committed, a negative one as uncommitted.
+  if (r.i8() > 0) f.isolation = streams::isolation::read_committed;
   if (v >= 7) {
     (void)r.i32();  // session_id: sessions are not kept; every fetch is full
     (void)r.i32();  // session_epoch
@@ -131,11 +140,12 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       w.array_length(static_cast<int32_t>(t.partitions.size()), false);
       for (auto& p : t.partitions) {
         uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
-        streams::fetch_result res{.high_watermark = -1, .log_start_offset = -1, .records = {}};
+        streams::fetch_result res;
         if (!refused_ && !t.denied) {
           res = req_.replica_id >= 0
                     ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
-                    : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0);
+                    : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0,
+                                         req_.isolation);
         }
         records_bytes += res.records.size();
         budget -= std::min<uint64_t>(budget, res.records.size());
@@ -146,9 +156,9 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
         w.i16(wire_code(code));
         if (code != error_code::none) errors.push_back(code);
         w.i64(res.high_watermark);
-        w.i64(res.high_watermark);  // last_stable_offset: no transactions
+        w.i64(res.last_stable_offset >= 0 ? res.last_stable_offset : res.high_watermark);
         if (version_ >= 5) w.i64(res.log_start_offset);
-        w.array_length(0, false);   // aborted_transactions
+        write_aborted(w, res);
         if (version_ >= 11) w.i32(-1);  // preferred_read_replica
         w.bytes(res.records, false);
       }
@@ -161,6 +171,18 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     }
     finish(std::move(out));
     return true;
+  }
+
+  void write_aborted(writer& w, const streams::fetch_result& res) const {
+    if (req_.isolation != streams::isolation::read_committed || req_.replica_id >= 0) {
+      w.array_length(-1, false);  // null: read_uncommitted
+      return;
+    }
+    w.array_length(static_cast<int32_t>(res.aborted.size()), false);
+    for (const auto& a : res.aborted) {
+      w.i64(a.producer_id);
+      w.i64(a.first_offset);
+    }
   }
 
   void watch() {

@@ -23,6 +23,14 @@ status offset_for_leader_epoch(services&, const request&, respond_fn);
 status delete_records(services&, const request&, respond_fn);
 status describe_producers(services&, const request&, respond_fn);
 
+// Transactions (handlers/<name>.cc, state in kafka/txn/; InitProducerId above).
+status add_partitions_to_txn(services&, const request&, respond_fn);
+status add_offsets_to_txn(services&, const request&, respond_fn);
+status end_txn(services&, const request&, respond_fn);
+status txn_offset_commit(services&, const request&, respond_fn);
+status describe_transactions(services&, const request&, respond_fn);
+status list_transactions(services&, const request&, respond_fn);
+
 // The cluster and its disks.
 status describe_cluster(services&, const request&, respond_fn);
 status describe_log_dirs(services&, const request&, respond_fn);

@@ -7,8 +7,9 @@
 // exact when timestamps do not go backwards (LogAppendTime, or one producer
 // with a steady clock).
 //
-// Strata has no transactions, so isolation_level (v2+) does not change the
-// answer, and the only leader epoch is 0.
+// isolation_level (v2+) read_committed answers "latest" with the last stable
+// offset (the first offset of the oldest open transaction), and -3 with the
+// record before it. The only leader epoch is 0.
 #include <optional>
 #include <set>
 #include <string>
@@ -71,28 +72,36 @@ offsets_topic decode_topic(reader& r, int16_t version, bool flex) {
   return t;
 }
 
-bool decode(reader& r, int16_t version, bool flex, std::vector<offsets_topic>& topics) {
-  (void)r.i32();                  // replica_id: only consumers ask a single node
-  if (version >= 2) (void)r.i8();  // isolation_level
+struct offsets_request {
+  streams::isolation isolation = streams::isolation::read_uncommitted;
+  std::vector<offsets_topic> topics;
+};
+
+bool decode(reader& r, int16_t version, bool flex, offsets_request& req) {
+  (void)r.i32();  // replica_id: only consumers ask a single node
+  // isolation_level: 0 read_uncommitted, above 0 read_committed (as in Fetch).
+  if (version >= 2 && r.i8() > 0) req.isolation = streams::isolation::read_committed;
   int32_t n = r.array_length(flex);
-  for (int32_t i = 0; i < n && r.ok(); ++i) topics.push_back(decode_topic(r, version, flex));
+  for (int32_t i = 0; i < n && r.ok(); ++i) req.topics.push_back(decode_topic(r, version, flex));
   if (flex) r.skip_tagged_fields();
   return r.ok();
 }
 
-partition_answer last_record(streams::service& svc, const std::string& topic, int32_t partition) {
-  auto latest = svc.list_offset(topic, partition, latest_timestamp);
+partition_answer last_record(streams::service& svc, const std::string& topic, int32_t partition,
+                             streams::isolation level) {
+  auto latest = svc.list_offset(topic, partition, latest_timestamp, level);
   partition_answer a = answer(partition, to_kafka_error(latest.error));
-  auto earliest = svc.list_offset(topic, partition, -2);
+  auto earliest = svc.list_offset(topic, partition, -2, level);
   if (a.error == error_code::none) a.error = to_kafka_error(earliest.error);
   if (a.error == error_code::none && latest.offset > earliest.offset) a.offset = latest.offset - 1;
   return a;
 }
 
-partition_answer lookup(streams::service& svc, int16_t version, const std::string& topic, const offsets_partition& p) {
+partition_answer lookup(streams::service& svc, int16_t version, streams::isolation level, const std::string& topic,
+                        const offsets_partition& p) {
   if (p.current_leader_epoch > leader_epoch) return answer(p.index, error_code::unknown_leader_epoch);
-  if (version >= 7 && p.timestamp == max_timestamp) return last_record(svc, topic, p.index);
-  auto found = svc.list_offset(topic, p.index, p.timestamp);
+  if (version >= 7 && p.timestamp == max_timestamp) return last_record(svc, topic, p.index, level);
+  auto found = svc.list_offset(topic, p.index, p.timestamp, level);
   partition_answer a = answer(p.index, to_kafka_error(found.error));
   if (a.error == error_code::none) {
     a.offset = found.offset;
@@ -101,10 +110,10 @@ partition_answer lookup(streams::service& svc, int16_t version, const std::strin
   return a;
 }
 
-std::vector<topic_answer> answer_all(const services& s, const request& req, const std::vector<offsets_topic>& topics) {
+std::vector<topic_answer> answer_all(const services& s, const request& req, const offsets_request& parsed) {
   std::set<std::pair<std::string, int32_t>> seen;
   std::vector<topic_answer> out;
-  for (const auto& t : topics) {
+  for (const auto& t : parsed.topics) {
     topic_answer ta;
     ta.name = t.name;
     const bool may_describe = authorized(s, req, auth::operation::describe, auth::resource_type::topic, t.name);
@@ -117,7 +126,7 @@ std::vector<topic_answer> answer_all(const services& s, const request& req, cons
         ta.partitions.push_back(answer(p.index, error_code::topic_authorization_failed));
         continue;
       }
-      ta.partitions.push_back(lookup(s.streams, req.header.api_version, t.name, p));
+      ta.partitions.push_back(lookup(s.streams, req.header.api_version, parsed.isolation, t.name, p));
     }
     out.push_back(std::move(ta));
   }
@@ -149,10 +158,10 @@ status list_offsets(services& s, const request& req, respond_fn respond) {
   const int16_t version = req.header.api_version;
   const bool flex = req.header.flexible;
   reader r(req.body);
-  std::vector<offsets_topic> topics;
-  if (!decode(r, version, flex, topics)) return malformed_request(req.header);
+  offsets_request parsed;
+  if (!decode(r, version, flex, parsed)) return malformed_request(req.header);
   writer w;
-  auto answers = answer_all(s, req, topics);
+  auto answers = answer_all(s, req, parsed);
   for (const auto& t : answers) count_errors(s, req.header, t.partitions);
   encode(w, version, flex, answers);
   respond(std::move(w.buffer()));

@@ -1,9 +1,14 @@
 // Produce: appends each partition's batch through the streams service and
 // answers once every partition has (acks=-1 waits for durability; acks=0
-// sends no response at all).
+// sends no response at all). A request with a transactional_id (v3+) needs
+// WRITE on it, else every partition answers
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as in Kafka; whether a transactional
+// batch may be appended is the streams service's call.
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "kafka/server/authorize.h"
 #include "kafka/server/client_quotas.h"
@@ -78,7 +83,8 @@ struct produce_call {
 status produce(services& svc, const request& req, respond_fn respond) {
   const bool flex = req.header.flexible;
   reader r(req.body);
-  if (req.header.api_version >= 3) (void)r.nullable_string(flex);  // transactional_id: refused per batch
+  std::optional<std::string> transactional_id;
+  if (req.header.api_version >= 3) transactional_id = r.nullable_string(flex);
   const int16_t acks = r.i16();
   const int32_t timeout_ms = r.i32();  // how long acks=all waits for the ISR in cluster mode
 
@@ -127,6 +133,9 @@ status produce(services& svc, const request& req, respond_fn respond) {
     call->encode_and_send();
   }
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
+  const bool may_write_txn =
+      !transactional_id ||
+      authorized(svc, req, auth::operation::write, auth::resource_type::transactional_id, *transactional_id);
   for (size_t ti = 0; ti < topics.size(); ++ti) {
     const bool may_write = authorized(svc, req, auth::operation::write, auth::resource_type::topic, topics[ti].name);
     for (size_t pi = 0; pi < topics[ti].partitions.size(); ++pi) {
@@ -135,6 +144,12 @@ status produce(services& svc, const request& req, respond_fn respond) {
         if (--call->outstanding == 0) call->encode_and_send();
       };
       const partition_data& p = topics[ti].partitions[pi];
+      if (!may_write_txn) {
+        call->topics[ti].partitions[pi].refused = error_code::transactional_id_authorization_failed;
+        finish({streams::stream_error::none,
+                fmt::format("{} may not write as transactional id {}", req.principal, *transactional_id), -1, -1});
+        continue;
+      }
       if (!valid_acks) {
         call->topics[ti].partitions[pi].refused = error_code::invalid_required_acks;
         finish({streams::stream_error::none, "acks must be -1, 0 or 1", -1, -1});

@@ -112,17 +112,32 @@ class fake_streams final : public streams::service {
     return it->second;
   }
 
+  // Produce counts its calls and fails each with storage_error. Fetch answers
+  // `fetch_answer` (records, last stable offset, aborted transactions) and
+  // records each call's isolation, as list_offset does.
+  int produce_calls = 0;
+  streams::fetch_result fetch_answer{};
+  std::vector<streams::isolation> fetch_isolations;
+  std::vector<streams::isolation> list_offset_isolations;
+
   void produce(const std::string&, int32_t, std::span<const uint8_t>, bool,
                std::function<void(streams::produce_result)> done, int32_t /*timeout_ms*/ = 30'000) override {
+    ++produce_calls;
     streams::produce_result r;
     r.error = streams::stream_error::storage_error;
     done(r);
   }
-  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool) override { return {}; }
+  streams::fetch_result fetch(const std::string&, int32_t, int64_t, uint32_t, bool,
+                              streams::isolation level) override {
+    fetch_isolations.push_back(level);
+    return fetch_answer;
+  }
   uint64_t watch(const std::string&, int32_t, std::function<void()>) override { return 0; }
   void unwatch(uint64_t) override {}
 
-  offset_lookup list_offset(const std::string& topic, int32_t id, int64_t timestamp_ms) override {
+  offset_lookup list_offset(const std::string& topic, int32_t id, int64_t timestamp_ms,
+                            streams::isolation level) override {
+    list_offset_isolations.push_back(level);
     offset_lookup out;
     auto t = topics_.find(topic);
     if (t == topics_.end() || id < 0 || id >= static_cast<int32_t>(t->second.partitions.size())) {
@@ -229,6 +244,9 @@ class fake_streams final : public streams::service {
 class handler_harness {
  public:
   handler_harness() : svc_{streams, unused_groups(), sched, broker} {}
+  // For handlers that use the group coordinator (OffsetFetch, TxnOffsetCommit
+  // through the transaction coordinator): the test's own.
+  explicit handler_harness(groups::coordinator& groups) : svc_{streams, groups, sched, broker} {}
 
   // Runs the handler on `body` as API `key` at `version`; expects it to
   // succeed and respond exactly once, and returns the response body.
@@ -277,7 +295,7 @@ class handler_harness {
   auth::acl_store& acls() { return *acls_; }
 
  private:
-  // The handlers under test never touch the group coordinator.
+  // Without a coordinator of the test's, the handlers under test never touch one.
   groups::coordinator& unused_groups() { return *reinterpret_cast<groups::coordinator*>(groups_placeholder_); }
 
   status run(handler_fn fn, api_key key, int16_t version, const std::vector<uint8_t>& body, int& calls,
