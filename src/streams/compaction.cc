@@ -133,6 +133,30 @@ cleaning_plan plan_cleaning(const std::vector<storage::closed_segment>& closed, 
   return plan;
 }
 
+std::string cleaned_offset_kv_key(std::string_view topic_id_hex, int32_t partition) {
+  return fmt::format("streams/cleaned/{}/{:08x}", topic_id_hex, static_cast<uint32_t>(partition));
+}
+
+namespace {
+constexpr int8_t cleaned_offset_version = 1;
+}  // namespace
+
+std::string encode_cleaned_offset(log_offset cleaned) {
+  std::vector<uint8_t> out;
+  kafka::writer w(out);
+  w.i8(cleaned_offset_version);
+  w.i64(cleaned.value);
+  return std::string(out.begin(), out.end());
+}
+
+std::optional<log_offset> decode_cleaned_offset(std::string_view value) {
+  kafka::reader r({reinterpret_cast<const uint8_t*>(value.data()), value.size()});
+  if (r.i8() != cleaned_offset_version) return std::nullopt;
+  const int64_t offset = r.i64();
+  if (!r.ok() || r.remaining() != 0 || offset < 0) return std::nullopt;
+  return log_offset(offset);
+}
+
 result<compaction_outcome> compact(io::fs& fs, const compaction_job& job, const std::atomic<bool>& cancel) {
   STRATA_ASSERT(!job.segments.empty(), "a compaction job needs segments");
   auto cancelled = [&] { return make_error(errc::unavailable, "compaction of " + job.dir + " was cancelled"); };

@@ -113,6 +113,13 @@ struct compaction_outcome {
   uint64_t batches_removed = 0;
 };
 
+// Where a partition's cleaned offset lives in meta::kv, so that a restart
+// does not treat the whole partition as dirty (docs/formats/log.md,
+// "Compaction state"), and its value.
+std::string cleaned_offset_kv_key(std::string_view topic_id_hex, int32_t partition);
+std::string encode_cleaned_offset(log_offset cleaned);
+std::optional<log_offset> decode_cleaned_offset(std::string_view value);
+
 // The heavy half, off the network thread: reads the dirty records into a key
 // map (in several passes when it fills: this pass then ends earlier), then
 // rewrites the segments up to the pass end into staged files. Checks

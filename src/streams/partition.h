@@ -46,8 +46,9 @@ struct partition {
   bool failed = false;                   // a flush failed: refuse writes until restart
   bool deleted = false;
   // Log compaction (compactor.h): records below cleaned_offset were compacted
-  // since the server started; a job is running while `compacting`.
+  // (kept in the kv across restarts); a job is running while `compacting`.
   int64_t cleaned_offset = 0;
+  std::string cleaned_key;  // where cleaned_offset is kept in meta::kv
   bool compacting = false;
 
   // Replication. A single node is the leader with epoch 0 and an ISR of itself.

@@ -160,7 +160,7 @@ status service_impl::delete_topic(const std::string& name) {
   std::string dir = topic_dir(it->second.record);
   for (auto& p : it->second.partitions) {
     retire_partition(p);
-    if (!link_) forget_aborted(*p);
+    if (!link_) forget_partition_state(*p);
   }
   auto doomed = std::move(it->second.partitions);
   topics_.erase(it);
@@ -594,6 +594,8 @@ result<std::shared_ptr<partition>> service_impl::open_partition(const topic_reco
   p->high_watermark = p->log->flushed_offset().value;
   p->published_high_watermark = p->high_watermark;
   p->aborted_prefix = aborted_kv_prefix(topic_id_hex(rec.id), id);
+  p->cleaned_key = cleaned_offset_kv_key(topic_id_hex(rec.id), id);
+  STRATA_TRY(load_cleaned_offset(*p));
   STRATA_TRY(load_aborted_txns(*p));
   STRATA_TRY(rebuild_producer_state(*p));
   return p;
@@ -656,11 +658,26 @@ status service_impl::load_aborted_txns(partition& p) {
   return {};
 }
 
-// Every record under the partition's prefix, not only the ranges in txns: a
-// marker whose append failed left one that no range names.
-void service_impl::forget_aborted(partition& p) {
+status service_impl::load_cleaned_offset(partition& p) {
+  auto stored = kv_.get(p.cleaned_key);
+  STRATA_TRY(stored);
+  if (!*stored) return {};
+  auto cleaned = decode_cleaned_offset(**stored);
+  if (!cleaned) {
+    spdlog::warn("{}-{}: ignoring an unreadable cleaned offset; the next compaction reads the whole partition", p.topic, p.id);
+    return {};
+  }
+  p.cleaned_offset = cleaned->value;
+  return {};
+}
+
+// The partition's records in the kv: its cleaned offset, and every aborted
+// range under its prefix, not only those in txns (a marker whose append
+// failed left one that no range names).
+void service_impl::forget_partition_state(partition& p) {
   if (p.aborted_prefix.empty()) return;
   std::vector<std::pair<std::string, std::optional<std::string>>> ops;
+  ops.emplace_back(p.cleaned_key, std::nullopt);
   auto scanned = kv_.scan_prefix(p.aborted_prefix, [&](std::string_view key, std::string_view) {
     ops.emplace_back(std::string(key), std::nullopt);
   });
@@ -668,8 +685,7 @@ void service_impl::forget_aborted(partition& p) {
     spdlog::warn("{}-{}: reading aborted transactions: {}", p.topic, p.id, scanned.err().message);
     for (const auto& r : p.txns.aborted()) ops.emplace_back(aborted_kv_key(p.aborted_prefix, r), std::nullopt);
   }
-  if (ops.empty()) return;
-  if (auto s = kv_.write_batch(ops); !s.ok()) spdlog::warn("{}-{}: dropping aborted transactions: {}", p.topic, p.id, s.err().message);
+  if (auto s = kv_.write_batch(ops); !s.ok()) spdlog::warn("{}-{}: dropping its kv records: {}", p.topic, p.id, s.err().message);
 }
 
 // Drops the aborted ranges that retention or DeleteRecords left below the log start.

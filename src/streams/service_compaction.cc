@@ -4,6 +4,7 @@
 // the network thread, the logs' owner. docs/streams.md, "Log compaction".
 #include <spdlog/spdlog.h>
 
+#include "meta/kv.h"
 #include "streams/service_impl.h"
 
 namespace strata::streams::detail {
@@ -83,6 +84,11 @@ void service_impl::finish_compaction(const std::shared_ptr<partition>& p, result
     return;
   }
   p->cleaned_offset = outcome->cleaned_offset.value;
+  // Not needed for safety (a lower cleaned offset only means more work), so
+  // a failed write is only logged.
+  if (auto s = kv_.put(p->cleaned_key, encode_cleaned_offset(outcome->cleaned_offset)); !s.ok()) {
+    spdlog::warn("{}-{}: storing the cleaned offset: {}", p->topic, p->id, s.err().message);
+  }
   spdlog::info("compacted {}-{} below offset {}: {} records removed, {} -> {} bytes", p->topic, p->id,
                outcome->cleaned_offset.value, outcome->records_removed, before, p->log->size_bytes());
 }

@@ -85,7 +85,8 @@ class service_impl final : public service {
   void replay_batch(partition& p, std::span<const uint8_t> batch, int64_t base_offset);
   status load_aborted_txns(partition& p);
   void forget_aborted_below_start(partition& p);
-  void forget_aborted(partition& p);
+  void forget_partition_state(partition& p);
+  status load_cleaned_offset(partition& p);
   int64_t last_stable_offset(const partition& p) const;
   std::optional<produce_result> refuse_txn_batch(const partition& p, const batch_header& h) const;
   log_offset replay_start(const storage::log& log) const;

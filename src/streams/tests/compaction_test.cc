@@ -17,6 +17,7 @@
 #include "storage/log.h"
 #include "streams/service.h"
 #include "streams/compression.h"
+#include "streams/tests/service_fixture.h"
 
 namespace strata::streams {
 namespace {
@@ -328,32 +329,10 @@ TEST_F(CompactLogTest, CancelledJobLeavesNoStagedFiles) {
 }
 
 // The service: configs, null keys refused, and the compactor at work.
-class CompactServiceTest : public ::testing::Test {
+class CompactServiceTest : public testing::service_fixture {
  protected:
-  void SetUp() override {
-    kv_ = meta::make_memory_kv();
-    service_config c;
-    c.data_dir = "/data";
-    c.compaction_check_interval_ms = 100;
-    auto s = service::open(c, fs_, *kv_, sched_);
-    ASSERT_TRUE(s.ok()) << s.err().message;
-    svc_ = std::move(*s);
-  }
-  void TearDown() override { svc_->shutdown(); }
-  produce_result produce(const std::string& topic, const std::vector<uint8_t>& batch) {
-    std::optional<produce_result> out;
-    svc_->produce(topic, 0, batch, true, [&](produce_result r) { out = std::move(r); });
-    for (int i = 0; i < 2000 && !out; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      sched_.run_pending();
-    }
-    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
-  }
-
-  io::fault_fs fs_;
-  std::unique_ptr<meta::kv> kv_;
-  manual_scheduler sched_;
-  std::unique_ptr<service> svc_;
+  void configure(service_config& c) override { c.compaction_check_interval_ms = 100; }
+  produce_result produce(const std::string& topic, const std::vector<uint8_t>& batch) { return produce_batch(topic, 0, batch); }
 };
 
 TEST_F(CompactServiceTest, ConfigsAreCheckedAndDescribed) {
@@ -414,6 +393,41 @@ TEST_F(CompactServiceTest, TheCompactorRewritesClosedSegmentsInTheBackground) {
   }
   EXPECT_LT(count, 40u);
   EXPECT_EQ(last, (std::map<std::string, std::string>{{"k0", "36"}, {"k1", "37"}, {"k2", "38"}, {"k3", "39"}}));
+}
+
+TEST_F(CompactServiceTest, TheCleanedOffsetSurvivesARestartAndGoesWithItsTopic) {
+  ASSERT_TRUE(svc_->create_topic("c", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "400"}}).ok());
+  for (int v = 0; v < 40; ++v) {
+    ASSERT_EQ(produce("c", batch_of({{"k" + std::to_string(v % 4), std::to_string(v)}})).error, stream_error::none);
+  }
+  auto stored = [&]() -> std::optional<log_offset> {
+    std::optional<log_offset> out;
+    auto s = kv_->scan_prefix("streams/cleaned/", [&](std::string_view, std::string_view v) { out = decode_cleaned_offset(v); });
+    EXPECT_TRUE(s.ok());
+    return out;
+  };
+  for (int i = 0; i < 200 && !stored(); ++i) {
+    sched_.advance(100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sched_.run_pending();
+  }
+  auto cleaned = stored();
+  ASSERT_TRUE(cleaned.has_value()) << "no cleaned offset was stored";
+  EXPECT_GT(cleaned->value, 0);
+  EXPECT_LE(cleaned->value, 40);
+
+  restart_after_crash();
+  EXPECT_EQ(stored(), cleaned) << "the kv keeps it across a crash";
+  ASSERT_TRUE(svc_->delete_topic("c").ok());
+  EXPECT_FALSE(stored().has_value()) << "deleting the topic deletes it";
+}
+
+TEST(CleanedOffset, EncodingRoundTripsAndRefusesGarbage) {
+  EXPECT_EQ(decode_cleaned_offset(encode_cleaned_offset(log_offset(12345))), log_offset(12345));
+  EXPECT_FALSE(decode_cleaned_offset("").has_value());
+  EXPECT_FALSE(decode_cleaned_offset(std::string("\x02") + std::string(8, '\0')).has_value()) << "another version";
+  EXPECT_FALSE(decode_cleaned_offset(encode_cleaned_offset(log_offset(1)) + "x").has_value()) << "trailing bytes";
+  EXPECT_EQ(cleaned_offset_kv_key("ab", 3), "streams/cleaned/ab/00000003");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "meta/kv.h"
 #include "streams/record_batch.h"
 #include "streams/tests/batch_builder.h"
+#include "streams/tests/service_fixture.h"
 
 namespace strata::streams {
 
@@ -16,50 +17,15 @@ namespace {
 
 using testing::build_batch;
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public testing::service_fixture {
  protected:
-  void SetUp() override {
-    kv_ = meta::make_memory_kv();
-    open_service();
-  }
-  void TearDown() override {
-    if (svc_) svc_->shutdown();
-  }
-
-  void open_service() {
-    service_config c;
-    c.data_dir = "/data";
-    c.retention_check_interval_ms = 1000;
-    auto s = service::open(c, fs_, *kv_, sched_);
-    ASSERT_TRUE(s.ok()) << s.err().message;
-    svc_ = std::move(*s);
-  }
-
-  void restart_after_crash() {
-    svc_->shutdown();
-    svc_.reset();
-    sched_.run_pending();
-    fs_.crash();
-    open_service();
-  }
+  void configure(service_config& c) override { c.retention_check_interval_ms = 1000; }
 
   // Produces and waits (by pumping the scheduler) until the callback runs.
   produce_result produce(const std::string& topic, int32_t partition, const std::vector<uint8_t>& batch,
                          bool wait_durable = true) {
-    std::optional<produce_result> out;
-    svc_->produce(topic, partition, batch, wait_durable, [&](produce_result r) { out = std::move(r); });
-    for (int i = 0; i < 2000 && !out; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      sched_.run_pending();
-    }
-    EXPECT_TRUE(out.has_value()) << "produce never completed";
-    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
+    return produce_batch(topic, partition, batch, wait_durable);
   }
-
-  io::fault_fs fs_;
-  std::unique_ptr<meta::kv> kv_;
-  manual_scheduler sched_;
-  std::unique_ptr<service> svc_;
 };
 
 testing::batch_options idempotent(int64_t pid, int32_t seq) {

@@ -20,6 +20,7 @@
 #include "streams/record_batch.h"
 #include "streams/service.h"
 #include "streams/tests/batch_builder.h"
+#include "streams/tests/service_fixture.h"
 #include "streams/txn_index.h"
 
 namespace strata::streams {
@@ -110,55 +111,16 @@ std::vector<int64_t> base_offsets(std::span<const uint8_t> bytes) {
   return out;
 }
 
-class ServiceTxnTest : public ::testing::Test {
+class ServiceTxnTest : public testing::service_fixture {
  protected:
-  void SetUp() override {
-    kv_ = meta::make_memory_kv();
-    open_service();
-  }
-  void TearDown() override {
-    if (svc_) svc_->shutdown();
-  }
-
-  void open_service() {
-    service_config c;
-    c.data_dir = "/data";
-    c.retention_check_interval_ms = 1000;
-    auto s = service::open(c, fs_, *kv_, sched_);
-    ASSERT_TRUE(s.ok()) << s.err().message;
-    svc_ = std::move(*s);
-  }
-
-  void restart_after_crash() {
-    svc_->shutdown();
-    svc_.reset();
-    sched_.run_pending();
-    fs_.crash();
-    open_service();
-  }
+  void configure(service_config& c) override { c.retention_check_interval_ms = 1000; }
 
   produce_result produce(const std::string& topic, int32_t partition, const std::vector<uint8_t>& batch) {
-    std::optional<produce_result> out;
-    svc_->produce(topic, partition, batch, true, [&](produce_result r) { out = std::move(r); });
-    pump([&] { return out.has_value(); });
-    EXPECT_TRUE(out.has_value()) << "produce never completed";
-    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
+    return produce_batch(topic, partition, batch);
   }
 
   stream_error marker(const std::string& topic, int32_t partition, int64_t pid, int16_t epoch, bool commit) {
-    std::optional<stream_error> out;
-    svc_->write_txn_marker(topic, partition, txn_marker{pid, epoch, commit, 0}, [&](stream_error e) { out = e; });
-    pump([&] { return out.has_value(); });
-    EXPECT_TRUE(out.has_value()) << "marker never completed";
-    return out.value_or(stream_error::request_timed_out);
-  }
-
-  template <class Pred>
-  void pump(Pred done) {
-    for (int i = 0; i < 2000 && !done(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      sched_.run_pending();
-    }
+    return write_marker(topic, partition, txn_marker{pid, epoch, commit, 0});
   }
 
   fetch_result fetch(const std::string& topic, int32_t partition, int64_t offset, isolation level) {
@@ -188,11 +150,6 @@ class ServiceTxnTest : public ::testing::Test {
     ADD_FAILURE() << "producer " << pid << " unknown";
     return -2;
   }
-
-  io::fault_fs fs_;
-  std::unique_ptr<meta::kv> kv_;
-  manual_scheduler sched_;
-  std::unique_ptr<service> svc_;
 };
 
 }  // namespace
@@ -839,38 +796,15 @@ TEST_F(TxnCompactLogTest, ACommittedTransactionalRecordCompactsLikeAnyOther) {
 
 namespace {
 
-class TxnCompactServiceTest : public ::testing::Test {
+class TxnCompactServiceTest : public testing::service_fixture {
  protected:
+  void configure(service_config& c) override { c.compaction_check_interval_ms = 100; }
   void SetUp() override {
-    kv_ = meta::make_memory_kv();
-    service_config c;
-    c.data_dir = "/data";
-    c.compaction_check_interval_ms = 100;
-    auto s = service::open(c, fs_, *kv_, sched_);
-    ASSERT_TRUE(s.ok()) << s.err().message;
-    svc_ = std::move(*s);
+    service_fixture::SetUp();
     ASSERT_TRUE(svc_->create_topic("c", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "400"}}).ok());
   }
-  void TearDown() override { svc_->shutdown(); }
-  template <class Pred>
-  void pump(Pred done) {
-    for (int i = 0; i < 2000 && !done(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      sched_.run_pending();
-    }
-  }
-  produce_result produce(const std::vector<uint8_t>& batch) {
-    std::optional<produce_result> out;
-    svc_->produce("c", 0, batch, true, [&](produce_result r) { out = std::move(r); });
-    pump([&] { return out.has_value(); });
-    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
-  }
-  stream_error marker(int64_t pid, bool commit) {
-    std::optional<stream_error> out;
-    svc_->write_txn_marker("c", 0, txn_marker{pid, 0, commit, 0}, [&](stream_error e) { out = e; });
-    pump([&] { return out.has_value(); });
-    return out.value_or(stream_error::request_timed_out);
-  }
+  produce_result produce(const std::vector<uint8_t>& batch) { return produce_batch("c", 0, batch); }
+  stream_error marker(int64_t pid, bool commit) { return write_marker("c", 0, txn_marker{pid, 0, commit, 0}); }
   // Runs compaction checks until `done` or `rounds` run out.
   template <class Pred>
   void compact_until(Pred done, int rounds = 100) {
@@ -886,11 +820,6 @@ class TxnCompactServiceTest : public ::testing::Test {
     EXPECT_EQ(f.error, stream_error::none);
     return data_records(f.records);
   }
-
-  io::fault_fs fs_;
-  std::unique_ptr<meta::kv> kv_;
-  manual_scheduler sched_;
-  std::unique_ptr<service> svc_;
 };
 
 }  // namespace

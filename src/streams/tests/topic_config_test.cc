@@ -9,6 +9,7 @@
 #include "streams/record_batch.h"
 #include "streams/service.h"
 #include "streams/tests/batch_builder.h"
+#include "streams/tests/service_fixture.h"
 
 namespace strata::streams {
 
@@ -119,24 +120,8 @@ TEST(TopicConfig, EveryKafkaTopicConfigIsDescribed) {
 
 namespace {
 
-class TopicConfigService : public ::testing::Test {
+class TopicConfigService : public testing::service_fixture {
  protected:
-  void SetUp() override {
-    kv_ = meta::make_memory_kv();
-    open_service();
-  }
-  void TearDown() override {
-    if (svc_) svc_->shutdown();
-  }
-
-  void open_service() {
-    service_config c;
-    c.data_dir = "/data";
-    auto s = service::open(c, fs_, *kv_, sched_);
-    ASSERT_TRUE(s.ok()) << s.err().message;
-    svc_ = std::move(*s);
-  }
-
   void restart() {
     svc_->shutdown();
     svc_.reset();
@@ -144,16 +129,7 @@ class TopicConfigService : public ::testing::Test {
     open_service();
   }
 
-  produce_result produce(const std::string& topic, const std::vector<uint8_t>& batch) {
-    std::optional<produce_result> out;
-    svc_->produce(topic, 0, batch, true, [&](produce_result r) { out = std::move(r); });
-    for (int i = 0; i < 2000 && !out; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      sched_.run_pending();
-    }
-    EXPECT_TRUE(out.has_value()) << "produce never completed";
-    return out.value_or(produce_result{stream_error::storage_error, "timeout"});
-  }
+  produce_result produce(const std::string& topic, const std::vector<uint8_t>& batch) { return produce_batch(topic, 0, batch); }
 
   // The one batch stored at `offset`.
   std::vector<uint8_t> stored(const std::string& topic, int64_t offset) {
@@ -164,10 +140,6 @@ class TopicConfigService : public ::testing::Test {
     return {f.records.begin(), f.records.begin() + static_cast<std::ptrdiff_t>(h->total_bytes())};
   }
 
-  io::fault_fs fs_;
-  std::unique_ptr<meta::kv> kv_;
-  manual_scheduler sched_;
-  std::unique_ptr<service> svc_;
 };
 
 }  // namespace

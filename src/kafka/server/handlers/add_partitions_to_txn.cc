@@ -79,18 +79,7 @@ status add_partitions_to_txn(services& s, const request& req, respond_fn respond
   const auto errors = add(s, req, parsed);
   writer w;
   w.i32(0);  // throttle_time_ms
-  w.array_length(static_cast<int32_t>(parsed.topics.size()), flex);
-  size_t next = 0;
-  for (const auto& t : parsed.topics) {
-    w.string(t.name, flex);
-    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
-    for (int32_t p : t.partitions) {
-      w.i32(p);
-      w.i16(counted_code(s, req.header, errors[next++]));
-      if (flex) w.empty_tagged_fields();
-    }
-    if (flex) w.empty_tagged_fields();
-  }
+  encode_partition_errors(w, s, req.header, parsed.topics, errors);
   if (flex) w.empty_tagged_fields();
   respond(std::move(w.buffer()));
   return {};

@@ -1,5 +1,6 @@
 // A request's list of topics, each with partition indexes (OffsetDelete,
-// DescribeProducers): decoded once here, with one limit on the partitions.
+// DescribeProducers, AddPartitionsToTxn): decoded once here, with one limit
+// on the partitions; and the per-partition error list that answers them.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "kafka/protocol/api.h"
 #include "kafka/protocol/wire.h"
+#include "kafka/server/handler.h"
 
 namespace strata::kafka::handlers {
 
@@ -20,5 +23,11 @@ struct topic_request {
 
 // Reads the array; fails the reader past partitions_per_request_max in all.
 void decode_topic_partitions(reader& r, bool flex, std::vector<topic_request>& topics);
+
+// Writes a response's topics[name, partitions[partition_index, error_code]]
+// (AddPartitionsToTxn, TxnOffsetCommit), with `errors` in request order,
+// counting each error.
+void encode_partition_errors(writer& w, const services& s, const request_header& header,
+                             const std::vector<topic_request>& topics, const std::vector<error_code>& errors);
 
 }  // namespace strata::kafka::handlers

@@ -140,17 +140,16 @@ status txn_offset_commit(services& s, const request& req, respond_fn respond) {
   commit(s, req, parsed);
   writer w;
   w.i32(0);  // throttle_time_ms
-  w.array_length(static_cast<int32_t>(parsed.topics.size()), flex);
+  std::vector<topic_request> topics;
+  std::vector<error_code> errors;
   for (const auto& t : parsed.topics) {
-    w.string(t.name, flex);
-    w.array_length(static_cast<int32_t>(t.partitions.size()), flex);
+    topic_request& named = topics.emplace_back(topic_request{t.name, {}});
     for (const auto& p : t.partitions) {
-      w.i32(p.index);
-      w.i16(counted_code(s, req.header, p.error));
-      if (flex) w.empty_tagged_fields();
+      named.partitions.push_back(p.index);
+      errors.push_back(p.error);
     }
-    if (flex) w.empty_tagged_fields();
   }
+  encode_partition_errors(w, s, req.header, topics, errors);
   if (flex) w.empty_tagged_fields();
   respond(std::move(w.buffer()));
   return {};
