@@ -30,6 +30,9 @@ status consume_meter::observe(std::span<const uint8_t> payload) {
     } else {
       seen_mask_[*index] = true;
       last_ns_ = now_ns();
+      if (seen() == 0) {
+        first_ns_ = last_ns_;
+      }
       seen_.fetch_add(1, std::memory_order_acq_rel);
     }
     return {};
@@ -48,6 +51,9 @@ status consume_meter::observe(std::span<const uint8_t> payload) {
                                                  index ? fmt::format("{}", *index) : "garbage"));
   }
   last_ns_ = now_ns();
+  if (expected == 0) {
+    first_ns_ = last_ns_;
+  }
   seen_.store(expected + 1, std::memory_order_release);
   return {};
 }
@@ -62,6 +68,11 @@ result<consume_stats> consume_meter::finish() {
   s.seconds = static_cast<double>(last_ns_ - start_ns_) / 1e9;
   s.mb_per_s = static_cast<double>(s.payload_bytes) / 1e6 / s.seconds;
   s.records_per_s = static_cast<double>(s.records) / s.seconds;
+  s.first_record_seconds = static_cast<double>(first_ns_ - start_ns_) / 1e9;
+  s.streaming_seconds = static_cast<double>(last_ns_ - first_ns_) / 1e9;
+  if (s.streaming_seconds > 0) {
+    s.streaming_mb_per_s = static_cast<double>((records_ - 1) * record_bytes_) / 1e6 / s.streaming_seconds;
+  }
   return s;
 }
 

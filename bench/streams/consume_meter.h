@@ -18,6 +18,12 @@ struct consume_stats {
   double seconds = 0;   // from before the consumer connects to the last record
   double mb_per_s = 0;  // 10^6 payload bytes per second
   double records_per_s = 0;
+  // seconds = first_record_seconds + streaming_seconds. Time to the first
+  // record: the client's start-up (connect, metadata, offset lookup) and the
+  // first fetch. Streaming: from the first record to the last.
+  double first_record_seconds = 0;
+  double streaming_seconds = 0;
+  double streaming_mb_per_s = 0;  // the records after the first, over streaming_seconds; 0 if it is 0
 };
 
 // observe() is called from one thread at a time; seen() and done() from any.
@@ -46,6 +52,7 @@ class consume_meter {
   std::vector<bool> seen_mask_;  // unordered mode only
   uint64_t duplicates_ = 0;
   int64_t start_ns_ = 0;
+  int64_t first_ns_ = 0;
   int64_t last_ns_ = 0;
   std::atomic<uint64_t> seen_{0};
 };

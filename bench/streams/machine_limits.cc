@@ -89,6 +89,98 @@ result<disk_write_stats> measure_disk_write(const std::string& dir, uint64_t tot
   return s;
 }
 
+const char* describe(sync_write_mode mode) {
+  switch (mode) {
+    case sync_write_mode::buffered_append:
+      return "buffered append to a growing file";
+    case sync_write_mode::direct_fallocated:
+      return "O_DIRECT into a fallocated file";
+    case sync_write_mode::direct_overwrite:
+      return "O_DIRECT over a written file";
+  }
+  return "?";
+}
+
+result<sync_write_stats> measure_sync_writes(const std::string& dir, uint64_t total_bytes, uint32_t chunk_bytes,
+                                             sync_write_mode mode) {
+  const bool want_direct = mode != sync_write_mode::buffered_append;
+  if (want_direct) {
+    chunk_bytes = static_cast<uint32_t>((uint64_t{chunk_bytes} + direct_io_alignment - 1) / direct_io_alignment *
+                                        direct_io_alignment);
+  }
+  if (chunk_bytes == 0 || total_bytes == 0) {
+    return make_error(errc::invalid_argument, "sync write test: nothing to write");
+  }
+  const std::string path = dir + "/sync-test.bin";
+  sync_write_stats s;
+  s.mode = mode;
+  s.direct = want_direct;
+  const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  int fd = ::open(path.c_str(), flags | (want_direct ? O_DIRECT : 0), 0644);
+  if (fd < 0 && want_direct && errno == EINVAL) {
+    s.direct = false;
+    fd = ::open(path.c_str(), flags, 0644);
+  }
+  if (fd < 0) {
+    return make_error(errc::io_error, fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  }
+  struct remover {
+    const std::string& path;
+    ~remover() { ::unlink(path.c_str()); }
+  } remove_after{path};
+  fd_closer closer{fd};
+  std::unique_ptr<void, decltype(&std::free)> buf(std::aligned_alloc(direct_io_alignment, chunk_bytes), &std::free);
+  if (!buf) {
+    return make_error(errc::limit_exceeded, "cannot allocate the sync write test buffer");
+  }
+  auto* bytes = static_cast<uint8_t*>(buf.get());
+  for (uint32_t i = 0; i < chunk_bytes; ++i) {
+    bytes[i] = static_cast<uint8_t>(i * 13 + 5);  // not zeros, in case the device compresses
+  }
+  const uint64_t rounds = (total_bytes + chunk_bytes - 1) / chunk_bytes;
+  const uint64_t file_bytes = rounds * chunk_bytes;
+
+  // Untimed preparation, as a log would do it ahead of the appends: the
+  // allocation (or the whole file) made durable first.
+  if (mode == sync_write_mode::direct_fallocated) {
+    if (::fallocate(fd, 0, 0, static_cast<off_t>(file_bytes)) != 0) {
+      return make_error(errc::io_error, fmt::format("fallocate {}: {}", path, std::strerror(errno)));
+    }
+  } else if (mode == sync_write_mode::direct_overwrite) {
+    for (uint64_t r = 0; r < rounds; ++r) {
+      STRATA_TRY(write_all(fd, bytes, chunk_bytes));
+    }
+    if (::lseek(fd, 0, SEEK_SET) != 0) {
+      return make_error(errc::io_error, fmt::format("lseek {}: {}", path, std::strerror(errno)));
+    }
+  }
+  if (mode != sync_write_mode::buffered_append && ::fsync(fd) != 0) {
+    return make_error(errc::io_error, fmt::format("fsync {}: {}", path, std::strerror(errno)));
+  }
+
+  std::vector<int64_t> round_ns;
+  round_ns.reserve(rounds);
+  const int64_t start = now_ns();
+  for (uint64_t r = 0; r < rounds; ++r) {
+    const int64_t t0 = now_ns();
+    bytes[0] = static_cast<uint8_t>(r);
+    STRATA_TRY(write_all(fd, bytes, chunk_bytes));
+    if (::fdatasync(fd) != 0) {
+      return make_error(errc::io_error, fmt::format("fdatasync {}: {}", path, std::strerror(errno)));
+    }
+    round_ns.push_back(now_ns() - t0);
+  }
+  const double seconds = static_cast<double>(now_ns() - start) / 1e9;
+  s.bytes = file_bytes;
+  s.chunk_bytes = chunk_bytes;
+  s.rounds = rounds;
+  s.mb_per_s = static_cast<double>(file_bytes) / 1e6 / seconds;
+  const latency_summary lat = summarize(round_ns);
+  s.round_p50_ms = lat.p50_ms;
+  s.round_p99_ms = lat.p99_ms;
+  return s;
+}
+
 namespace {
 
 result<int> listen_loopback(uint16_t& port) {

@@ -38,6 +38,40 @@ uint64_t half_load_records(const bench_options& opt, double rate) {
   return std::min(opt.records, std::max(wanted, min_latency_samples));
 }
 
+// The server-bound cold reads, for targets that have them (Strata): the same
+// stream again by the benchmark's raw protocol client, once per request size.
+status consume_raw(target& t, const bench_options& opt, target_report& rep) {
+  if (!t.has_raw_consumer()) {
+    return {};
+  }
+  std::vector<uint32_t> sizes_mib;
+  for (uint32_t mib : opt.raw_fetch_mib) {
+    if (mib > 0 && std::find(sizes_mib.begin(), sizes_mib.end(), mib) == sizes_mib.end()) {
+      sizes_mib.push_back(mib);
+    }
+  }
+  std::sort(sizes_mib.begin(), sizes_mib.end());
+  for (uint32_t mib : sizes_mib) {
+    raw_fetch_plan plan;
+    plan.records = opt.records;
+    plan.record_bytes = opt.record_bytes;
+    plan.max_bytes = static_cast<int32_t>(mib << 20);
+    plan.stall_timeout_ms = opt.stall_timeout_ms;
+    if (opt.restart_before_consume) {
+      progress(fmt::format("{}: restarting the server", t.name()));
+      STRATA_TRY(t.stop());
+      STRATA_TRY(t.start());
+    }
+    progress(fmt::format("{}: raw Fetch client reading {} records, {} MiB per request", t.name(), opt.records, mib));
+    auto raw = t.consume_raw(max_stream, plan);
+    if (!raw) {
+      return raw.err();
+    }
+    rep.raw_consumes.push_back(*raw);
+  }
+  return {};
+}
+
 status run_phases(target& t, const bench_options& opt, target_report& rep) {
   progress(fmt::format("{}: starting the server", t.name()));
   STRATA_TRY(t.start());
@@ -77,7 +111,7 @@ status run_phases(target& t, const bench_options& opt, target_report& rep) {
     return consumed.err();
   }
   rep.consume = *consumed;
-  return {};
+  return consume_raw(t, opt, rep);
 }
 
 std::unique_ptr<target> make_target(const std::string& name, target_env env) {
@@ -133,8 +167,11 @@ bool run_targets(const bench_options& opt, const bench_frame& frame) {
 }
 
 int run(const bench_options& opt) {
-  return run_bench(opt.tmp_parent, "strata-bench-", opt.keep_tmp, opt.disk_test_mib, opt.loopback_test_mib,
-                   [&opt](const bench_frame& frame) { return run_targets(opt, frame); });
+  // The group-commit disk tests write one window of records per fdatasync.
+  const auto window_bytes = static_cast<uint32_t>(uint64_t{opt.window} * opt.record_bytes);
+  return run_bench(
+      opt.tmp_parent, "strata-bench-", opt.keep_tmp, opt.disk_test_mib, opt.loopback_test_mib,
+      [&opt](const bench_frame& frame) { return run_targets(opt, frame); }, window_bytes);
 }
 
 }  // namespace

@@ -44,6 +44,12 @@ std::optional<int> parse_options(int argc, char** argv, bench_options& out) {
                       out.start_timeout_ms, "how long a server may take to listen");
   app.add_flag("--restart-before-consume", out.restart_before_consume,
                "restart each server between producing and the cold consume");
+  app.add_option("--raw-fetch-mib", out.raw_fetch_mib,
+                 "Strata: after librdkafka's cold read, one raw (server-bound) Fetch read per size given, in MiB "
+                 "per request (the server answers at most 64 MiB); 0 skips them")
+      ->delimiter(',')
+      ->check(CLI::Range(0u, 64u))
+      ->capture_default_str();
   if (auto code = parse_app(app, argc, argv)) {
     return code;
   }

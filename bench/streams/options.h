@@ -29,6 +29,10 @@ struct bench_options {
   int64_t stall_timeout_ms = 30'000;
   int64_t start_timeout_ms = 20'000;
   bool restart_before_consume = false;
+  // Strata's further cold reads, by the raw Fetch client: one per size, in
+  // MiB per Fetch request (and per partition in it); 1 MiB is what
+  // librdkafka's consumer asks for. 0 skips them.
+  std::vector<uint32_t> raw_fetch_mib = {1, 32};
 };
 
 // Parses argv into out. Returns an exit code when the program should stop

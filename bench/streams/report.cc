@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -14,7 +15,7 @@ namespace {
 
 // Widths of the table's first column and of the ratio lines' label, value and goal.
 constexpr int name_width = 10;
-constexpr int ratio_label_width = 56;
+constexpr int ratio_label_width = 66;
 constexpr int ratio_value_width = 12;
 constexpr int ratio_goal_width = 8;
 
@@ -25,6 +26,10 @@ std::optional<double> produce_mbps(const target_report* t) {
 std::optional<double> consume_mbps(const target_report* t) {
   if (t == nullptr || !t->consume) return std::nullopt;
   return t->consume->mb_per_s;
+}
+std::optional<double> consume_streaming_mbps(const target_report* t) {
+  if (t == nullptr || !t->consume || t->consume->streaming_mb_per_s <= 0) return std::nullopt;
+  return t->consume->streaming_mb_per_s;
 }
 std::optional<double> half_p99_ms(const target_report* t) {
   if (t == nullptr || !t->produce_half) return std::nullopt;
@@ -47,6 +52,89 @@ void print_row(std::FILE* out, const target_report& t) {
              table_cell(c, [](const consume_stats& s) { return s.records_per_s; }, 0));
 }
 
+std::string mib_label(uint64_t bytes) {
+  return bytes % (1 << 20) == 0 ? fmt::format("{} MiB", bytes >> 20) : fmt::format("{} KiB", bytes >> 10);
+}
+
+// A raw Fetch read's row name: "raw 32 MiB".
+std::string raw_row_name(const raw_fetch_stats& r) {
+  return "raw " + mib_label(static_cast<uint64_t>(r.max_bytes));
+}
+
+// A raw Fetch read's row: only the consume columns.
+void print_raw_row(std::FILE* out, const raw_fetch_stats& r) {
+  fmt::print(out, "{:>10} {:>9} {:>9} {:>8} {:>8} | {:>9} {:>8} {:>8} | {:>9.1f} {:>9.0f}\n", raw_row_name(r), "", "",
+             "", "", "", "", "", r.mb_per_s, r.records_per_s);
+}
+
+// Short names of the group-commit disk tests, for the ratio lines.
+const char* sync_label(sync_write_mode mode) {
+  switch (mode) {
+    case sync_write_mode::buffered_append:
+      return "buffered append";
+    case sync_write_mode::direct_fallocated:
+      return "O_DIRECT fallocated";
+    case sync_write_mode::direct_overwrite:
+      return "O_DIRECT overwrite";
+  }
+  return "?";
+}
+
+// Which client read the stream cold, per target.
+std::string consumer_label(const std::string& target) {
+  if (target == "strata") return "librdkafka simple consumer";
+  if (target == "jetstream") return "ordered push consumer";
+  if (target == "redis") return "XRANGE, 1000 per call";
+  return "";
+}
+
+// Where a raw Fetch read's time went.
+void print_raw_detail(std::FILE* out, const std::string& target, const raw_fetch_stats& r) {
+  const double overhead =
+      r.payload_bytes > 0 ? 100.0 * (static_cast<double>(r.record_set_bytes) / static_cast<double>(r.payload_bytes) - 1)
+                          : 0;
+  fmt::print(out,
+             "{} {}: {} Fetch requests, {} batches, {:.1f} MB of record sets ({:.1f}% over the payload).\n"
+             "  Of its {:.3f} s: {:.3f} s from sending each request to its response's first byte (the server reads "
+             "and\n  assembles), {:.3f} s from first byte to last (the response crosses the socket), the rest "
+             "connecting and parsing.\n",
+             target, raw_row_name(r), r.requests, r.batches, static_cast<double>(r.record_set_bytes) / 1e6, overhead,
+             r.seconds, r.wait_seconds, r.transfer_seconds);
+}
+
+// The cold reads' time split: time to the first record (client start-up and
+// the first fetch) and streaming time (first to last record); for Strata
+// also the raw Fetch client's, and where its time went.
+void print_consume_split(std::FILE* out, const std::vector<target_report>& targets) {
+  bool any = false;
+  for (const auto& t : targets) {
+    any = any || t.consume || !t.raw_consumes.empty();
+  }
+  if (!any) return;
+  fmt::print(out, "\nCold consume time = to the first record (client start-up: connect, metadata, offset lookup; "
+                  "and the first fetch)\n                  + streaming (first record to last):\n");
+  fmt::print(out, "{:<10} {:<34} {:>9} {:>9} {:>9} {:>9} {:>11}\n", "target", "client", "MB/s", "total s", "first s",
+             "stream s", "stream MB/s");
+  for (const auto& t : targets) {
+    if (t.consume) {
+      const auto& c = *t.consume;
+      fmt::print(out, "{:<10} {:<34} {:>9.1f} {:>9.3f} {:>9.3f} {:>9.3f} {:>11.1f}\n", t.name, consumer_label(t.name),
+                 c.mb_per_s, c.seconds, c.first_record_seconds, c.streaming_seconds, c.streaming_mb_per_s);
+    }
+    for (const auto& r : t.raw_consumes) {
+      fmt::print(out, "{:>10} {:<34} {:>9.1f} {:>9.3f} {:>9.3f} {:>9.3f} {:>11}\n", raw_row_name(r),
+                 fmt::format("raw Fetch v11, {} per request", mib_label(static_cast<uint64_t>(r.max_bytes))),
+                 r.mb_per_s, r.seconds, r.first_response_seconds, r.streaming_seconds,
+                 r.streaming_mb_per_s > 0 ? fmt::format("{:.1f}", r.streaming_mb_per_s) : "-");
+    }
+  }
+  for (const auto& t : targets) {
+    for (const auto& r : t.raw_consumes) {
+      print_raw_detail(out, t.name, r);
+    }
+  }
+}
+
 // The 1-minute load average, or -1 when /proc/loadavg cannot be read.
 double load_average_1m() {
   double load = -1;
@@ -61,7 +149,8 @@ double load_average_1m() {
 
 // The machine's own limits for the benchmarks' work: direct sequential disk
 // writes in root, and loopback TCP (sizes in MiB).
-machine_report measure_machine(uint64_t disk_test_mib, uint64_t loopback_test_mib, const std::string& root) {
+machine_report measure_machine(uint64_t disk_test_mib, uint64_t loopback_test_mib, const std::string& root,
+                               uint32_t sync_chunk_bytes) {
   constexpr uint32_t disk_block_bytes = 1 << 20;
   constexpr uint32_t loopback_chunk_bytes = 1 << 20;
   machine_report m;
@@ -71,6 +160,22 @@ machine_report measure_machine(uint64_t disk_test_mib, uint64_t loopback_test_mi
     m.disk = *disk;
   } else {
     m.disk_error = disk.err().message;
+  }
+  if (sync_chunk_bytes > 0) {
+    for (auto mode : {sync_write_mode::buffered_append, sync_write_mode::direct_fallocated,
+                      sync_write_mode::direct_overwrite}) {
+      progress(fmt::format("machine: {}, fdatasync every {} bytes, {} MiB", describe(mode), sync_chunk_bytes,
+                           disk_test_mib));
+      machine_report::sync_result r;
+      r.mode = mode;
+      auto synced = measure_sync_writes(root, disk_test_mib << 20, sync_chunk_bytes, mode);
+      if (synced) {
+        r.stats = *synced;
+      } else {
+        r.error = synced.err().message;
+      }
+      m.sync_writes.push_back(std::move(r));
+    }
   }
   progress(fmt::format("machine: loopback TCP, {} MiB", loopback_test_mib));
   auto lo = measure_loopback_tcp(loopback_test_mib << 20, loopback_chunk_bytes);
@@ -105,6 +210,20 @@ void end_run_dir(const std::string& root, bool keep_tmp) {
   }
 }
 
+// Strata's produce MB/s against a group-commit disk test; an empty label
+// when the run did not make that test.
+ratio_line sync_ratio(const target_report* strata, const machine_report& machine, sync_write_mode mode) {
+  for (const auto& r : machine.sync_writes) {
+    if (r.mode == mode) {
+      return make_ratio_line(fmt::format("produce MB/s, Strata / {} + fdatasync per window", sync_label(mode)),
+                             percent(divide(produce_mbps(strata), r.stats ? std::optional(r.stats->mb_per_s)
+                                                                          : std::nullopt)),
+                             "%", "", {}, true);
+    }
+  }
+  return ratio_line{};
+}
+
 }  // namespace
 
 std::vector<ratio_line> compute_ratios(const std::vector<target_report>& targets, const machine_report& machine) {
@@ -113,13 +232,16 @@ std::vector<ratio_line> compute_ratios(const std::vector<target_report>& targets
   const target_report* redis = find_report(targets, "redis");
   const std::optional<double> disk = machine.disk ? std::optional(machine.disk->mb_per_s) : std::nullopt;
   const std::optional<double> lo = machine.loopback ? std::optional(machine.loopback->mb_per_s) : std::nullopt;
-  return {
+  std::vector<ratio_line> lines{
       make_ratio_line("produce MB/s, Strata / JetStream", divide(produce_mbps(strata), produce_mbps(js)), "x",
                       ">= 3x", 3.0, true),
       make_ratio_line("produce MB/s, Strata / Redis", divide(produce_mbps(strata), produce_mbps(redis)), "x",
                       ">= 1.5x", 1.5, true),
       make_ratio_line("produce MB/s, Strata / direct disk write", percent(divide(produce_mbps(strata), disk)), "%",
                       ">= 60%", 60.0, true),
+      sync_ratio(strata, machine, sync_write_mode::buffered_append),
+      sync_ratio(strata, machine, sync_write_mode::direct_fallocated),
+      sync_ratio(strata, machine, sync_write_mode::direct_overwrite),
       make_ratio_line("cold consume MB/s, Strata / JetStream", divide(consume_mbps(strata), consume_mbps(js)), "x",
                       "", {}, true),
       make_ratio_line("cold consume MB/s, Strata / Redis", divide(consume_mbps(strata), consume_mbps(redis)), "x",
@@ -132,6 +254,27 @@ std::vector<ratio_line> compute_ratios(const std::vector<target_report>& targets
       make_ratio_line("p99 at half load, Strata / Redis (lower is better)",
                       divide(half_p99_ms(strata), half_p99_ms(redis)), "x", "", {}, true),
   };
+  // The server-bound reads, after Strata's cold consume line.
+  auto at = std::find_if(lines.begin(), lines.end(), [](const ratio_line& l) {
+    return l.label == "cold consume MB/s, Strata / loopback TCP";
+  });
+  std::vector<ratio_line> raw_lines{
+      make_ratio_line("cold consume, librdkafka first-to-last-record MB/s / loopback",
+                      percent(divide(consume_streaming_mbps(strata), lo)), "%", "", {}, true)};
+  if (strata != nullptr) {
+    for (const auto& r : strata->raw_consumes) {
+      const std::string size = mib_label(static_cast<uint64_t>(r.max_bytes));
+      raw_lines.push_back(make_ratio_line(
+          fmt::format("cold consume MB/s, raw Fetch {} (server-bound) / loopback", size),
+          percent(divide(r.mb_per_s, lo)), "%", ">= 70%", 70.0, true));
+      raw_lines.push_back(make_ratio_line(fmt::format("cold consume MB/s, librdkafka / raw Fetch {}", size),
+                                          divide(consume_mbps(strata), r.mb_per_s), "x", "", {}, true));
+    }
+  }
+  lines.insert(at == lines.end() ? at : at + 1, raw_lines.begin(), raw_lines.end());
+  // The group-commit disk tests only when the run made them.
+  std::erase_if(lines, [](const ratio_line& l) { return l.label.empty(); });
+  return lines;
 }
 
 void print_report(std::FILE* out, const run_info& run, const machine_report& machine,
@@ -152,8 +295,19 @@ void print_report(std::FILE* out, const run_info& run, const machine_report& mac
              "p50 ms", "p99 ms", "rec/s", "p99 ms", "lag ms", "MB/s", "rec/s");
   for (const auto& t : targets) {
     print_row(out, t);
+    for (const auto& r : t.raw_consumes) {
+      print_raw_row(out, r);
+    }
   }
   print_machine_rows(out, machine, name_width);
+  for (const auto& t : targets) {
+    if (!t.raw_consumes.empty()) {
+      fmt::print(out, "raw N MiB: {}'s stream read again by the benchmark's raw Fetch client, N MiB per request (no "
+                      "client library,\n  no record decoding): server-bound. librdkafka's consumer asks for 1 MiB per "
+                      "partition.\n", t.name);
+    }
+  }
+  print_consume_split(out, targets);
 
   fmt::print(out, "\nDurability of an acknowledgement:\n");
   for (const auto& t : targets) {
@@ -167,14 +321,15 @@ void print_report(std::FILE* out, const run_info& run, const machine_report& mac
 }
 
 int run_bench(const std::string& tmp_parent, const std::string& dir_prefix, bool keep_tmp, uint64_t disk_test_mib,
-              uint64_t loopback_test_mib, const std::function<bool(const bench_frame&)>& body) {
+              uint64_t loopback_test_mib, const std::function<bool(const bench_frame&)>& body,
+              uint32_t sync_chunk_bytes) {
   bench_frame frame;
   frame.root = make_run_dir(tmp_parent, dir_prefix, keep_tmp);
   if (frame.root.empty()) {
     return 2;
   }
   frame.load_avg_1m = load_average_1m();
-  frame.machine = measure_machine(disk_test_mib, loopback_test_mib, frame.root);
+  frame.machine = measure_machine(disk_test_mib, loopback_test_mib, frame.root, sync_chunk_bytes);
   const bool failed = body(frame);
   std::fflush(stdout);
   end_run_dir(frame.root, keep_tmp);
@@ -219,6 +374,18 @@ void print_machine_rows(std::FILE* out, const machine_report& machine, int name_
                machine.disk->direct ? ", O_DIRECT" : ", buffered");
   } else {
     fmt::print(out, "{:<{}} {:>9}   disk test failed: {}\n", "disk", name_width, "-", machine.disk_error);
+  }
+  for (const auto& r : machine.sync_writes) {
+    if (r.stats) {
+      const auto& st = *r.stats;
+      fmt::print(out,
+                 "{:<{}} {:>9.1f}   {}{}, fdatasync every {} ({} rounds; a round's p50 {:.2f} ms, p99 {:.2f} ms)\n",
+                 "disk", name_width, st.mb_per_s, describe(r.mode),
+                 r.mode != sync_write_mode::buffered_append && !st.direct ? " (O_DIRECT refused: buffered)" : "",
+                 mib_label(st.chunk_bytes), st.rounds, st.round_p50_ms, st.round_p99_ms);
+    } else {
+      fmt::print(out, "{:<{}} {:>9}   {} test failed: {}\n", "disk", name_width, "-", describe(r.mode), r.error);
+    }
   }
   if (machine.loopback) {
     fmt::print(out, "{:<{}} {:>9.1f}   loopback TCP, one connection ({} MiB)\n", "loopback", name_width,

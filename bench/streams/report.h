@@ -15,6 +15,7 @@
 #include "consume_meter.h"
 #include "machine_limits.h"
 #include "produce_driver.h"
+#include "raw_fetch.h"
 
 namespace strata::bench {
 
@@ -37,6 +38,9 @@ struct target_report {
   double half_load_rate = 0;  // records/s asked for in the latency run
   std::optional<produce_stats> produce_half;
   std::optional<consume_stats> consume;
+  // Strata only: the same cold read again by the benchmark's raw Fetch
+  // client (server-bound), once per request size, smallest first.
+  std::vector<raw_fetch_stats> raw_consumes;
 };
 
 struct machine_report {
@@ -44,6 +48,14 @@ struct machine_report {
   std::string disk_error;
   std::optional<loopback_stats> loopback;
   std::string loopback_error;
+  // Group-commit disk tests (sync_write_mode order), when the run made them;
+  // an empty error and no stats: not run.
+  struct sync_result {
+    sync_write_mode mode = sync_write_mode::buffered_append;
+    std::optional<sync_write_stats> stats;
+    std::string error;
+  };
+  std::vector<sync_result> sync_writes;
 };
 
 // What a benchmark's run works with: its temp dir, the load average at the
@@ -59,8 +71,11 @@ struct bench_frame {
 // machine, calls body, which runs every system, prints the report and returns
 // whether any failed; then removes or keeps the temp dir. Returns the exit
 // code: 2 without a temp dir, 1 when body saw a failure, else 0.
+// sync_chunk_bytes > 0 also measures the group-commit disk tests
+// (measure_sync_writes, every mode, disk_test_mib in chunks of that size).
 int run_bench(const std::string& tmp_parent, const std::string& dir_prefix, bool keep_tmp, uint64_t disk_test_mib,
-              uint64_t loopback_test_mib, const std::function<bool(const bench_frame&)>& body);
+              uint64_t loopback_test_mib, const std::function<bool(const bench_frame&)>& body,
+              uint32_t sync_chunk_bytes = 0);
 
 // Whether any report has a failure.
 template <class Report>

@@ -196,6 +196,17 @@ class strata_target final : public target {
     return consumed;
   }
 
+  bool has_raw_consumer() const override { return !external(); }
+  result<raw_fetch_stats> consume_raw(const std::string& stream, const raw_fetch_plan& plan) override {
+    if (external()) {
+      return make_error(errc::unsupported, "strata: the raw Fetch client reads only a server this benchmark started");
+    }
+    raw_fetch_plan p = plan;
+    p.topic = stream;
+    p.partition = partition;
+    return raw_fetch_read(kafka_port_, p);
+  }
+
   result<std::string> stream_leader(const std::string& stream) override {
     auto rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});
     if (!rk) {

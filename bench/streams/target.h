@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "consume_meter.h"
 #include "produce_driver.h"
+#include "raw_fetch.h"
 
 namespace strata::bench {
 
@@ -55,6 +56,15 @@ class target {
   // A new consumer reads `stream` from its first record until meter.done();
   // the caller has started the meter.
   virtual status consume(const std::string& stream, consume_meter& meter) = 0;
+  // Whether consume_raw works here: the same cold read without the client
+  // library, by the benchmark's own raw protocol client, which parses only
+  // the response framing, so its time is bound by the server and the socket
+  // (strata: raw_fetch_read). Without one, consume_raw answers
+  // errc::unsupported.
+  virtual bool has_raw_consumer() const { return false; }
+  virtual result<raw_fetch_stats> consume_raw(const std::string&, const raw_fetch_plan&) {
+    return make_error(errc::unsupported, fmt::format("{} has no raw consumer", name()));
+  }
   // The server leading `stream` now (Kafka broker id, JetStream server name),
   // for the failover run of bench/cluster.
   virtual result<std::string> stream_leader(const std::string&) {

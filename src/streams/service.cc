@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "io/fs.h"
 #include "meta/kv.h"
@@ -741,10 +742,22 @@ stream_error service_impl::read_into(partition& p, int64_t offset, uint32_t max_
     spdlog::warn("read of {}-{} at {} failed: {}", p.topic, p.id, offset, read.err().message);
     return stream_error::storage_error;
   }
-  size_t total = 0;
-  for (auto& e : read->entries) total += e.payload.size();
-  out.reserve(total);
-  for (auto& e : read->entries) out.insert(out.end(), e.payload.begin(), e.payload.end());
+  // The batches are the frames' payloads: they are moved together in the
+  // read's own buffer, which then becomes `out`, so the bytes are not copied
+  // into new memory a second time.
+  std::vector<uint8_t>& buffer = read->buffer;
+  size_t packed = 0;
+  for (auto& e : read->entries) {
+    const auto at = static_cast<size_t>(e.payload.data() - buffer.data());
+    if (at != packed) std::memmove(buffer.data() + packed, e.payload.data(), e.payload.size());
+    packed += e.payload.size();
+  }
+  buffer.resize(packed);
+  if (out.empty()) {
+    out = std::move(buffer);
+  } else {
+    out.insert(out.end(), buffer.begin(), buffer.end());
+  }
   return stream_error::none;
 }
 

@@ -1,5 +1,7 @@
 #include "payload.h"
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -49,6 +51,27 @@ TEST(ConsumeMeter, AcceptsRecordsInOrderAndCountsThem) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->records, 3u);
   EXPECT_EQ(stats->payload_bytes, 96u);
+}
+
+TEST(ConsumeMeter, SplitsTimeToTheFirstRecordFromStreaming) {
+  consume_meter meter(3, 1000);
+  meter.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the client's start-up
+  std::vector<uint8_t> buf(1000);
+  fill_payload(buf, 0);
+  ASSERT_TRUE(meter.observe(buf).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (uint64_t i = 1; i < 3; ++i) {
+    fill_payload(buf, i);
+    ASSERT_TRUE(meter.observe(buf).ok());
+  }
+  auto stats = meter.finish();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GE(stats->first_record_seconds, 0.02);
+  EXPECT_GE(stats->streaming_seconds, 0.01);
+  EXPECT_NEAR(stats->seconds, stats->first_record_seconds + stats->streaming_seconds, 1e-9);
+  // Two records after the first, over the streaming time.
+  EXPECT_NEAR(stats->streaming_mb_per_s, 2000 / 1e6 / stats->streaming_seconds, 1e-9);
 }
 
 TEST(ConsumeMeter, RejectsGapsWrongSizesAndMissingRecords) {

@@ -24,6 +24,38 @@ int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Group ids and offset metadata are whatever bytes the client sent, which a
+// JSON string cannot always hold (dump() throws on invalid UTF-8): the record
+// keeps them in hex. Topic names are ASCII (validate_topic_name).
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
 bool is_prepare(txn_state s) { return s == txn_state::prepare_commit || s == txn_state::prepare_abort; }
 bool is_settled(txn_state s) {
   return s == txn_state::empty || s == txn_state::complete_commit || s == txn_state::complete_abort;
@@ -48,10 +80,12 @@ std::string encode_txn_metadata(const txn_metadata& m) {
   for (const auto& tp : m.partitions) partitions.push_back({tp.topic, tp.partition});
   nlohmann::json offsets = nlohmann::json::array();
   for (const auto& o : m.pending_offsets) {
-    offsets.push_back({{"group", o.group}, {"topic", o.tp.topic}, {"partition", o.tp.partition}, {"offset", o.value.offset},
-                       {"leader_epoch", o.value.leader_epoch}, {"metadata", o.value.metadata},
-                       {"timestamp_ms", o.value.commit_timestamp_ms}});
+    offsets.push_back({{"group_hex", to_hex(o.group)}, {"topic", o.tp.topic}, {"partition", o.tp.partition},
+                       {"offset", o.value.offset}, {"leader_epoch", o.value.leader_epoch},
+                       {"metadata_hex", to_hex(o.value.metadata)}, {"timestamp_ms", o.value.commit_timestamp_ms}});
   }
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : m.groups) groups.push_back(to_hex(g));
   nlohmann::json j = {{"version", format_version},
                       {"producer_id", m.producer_id},
                       {"producer_epoch", m.producer_epoch},
@@ -59,7 +93,7 @@ std::string encode_txn_metadata(const txn_metadata& m) {
                       {"timeout_ms", m.timeout_ms},
                       {"state", static_cast<int>(m.state)},
                       {"partitions", partitions},
-                      {"groups", m.groups},
+                      {"groups_hex", groups},
                       {"pending_offsets", offsets},
                       {"start_ms", m.start_ms},
                       {"last_update_ms", m.last_update_ms}};
@@ -82,12 +116,19 @@ std::optional<txn_metadata> decode_txn_metadata(std::string_view transactional_i
     if (state < 0 || state > static_cast<int>(txn_state::complete_abort)) return std::nullopt;
     m.state = static_cast<txn_state>(state);
     for (const auto& tp : j.at("partitions")) m.partitions.insert({tp.at(0).get<std::string>(), tp.at(1).get<int32_t>()});
-    for (const auto& g : j.at("groups")) m.groups.insert(g.get<std::string>());
+    for (const auto& g : j.at("groups_hex")) {
+      auto group = from_hex(g.get<std::string>());
+      if (!group) return std::nullopt;
+      m.groups.insert(std::move(*group));
+    }
     for (const auto& o : j.at("pending_offsets")) {
+      auto group = from_hex(o.at("group_hex").get<std::string>());
+      auto metadata = from_hex(o.at("metadata_hex").get<std::string>());
+      if (!group || !metadata) return std::nullopt;
       m.pending_offsets.push_back(
-          {o.at("group").get<std::string>(),
+          {std::move(*group),
            {o.at("topic").get<std::string>(), o.at("partition").get<int32_t>()},
-           {o.at("offset").get<int64_t>(), o.at("leader_epoch").get<int32_t>(), o.at("metadata").get<std::string>(),
+           {o.at("offset").get<int64_t>(), o.at("leader_epoch").get<int32_t>(), std::move(*metadata),
             o.at("timestamp_ms").get<int64_t>()}});
     }
     m.start_ms = j.at("start_ms").get<int64_t>();
@@ -131,6 +172,7 @@ status coordinator::load() {
     e->meta = std::move(*m);
     const int64_t elapsed_ms = std::max<int64_t>(0, wall_clock_ms() - e->meta.start_ms);
     e->deadline_ms = sched_.now_ms() + std::max<int64_t>(0, e->meta.timeout_ms - elapsed_ms);
+    by_producer_[e->meta.producer_id] = std::string(id);
     entries_.emplace(std::string(id), std::move(e));
   }));
   if (!unreadable.empty()) {
@@ -210,6 +252,7 @@ void coordinator::init_producer_id(const std::string& transactional_id, int32_t 
     fresh->meta = std::move(m);
     e = fresh.get();
     entries_.emplace(transactional_id, std::move(fresh));
+    by_producer_[e->meta.producer_id] = transactional_id;
     return done(producer_identity{error_code::none, e->meta.producer_id, e->meta.producer_epoch});
   }
   txn_metadata& m = e->meta;
@@ -250,6 +293,10 @@ void coordinator::init_producer_id(const std::string& transactional_id, int32_t 
   next.start_ms = -1;
   next.last_update_ms = wall_clock_ms();
   if (!persist(next).ok()) return fail(error_code::coordinator_not_available);
+  if (next.producer_id != m.producer_id) {
+    by_producer_.erase(m.producer_id);
+    by_producer_[next.producer_id] = transactional_id;
+  }
   m = std::move(next);
   done(producer_identity{error_code::none, m.producer_id, m.producer_epoch});
 }
@@ -372,6 +419,15 @@ std::vector<error_code> coordinator::commit_offsets(const txn_offset_commit_requ
   if (!persist(next).ok()) return all(error_code::coordinator_not_available);
   e->meta = std::move(next);
   return out;
+}
+
+error_code coordinator::check_write(int64_t producer_id, int16_t producer_epoch, const topic_partition& tp) const {
+  auto owner = by_producer_.find(producer_id);
+  if (owner == by_producer_.end()) return error_code::invalid_producer_id_mapping;
+  const txn_metadata& m = entries_.find(owner->second)->second->meta;
+  if (producer_epoch != m.producer_epoch) return error_code::invalid_producer_epoch;
+  if (m.state != txn_state::ongoing || !m.partitions.contains(tp)) return error_code::invalid_txn_state;
+  return error_code::none;
 }
 
 bool coordinator::offset_pending(std::string_view group, const topic_partition& tp) const {

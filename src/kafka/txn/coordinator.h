@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
@@ -152,6 +153,13 @@ class coordinator {
   // become the group's committed offsets when the transaction commits.
   std::vector<error_code> commit_offsets(const txn_offset_commit_request& req);
 
+  // Produce of a transactional batch (KIP-890's verification): none when the
+  // producer's transaction is open and added this partition;
+  // INVALID_PRODUCER_EPOCH for another epoch; INVALID_TXN_STATE when no open
+  // transaction of this producer added it; INVALID_PRODUCER_ID_MAPPING for a
+  // producer id no transactional id has.
+  error_code check_write(int64_t producer_id, int16_t producer_epoch, const topic_partition& tp) const;
+
   // OffsetFetch with require_stable: a transaction holds an offset of this
   // group and partition that is not committed yet (UNSTABLE_OFFSET_COMMIT).
   bool offset_pending(std::string_view group, const topic_partition& tp) const;
@@ -181,6 +189,7 @@ class coordinator {
   groups::coordinator& groups_;
   txn_config cfg_;
   std::map<std::string, std::unique_ptr<entry>, std::less<>> entries_;
+  std::unordered_map<int64_t, std::string> by_producer_;  // producer id -> transactional id
   scheduler::timer_id timeout_timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -123,7 +123,16 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
   // Reads every partition; sends the response if it is worth sending now.
   bool attempt(bool final) {
     if (done_) return true;
+    uint64_t records_bytes = 0;
+    std::vector<streams::fetch_result> results = read_partitions(records_bytes);
+    // One allocation of the whole response: growing it would move (and, for
+    // fresh pages, fault in) every byte again.
+    constexpr size_t partition_overhead_bytes_max = 64;
+    size_t overhead = 64;
+    for (const auto& t : req_.topics) overhead += t.name.size() + 8;
+    for (const auto& r : results) overhead += partition_overhead_bytes_max + r.aborted.size() * 16;
     std::vector<uint8_t> out;
+    out.reserve(overhead + records_bytes);
     writer w(out);
     const size_t throttle_at = out.size();
     w.i32(0);  // throttle_time_ms, filled in once the response's size is known
@@ -131,24 +140,14 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       w.i16(refused_ ? wire_code(error_code::cluster_authorization_failed) : 0);
       w.i32(0);  // session_id
     }
-    uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
-    uint64_t records_bytes = 0;
     std::vector<error_code> errors;
+    size_t next = 0;
     w.array_length(static_cast<int32_t>(req_.topics.size()), false);
     for (auto& t : req_.topics) {
       w.string(t.name, false);
       w.array_length(static_cast<int32_t>(t.partitions.size()), false);
       for (auto& p : t.partitions) {
-        uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
-        streams::fetch_result res;
-        if (!refused_ && !t.denied) {
-          res = req_.replica_id >= 0
-                    ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
-                    : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0,
-                                         req_.isolation);
-        }
-        records_bytes += res.records.size();
-        budget -= std::min<uint64_t>(budget, res.records.size());
+        const streams::fetch_result& res = results[next++];
         const error_code code = refused_  ? error_code::cluster_authorization_failed
                                 : t.denied ? error_code::topic_authorization_failed
                                            : to_kafka_error(res.error);
@@ -171,6 +170,28 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     }
     finish(std::move(out));
     return true;
+  }
+
+  // Every requested partition's records, in request order, within the
+  // request's byte budget.
+  std::vector<streams::fetch_result> read_partitions(uint64_t& records_bytes) {
+    std::vector<streams::fetch_result> results;
+    uint64_t budget = static_cast<uint64_t>(std::clamp<int64_t>(req_.max_bytes, 0, svc_.broker.fetch_bytes_max));
+    for (auto& t : req_.topics) {
+      for (auto& p : t.partitions) {
+        uint32_t limit = static_cast<uint32_t>(std::min<uint64_t>(budget, static_cast<uint64_t>(std::max(0, p.partition_max_bytes))));
+        streams::fetch_result& res = results.emplace_back();
+        if (!refused_ && !t.denied) {
+          res = req_.replica_id >= 0
+                    ? svc_.streams.fetch_for_replica(t.name, p.index, req_.replica_id, p.current_leader_epoch, p.fetch_offset, limit)
+                    : svc_.streams.fetch(t.name, p.index, p.fetch_offset, limit, /*min_one=*/records_bytes == 0,
+                                         req_.isolation);
+        }
+        records_bytes += res.records.size();
+        budget -= std::min<uint64_t>(budget, res.records.size());
+      }
+    }
+    return results;
   }
 
   void write_aborted(writer& w, const streams::fetch_result& res) const {

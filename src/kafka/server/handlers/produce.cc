@@ -11,6 +11,8 @@
 #include <string>
 
 #include "kafka/server/authorize.h"
+#include "streams/record_batch.h"
+#include "kafka/txn/coordinator.h"
 #include "kafka/server/client_quotas.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
@@ -79,6 +81,23 @@ struct produce_call {
 };
 
 }  // namespace
+
+// A transactional batch is taken only into a partition its producer's open
+// transaction added (AddPartitionsToTxn), as KIP-890 verifies: otherwise no
+// marker would ever close it there, and read_committed readers of that
+// partition would wait behind it for good.
+std::optional<std::pair<error_code, std::string>> refuse_unregistered_txn_write(services& svc, const std::string& topic,
+                                                                                int32_t partition,
+                                                                                std::span<const uint8_t> records) {
+  if (!svc.transactions) return std::nullopt;
+  auto h = streams::read_batch_header(records);
+  if (!h || !h->transactional() || h->control()) return std::nullopt;
+  const error_code e = svc.transactions->check_write(h->producer_id, h->producer_epoch, {topic, partition});
+  if (e == error_code::none) return std::nullopt;
+  return std::make_pair(e, fmt::format("producer {} epoch {} has no open transaction that added {}-{}; call "
+                                       "AddPartitionsToTxn first",
+                                       h->producer_id, h->producer_epoch, topic, partition));
+}
 
 status produce(services& svc, const request& req, respond_fn respond) {
   const bool flex = req.header.flexible;
@@ -163,6 +182,11 @@ status produce(services& svc, const request& req, respond_fn respond) {
       }
       if (!p.records || p.records->empty()) {
         finish({streams::stream_error::corrupt_message, "the partition's records are empty", -1, -1});
+        continue;
+      }
+      if (auto refused = refuse_unregistered_txn_write(svc, topics[ti].name, p.index, *p.records)) {
+        call->topics[ti].partitions[pi].refused = refused->first;
+        finish({streams::stream_error::none, std::move(refused->second), -1, -1});
         continue;
       }
       svc.streams.produce(topics[ti].name, p.index, *p.records, /*wait_durable=*/acks == -1, finish, timeout_ms);

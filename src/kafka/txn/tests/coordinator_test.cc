@@ -402,6 +402,21 @@ TEST_F(TxnCoordinatorTest, AddPartitionsRefusals) {
   EXPECT_GT(coord_->find("tx")->start_ms, 0);
 }
 
+TEST_F(TxnCoordinatorTest, ATransactionalWriteNeedsItsPartitionAdded) {
+  auto p = init("tx");
+  const int64_t pid = p.producer_id;
+  EXPECT_EQ(coord_->check_write(pid, 0, {"t", 0}), error_code::invalid_txn_state) << "no open transaction";
+  ASSERT_EQ(coord_->add_partitions("tx", pid, 0, {{"t", 0}}), std::vector<error_code>{error_code::none});
+  EXPECT_EQ(coord_->check_write(pid, 0, {"t", 0}), error_code::none);
+  EXPECT_EQ(coord_->check_write(pid, 0, {"t", 1}), error_code::invalid_txn_state) << "a partition it did not add";
+  EXPECT_EQ(coord_->check_write(pid, 1, {"t", 0}), error_code::invalid_producer_epoch);
+  EXPECT_EQ(coord_->check_write(pid + 1, 0, {"t", 0}), error_code::invalid_producer_id_mapping);
+  std::optional<error_code> ended;
+  coord_->end_txn("tx", pid, 0, true, [&](error_code e) { ended = e; });
+  pump([&] { return ended.has_value(); });
+  EXPECT_EQ(coord_->check_write(pid, 0, {"t", 0}), error_code::invalid_txn_state) << "the transaction ended";
+}
+
 TEST_F(TxnCoordinatorTest, AddPartitionsPastTheLimitIsRefused) {
   coord_.reset();
   cfg_.partitions_per_txn_max = 2;
@@ -736,8 +751,47 @@ TEST(TxnMetadataCodec, GarbageIsRefused) {
   EXPECT_FALSE(decode_txn_metadata("x", with("producer_id", "\"5\"")).has_value());
   EXPECT_FALSE(decode_txn_metadata("x", with("partitions", "[[\"t\"]]")).has_value());
   EXPECT_FALSE(decode_txn_metadata("x", with("partitions", "{\"t\":0}")).has_value());
-  EXPECT_FALSE(decode_txn_metadata("x", with("pending_offsets", "[{\"group\":\"g\"}]")).has_value());
-  EXPECT_FALSE(decode_txn_metadata("x", with("groups", "[1]")).has_value());
+  EXPECT_FALSE(decode_txn_metadata("x", with("pending_offsets", "[{\"group_hex\":\"67\"}]")).has_value());
+  EXPECT_FALSE(decode_txn_metadata("x", with("groups_hex", "[1]")).has_value());
+  EXPECT_TRUE(decode_txn_metadata("x", with("groups_hex", "[\"67ff\"]")).has_value());
+  EXPECT_FALSE(decode_txn_metadata("x", with("groups_hex", "[\"6\"]")).has_value()) << "odd length";
+  EXPECT_FALSE(decode_txn_metadata("x", with("groups_hex", "[\"zz\"]")).has_value()) << "not hex";
+  EXPECT_FALSE(decode_txn_metadata("x", with("groups_hex", "[\"6G\"]")).has_value()) << "not lowercase hex";
+}
+
+// Group ids and offset metadata are any bytes a client sent; JSON strings
+// cannot hold invalid UTF-8 (found by fuzz_kafka_request: AddOffsetsToTxn with
+// such a group id terminated the server from an exception in the encoder).
+TEST(TxnMetadataCodec, KeepsAnyBytesInGroupIdsAndMetadata) {
+  txn_metadata m;
+  m.transactional_id = "x";
+  m.state = txn_state::ongoing;
+  const std::string odd_group("g\xf8\xff\0\"\\", 6);
+  const std::string odd_metadata("\xc3(\0\x80", 4);
+  m.groups = {odd_group, "plain"};
+  m.pending_offsets = {{odd_group, {"t", 1}, committed_offset{3, -1, odd_metadata, 5}}};
+  const std::string encoded = encode_txn_metadata(m);
+  EXPECT_EQ(encoded.find(odd_group), std::string::npos) << "kept in hex";
+  auto back = decode_txn_metadata("x", encoded);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, m);
+}
+
+TEST_F(TxnCoordinatorTest, GroupIdsAndMetadataThatAreNotUtf8AreCommitted) {
+  const std::string group("g\xf8", 2);
+  const std::string metadata("\xff\xfe", 2);
+  auto p = init("tx");
+  const int64_t pid = p.producer_id;
+  ASSERT_EQ(coord_->add_offsets("tx", pid, 0, group), error_code::none);
+  ASSERT_EQ(coord_->commit_offsets(offsets_req("tx", pid, 0, group, {{{"in", 0}, committed_offset{9, -1, metadata, 0}}})),
+            std::vector<error_code>{error_code::none});
+  coordinator second(sched_, *kv_, *svc_, *groups_, cfg_);
+  ASSERT_TRUE(second.load().ok());
+  ASSERT_NE(second.find("tx"), nullptr);
+  EXPECT_EQ(*second.find("tx"), *coord_->find("tx")) << "the stored record has the same bytes";
+  EXPECT_TRUE(second.offset_pending(group, {"in", 0}));
+  EXPECT_EQ(end("tx", pid, 0, true), error_code::none);
+  EXPECT_EQ(committed(*groups_, group, "in", 0), 9);
 }
 
 }  // namespace strata::kafka::txn
