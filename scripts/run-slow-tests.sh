@@ -6,6 +6,9 @@
 #      strata binary in BUILD_DIR;
 #   2b. the Kafka compaction kill -9 test: tests/crash/compaction_crash_test.py
 #      (kills during log compaction; the newest value of every key must stay);
+#   2c. the Kafka transactions kill -9 test: tests/crash/txn_crash_test.py
+#      (kills during transactions, commits and aborts; committed transactions
+#      stay whole, aborted ones invisible, every one all or nothing);
 #   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
 #      flushed writes and snapshots must survive), same binary;
 #   4. the table kill -9 test: tests/crash/table_crash_test.py (COPY and
@@ -45,6 +48,10 @@ STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/kafka_crash_test.py 
 echo "== kafka compaction kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/compaction_crash_test.py \
   || { status=1; failed+=(compaction_crash_test.py); }
+
+echo "== kafka transactions kill -9 crash test =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/txn_crash_test.py \
+  || { status=1; failed+=(txn_crash_test.py); }
 
 echo "== volume kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py \

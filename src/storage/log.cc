@@ -10,6 +10,7 @@
 #include <limits>
 #include <mutex>
 
+#include "base/buffer_pool.h"
 #include "base/crc32c.h"
 #include "io/fs.h"
 #include "storage/rewrite.h"
@@ -219,6 +220,10 @@ class log_impl final : public log {
                                              std::to_string(start.value) + ", " + std::to_string(end.value) + "]");
     }
     read_plan plan;
+    // Room for the whole budget and its frame headers, from the thread's
+    // kept buffers (base/buffer_pool.h): reserved, not touched.
+    constexpr uint64_t frame_headers_slack_bytes = 64 * KiB;
+    plan.buffer = buffer_pool::take(static_cast<size_t>(std::min<uint64_t>(max_bytes, uint64_t{64} * MiB) + frame_headers_slack_bytes));
     plan.payload_left = max_bytes;
     plan.upto = std::min(upto, end);
     plan.min_one = min_one;

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "base/buffer_pool.h"
 #include "kafka/server/handlers/api_versions.h"
 #include "net/byte_budget.h"
 #include "net/transfer.h"
@@ -304,6 +305,8 @@ void connection::release(pending& p) {
 void connection::finish_front() {
   auto front = pending_.begin();
   release(front->second);
+  // Large response bodies (Fetch) are kept for the next response on this thread.
+  if (front->second.body) buffer_pool::give(std::move(*front->second.body));
   pending_.erase(front);
   gate_.cancel();
 }

@@ -461,7 +461,12 @@ void coordinator::end_txn(const std::string& transactional_id, int64_t producer_
     case txn_state::complete_abort:
       // A retried EndTxn whose answer was lost succeeds again.
       return done(e->meta.state == wanted_complete ? error_code::none : error_code::invalid_txn_state);
-    case txn_state::empty: return done(error_code::invalid_txn_state);
+    case txn_state::empty:
+      // Nothing was begun in this epoch, so an abort has nothing to undo.
+      // librdkafka sends it when a kill lost its AddPartitionsToTxn, and
+      // refusing it would be fatal to the producer (librdkafka issue #4849;
+      // KIP-890 allows it too). A commit of nothing stays refused.
+      return done(commit ? error_code::invalid_txn_state : error_code::none);
   }
   if (is_settled(e->meta.state)) return done(e->meta.state == wanted_complete ? error_code::none : error_code::invalid_txn_state);
   e->end_waiters.push_back(std::move(done));

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/buffer_pool.h"
 #include "kafka/server/authorize.h"
 #include "kafka/server/client_quotas.h"
 #include "kafka/server/errors.h"
@@ -131,8 +132,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
     size_t overhead = 64;
     for (const auto& t : req_.topics) overhead += t.name.size() + 8;
     for (const auto& r : results) overhead += partition_overhead_bytes_max + r.aborted.size() * 16;
-    std::vector<uint8_t> out;
-    out.reserve(overhead + records_bytes);
+    std::vector<uint8_t> out = buffer_pool::take(overhead + records_bytes);
     writer w(out);
     const size_t throttle_at = out.size();
     w.i32(0);  // throttle_time_ms, filled in once the response's size is known
@@ -147,7 +147,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
       w.string(t.name, false);
       w.array_length(static_cast<int32_t>(t.partitions.size()), false);
       for (auto& p : t.partitions) {
-        const streams::fetch_result& res = results[next++];
+        streams::fetch_result& res = results[next++];
         const error_code code = refused_  ? error_code::cluster_authorization_failed
                                 : t.denied ? error_code::topic_authorization_failed
                                            : to_kafka_error(res.error);
@@ -160,6 +160,7 @@ class fetch_call : public std::enable_shared_from_this<fetch_call> {
         write_aborted(w, res);
         if (version_ >= 11) w.i32(-1);  // preferred_read_replica
         w.bytes(res.records, false);
+        buffer_pool::give(std::move(res.records));
       }
     }
     if (!final && errors.empty() && records_bytes < static_cast<uint64_t>(std::max(0, req_.min_bytes))) return false;
