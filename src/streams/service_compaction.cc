@@ -93,4 +93,17 @@ void service_impl::finish_compaction(const std::shared_ptr<partition>& p, result
                outcome->cleaned_offset.value, outcome->records_removed, before, p->log->size_bytes());
 }
 
+status service_impl::load_cleaned_offset(partition& p) {
+  auto stored = kv_.get(p.cleaned_key);
+  STRATA_TRY(stored);
+  if (!*stored) return {};
+  auto cleaned = decode_cleaned_offset(**stored);
+  if (!cleaned) {
+    spdlog::warn("{}-{}: ignoring an unreadable cleaned offset; the next compaction reads the whole partition", p.topic, p.id);
+    return {};
+  }
+  p.cleaned_offset = cleaned->value;
+  return {};
+}
+
 }  // namespace strata::streams::detail

@@ -82,13 +82,6 @@ class service_impl final : public service {
   std::string topic_dir(const topic_record& rec) const;
   result<std::shared_ptr<partition>> open_partition(const topic_record& rec, const topic_config& cfg, int32_t id);
   status rebuild_producer_state(partition& p);
-  void replay_batch(partition& p, std::span<const uint8_t> batch, int64_t base_offset);
-  status load_aborted_txns(partition& p);
-  void forget_aborted_below_start(partition& p);
-  void forget_partition_state(partition& p);
-  status load_cleaned_offset(partition& p);
-  int64_t last_stable_offset(const partition& p) const;
-  std::optional<produce_result> refuse_txn_batch(const partition& p, const batch_header& h) const;
   log_offset replay_start(const storage::log& log) const;
   status remove_orphan_dirs();
   std::pair<std::shared_ptr<partition>, topic_state*> find(const std::string& topic, int32_t id) const;
@@ -108,7 +101,15 @@ class service_impl final : public service {
   void notify_watchers(partition& p);
   void retire_partition(const std::shared_ptr<partition>& p);
   void schedule_retention();
+  // transactions (service_txn.cc)
+  void replay_batch(partition& p, std::span<const uint8_t> batch, int64_t base_offset);
+  status load_aborted_txns(partition& p);
+  void forget_aborted_below_start(partition& p);
+  void forget_partition_state(partition& p);
+  int64_t last_stable_offset(const partition& p) const;
+  std::optional<produce_result> refuse_txn_batch(const partition& p, const batch_header& h) const;
   // compaction (service_compaction.cc)
+  status load_cleaned_offset(partition& p);
   void schedule_compaction();
   void start_compactions();
   void finish_compaction(const std::shared_ptr<partition>& p, result<compaction_outcome> outcome);
@@ -167,5 +168,7 @@ class service_impl final : public service {
 };
 
 int64_t wall_clock_ms();
+// The error a failed append answers: message_too_large for an entry over the log's limit.
+stream_error storage_error_of(const error& e);
 
 }  // namespace strata::streams::detail

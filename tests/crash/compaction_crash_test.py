@@ -20,14 +20,12 @@ key increase with the offset, and values are intact.
 import argparse
 import random
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from strata_server import StrataServer  # noqa: E402
-from crash_report import check, finish  # noqa: E402
+from crash_report import check, run_with_server  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -140,11 +138,7 @@ def read_back(server):
 
 def run(args):
     rng = random.Random(args.seed)
-    workdir = Path(tempfile.mkdtemp(prefix="strata-compaction-crash-"))
-    server = StrataServer(workdir, extra_args=["--fsync", "per-batch"], name="compaction-crash")
-    results = []
-    try:
-        server.start()
+    def body(server, results):
         admin = AdminClient({"bootstrap.servers": server.bootstrap})
         configs = {"cleanup.policy": "compact", "segment.bytes": "262144", "min.cleanable.dirty.ratio": "0.01"}
         admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1, config=configs)])[TOPIC].result(10)
@@ -193,11 +187,8 @@ def run(args):
               f"read back: {len(rows)} of offsets [0, {end})")
         print(f"kill cycles: {killer.done_cycles}, compactions finished: {compactions}, "
               f"kills during a swap: {finished}, kills during a rewrite: {abandoned}")
-    except Exception as e:
-        check(results, "test ran to completion", False, repr(e))
-    finally:
-        passed = finish(results, server, workdir)
-    return passed
+
+    return run_with_server("compaction-crash", ["--fsync", "per-batch"], "compaction-crash", body)
 
 
 def parse_args(argv):

@@ -1,7 +1,12 @@
-"""What every kill -9 crash test reports the same way: named checks, and the
-end of a run (stop the server, show its log on failure, clean up on success)."""
+"""What every kill -9 crash test does the same way: a run against a server on
+a temp work dir, named checks, and the end of a run (stop the server, show
+its log on failure, clean up on success)."""
 
 import shutil
+import tempfile
+from pathlib import Path
+
+from strata_server import StrataServer
 
 
 def check(results, name, ok, detail=""):
@@ -23,3 +28,19 @@ def finish(results, server, workdir):
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return not failed
+
+
+def run_with_server(prefix, extra_args, name, body):
+    """Starts a server on a new temp work dir, runs body(server, results), and
+    ends the run with finish(); an exception from body is a failed check."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"strata-{prefix}-"))
+    server = StrataServer(workdir, extra_args=extra_args, name=name)
+    results = []
+    try:
+        server.start()
+        body(server, results)
+    except Exception as e:
+        check(results, "test ran to completion", False, repr(e))
+    finally:
+        passed = finish(results, server, workdir)
+    return passed

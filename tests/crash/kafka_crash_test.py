@@ -15,15 +15,13 @@ acknowledged at, and each partition holds its records in produce order.
 import argparse
 import random
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from strata_server import StrataServer  # noqa: E402
-from crash_report import check, finish  # noqa: E402
+from crash_report import check, run_with_server  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # noqa: E402
 
@@ -135,11 +133,7 @@ def read_back(server):
 
 def run(args):
     rng = random.Random(args.seed)
-    workdir = Path(tempfile.mkdtemp(prefix="strata-kafka-crash-"))
-    server = StrataServer(workdir, extra_args=["--fsync", "per-batch"], name="crash")
-    results = []
-    try:
-        server.start()
+    def body(server, results):
         server.create_topic(TOPIC, PARTITIONS)
         prod = produce_during_kills(server, args, rng)
         killer = prod["killer"]
@@ -183,11 +177,8 @@ def run(args):
         print(f"produced: {prod['produced']}, acknowledged: {len(acked)}, "
               f"delivery errors: {len(prod['failed'])}")
         print(f"kill cycles: {killer.done_cycles}, records checked: {records_checked}")
-    except Exception as e:
-        check(results, "test ran to completion", False, repr(e))
-    finally:
-        passed = finish(results, server, workdir)
-    return passed
+
+    return run_with_server("kafka-crash", ["--fsync", "per-batch"], "crash", body)
 
 
 def parse_args(argv):

@@ -38,15 +38,13 @@ import random
 import re
 import struct
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from strata_server import StrataServer  # noqa: E402
-from crash_report import check, finish  # noqa: E402
+from crash_report import check, run_with_server  # noqa: E402
 from kafka_wire import Body, Cursor, connect, read_response  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
@@ -356,11 +354,7 @@ def committed_group_offset(server):
 
 def run(args):
     rng = random.Random(args.seed)
-    workdir = Path(tempfile.mkdtemp(prefix="strata-txn-crash-"))
-    server = StrataServer(workdir, extra_args=["--fsync", "per-batch"], name="txn-crash")
-    results = []
-    try:
-        server.start()
+    def body(server, results):
         admin = AdminClient({"bootstrap.servers": server.bootstrap})
         for name, fs in admin.create_topics([NewTopic(TOPIC, num_partitions=PARTITIONS, replication_factor=1),
                                              NewTopic(INPUT, num_partitions=1, replication_factor=1)]).items():
@@ -472,11 +466,8 @@ def run(args):
         print(f"kill cycles: {killer.done_cycles} (aimed: {dict(killer.aims)}, struck: {dict(killer.hits)}) in {produce_s:.1f}s; "
               f"starts logged: {starts}; unfinished commits or aborts resumed per load: {[b for _, b in resumed]} "
               f"(total {sum(b for _, b in resumed)}); transaction timeouts: {timeouts}")
-    except Exception as e:
-        check(results, "test ran to completion", False, repr(e))
-    finally:
-        passed = finish(results, server, workdir)
-    return passed
+
+    return run_with_server("txn-crash", ["--fsync", "per-batch"], "txn-crash", body)
 
 
 def parse_args(argv):
