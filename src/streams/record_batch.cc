@@ -40,6 +40,16 @@ std::optional<batch_header> read_batch_header(std::span<const uint8_t> bytes) {
   return h;
 }
 
+int64_t offset_after_batches(std::span<const uint8_t> batches, int64_t if_none) {
+  int64_t after = if_none;
+  while (auto h = read_batch_header(batches)) {
+    if (h->batch_length < 0 || h->total_bytes() > batches.size()) break;
+    after = h->base_offset + h->offset_count();
+    batches = batches.subspan(h->total_bytes());
+  }
+  return after;
+}
+
 batch_check check_single_batch(std::span<const uint8_t> bytes) {
   batch_check out;
   auto fail = [&out](batch_problem p, std::string msg) {

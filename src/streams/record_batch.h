@@ -51,6 +51,10 @@ struct batch_header {
 // Reads the header at the start of bytes; nullopt if shorter than a header.
 std::optional<batch_header> read_batch_header(std::span<const uint8_t> bytes);
 
+// The offset after the last whole batch in `batches` (stored batches, back
+// to back); `if_none` when there is none.
+int64_t offset_after_batches(std::span<const uint8_t> batches, int64_t if_none);
+
 enum class batch_problem { none, corrupt, unsupported_magic, invalid_record };
 
 struct batch_check {

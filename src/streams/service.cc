@@ -403,7 +403,11 @@ fetch_result service_impl::fetch(const std::string& topic, int32_t partition_id,
   const int64_t upto = level == isolation::read_committed ? out.last_stable_offset : hw;
   if (offset >= upto) return out;
   out.error = read_into(*p, offset, max_bytes, upto, min_one, out.records);
-  if (level == isolation::read_committed && !out.records.empty()) out.aborted = p->txns.aborted_overlapping(offset, upto);
+  // Only the aborted transactions the returned batches can meet: a partition
+  // may have many more below its last stable offset.
+  if (level == isolation::read_committed && !out.records.empty()) {
+    out.aborted = p->txns.aborted_overlapping(offset, offset_after_batches(out.records, upto));
+  }
   return out;
 }
 

@@ -285,6 +285,22 @@ TEST_F(ServiceTxnTest, AbortMarkerReportsTheAbortedRangeToReadCommitted) {
   EXPECT_TRUE(kv.begin()->first.ends_with("0000000000000004-0000000000000005")) << kv.begin()->first;
 }
 
+TEST_F(ServiceTxnTest, AFetchReportsOnlyTheAbortedRangesItsBatchesMeet) {
+  ASSERT_TRUE(svc_->create_topic("t", 1, {}).ok());
+  ASSERT_EQ(produce("t", 0, build_batch({{"p", std::string(2000, 'x')}})).base_offset, 0);
+  // Three aborted transactions of producers 5, 6 and 7 after it: offsets 1-2, 3-4, 5-6.
+  for (int64_t pid = 5; pid <= 7; ++pid) {
+    ASSERT_EQ(produce("t", 0, build_batch({{"a", "1"}}, txn_opts(pid, 0, 0))).error, stream_error::none);
+    ASSERT_EQ(marker("t", 0, pid, 0, /*commit=*/false), stream_error::none);
+  }
+  auto first_only = svc_->fetch("t", 0, 0, 100, /*min_one=*/true, isolation::read_committed);
+  ASSERT_EQ(first_only.error, stream_error::none);
+  EXPECT_EQ(base_offsets(first_only.records), (std::vector<int64_t>{0})) << "the budget holds one batch";
+  EXPECT_TRUE(first_only.aborted.empty()) << "no aborted range begins in the batch returned";
+  auto two = svc_->fetch("t", 0, 3, 1 << 20, true, isolation::read_committed);
+  EXPECT_EQ(two.aborted, (std::vector<aborted_txn>{{6, 3}, {7, 5}}));
+}
+
 TEST_F(ServiceTxnTest, MarkerEpochFencesOlderEpochs) {
   ASSERT_TRUE(svc_->create_topic("t", 1, {}).ok());
   ASSERT_EQ(produce("t", 0, build_batch({{"a", "1"}}, txn_opts(5, 0, 0))).error, stream_error::none);
