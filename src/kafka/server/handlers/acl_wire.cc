@@ -44,4 +44,11 @@ std::string cluster_denied_message(const request& req, auth::operation op) {
          name + " on CLUSTER " + std::string(auth::cluster_resource_name);
 }
 
+void encode_acl_access(writer& w, const auth::acl_binding& b, bool flex) {
+  w.string(b.principal, flex);
+  w.string(b.host, flex);
+  w.i8(static_cast<int8_t>(b.op));
+  w.i8(static_cast<int8_t>(b.perm));
+}
+
 }  // namespace strata::kafka::handlers

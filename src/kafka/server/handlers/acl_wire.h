@@ -25,6 +25,10 @@ auth::permission permission_from_wire(int8_t v);
 // Before v1 there is no pattern type field: the filter selects literal bindings.
 auth::acl_filter decode_acl_filter(reader& r, int16_t version, bool flex);
 
+// Writes a binding's principal, host, operation and permission, the fields
+// DescribeAcls and DeleteAcls answer alike (no tagged fields).
+void encode_acl_access(writer& w, const auth::acl_binding& b, bool flex);
+
 // The message of SECURITY_DISABLED when services have no ACL or user store.
 std::string acls_disabled_message();
 std::string scram_users_disabled_message();

@@ -80,10 +80,7 @@ void encode(writer& w, int16_t version, bool flex, const std::vector<filter_resu
       w.i8(static_cast<int8_t>(b.type));
       w.string(b.name, flex);
       if (version >= 1) w.i8(static_cast<int8_t>(b.pattern));
-      w.string(b.principal, flex);
-      w.string(b.host, flex);
-      w.i8(static_cast<int8_t>(b.op));
-      w.i8(static_cast<int8_t>(b.perm));
+      encode_acl_access(w, b, flex);
       if (flex) w.empty_tagged_fields();
     }
     if (flex) w.empty_tagged_fields();

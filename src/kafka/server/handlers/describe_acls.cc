@@ -55,10 +55,7 @@ void encode(writer& w, int16_t version, bool flex, int16_t code, const describe_
     if (version >= 1) w.i8(static_cast<int8_t>(std::get<2>(key)));
     w.array_length(static_cast<int32_t>(bindings.size()), flex);
     for (const auto& b : bindings) {
-      w.string(b.principal, flex);
-      w.string(b.host, flex);
-      w.i8(static_cast<int8_t>(b.op));
-      w.i8(static_cast<int8_t>(b.perm));
+      encode_acl_access(w, b, flex);
       if (flex) w.empty_tagged_fields();
     }
     if (flex) w.empty_tagged_fields();
