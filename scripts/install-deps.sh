@@ -22,9 +22,14 @@ test_pkgs=(
 runtime_pkgs=(
   postgresql-15 btrfs-progs e2fsprogs util-linux fuse3 libnbd-bin
 )
+# The volumes bench's fs workload (ext4 on a Strata volume through nbdfuse and
+# a loop device, pgbench -i on it) needs nbdfuse (in libnbd-bin on Debian 12;
+# there is no separate nbdfuse package before Debian 13), fuse3, mount
+# (losetup), e2fsprogs and PostgreSQL 15 with its client (pgbench).
 bench_pkgs=(
   nats-server libnats-dev redis-server libhiredis-dev
   fio qemu-utils nbdkit python3 postgresql-15
+  libnbd-bin fuse3 mount e2fsprogs postgresql-client-15
 )
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${runtime_pkgs[@]}")

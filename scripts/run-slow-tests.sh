@@ -10,7 +10,8 @@
 #      (kills during transactions, commits and aborts; committed transactions
 #      stay whole, aborted ones invisible, every one all or nothing);
 #   3. the volume kill -9 test: tests/crash/volume_crash_test.py (NBD writers,
-#      flushed writes and snapshots must survive), same binary;
+#      flushed writes and snapshots must survive), same binary, once with
+#      --volume-io buffered and once with --volume-io direct;
 #   4. the table kill -9 test: tests/crash/table_crash_test.py (COPY and
 #      upserts over the PostgreSQL port; acknowledged rows must survive);
 #   5. the slow database-clone tests: tests/e2e/test_dbclone_slow.py under
@@ -53,9 +54,11 @@ echo "== kafka transactions kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/txn_crash_test.py \
   || { status=1; failed+=(txn_crash_test.py); }
 
-echo "== volume kill -9 crash test =="
-STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py \
-  || { status=1; failed+=(volume_crash_test.py); }
+for volume_io in buffered direct; do
+  echo "== volume kill -9 crash test (--volume-io $volume_io) =="
+  STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/volume_crash_test.py --volume-io "$volume_io" \
+    || { status=1; failed+=("volume_crash_test.py --volume-io $volume_io"); }
+done
 
 echo "== table kill -9 crash test =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_crash_test.py \

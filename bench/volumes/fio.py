@@ -1,12 +1,14 @@
 """fio command lines and result parsing.
 
-Every system runs the same jobs; only the target differs: a file opened with
-O_DIRECT for the local disk, or an NBD URI (fio's nbd engine, libnbd) for
-the servers.
+Every system runs the same jobs; only the target differs: a file for the
+local disk (O_DIRECT in the durable mode, buffered in the cached mode), or an
+NBD URI (fio's nbd engine, libnbd) for the servers. An fio fsync on the nbd
+engine is an NBD FLUSH.
 """
 
 import json
 from dataclasses import dataclass
+from typing import Optional
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -43,9 +45,11 @@ FILL = Workload("fill", "fill", "write", 1 * MIB)
 class LocalTarget:
     path: str
     engine: str      # io_uring or libaio
+    direct: bool = True
 
     def args(self):
-        return [f"--filename={self.path}", "--direct=1", f"--ioengine={self.engine}"]
+        return [f"--filename={self.path}", f"--direct={1 if self.direct else 0}",
+                f"--ioengine={self.engine}"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class Result:
     p99_ms: float
     mean_ms: float
     io_bytes: int
+    ios: int = 0                            # I/Os of the workload's direction
+    flushes: int = 0                        # fsyncs (NBD FLUSHes) fio completed
+    flush_mean_ms: Optional[float] = None   # their mean latency; None without fsyncs
+    flush_p99_ms: Optional[float] = None    # their 99th percentile; None when fio gave none
 
 
 def _per_job_slice(shape):
@@ -113,12 +121,16 @@ def scatter_args(target, size_bytes, ios, output_path):
             f"--output={output_path}"] + target.args()
 
 
-def parse_output(text, reads):
-    """Reads fio's JSON (group_reporting or one job) into a Result.
+def fs_write_args(path, size_bytes, output_path):
+    """1 MiB sequential buffered writes into a new file on a mounted file
+    system, then one fsync (end_fsync), as a database's bulk load does."""
+    return ["fio", "--name=fswrite", f"--filename={path}", "--rw=write", "--bs=1M",
+            f"--size={size_bytes}", "--ioengine=psync", "--direct=0", "--end_fsync=1",
+            "--eta=never", "--output-format=json", f"--output={output_path}"]
 
-    fio may print warnings before the JSON object; they are skipped.
-    Raises ValueError when the run failed or did no I/O.
-    """
+
+def _first_job(text):
+    """fio may print warnings before the JSON object; they are skipped."""
     start = text.find("{")
     if start < 0:
         raise ValueError("fio wrote no JSON")
@@ -126,7 +138,36 @@ def parse_output(text, reads):
     jobs = doc.get("jobs") or []
     if not jobs:
         raise ValueError("fio JSON has no jobs")
-    job = jobs[0]
+    return jobs[0]
+
+
+def parse_flush(job):
+    """(count, mean ms, p99 ms) of the job's fsyncs (fio's "sync" object:
+    total_ios and lat_ns with mean and, when fio has them, percentiles);
+    (0, None, None) without fsyncs. p99 is None when fio gave no percentiles.
+
+    With an async engine at a deep queue (io_uring, nbd; iodepth 32), fio
+    3.33 issues far more fsyncs than one per fsync=N writes (at each multiple
+    of N about as many as the queue has room for; between 1 and 4 writes per
+    fsync were measured with N = 32; psync and libaio keep to one per N), so
+    the count is reported, not assumed."""
+    sync = job.get("sync") or {}
+    lat = sync.get("lat_ns") or {}
+    count = int(sync.get("total_ios", 0) or lat.get("N", 0) or 0)
+    if count <= 0:
+        return 0, None, None
+    mean = lat.get("mean")
+    p99 = (lat.get("percentile") or {}).get("99.000000")
+    return (count, None if mean is None else float(mean) / 1e6,
+            None if p99 is None else float(p99) / 1e6)
+
+
+def parse_output(text, reads):
+    """Reads fio's JSON (group_reporting or one job) into a Result.
+
+    Raises ValueError when the run failed or did no I/O.
+    """
+    job = _first_job(text)
     if job.get("error", 0) != 0:
         raise ValueError(f"fio job failed with error {job['error']}")
     side = job["read" if reads else "write"]
@@ -138,6 +179,20 @@ def parse_output(text, reads):
     p99_ns = percentiles.get("99.000000")
     if p99_ns is None:
         raise ValueError("fio JSON has no 99th percentile of completion latency")
+    flushes, flush_mean_ms, flush_p99_ms = parse_flush(job)
     return Result(iops=float(side["iops"]), bytes_per_s=float(side["bw_bytes"]),
                   p99_ms=float(p99_ns) / 1e6, mean_ms=float(clat.get("mean", 0.0)) / 1e6,
-                  io_bytes=io_bytes)
+                  io_bytes=io_bytes, ios=int(side.get("total_ios", 0)), flushes=flushes, flush_mean_ms=flush_mean_ms,
+                  flush_p99_ms=flush_p99_ms)
+
+
+def parse_fs_write(text):
+    """(bytes written, fio's write bytes/s) of the file system write. fio's
+    rate leaves out the end_fsync, so the caller also times the whole run."""
+    job = _first_job(text)
+    if job.get("error", 0) != 0:
+        raise ValueError(f"fio job failed with error {job['error']}")
+    written = int(job["write"].get("io_bytes", 0))
+    if written <= 0:
+        raise ValueError("fio did no I/O")
+    return written, float(job["write"].get("bw_bytes", 0.0))

@@ -1,74 +1,151 @@
-"""Tables, ratios and verdicts against the brief's volume targets."""
+"""Tables, ratios and verdicts against the brief's volume targets.
+
+Pure (no processes, no I/O). fio figures come per mode: `results` below is
+always one mode's {system: {workload key: fio.Result}}, and every line these
+functions print names its mode.
+"""
 
 import bench_report
 from bench_report import Verdict
 from fio import WORKLOADS
 
 PEERS = ("qemu-nbd", "nbdkit", "local")
-# The brief's targets: 4 KiB random IOPS at least 1.0x qemu-nbd's and at
-# least 70% of the local disk's; snapshot and clone creation under 50 ms.
+LABELS = {w.key: w.label for w in WORKLOADS}
+WRITE_KEYS = tuple(w.key for w in WORKLOADS if not w.reads)
+
+# The brief's targets. 4 KiB random: IOPS at least 1.0x qemu-nbd's and at
+# least 70% of the local disk's, in the durable mode. 1 MiB sequential: MB/s
+# at least 1.0x nbdkit's and 70% of the local disk's, and p99 at most 2x the
+# local disk's, in both modes. Snapshot and clone creation under 50 ms.
+# pgbench -i on a Strata volume within 1.5x of the local disk's time.
 RAND_WORKLOADS = ("randread", "randwrite")
+SEQ_WORKLOADS = ("seqread", "seqwrite")
+RAND_GOAL_MODES = ("durable",)
 GOAL_VS_QEMU = 1.0
+GOAL_VS_NBDKIT = 1.0
 GOAL_VS_LOCAL = 0.70
+P99_GOAL_VS_LOCAL = 2.0
 SNAPSHOT_GOAL_MS = 50.0
+PGBENCH_GOAL_VS_LOCAL = 1.5
+FS_STRATA_ROW = "strata"       # the fs row the pgbench verdict is about (Strata durable)
 
 
-def ratio(results, workload, peer):
-    """Strata's IOPS over the peer's, or None when either is missing."""
+def ratio(results, workload, peer, metric="iops"):
+    """Strata's figure over the peer's (IOPS, or bytes_per_s), or None when either is missing."""
     strata = results.get("strata", {}).get(workload)
     other = results.get(peer, {}).get(workload)
-    if strata is None or other is None or other.iops <= 0:
+    if strata is None or other is None or getattr(other, metric) <= 0:
         return None
-    return strata.iops / other.iops
+    return getattr(strata, metric) / getattr(other, metric)
+
+
+def p99_ratio(results, workload):
+    """Strata's p99 completion latency over the local disk's, or None."""
+    strata = results.get("strata", {}).get(workload)
+    local = results.get("local", {}).get(workload)
+    if strata is None or local is None or local.p99_ms <= 0:
+        return None
+    return strata.p99_ms / local.p99_ms
 
 
 def _fmt_ratio(value):
     return "-" if value is None else f"{value:.2f}x"
 
 
-def results_table(results, systems, failures):
-    lines = [f"{'workload':<13} {'system':<9} {'IOPS':>9} {'MB/s':>8} {'p99 ms':>8} {'mean ms':>8}"]
+def _fmt_pct(value):
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _fmt_ms(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def results_table(mode, results, systems, failed):
+    """One row per workload and system; `failed` holds the systems that failed in this mode."""
+    lines = [f"{'mode':<8} {'workload':<13} {'system':<9} {'IOPS':>9} {'MB/s':>8} {'p99 ms':>8} "
+             f"{'mean ms':>8}"]
     for w in WORKLOADS:
         for name in systems:
             r = results.get(name, {}).get(w.key)
             if r is None:
-                why = "failed" if name in failures else "not run"
-                lines.append(f"{w.label:<13} {name:<9} {why:>9}")
+                why = "failed" if name in failed else "not run"
+                lines.append(f"{mode:<8} {w.label:<13} {name:<9} {why:>9}")
                 continue
-            lines.append(f"{w.label:<13} {name:<9} {r.iops:>9.0f} {r.bytes_per_s / 1e6:>8.1f} "
+            lines.append(f"{mode:<8} {w.label:<13} {name:<9} {r.iops:>9.0f} {r.bytes_per_s / 1e6:>8.1f} "
                          f"{r.p99_ms:>8.2f} {r.mean_ms:>8.2f}")
     return "\n".join(lines)
 
 
-def ratio_table(results, systems):
+def ratio_table(mode, results, systems):
+    """Strata's IOPS over each peer's, and its p99 over the local disk's."""
     peers = [p for p in PEERS if p in systems]
     if "strata" not in systems or not peers:
         return ""
-    head = f"{'IOPS ratio':<13} " + " ".join(f"{'strata/' + p:>16}" for p in peers)
-    lines = [head]
+    cols = [f"{'strata/' + p:>16}" for p in peers]
+    if "local" in systems:
+        cols.append(f"{'p99 strata/local':>17}")
+    lines = [f"{'mode':<8} {'IOPS ratio':<13} " + " ".join(cols)]
     for w in WORKLOADS:
-        cells = " ".join(f"{_fmt_ratio(ratio(results, w.key, p)):>16}" for p in peers)
-        lines.append(f"{w.label:<13} {cells}")
+        cells = [f"{_fmt_ratio(ratio(results, w.key, p)):>16}" for p in peers]
+        if "local" in systems:
+            cells.append(f"{_fmt_ratio(p99_ratio(results, w.key)):>17}")
+        lines.append(f"{mode:<8} {w.label:<13} " + " ".join(cells))
     return "\n".join(lines)
 
 
-def fio_verdicts(results, systems):
+def flush_table(mode, results, systems):
+    """The fsyncs (NBD FLUSHes for the servers) of each write workload, per
+    system: how many fio completed, writes per fsync, their mean and p99
+    latency. Empty when no write workload flushed (the cached mode without
+    --fsync)."""
+    rows = []
+    for name in systems:
+        for key in WRITE_KEYS:
+            r = results.get(name, {}).get(key)
+            if r is None or r.flushes <= 0:
+                continue
+            per_flush = f"{r.ios / r.flushes:.1f}" if r.ios > 0 else "-"
+            rows.append(f"{mode:<8} {name:<9} {LABELS[key]:<13} {r.flushes:>8} {per_flush:>13} "
+                        f"{_fmt_ms(r.flush_mean_ms):>8} {_fmt_ms(r.flush_p99_ms):>8}")
+    if not rows:
+        return ""
+    return "\n".join([f"{'mode':<8} {'system':<9} {'workload':<13} {'flushes':>8} {'writes/flush':>13} "
+                      f"{'mean ms':>8} {'p99 ms':>8}"] + rows)
+
+
+def fio_verdicts(mode, results, systems):
+    """The fio targets that apply to `mode`, each `what` starting with the mode."""
     verdicts = []
     if "strata" not in systems:
         return verdicts
-    labels = {w.key: w.label for w in WORKLOADS}
-    for key in RAND_WORKLOADS:
-        if "qemu-nbd" in systems:
-            r = ratio(results, key, "qemu-nbd")
-            verdicts.append(Verdict(f"{labels[key]} IOPS vs qemu-nbd", _fmt_ratio(r),
-                                    f">= {GOAL_VS_QEMU:.1f}x",
-                                    r is not None and r >= GOAL_VS_QEMU))
+
+    def vs_peer(key, peer, metric, unit, goal):
+        r = ratio(results, key, peer, metric)
+        verdicts.append(Verdict(f"{mode} {LABELS[key]} {unit} vs {peer}", _fmt_ratio(r),
+                                f">= {goal:.1f}x", r is not None and r >= goal))
+
+    def vs_local(key, metric, unit):
+        r = ratio(results, key, "local", metric)
+        verdicts.append(Verdict(f"{mode} {LABELS[key]} {unit} vs local disk", _fmt_pct(r),
+                                f">= {GOAL_VS_LOCAL * 100:.0f}%", r is not None and r >= GOAL_VS_LOCAL))
+
+    if mode in RAND_GOAL_MODES:
+        for key in RAND_WORKLOADS:
+            if "qemu-nbd" in systems:
+                vs_peer(key, "qemu-nbd", "iops", "IOPS", GOAL_VS_QEMU)
+            if "local" in systems:
+                vs_local(key, "iops", "IOPS")
+    for key in SEQ_WORKLOADS:
+        if "nbdkit" in systems:
+            vs_peer(key, "nbdkit", "bytes_per_s", "MB/s", GOAL_VS_NBDKIT)
         if "local" in systems:
-            r = ratio(results, key, "local")
-            value = "-" if r is None else f"{r * 100:.0f}%"
-            verdicts.append(Verdict(f"{labels[key]} IOPS vs local disk", value,
-                                    f">= {GOAL_VS_LOCAL * 100:.0f}%",
-                                    r is not None and r >= GOAL_VS_LOCAL))
+            vs_local(key, "bytes_per_s", "MB/s")
+    if "local" in systems:
+        for key in SEQ_WORKLOADS:
+            r = p99_ratio(results, key)
+            verdicts.append(Verdict(f"{mode} {LABELS[key]} p99 vs local disk", _fmt_ratio(r),
+                                    f"<= {P99_GOAL_VS_LOCAL:.1f}x",
+                                    r is not None and r <= P99_GOAL_VS_LOCAL))
     return verdicts
 
 
@@ -80,25 +157,85 @@ def snapshot_table(timings):
     return "\n".join(lines)
 
 
-def snapshot_verdicts(timings):
-    return [Verdict(f"{t.op} of a {t.volume_label} volume (median)", f"{t.median_ms:.1f} ms",
+def snapshot_verdicts(timings, mode):
+    return [Verdict(f"{mode} {t.op} of a {t.volume_label} volume (median)", f"{t.median_ms:.1f} ms",
                     f"< {SNAPSHOT_GOAL_MS:.0f} ms", t.median_ms < SNAPSHOT_GOAL_MS)
             for t in timings]
 
 
+# --- the file system workload ---------------------------------------------------
+def fs_ratio(rows, name, attr):
+    """rows[name].attr over rows["local"].attr, or None when either is missing."""
+    row, local = rows.get(name), rows.get("local")
+    if row is None or local is None:
+        return None
+    a, b = getattr(row, attr), getattr(local, attr)
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def fs_table(rows, order, failed):
+    """One line per row: the fio write (MB/s over the whole run including its
+    final fsync, and fio's own rate before that fsync), pgbench -i seconds,
+    and the ratios to the local row."""
+    lines = [f"{'row':<14} {'write MB/s':>10} {'pre-fsync':>10} {'x local':>8} "
+             f"{'pgbench -i s':>12} {'x local':>8}"]
+    for name in order:
+        r = rows.get(name)
+        if r is None:
+            lines.append(f"{name:<14} {'failed' if name in failed else 'not run':>10}")
+            continue
+        mbps = "-" if r.write_bytes_per_s is None else f"{r.write_bytes_per_s / 1e6:.1f}"
+        pre = "-" if r.write_fio_bytes_per_s is None else f"{r.write_fio_bytes_per_s / 1e6:.1f}"
+        pg = "-" if r.pgbench_init_s is None else f"{r.pgbench_init_s:.1f}"
+        lines.append(f"{name:<14} {mbps:>10} {pre:>10} "
+                     f"{_fmt_ratio(fs_ratio(rows, name, 'write_bytes_per_s')):>8} {pg:>12} "
+                     f"{_fmt_ratio(fs_ratio(rows, name, 'pgbench_init_s')):>8}")
+    return "\n".join(lines)
+
+
+def fs_verdicts(rows, order):
+    if FS_STRATA_ROW not in order or "local" not in order:
+        return []
+    r = fs_ratio(rows, FS_STRATA_ROW, "pgbench_init_s")
+    return [Verdict("durable pgbench -i on a Strata volume vs local disk", _fmt_ratio(r),
+                    f"<= {PGBENCH_GOAL_VS_LOCAL:.1f}x", r is not None and r <= PGBENCH_GOAL_VS_LOCAL)]
+
+
 def verdict_lines(verdicts):
-    return bench_report.verdict_lines(verdicts, 40, 10, 8)
+    return bench_report.verdict_lines(verdicts, 50, 10, 8)
 
 
-def to_json(results, failures, timings, machine, settings):
+def _mode_json(mode, results, systems):
+    return {
+        "results": {name: {k: vars(r) for k, r in per.items()} for name, per in results.items()},
+        "ratios": {w.key: {p: ratio(results, w.key, p) for p in PEERS} for w in WORKLOADS},
+        "p99_vs_local": {w.key: p99_ratio(results, w.key) for w in WORKLOADS},
+        "verdicts": [vars(v) for v in fio_verdicts(mode, results, systems)],
+    }
+
+
+def to_json(runs, systems, failures, timings, snapshot_mode, fs_rows, fs_order, machine, settings,
+            mode_settings):
+    """runs: {mode: {system: {workload: Result}}}; fs_rows: {row: FsResult}."""
+    modes = {}
+    verdicts = []
+    for mode, results in runs.items():
+        modes[mode] = dict(_mode_json(mode, results, systems), mode=mode, settings=mode_settings[mode])
+        verdicts += [dict(vars(v), mode=mode) for v in fio_verdicts(mode, results, systems)]
+    verdicts += [dict(vars(v), mode=snapshot_mode) for v in snapshot_verdicts(timings, snapshot_mode)]
+    verdicts += [dict(vars(v), mode="durable") for v in fs_verdicts(fs_rows, fs_order)]
     return {
         "machine": machine,
         "settings": settings,
-        "results": {sys: {k: vars(r) for k, r in per.items()} for sys, per in results.items()},
+        "modes": modes,
         "failures": failures,
-        "ratios": {w.key: {p: ratio(results, w.key, p) for p in PEERS} for w in WORKLOADS},
-        "snapshots": [{"volume": t.volume_label, "size_bytes": t.size_bytes, "op": t.op,
-                       "seconds": t.seconds, "median_ms": t.median_ms} for t in timings],
-        "verdicts": [vars(v) for v in fio_verdicts(results, list(results)) +
-                     snapshot_verdicts(timings)],
+        "snapshots": [{"mode": snapshot_mode, "volume": t.volume_label, "size_bytes": t.size_bytes,
+                       "op": t.op, "seconds": t.seconds, "median_ms": t.median_ms} for t in timings],
+        "fs": {"rows": {name: dict(vars(r)) for name, r in fs_rows.items()},
+               "vs_local": {name: {"write_bytes_per_s": fs_ratio(fs_rows, name, "write_bytes_per_s"),
+                                   "pgbench_init_s": fs_ratio(fs_rows, name, "pgbench_init_s")}
+                            for name in fs_rows}},
+        "verdicts": verdicts,
     }

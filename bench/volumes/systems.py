@@ -1,8 +1,9 @@
 """The systems under test: the local disk, qemu-nbd, nbdkit and Strata.
 
+Each system is made for one cache mode (modes.py), which decides how it runs.
 Each `start()` returns the fio target for the system and leaves its server
 (if any) running until `stop()`. Every system keeps its files under its own
-directory of the work dir, all on one filesystem.
+directory of the work dir (`<name>-<mode>`), all on one filesystem.
 """
 
 import os
@@ -22,40 +23,48 @@ def _make_sparse_file(path, size_bytes):
         f.truncate(size_bytes)
 
 
-def probe_local_engine(work_dir):
+def probe_local_engine(work_dir, direct=True):
     """io_uring if this kernel and seccomp policy allow it, else libaio."""
     path = os.path.join(work_dir, "engine-probe.img")
     try:
         for engine in ("io_uring", "libaio"):
             out = subprocess.run(
                 ["fio", "--name=probe", f"--filename={path}", "--size=1M", "--rw=read",
-                 "--bs=4k", "--direct=1", f"--ioengine={engine}", "--eta=never",
-                 "--output-format=json"], capture_output=True, text=True, timeout=60)
+                 "--bs=4k", f"--direct={1 if direct else 0}", f"--ioengine={engine}",
+                 "--eta=never", "--output-format=json"], capture_output=True, text=True, timeout=60)
             if out.returncode == 0:
                 return engine
-        raise BenchError(f"fio cannot do O_DIRECT I/O in {work_dir} with io_uring or "
+        what = "O_DIRECT" if direct else "buffered"
+        raise BenchError(f"fio cannot do {what} I/O in {work_dir} with io_uring or "
                          f"libaio:\n{out.stderr[-2000:]}")
     finally:
         if os.path.exists(path):
             os.remove(path)
 
 
+def _system_dir(ctx, name, mode):
+    return os.path.join(ctx.work_dir, f"{name}-{mode.name}")
+
+
 class LocalDisk:
     name = "local"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, mode):
         self.ctx = ctx
-        self.dir = os.path.join(ctx.work_dir, "local")
+        self.mode = mode
+        self.dir = _system_dir(ctx, self.name, mode)
         self.engine = None
 
     def describe(self):
         engine = self.engine or "io_uring, else libaio"
-        return f"fio on a file in the work dir, direct=1, ioengine={engine}"
+        return (f"fio on a file in the work dir, direct={1 if self.mode.local_direct else 0}, "
+                f"ioengine={engine}")
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        self.engine = probe_local_engine(self.dir)
-        return fio.LocalTarget(os.path.join(self.dir, "disk.img"), self.engine)
+        self.engine = probe_local_engine(self.dir, self.mode.local_direct)
+        return fio.LocalTarget(os.path.join(self.dir, "disk.img"), self.engine,
+                               self.mode.local_direct)
 
     def stop(self):
         pass
@@ -64,15 +73,16 @@ class LocalDisk:
 class QemuNbd:
     name = "qemu-nbd"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, mode):
         self.ctx = ctx
-        self.dir = os.path.join(ctx.work_dir, "qemu-nbd")
+        self.mode = mode
+        self.dir = _system_dir(ctx, self.name, mode)
         self.aio = None
         self.child = None
 
     def describe(self):
-        aio = self.aio or "io_uring, else native"
-        return (f"qemu-nbd -f raw -t --cache=none --aio={aio} "
+        aio = self.aio or ", else ".join(self.mode.qemu_aio)
+        return (f"qemu-nbd -f raw -t --cache={self.mode.qemu_cache} --aio={aio} "
                 f"--shared={self._shared()} on a raw file")
 
     def _shared(self):
@@ -83,9 +93,9 @@ class QemuNbd:
         image = os.path.join(self.dir, "disk.img")
         _make_sparse_file(image, self.ctx.opts.size_bytes)
         last_error = None
-        for aio in ("io_uring", "native"):
+        for aio in self.mode.qemu_aio:
             port = free_port()
-            argv = ["qemu-nbd", "-f", "raw", "-t", "--cache=none", f"--aio={aio}",
+            argv = ["qemu-nbd", "-f", "raw", "-t", f"--cache={self.mode.qemu_cache}", f"--aio={aio}",
                     "-b", "127.0.0.1", "-p", str(port), "-x", EXPORT,
                     f"--shared={self._shared()}", image]
             log = os.path.join(self.dir, f"qemu-nbd-{aio}.log")
@@ -98,7 +108,8 @@ class QemuNbd:
                 last_error = e
                 self.ctx.children.stop(self.child)
                 self.child = None
-        raise BenchError(f"qemu-nbd would not start with aio=io_uring or native: {last_error}")
+        raise BenchError(f"qemu-nbd would not start with aio={' or '.join(self.mode.qemu_aio)}: "
+                         f"{last_error}")
 
     def stop(self):
         if self.child is not None:
@@ -109,13 +120,14 @@ class QemuNbd:
 class Nbdkit:
     name = "nbdkit"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, mode):
         self.ctx = ctx
-        self.dir = os.path.join(ctx.work_dir, "nbdkit")
+        self.mode = mode
+        self.dir = _system_dir(ctx, self.name, mode)
         self.child = None
 
     def describe(self):
-        return f"nbdkit -f file FILE cache={self.ctx.opts.nbdkit_cache} (default threads)"
+        return f"nbdkit -f file FILE cache={self.mode.nbdkit_cache} (default threads)"
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
@@ -123,7 +135,7 @@ class Nbdkit:
         _make_sparse_file(image, self.ctx.opts.size_bytes)
         port = free_port()
         argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(port), "file", image,
-                f"cache={self.ctx.opts.nbdkit_cache}"]
+                f"cache={self.mode.nbdkit_cache}"]
         self.child = self.ctx.children.start("nbdkit", argv, os.path.join(self.dir, "nbdkit.log"))
         wait_for_port(self.child, port, START_TIMEOUT_S)
         # The file plugin serves the one file under any export name.
@@ -138,18 +150,27 @@ class Nbdkit:
 class Strata:
     name = "strata"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, mode, dir_name=None):
         self.ctx = ctx
-        self.dir = os.path.join(ctx.work_dir, "strata")
+        self.mode = mode
+        self.dir = (os.path.join(ctx.work_dir, dir_name) if dir_name
+                    else _system_dir(ctx, self.name, mode))
         self.child = None
         self.admin = None
         self.nbd_port = None
 
     def describe(self):
         extra = f" {self.ctx.opts.strata_args}" if self.ctx.opts.strata_args else ""
-        return f"{self.ctx.opts.strata_bin} server (defaults){extra}; volume via POST /v1/volumes"
+        return (f"{self.ctx.opts.strata_bin} server --volume-io {self.mode.strata_volume_io}{extra}; "
+                f"volume via POST /v1/volumes")
 
     def start(self):
+        """Starts the server and creates the fio volume (`bench`, --size)."""
+        self.start_server()
+        self.admin.create_volume(EXPORT, self.ctx.opts.size_bytes)
+        return fio.NbdTarget(self.uri(EXPORT))
+
+    def start_server(self):
         binary = os.path.abspath(self.ctx.opts.strata_bin)
         if not os.access(binary, os.X_OK):
             raise BenchError(f"{binary} is missing; build it first (make build) "
@@ -159,15 +180,21 @@ class Strata:
         kafka, pg, nbd, http = (free_port() for _ in range(4))
         argv = [binary, "server", "--data-dir", data_dir,
                 "--kafka-listen", f"127.0.0.1:{kafka}", "--pg-listen", f"127.0.0.1:{pg}",
-                "--nbd-listen", f"127.0.0.1:{nbd}", "--http-listen", f"127.0.0.1:{http}"]
+                "--nbd-listen", f"127.0.0.1:{nbd}", "--http-listen", f"127.0.0.1:{http}",
+                "--volume-io", self.mode.strata_volume_io]
         argv += shlex.split(self.ctx.opts.strata_args)
         self.child = self.ctx.children.start("strata", argv, os.path.join(self.dir, "strata.log"))
         self.admin = Admin(http)
-        self.admin.wait_healthy(self.child, START_TIMEOUT_S)
-        self.admin.create_volume(EXPORT, self.ctx.opts.size_bytes)
+        try:
+            self.admin.wait_healthy(self.child, START_TIMEOUT_S)
+        except BenchError as e:
+            if "volume-io" in log_tail(self.child.log_path):
+                raise BenchError(f"{binary} does not take --volume-io "
+                                 f"{self.mode.strata_volume_io}; build a server that has it, "
+                                 f"or leave strata out with --systems:\n{e}") from e
+            raise
         wait_for_port(self.child, nbd, START_TIMEOUT_S)
         self.nbd_port = nbd
-        return fio.NbdTarget(self.uri(EXPORT))
 
     def uri(self, export):
         return f"nbd://127.0.0.1:{self.nbd_port}/{export}"

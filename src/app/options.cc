@@ -101,6 +101,7 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--nbd-connections-max", o.nbd_connections_max, "Open NBD connections allowed, per listener")->capture_default_str()->check(CLI::Range(1u, 100'000u));
   cmd.add_option("--nbd-worker-threads", o.nbd_worker_threads, "Threads that run NBD reads, writes and flushes")->capture_default_str()->check(CLI::Range(1u, 256u));
   cmd.add_option("--volume-bytes-max", o.volume_bytes_max, "Largest volume size allowed")->capture_default_str()->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 44));
+  cmd.add_option("--volume-io", o.volume_io, "How volume data is read and written: buffered (through the page cache) or direct (O_DIRECT, needs a file system that has it)")->capture_default_str()->check(CLI::IsMember({"buffered", "direct"}));
   cmd.add_option("--db-os-user", o.db_os_user, "OS user that database clones' postgres runs as when Strata runs as root")->capture_default_str();
   cmd.add_option("--db-postgres-bin", o.db_postgres_bin, "Directory of the PostgreSQL binaries for sources and clones")->capture_default_str();
   cmd.add_option("--db-clone-ports", o.db_clone_ports, "FIRST-LAST: the ports database clones listen on")->capture_default_str();

@@ -62,6 +62,7 @@ struct server_options {
   uint32_t nbd_connections_max = 256;
   uint32_t nbd_worker_threads = 4;
   uint64_t volume_bytes_max = 8ULL << 40;
+  std::string volume_io = "buffered";  // "buffered" (page cache) or "direct" (O_DIRECT) for volume layer files
 
   // Database clones.
   std::string db_os_user = "postgres";

@@ -71,6 +71,7 @@ volumes::service_config volumes_config(const server_options& o) {
   volumes::service_config c;
   c.data_dir = o.data_dir;
   c.volume_bytes_max = o.volume_bytes_max;
+  c.io = o.volume_io == "direct" ? volumes::data_io::direct : volumes::data_io::buffered;
   return c;
 }
 

@@ -27,6 +27,10 @@ enum class open_mode {
   create_exclusive,  // read-write, created empty; errc::already_exists if present
 };
 
+// The alignment a direct file's I/O needs for the zero-copy path: the
+// largest logical block size of the devices Strata runs on.
+inline constexpr uint64_t direct_io_alignment_bytes = 4096;
+
 class file {
  public:
   virtual ~file() = default;
@@ -64,6 +68,16 @@ class fs {
   virtual ~fs() = default;
 
   virtual result<std::unique_ptr<file>> open(const std::string& path, open_mode mode) = 0;
+  // Like open(), but reads and writes bypass the page cache (O_DIRECT), so
+  // data reaches the device without a copy through the kernel's cache; sync()
+  // is still needed for the device's cache and the file's allocation. Any
+  // offset, length and buffer work: parts not aligned to direct_io_alignment_bytes
+  // go through an aligned bounce buffer, and a write that covers only part of
+  // an aligned block reads that block first (read-modify-write), which may
+  // also extend the file to the block's end with zeros. So two threads must not
+  // write into the same aligned block at once. errc::unsupported where the
+  // file system has no direct I/O (tmpfs).
+  virtual result<std::unique_ptr<file>> open_direct(const std::string& path, open_mode mode) = 0;
   // Names (not paths) of the entries of dir, sorted, without "." and "..".
   virtual result<std::vector<std::string>> list(const std::string& dir) = 0;
   virtual result<bool> exists(const std::string& path) = 0;

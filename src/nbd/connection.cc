@@ -13,6 +13,8 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "net/transfer.h"
+
 namespace strata::nbd {
 
 namespace asio = boost::asio;
@@ -85,7 +87,8 @@ void connection::reject(rejection why) {
 
 asio::awaitable<bool> connection::read_exact(std::span<uint8_t> into) {
   boost::system::error_code ec;
-  co_await asio::async_read(socket_, asio::buffer(into.data(), into.size()), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(socket_, asio::buffer(into.data(), into.size()), net::transfer_whole_buffer(),
+                            asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && !closed_;
 }
 
@@ -101,7 +104,8 @@ asio::awaitable<bool> connection::discard(uint64_t bytes) {
 
 asio::awaitable<bool> connection::send(const std::vector<uint8_t>& bytes) {
   boost::system::error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(socket_, asio::buffer(bytes), net::transfer_whole_buffer(),
+                             asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && !closed_;
 }
 
@@ -369,7 +373,8 @@ void connection::write_next() {
     ++replies;
   }
   writing_replies_ = replies;
-  asio::async_write(socket_, tx_buffers_, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+  asio::async_write(socket_, tx_buffers_, net::transfer_whole_buffer(),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     self->on_written(ec);
   });
 }

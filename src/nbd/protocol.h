@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/aligned_buffer.h"
+
 namespace strata::nbd {
 
 // Magic numbers.
@@ -156,22 +158,10 @@ inline uint32_t load_u32(const uint8_t* p) {
 }
 inline uint64_t load_u64(const uint8_t* p) { return (uint64_t{load_u32(p)} << 32) | load_u32(p + 4); }
 
-// Bytes owned without being zeroed first (read payloads are overwritten at
-// once, and zeroing 32 MiB per request would cost more than the copy).
-class buffer {
- public:
-  buffer() = default;
-  explicit buffer(size_t size) : bytes_(size ? std::make_unique_for_overwrite<uint8_t[]>(size) : nullptr), size_(size) {}
-  uint8_t* data() { return bytes_.get(); }
-  const uint8_t* data() const { return bytes_.get(); }
-  size_t size() const { return size_; }
-  std::span<uint8_t> span() { return {bytes_.get(), size_}; }
-  std::span<const uint8_t> span() const { return {bytes_.get(), size_}; }
-
- private:
-  std::unique_ptr<uint8_t[]> bytes_;
-  size_t size_ = 0;
-};
+// Request payloads and read replies: not zeroed first (they are overwritten
+// at once), 4 KiB-aligned for direct I/O, and reused from a shared pool so a
+// large request does not fault in fresh pages.
+using buffer = aligned_buffer;
 
 // Appends big-endian fields to a byte vector.
 class writer {

@@ -47,6 +47,7 @@ struct layer_env {
   io_counters& counters;
   uint32_t pending_records_max = 65536;
   uint64_t checkpoint_growth_bytes_min = 16 * 1024 * 1024;  // journal growth past the last checkpoint before the next
+  bool direct_io = false;  // data files opened with O_DIRECT (service_config::io)
 };
 
 std::string layer_id_text(uint64_t id);  // 16 hex digits, the file name stem

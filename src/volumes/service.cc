@@ -43,7 +43,7 @@ service_impl::service_impl(service_config config, io::fs& fs, meta::kv& kv)
       fs_(fs),
       kv_(kv),
       env_{fs, io::join_path(io::join_path(config_.data_dir, "volumes"), "layers"), counters_,
-           config_.pending_map_records_max, config_.map_checkpoint_bytes_min} {}
+           config_.pending_map_records_max, config_.map_checkpoint_bytes_min, config_.io == data_io::direct} {}
 
 service_impl::~service_impl() {
   {
@@ -54,8 +54,22 @@ service_impl::~service_impl() {
   if (reclaimer_.joinable()) reclaimer_.join();
 }
 
+// Finds out at start-up, not at the first volume, when the file system
+// under the data directory cannot do direct I/O.
+status service_impl::check_direct_io() {
+  const std::string probe = io::join_path(env_.dir, "direct-io-probe");
+  auto f = fs_.open_direct(probe, io::open_mode::create);
+  if (!f.ok()) {
+    return make_error(f.code(), fmt::format("--volume-io direct: {}; or start with --volume-io buffered",
+                                            f.err().message));
+  }
+  f->reset();
+  return fs_.remove(probe);
+}
+
 status service_impl::load() {
   STRATA_TRY(fs_.create_dirs(env_.dir));
+  if (env_.direct_io) STRATA_TRY(check_direct_io());
   auto cat = load_catalog(kv_);
   if (!cat.ok()) return cat.err();
   next_layer_id_ = cat->next_layer_id;

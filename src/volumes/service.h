@@ -41,8 +41,16 @@ namespace strata::volumes {
 // block the top layer does not hold yet copies the rest of that one block.
 inline constexpr uint64_t block_bytes = 4 * KiB;
 
+// How layer data files are read and written. buffered: through the page
+// cache (reads of recent data come from memory; FLUSH syncs). direct:
+// O_DIRECT, so large I/O skips the copy through the cache and the cache stays
+// free for others; reads always go to the device. Both keep the same
+// durability rules: FLUSH and FUA sync data before map records.
+enum class data_io { buffered, direct };
+
 struct service_config {
   std::string data_dir;                         // layers live in <data_dir>/volumes
+  data_io io = data_io::buffered;
   uint64_t volume_bytes_max = 8ULL << 40;       // 8 TiB; sizes are whole blocks
   uint32_t volumes_max = 1024;                  // volumes, clones included
   uint32_t snapshots_max = 4096;                // across all volumes

@@ -41,6 +41,7 @@ class service_impl final : public service {
  public:
   service_impl(service_config config, io::fs& fs, meta::kv& kv);
   ~service_impl() override;
+  status check_direct_io();
   status load();
 
   result<volume_info> create_volume(const std::string& name, uint64_t size_bytes) override;

@@ -317,7 +317,7 @@ def run_cycle(server, cycle, args, rng, base, gens, snapshots, results):
 def run(args):
     rng = random.Random(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="strata-volume-crash-"))
-    server = StrataServer(workdir, name="volcrash", wait_for_nbd=True)
+    server = StrataServer(workdir, name="volcrash", wait_for_nbd=True, extra_args=("--volume-io", args.volume_io))
     results = []
     cycles_done = 0
     blocks_checked = 0
@@ -350,9 +350,11 @@ def parse_args(argv):
     ap.add_argument("--gap-min-s", type=float, default=0.5, help="time from the snapshot to the kill")
     ap.add_argument("--gap-max-s", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--volume-io", choices=("buffered", "direct"), default="buffered",
+                    help="the server's --volume-io: layer files through the page cache or O_DIRECT")
     args = ap.parse_args(argv)
     print(f"volume crash test: {args.cycles} cycles, {args.writers} writers, {args.volume_mib} MiB, "
-          f"seed {args.seed}")
+          f"seed {args.seed}, --volume-io {args.volume_io}")
     return args
 
 

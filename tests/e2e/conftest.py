@@ -84,7 +84,10 @@ def strata(request, strata_factory):
     return strata_factory(extra_args=marker.args if marker else (), name="strata")
 
 
-@pytest.fixture
+# Every volume test runs against both ways a layer file is read and written:
+# through the page cache and with O_DIRECT (aligned bounce buffers included).
+@pytest.fixture(params=["buffered", "direct"], ids=["io-buffered", "io-direct"])
 def nbd_strata(request, strata_factory):
     marker = request.node.get_closest_marker("strata_args")
-    return strata_factory(extra_args=marker.args if marker else (), name="strata", wait_for_nbd=True)
+    extra_args = (marker.args if marker else ()) + ("--volume-io", request.param)
+    return strata_factory(extra_args=extra_args, name="strata", wait_for_nbd=True)

@@ -4,7 +4,8 @@ without the real volumes face: the admin routes the benchmark calls, backed by
 sparse files that nbdkit's file plugin (dir= mode) serves, one export per file.
 
 Only for the benchmark's own tests; its figures mean nothing.
-Usage: fake_strata.py server --data-dir D --nbd-listen H:P --http-listen H:P [...]
+Usage: fake_strata.py server --data-dir D --nbd-listen H:P --http-listen H:P
+--volume-io direct|buffered [...] (direct serves with nbdkit cache=none).
 """
 
 import argparse
@@ -24,6 +25,7 @@ def parse(argv):
     p.add_argument("--http-listen", required=True)
     p.add_argument("--kafka-listen")
     p.add_argument("--pg-listen")
+    p.add_argument("--volume-io", choices=["direct", "buffered"], required=True)
     return p.parse_args(argv)
 
 
@@ -80,11 +82,13 @@ def make_handler(volumes_dir):
 
 def main(argv):
     opts = parse(argv)
+    print(f"fake strata: --volume-io {opts.volume_io}", flush=True)
     volumes_dir = os.path.join(opts.data_dir, "volumes")
     os.makedirs(volumes_dir, exist_ok=True)
     nbd_host, nbd_port = opts.nbd_listen.rsplit(":", 1)
+    cache = "none" if opts.volume_io == "direct" else "default"
     nbdkit = subprocess.Popen(["nbdkit", "-f", "-i", nbd_host, "-p", nbd_port,
-                               "file", f"dir={volumes_dir}"])
+                               "file", f"dir={volumes_dir}", f"cache={cache}"])
     http_host, http_port = opts.http_listen.rsplit(":", 1)
     httpd = ThreadingHTTPServer((http_host, int(http_port)), make_handler(volumes_dir))
 

@@ -10,16 +10,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import fio  # noqa: E402
 
 
+# fio 3.33's "sync" object after a write job with --fsync=32 (trimmed from a
+# real run: percentiles are present when there were fsyncs).
+SYNC_WITH_FLUSHES = {
+    "total_ios": 10090,
+    "lat_ns": {"min": 13345, "max": 4132648, "mean": 106734.999604, "stddev": 96565.690218,
+               "N": 10090, "percentile": {"50.000000": 86528, "99.000000": 489472,
+                                          "99.900000": 1187840}},
+}
+# ... and without any fsync: no percentiles at all.
+SYNC_NONE = {"total_ios": 0, "lat_ns": {"min": 0, "max": 0, "mean": 0.0, "stddev": 0.0, "N": 0}}
+
+
 def fio_json(side="read", iops=1000.0, bw=4096000, p99_ns=2_500_000, io_bytes=1 << 20,
-             error=0, other_side_iops=0.0):
+             error=0, other_side_iops=0.0, sync=None, total_ios=256):
     other = "write" if side == "read" else "read"
     job = {
         "jobname": "x", "error": error,
-        side: {"iops": iops, "bw_bytes": bw, "io_bytes": io_bytes,
+        side: {"iops": iops, "bw_bytes": bw, "io_bytes": io_bytes, "total_ios": total_ios,
                "clat_ns": {"mean": 800_000.0, "percentile": {"99.000000": p99_ns}}},
-        other: {"iops": other_side_iops, "bw_bytes": 0, "io_bytes": 0,
+        other: {"iops": other_side_iops, "bw_bytes": 0, "io_bytes": 0, "total_ios": 0,
                 "clat_ns": {"mean": 0.0, "percentile": {"99.000000": 0}}},
     }
+    if sync is not None:
+        job["sync"] = sync
     return json.dumps({"fio version": "fio-3.33", "jobs": [job]})
 
 
@@ -51,6 +65,42 @@ class ParseOutput(unittest.TestCase):
         with self.assertRaises(ValueError):
             fio.parse_output("fio: connection refused\n", True)
 
+    def test_counts_the_workloads_ios(self):
+        self.assertEqual(fio.parse_output(fio_json("write", total_ios=777), False).ios, 777)
+
+
+class FlushCost(unittest.TestCase):
+    def test_fsyncs_give_count_mean_and_p99(self):
+        r = fio.parse_output(fio_json("write", sync=SYNC_WITH_FLUSHES), False)
+        self.assertEqual(r.flushes, 10090)
+        self.assertAlmostEqual(r.flush_mean_ms, 0.106735, places=6)
+        self.assertAlmostEqual(r.flush_p99_ms, 0.489472)
+
+    def test_no_fsyncs(self):
+        for sync in (SYNC_NONE, None):
+            with self.subTest(sync=sync):
+                r = fio.parse_output(fio_json("write", sync=sync), False)
+                self.assertEqual((r.flushes, r.flush_mean_ms, r.flush_p99_ms), (0, None, None))
+
+    def test_fsyncs_without_percentiles_have_no_p99(self):
+        sync = {"total_ios": 3, "lat_ns": {"mean": 2_000_000.0, "N": 3}}
+        self.assertEqual(fio.parse_flush({"sync": sync}), (3, 2.0, None))
+
+
+class FsWrite(unittest.TestCase):
+    def test_command_line(self):
+        args = fio.fs_write_args("/m/fio.dat", 1 << 30, "/o.json")
+        for a in ("--filename=/m/fio.dat", "--rw=write", "--bs=1M", f"--size={1 << 30}",
+                  "--direct=0", "--end_fsync=1", "--output=/o.json"):
+            self.assertIn(a, args)
+        self.assertTrue(any(a in args for a in ("--ioengine=psync", "--ioengine=io_uring")))
+
+    def test_parse(self):
+        self.assertEqual(fio.parse_fs_write(fio_json("write", bw=9_000_000, io_bytes=1 << 30)),
+                         (1 << 30, 9_000_000.0))
+        with self.assertRaises(ValueError):
+            fio.parse_fs_write(fio_json("write", io_bytes=0))
+
 
 class CommandLines(unittest.TestCase):
     def shape(self, numjobs=1, fsync=0):
@@ -80,6 +130,17 @@ class CommandLines(unittest.TestCase):
         self.assertIn(f"--size={fio.GIB // 2}", args)
         self.assertIn(f"--offset_increment={fio.GIB // 2}", args)
         self.assertIn("--group_reporting", args)
+
+    def test_local_target_direct_follows_the_mode(self):
+        self.assertIn("--direct=1", fio.LocalTarget("/f", "io_uring", True).args())
+        self.assertIn("--direct=0", fio.LocalTarget("/f", "io_uring", False).args())
+
+    def test_fill_ends_with_an_fsync(self):
+        self.assertIn("--end_fsync=1", fio.fill_args(fio.NbdTarget("u"), fio.GIB, 32, "o"))
+
+    def test_no_fsync_when_zero(self):
+        w = fio.timed_args(fio.NbdTarget("u"), self.by_key("randwrite"), self.shape(fsync=0), "o")
+        self.assertFalse(any(a.startswith("--fsync") for a in w))
 
     def test_fsync_only_on_writes(self):
         w = fio.timed_args(fio.NbdTarget("u"), self.by_key("randwrite"), self.shape(fsync=8), "o")

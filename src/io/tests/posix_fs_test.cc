@@ -7,6 +7,7 @@
 
 #include "io/errno_error.h"
 #include "io/fs.h"
+#include "io/tests/temp_dir.h"
 
 namespace strata::io {
 namespace {
@@ -16,9 +17,7 @@ std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()
 class PosixFs : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (getenv("TMPDIR") ? std::string(getenv("TMPDIR")) : std::string("/tmp")) + "/strata-io-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = make_temp_dir("strata-io");
     fs_ = make_posix_fs();
   }
   void TearDown() override { ASSERT_TRUE(fs_->remove_all(dir_).ok()); }

@@ -317,6 +317,9 @@ class gated_fs final : public io::fs {
     if (!f.ok()) return f.err();
     return std::unique_ptr<io::file>(std::make_unique<gated_file>(*this, std::move(f).value()));
   }
+  result<std::unique_ptr<io::file>> open_direct(const std::string& path, io::open_mode mode) override {
+    return open(path, mode);
+  }
   result<std::vector<std::string>> list(const std::string& d) override { return inner_.list(d); }
   result<bool> exists(const std::string& path) override { return inner_.exists(path); }
   status remove(const std::string& path) override { return inner_.remove(path); }

@@ -1,0 +1,146 @@
+// Direct (O_DIRECT) files: aligned I/O goes straight through, and unaligned
+// offsets, lengths and buffers still read and write exactly their bytes.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/aligned_buffer.h"
+#include "io/fs.h"
+#include "io/tests/temp_dir.h"
+
+namespace strata::io {
+namespace {
+
+class PosixDirect : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("strata-direct");
+    fs_ = make_posix_fs();
+    auto f = fs_->open_direct(join_path(dir_, "d"), open_mode::create);
+    if (!f.ok() && f.code() == errc::unsupported) GTEST_SKIP() << f.err().message;
+    ASSERT_TRUE(f.ok()) << f.err().message;
+    file_ = std::move(*f);
+  }
+  void TearDown() override {
+    file_.reset();
+    ASSERT_TRUE(fs_->remove_all(dir_).ok());
+  }
+
+  // Bytes [offset, offset+n) read back through a buffered handle.
+  std::vector<uint8_t> buffered_read(uint64_t offset, size_t n) {
+    auto f = fs_->open(join_path(dir_, "d"), open_mode::read_only);
+    EXPECT_TRUE(f.ok());
+    std::vector<uint8_t> out(n);
+    auto got = (*f)->read_at(offset, out);
+    EXPECT_TRUE(got.ok());
+    out.resize(*got);
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<fs> fs_;
+  std::unique_ptr<file> file_;
+};
+
+TEST_F(PosixDirect, AlignedWriteAndReadRoundTrip) {
+  aligned_buffer data(64 * KiB);
+  for (size_t i = 0; i < data.size(); ++i) data.data()[i] = static_cast<uint8_t>(i * 7);
+  ASSERT_TRUE(file_->write_at(8 * KiB, data.span()).ok());
+  aligned_buffer back(64 * KiB);
+  auto n = file_->read_at(8 * KiB, back.span());
+  ASSERT_TRUE(n.ok()) << n.err().message;
+  EXPECT_EQ(*n, back.size());
+  EXPECT_TRUE(std::equal(data.span().begin(), data.span().end(), back.span().begin()));
+  EXPECT_EQ(buffered_read(8 * KiB, 64 * KiB), std::vector<uint8_t>(data.span().begin(), data.span().end()));
+}
+
+TEST_F(PosixDirect, UnalignedWritesKeepTheNeighbouringBytes) {
+  std::vector<uint8_t> ones(3 * 4096, 0x11);
+  ASSERT_TRUE(file_->write_at(0, ones).ok());
+  // Inside one block, across two blocks, from an odd buffer address.
+  std::vector<uint8_t> a(10, 0xaa);
+  ASSERT_TRUE(file_->write_at(100, a).ok());
+  std::vector<uint8_t> b(5000, 0xbb);
+  ASSERT_TRUE(file_->write_at(4000, std::span<const uint8_t>(b).subspan(1)).ok());
+  std::vector<uint8_t> expect(3 * 4096, 0x11);
+  std::fill_n(expect.begin() + 100, 10, 0xaa);
+  std::fill_n(expect.begin() + 4000, 4999, 0xbb);
+  EXPECT_EQ(buffered_read(0, expect.size()), expect);
+  std::vector<uint8_t> out(4999);
+  auto n = file_->read_at(4000, out);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, out.size());
+  EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t v) { return v == 0xbb; }));
+}
+
+TEST_F(PosixDirect, ReadsStopAtTheEndOfTheFile) {
+  std::vector<uint8_t> seven(7, 0x77);
+  ASSERT_TRUE(file_->write_at(4096, seven).ok());  // the file grows to 8 KiB, zeros after the 7 bytes
+  std::vector<uint8_t> out(20000);
+  auto n = file_->read_at(4090, out);
+  ASSERT_TRUE(n.ok()) << n.err().message;
+  EXPECT_EQ(*n, 8192u - 4090u);
+  EXPECT_EQ(out[6], 0x77);
+  EXPECT_EQ(out[12], 0x77);
+  EXPECT_EQ(out[13], 0);
+  aligned_buffer far(4096);
+  EXPECT_EQ(*file_->read_at(1 * MiB, far.span()), 0u);
+}
+
+TEST_F(PosixDirect, GatheredUnalignedPartsMatchAModel) {
+  std::mt19937_64 rng(42);
+  std::vector<uint8_t> model(3 * MiB, 0);
+  ASSERT_TRUE(file_->write_at(0, model).ok());
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::vector<uint8_t>> parts(1 + rng() % 3);
+    uint64_t total = 0;
+    for (auto& p : parts) {
+      p.resize(1 + rng() % (round % 10 == 0 ? 2 * MiB / 3 : 9000));
+      for (auto& v : p) v = static_cast<uint8_t>(rng());
+      total += p.size();
+    }
+    const uint64_t offset = rng() % (model.size() - total);
+    std::vector<std::span<const uint8_t>> spans;
+    uint64_t at = offset;
+    for (const auto& p : parts) {
+      std::copy(p.begin(), p.end(), model.begin() + static_cast<long>(at));
+      at += p.size();
+      spans.push_back(p);
+    }
+    ASSERT_TRUE(file_->writev_at(offset, spans).ok());
+    const uint64_t read_offset = rng() % model.size();
+    std::vector<uint8_t> out(std::min<uint64_t>(1 + rng() % 20000, model.size() - read_offset) + 1);
+    auto n = file_->read_at(read_offset, std::span(out).subspan(1));  // an odd address
+    ASSERT_TRUE(n.ok());
+    ASSERT_EQ(*n, out.size() - 1);
+    ASSERT_TRUE(std::equal(out.begin() + 1, out.end(), model.begin() + static_cast<long>(read_offset))) << round;
+  }
+  EXPECT_EQ(buffered_read(0, model.size()), model);
+}
+
+TEST(PosixDirectUnsupported, AFileSystemWithoutDirectIoSaysSo) {
+  struct statfs st {};
+  if (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC) GTEST_SKIP() << "no tmpfs at /dev/shm";
+  std::string tmpl = "/dev/shm/strata-direct-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  auto fs = make_posix_fs();
+  {
+    auto f = fs->open_direct(join_path(tmpl, "d"), open_mode::create);
+    // Kernels since 6.6 give tmpfs O_DIRECT; older ones refuse it.
+    if (!f.ok()) {
+      EXPECT_EQ(f.code(), errc::unsupported);
+      EXPECT_NE(f.err().message.find("direct I/O"), std::string::npos);
+    }
+  }
+  ASSERT_TRUE(fs->remove_all(tmpl).ok());
+}
+
+}  // namespace
+}  // namespace strata::io
