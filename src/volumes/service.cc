@@ -58,12 +58,13 @@ service_impl::~service_impl() {
 // under the data directory cannot do direct I/O.
 status service_impl::check_direct_io() {
   const std::string probe = io::join_path(env_.dir, "direct-io-probe");
-  auto f = fs_.open_direct(probe, io::open_mode::create);
-  if (!f.ok()) {
-    return make_error(f.code(), fmt::format("--volume-io direct: {}; or start with --volume-io buffered",
-                                            f.err().message));
-  }
-  f->reset();
+  {
+    auto f = fs_.open_direct(probe, io::open_mode::create);
+    if (!f.ok()) {
+      return make_error(f.code(), fmt::format("--volume-io direct: {}; or start with --volume-io buffered",
+                                              f.err().message));
+    }
+  }  // closed before it is removed
   return fs_.remove(probe);
 }
 

@@ -68,32 +68,9 @@ class TransactionsWithCoordinator : public ::testing::Test, protected coordinato
   }
   handler_harness& harness() override { return h; }
 
-  struct identity {
-    int16_t error = 0;
-    int64_t id = 0;
-    int16_t epoch = 0;
-  };
-  identity init(int16_t version, int32_t timeout_ms = 60'000, producer p = {.id = -1, .epoch = -1}) {
-    const bool flex = handler_harness::is_flexible(api_key::init_producer_id, version);
-    writer w;
-    w.nullable_string(std::string("tx"), flex);
-    w.i32(timeout_ms);
-    if (version >= 3) {
-      w.i64(p.id);
-      w.i16(p.epoch);
-    }
-    if (flex) w.empty_tagged_fields();
-    const auto body = call(handlers::init_producer_id, api_key::init_producer_id, version, w.buffer());
-    reader r(body);
-    EXPECT_EQ(r.i32(), 0);
-    identity out;
-    out.error = r.i16();
-    out.id = r.i64();
-    out.epoch = r.i16();
-    if (flex) r.skip_tagged_fields();
-    EXPECT_TRUE(r.ok());
-    EXPECT_EQ(r.remaining(), 0u);
-    return out;
+  producer_identity init(int16_t version, int32_t timeout_ms = 60'000, producer p = {.id = -1, .epoch = -1}) {
+    const auto request = init_producer_id_request(version, std::string("tx"), timeout_ms, p.id, p.epoch);
+    return decode_init_producer_id(version, call(handlers::init_producer_id, api_key::init_producer_id, version, request));
   }
 
   // OffsetFetch v7 of group g, partition a-0: (offset, error).

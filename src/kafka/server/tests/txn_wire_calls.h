@@ -1,6 +1,7 @@
 // Request encoders and response decoders of the transaction APIs for the
-// handler tests (transactions_wire_test.cc, transactions_coordinator_test.cc),
-// and txn_calls: each API called through a handler harness.
+// handler tests (init_producer_id_test.cc, transactions_wire_test.cc,
+// transactions_coordinator_test.cc), and txn_calls: each API called through a
+// handler harness.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -25,6 +26,42 @@ struct topic_parts {
   std::vector<int32_t> partitions;
   bool operator==(const topic_parts&) const = default;
 };
+
+// ---- InitProducerId ----
+
+inline std::vector<uint8_t> init_producer_id_request(int16_t version, const std::optional<std::string>& txn_id,
+                                                     int32_t timeout_ms = 60'000, int64_t producer_id = -1,
+                                                     int16_t producer_epoch = -1) {
+  const bool flex = handler_harness::is_flexible(api_key::init_producer_id, version);
+  writer w;
+  w.nullable_string(txn_id, flex);
+  w.i32(timeout_ms);
+  if (version >= 3) {
+    w.i64(producer_id);
+    w.i16(producer_epoch);
+  }
+  if (flex) w.empty_tagged_fields();
+  return w.buffer();
+}
+
+struct producer_identity {
+  int16_t error = 0;
+  int64_t id = 0;
+  int16_t epoch = 0;
+};
+
+inline producer_identity decode_init_producer_id(int16_t version, const std::vector<uint8_t>& body) {
+  reader r(body);
+  EXPECT_EQ(r.i32(), 0);  // throttle_time_ms
+  producer_identity out;
+  out.error = r.i16();
+  out.id = r.i64();
+  out.epoch = r.i16();
+  if (handler_harness::is_flexible(api_key::init_producer_id, version)) r.skip_tagged_fields();
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.remaining(), 0u);
+  return out;
+}
 
 // ---- AddPartitionsToTxn ----
 
