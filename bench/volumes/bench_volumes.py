@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Volumes benchmark: fio against the local disk, qemu-nbd, nbdkit and Strata,
-in a cached and a durable mode; snapshot and clone times; ext4 and PostgreSQL
+in a cached and a durable mode, with two machine limits for reference: the
+local disk (fio on a file) and nbd-null (nbdkit's null plugin: the NBD client
+path with no storage behind it); snapshot and clone times; ext4 and PostgreSQL
 on a Strata volume (the fs workload).
 
 Run through bench/volumes/run.sh (or `make bench-volumes`); see
@@ -69,9 +71,10 @@ def parse_args(argv):
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     p = argparse.ArgumentParser(
         prog="bench/volumes/run.sh",
-        description="fio over NBD: Strata vs qemu-nbd vs nbdkit, and the local disk, in a "
-                    "cached and a durable mode; snapshot and clone creation times; ext4 and "
-                    "pgbench -i on a Strata volume (nbdfuse + loop).")
+        description="fio over NBD: Strata vs qemu-nbd vs nbdkit, and the local disk and "
+                    "nbd-null (nbdkit null: the NBD client limit), in a cached and a durable "
+                    "mode; snapshot and clone creation times; ext4 and pgbench -i on a Strata "
+                    "volume (nbdfuse + loop).")
     p.add_argument("--size", metavar="SIZE", type=parse_size, default=parse_size("1G"), dest="size_bytes",
                    help="test file / volume size, same for every system (default 1G)")
     p.add_argument("--runtime", metavar="SECONDS", type=positive, default=20, dest="runtime_s",
@@ -165,7 +168,7 @@ def check_space(opts, work_dir):
     fio_need = 0
     if not opts.only_fs:
         copies = len(opts.modes) if opts.keep else 1
-        peers = sum(1 for s in opts.systems if s != "strata")
+        peers = sum(1 for s in opts.systems if s != "strata" and s not in systems.DISKLESS)
         fio_need = opts.size_bytes * (peers if opts.keep else min(peers, 1)) * copies
         if "strata" in opts.systems:
             fio_need += opts.size_bytes * copies + (0 if opts.no_snapshots else fio.GIB)
@@ -211,6 +214,10 @@ def _flush_note(r):
     return f"; {r.flushes} flushes, mean {r.flush_mean_ms:.2f} ms p99 {p99} ms"
 
 
+def _cpu_note(r):
+    return "" if r.client_cpu_pct is None else f"; fio cpu {r.client_cpu_pct:.0f}%"
+
+
 def run_system(ctx, system, results, timings):
     """Fill and the four timed workloads on one system in its mode, into
     results[system.name]; Strata in the snapshot mode also times snapshots."""
@@ -238,7 +245,7 @@ def run_system(ctx, system, results, timings):
         per[key] = r
         usage = note_amplification(ctx, system, w.label, usage)
         print(f"  {w.label:<13} {r.iops:>9.0f} IOPS {r.bytes_per_s / 1e6:>8.1f} MB/s "
-              f"p99 {r.p99_ms:.2f} ms{_flush_note(r)}", flush=True)
+              f"p99 {r.p99_ms:.2f} ms{_cpu_note(r)}{_flush_note(r)}", flush=True)
     if (isinstance(system, systems.Strata) and not o.no_snapshots
             and mode.name == snapshot_mode(o)):
         timings.extend(snapshots.measure(ctx, system))
@@ -268,6 +275,9 @@ def print_mode(opts, mode, results, failures):
              if fsync else "send no fsync (FLUSH)")
     print(f"== {mode} mode: {m.summary()}; write workloads {flush} ==")
     print(report.results_table(mode, results, opts.systems, mode_failures(failures, mode)))
+    limit = report.client_limit_line(mode, results, opts.systems)
+    if limit:
+        print(limit)
     ratios = report.ratio_table(mode, results, opts.systems)
     if ratios:
         print()
@@ -310,6 +320,11 @@ def print_report(opts, machine, runs, failures, timings, amplification=None, fs_
     if not opts.only_fs:
         print("machine limit: the 'local' rows are fio on a file of the work dir's own filesystem "
               "(cached: buffered; durable: O_DIRECT)")
+        if "nbd-null" in opts.systems:
+            print("NBD client limit: the 'nbd-null' rows are the same fio jobs over NBD against "
+                  "`nbdkit null` (no storage; writes and FLUSHes discarded), the most any NBD "
+                  "server can get through fio's nbd engine here; 'fio cpu%' is the fio client's "
+                  "usr+sys CPU (100 = one core)")
     verdicts = []
     for mode in opts.modes if not opts.only_fs else ():
         results = runs.get(mode, {})

@@ -3,7 +3,8 @@
 Every system runs the same jobs; only the target differs: a file for the
 local disk (O_DIRECT in the durable mode, buffered in the cached mode), or an
 NBD URI (fio's nbd engine, libnbd) for the servers. An fio fsync on the nbd
-engine is an NBD FLUSH.
+engine is an NBD FLUSH. Each result also carries fio's own CPU use (the
+client's), which shows when the client, not the system, sets the pace.
 """
 
 import json
@@ -81,6 +82,12 @@ class Result:
     flushes: int = 0                        # fsyncs (NBD FLUSHes) fio completed
     flush_mean_ms: Optional[float] = None   # their mean latency; None without fsyncs
     flush_p99_ms: Optional[float] = None    # their 99th percentile; None when fio gave none
+    # fio's own CPU time over the run, in percent of one CPU, summed over its
+    # jobs (see parse_cpu); None when fio gave none. Near 100 per job, the
+    # client (fio and, for the servers, libnbd) is the bottleneck, not the system.
+    client_usr_pct: Optional[float] = None
+    client_sys_pct: Optional[float] = None
+    client_cpu_pct: Optional[float] = None  # usr + sys
 
 
 def _per_job_slice(shape):
@@ -162,6 +169,24 @@ def parse_flush(job):
             None if p99 is None else float(p99) / 1e6)
 
 
+def parse_cpu(job):
+    """(usr, sys, usr + sys) of the fio client, in percent of one CPU, summed
+    over the job's processes; (None, None, None) when fio gave no CPU figures.
+
+    fio's usr_cpu and sys_cpu are its jobs' CPU time over their run time.
+    With group_reporting fio sums both over the jobs, so the figures are the
+    mean per job: they are multiplied back by numjobs (from "job options")."""
+    usr, sys_ = job.get("usr_cpu"), job.get("sys_cpu")
+    if usr is None or sys_ is None:
+        return None, None, None
+    try:
+        jobs = max(1, int((job.get("job options") or {}).get("numjobs", 1)))
+    except (TypeError, ValueError):
+        jobs = 1
+    usr, sys_ = float(usr) * jobs, float(sys_) * jobs
+    return usr, sys_, usr + sys_
+
+
 def parse_output(text, reads):
     """Reads fio's JSON (group_reporting or one job) into a Result.
 
@@ -180,10 +205,12 @@ def parse_output(text, reads):
     if p99_ns is None:
         raise ValueError("fio JSON has no 99th percentile of completion latency")
     flushes, flush_mean_ms, flush_p99_ms = parse_flush(job)
+    usr, sys_, cpu = parse_cpu(job)
     return Result(iops=float(side["iops"]), bytes_per_s=float(side["bw_bytes"]),
                   p99_ms=float(p99_ns) / 1e6, mean_ms=float(clat.get("mean", 0.0)) / 1e6,
                   io_bytes=io_bytes, ios=int(side.get("total_ios", 0)), flushes=flushes, flush_mean_ms=flush_mean_ms,
-                  flush_p99_ms=flush_p99_ms)
+                  flush_p99_ms=flush_p99_ms, client_usr_pct=usr, client_sys_pct=sys_,
+                  client_cpu_pct=cpu)
 
 
 def parse_fs_write(text):

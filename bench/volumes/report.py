@@ -3,13 +3,20 @@
 Pure (no processes, no I/O). fio figures come per mode: `results` below is
 always one mode's {system: {workload key: fio.Result}}, and every line these
 functions print names its mode.
+
+nbd-null (nbdkit's null plugin, no storage) is a reference, not a peer: the
+ratio table shows Strata over it, and a missed "vs local disk" target says so
+when nbd-null itself stays below the goal (no NBD server could meet it on this
+machine), but no verdict compares Strata with it.
 """
 
+from dataclasses import dataclass
+
 import bench_report
-from bench_report import Verdict
 from fio import WORKLOADS
 
 PEERS = ("qemu-nbd", "nbdkit", "local")
+LIMIT = "nbd-null"   # the NBD client-limit reference system (systems.NbdNull)
 LABELS = {w.key: w.label for w in WORKLOADS}
 WRITE_KEYS = tuple(w.key for w in WORKLOADS if not w.reads)
 
@@ -30,13 +37,46 @@ PGBENCH_GOAL_VS_LOCAL = 1.5
 FS_STRATA_ROW = "strata"       # the fs row the pgbench verdict is about (Strata durable)
 
 
+@dataclass
+class Verdict(bench_report.Verdict):
+    """bench_report's verdict with a note: why a target is out of reach on
+    this machine (empty when there is nothing to add)."""
+    note: str = ""
+
+
+def over(results, workload, system, other, metric="iops"):
+    """system's figure over other's (IOPS, or bytes_per_s), or None when either is missing."""
+    mine = results.get(system, {}).get(workload)
+    theirs = results.get(other, {}).get(workload)
+    if mine is None or theirs is None or getattr(theirs, metric) <= 0:
+        return None
+    return getattr(mine, metric) / getattr(theirs, metric)
+
+
 def ratio(results, workload, peer, metric="iops"):
     """Strata's figure over the peer's (IOPS, or bytes_per_s), or None when either is missing."""
-    strata = results.get("strata", {}).get(workload)
-    other = results.get(peer, {}).get(workload)
-    if strata is None or other is None or getattr(other, metric) <= 0:
-        return None
-    return getattr(strata, metric) / getattr(other, metric)
+    return over(results, workload, "strata", peer, metric)
+
+
+def limit_vs_local(results, workload, metric="iops"):
+    """nbd-null's figure over the local disk's: how much of the machine's
+    limit the NBD client path alone can reach; None when either is missing."""
+    return over(results, workload, LIMIT, "local", metric)
+
+
+def client_limit_note(results, workload, metric, goal=None):
+    """For a missed "vs local disk" target: when nbd-null itself stays below
+    the goal fraction of local, the explanation (what nbd-null reaches, and
+    Strata's share of nbd-null); else ""."""
+    goal = GOAL_VS_LOCAL if goal is None else goal
+    limit = limit_vs_local(results, workload, metric)
+    if limit is None or limit >= goal:
+        return ""
+    note = f"NBD client limit: {LIMIT} reaches {_fmt_pct(limit)} of local"
+    share = ratio(results, workload, LIMIT, metric)
+    if share is not None:
+        note += f"; strata is {_fmt_pct(share)} of {LIMIT}"
+    return note
 
 
 def p99_ratio(results, workload):
@@ -60,10 +100,16 @@ def _fmt_ms(value):
     return "-" if value is None else f"{value:.2f}"
 
 
+def _fmt_cpu(value):
+    return "-" if value is None else f"{value:.0f}"
+
+
 def results_table(mode, results, systems, failed):
-    """One row per workload and system; `failed` holds the systems that failed in this mode."""
+    """One row per workload and system; `failed` holds the systems that failed
+    in this mode. `fio cpu%` is the fio client's usr + sys CPU in percent of
+    one CPU: near 100 per job, the client sets the pace."""
     lines = [f"{'mode':<8} {'workload':<13} {'system':<9} {'IOPS':>9} {'MB/s':>8} {'p99 ms':>8} "
-             f"{'mean ms':>8}"]
+             f"{'mean ms':>8} {'fio cpu%':>8}"]
     for w in WORKLOADS:
         for name in systems:
             r = results.get(name, {}).get(w.key)
@@ -72,21 +118,23 @@ def results_table(mode, results, systems, failed):
                 lines.append(f"{mode:<8} {w.label:<13} {name:<9} {why:>9}")
                 continue
             lines.append(f"{mode:<8} {w.label:<13} {name:<9} {r.iops:>9.0f} {r.bytes_per_s / 1e6:>8.1f} "
-                         f"{r.p99_ms:>8.2f} {r.mean_ms:>8.2f}")
+                         f"{r.p99_ms:>8.2f} {r.mean_ms:>8.2f} {_fmt_cpu(r.client_cpu_pct):>8}")
     return "\n".join(lines)
 
 
 def ratio_table(mode, results, systems):
-    """Strata's IOPS over each peer's, and its p99 over the local disk's."""
-    peers = [p for p in PEERS if p in systems]
-    if "strata" not in systems or not peers:
+    """Strata's IOPS over each peer's and over nbd-null's (the NBD client
+    limit), and its p99 over the local disk's. Each workload has one block
+    size, so an IOPS ratio is also the MB/s ratio."""
+    others = [p for p in PEERS if p in systems] + ([LIMIT] if LIMIT in systems else [])
+    if "strata" not in systems or not others:
         return ""
-    cols = [f"{'strata/' + p:>16}" for p in peers]
+    cols = [f"{'strata/' + p:>16}" for p in others]
     if "local" in systems:
         cols.append(f"{'p99 strata/local':>17}")
     lines = [f"{'mode':<8} {'IOPS ratio':<13} " + " ".join(cols)]
     for w in WORKLOADS:
-        cells = [f"{_fmt_ratio(ratio(results, w.key, p)):>16}" for p in peers]
+        cells = [f"{_fmt_ratio(ratio(results, w.key, p)):>16}" for p in others]
         if "local" in systems:
             cells.append(f"{_fmt_ratio(p99_ratio(results, w.key)):>17}")
         lines.append(f"{mode:<8} {w.label:<13} " + " ".join(cells))
@@ -113,6 +161,30 @@ def flush_table(mode, results, systems):
                       f"{'mean ms':>8} {'p99 ms':>8}"] + rows)
 
 
+def _target_metric(workload):
+    """The metric the targets use for a workload: IOPS for 4 KiB random, bytes/s for 1 MiB sequential."""
+    return "iops" if workload in RAND_WORKLOADS else "bytes_per_s"
+
+
+def client_limit_line(mode, results, systems):
+    """One line: nbd-null's figure per workload (IOPS for 4 KiB random, MB/s
+    for 1 MiB sequential) as the NBD client limit, with its share of the local
+    disk's; "" when nbd-null is not in the run."""
+    if LIMIT not in systems:
+        return ""
+    parts = []
+    for w in WORKLOADS:
+        r = results.get(LIMIT, {}).get(w.key)
+        if r is None:
+            parts.append(f"{w.label} -")
+            continue
+        metric = _target_metric(w.key)
+        figure = f"{r.iops:.0f} IOPS" if metric == "iops" else f"{r.bytes_per_s / 1e6:.1f} MB/s"
+        vs = limit_vs_local(results, w.key, metric)
+        parts.append(f"{w.label} {figure}" + ("" if vs is None else f" ({_fmt_pct(vs)} of local)"))
+    return f"{mode:<8} NBD client limit ({LIMIT}, no storage): " + ", ".join(parts)
+
+
 def fio_verdicts(mode, results, systems):
     """The fio targets that apply to `mode`, each `what` starting with the mode."""
     verdicts = []
@@ -126,8 +198,10 @@ def fio_verdicts(mode, results, systems):
 
     def vs_local(key, metric, unit):
         r = ratio(results, key, "local", metric)
+        met = r is not None and r >= GOAL_VS_LOCAL
+        note = "" if met or LIMIT not in systems else client_limit_note(results, key, metric)
         verdicts.append(Verdict(f"{mode} {LABELS[key]} {unit} vs local disk", _fmt_pct(r),
-                                f">= {GOAL_VS_LOCAL * 100:.0f}%", r is not None and r >= GOAL_VS_LOCAL))
+                                f">= {GOAL_VS_LOCAL * 100:.0f}%", met, note))
 
     if mode in RAND_GOAL_MODES:
         for key in RAND_WORKLOADS:
@@ -204,14 +278,34 @@ def fs_verdicts(rows, order):
 
 
 def verdict_lines(verdicts):
-    return bench_report.verdict_lines(verdicts, 50, 10, 8)
+    """bench_report's lines, each verdict's note (if any) in parentheses after met/MISSED."""
+    lines = []
+    for v in verdicts:
+        line = bench_report.verdict_lines([v], 50, 10, 8)
+        note = getattr(v, "note", "")
+        lines.append(f"{line} ({note})" if note else line)
+    return "\n".join(lines)
+
+
+def _client_limit_json(results):
+    """Per workload, nbd-null's figures and their share of local's; None where it did not run."""
+    out = {}
+    for w in WORKLOADS:
+        r = results.get(LIMIT, {}).get(w.key)
+        out[w.key] = None if r is None else {
+            "iops": r.iops, "bytes_per_s": r.bytes_per_s, "client_cpu_pct": r.client_cpu_pct,
+            "vs_local_iops": limit_vs_local(results, w.key, "iops"),
+            "vs_local_bytes_per_s": limit_vs_local(results, w.key, "bytes_per_s"),
+        }
+    return out
 
 
 def _mode_json(mode, results, systems):
     return {
         "results": {name: {k: vars(r) for k, r in per.items()} for name, per in results.items()},
-        "ratios": {w.key: {p: ratio(results, w.key, p) for p in PEERS} for w in WORKLOADS},
+        "ratios": {w.key: {p: ratio(results, w.key, p) for p in PEERS + (LIMIT,)} for w in WORKLOADS},
         "p99_vs_local": {w.key: p99_ratio(results, w.key) for w in WORKLOADS},
+        "client_limit": _client_limit_json(results),
         "verdicts": [vars(v) for v in fio_verdicts(mode, results, systems)],
     }
 

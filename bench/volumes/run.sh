@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the volumes benchmark (fio over NBD: Strata vs qemu-nbd vs nbdkit, and
-# the local disk, in a cached and a durable mode; snapshot and clone creation
-# times; ext4 and pgbench -i on a Strata volume through nbdfuse and a loop
-# device). Called by `make bench-volumes`; extra arguments go to the
-# benchmark, e.g. bench/volumes/run.sh --size 2G --runtime 30 --modes durable
-# --systems local,strata, or --no-fs to skip the file system part (which needs
+# the local disk and nbd-null (nbdkit null: the NBD client limit), in a cached
+# and a durable mode; snapshot and clone creation times; ext4 and pgbench -i
+# on a Strata volume through nbdfuse and a loop device). Called by
+# `make bench-volumes`; extra arguments go to the benchmark, e.g.
+# bench/volumes/run.sh --size 2G --runtime 30 --modes durable --systems
+# local,strata,nbd-null, or --no-fs to skip the file system part (which needs
 # root, nbdfuse, losetup, mkfs.ext4 and PostgreSQL 15; the benchmark checks
 # those itself and names the package of a missing one).
 # Env: STRATA_BIN (default build/strata).

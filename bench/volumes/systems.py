@@ -1,4 +1,6 @@
-"""The systems under test: the local disk, qemu-nbd, nbdkit and Strata.
+"""The systems under test: the local disk, qemu-nbd, nbdkit and Strata, and
+the reference nbd-null (nbdkit's null plugin: an NBD server with no storage,
+so its figures are the limit of the NBD client path on this machine).
 
 Each system is made for one cache mode (modes.py), which decides how it runs.
 Each `start()` returns the fio target for the system and leaves its server
@@ -214,5 +216,42 @@ class Strata:
             self.child = None
 
 
-SYSTEMS = {cls.name: cls for cls in (LocalDisk, QemuNbd, Nbdkit, Strata)}
-ORDER = ("local", "qemu-nbd", "nbdkit", "strata")
+class NbdNull:
+    """`nbdkit null size=--size`: reads return zeros, writes and FLUSHes are
+    accepted and discarded, nothing touches a disk. The same fio jobs over
+    NBD against it measure the client path alone (fio's nbd engine, libnbd,
+    loopback TCP, a minimal server), which bounds what any NBD server can
+    reach on this machine. It is the same in every mode, and a reference,
+    not a peer: no target compares Strata with it."""
+    name = "nbd-null"
+
+    def __init__(self, ctx, mode):
+        self.ctx = ctx
+        self.mode = mode
+        self.dir = _system_dir(ctx, self.name, mode)
+        self.child = None
+
+    def describe(self):
+        return (f"nbdkit -f null size={self.ctx.opts.size_bytes} (default threads; no storage: "
+                f"the NBD client limit)")
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        port = free_port()
+        argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(port), "null",
+                f"size={self.ctx.opts.size_bytes}"]
+        self.child = self.ctx.children.start("nbdkit", argv, os.path.join(self.dir, "nbdkit.log"))
+        wait_for_port(self.child, port, START_TIMEOUT_S)
+        # The null plugin serves its one disk under any export name.
+        return fio.NbdTarget(f"nbd://127.0.0.1:{port}/{EXPORT}")
+
+    def stop(self):
+        if self.child is not None:
+            self.ctx.children.stop(self.child)
+            self.child = None
+
+
+SYSTEMS = {cls.name: cls for cls in (LocalDisk, QemuNbd, Nbdkit, Strata, NbdNull)}
+ORDER = ("local", "qemu-nbd", "nbdkit", "strata", "nbd-null")
+# Systems that keep no files of --size on disk (check_space leaves them out).
+DISKLESS = ("nbd-null",)

@@ -63,9 +63,29 @@ class file {
   virtual const std::string& path() const = 0;
 };
 
+// One read of a batch (fs::read_batch): what read_at would do, and its outcome.
+struct read_request {
+  file* from = nullptr;
+  uint64_t offset = 0;
+  std::span<uint8_t> out;
+  result<size_t> got = size_t{0};  // set by read_batch: as read_at would return
+};
+
 class fs {
  public:
   virtual ~fs() = default;
+
+  // Runs every request, in any order, and sets each one's `got`. Where the fs
+  // can (batches_reads()), it hands the direct, aligned ones to the kernel
+  // together in one system call (io_uring), so the device sees them as one
+  // batch instead of paying a system call and a device notification each.
+  // The files must come from this fs.
+  virtual void read_batch(std::span<read_request> requests) {
+    for (auto& r : requests) r.got = r.from->read_at(r.offset, r.out);
+  }
+  // Whether read_batch submits reads together. Callers that would otherwise
+  // spread reads over threads to overlap them batch only when this is true.
+  virtual bool batches_reads() const { return false; }
 
   virtual result<std::unique_ptr<file>> open(const std::string& path, open_mode mode) = 0;
   // Like open(), but reads and writes bypass the page cache (O_DIRECT), so

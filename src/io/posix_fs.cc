@@ -14,8 +14,10 @@
 #include <system_error>
 
 #include "base/aligned_buffer.h"
+#include "base/assert.h"
 #include "io/errno_error.h"
 #include "io/fs.h"
+#include "io/uring_reads.h"
 
 namespace strata::io {
 namespace {
@@ -120,6 +122,26 @@ class posix_file final : public file {
   }
 
   const std::string& path() const override { return path_; }
+
+  // A read that can go to the device straight from a batch (uring_reads.h).
+  bool batchable(const read_request& r) const {
+    return direct_ && fd_ >= 0 && is_aligned(r.offset) && is_aligned(r.out.size()) && is_aligned(r.out.data()) &&
+           r.out.size() <= UINT32_MAX;
+  }
+  uring::read_op batch_op(const read_request& r) const {
+    return uring::read_op{fd_, r.offset, r.out.data(), static_cast<uint32_t>(r.out.size())};
+  }
+  // What read_at returns, given what the batched read of `r` gave.
+  result<size_t> finish_batched(const read_request& r, int64_t res) {
+    if (res == uring::not_run) return read_at(r.offset, r.out);
+    if (res < 0) return errno_error(static_cast<int>(-res), "read", path_);
+    const auto got = static_cast<size_t>(res);
+    // A short aligned count need not be the end of the file: read on from it.
+    if (got == 0 || got == r.out.size() || !is_aligned(got)) return got;
+    auto rest = read_loop(r.offset + got, r.out.subspan(got));
+    if (!rest.ok()) return rest.err();
+    return got + *rest;
+  }
 
  private:
   status write_gathered(uint64_t offset, std::span<const std::span<const uint8_t>> parts) {
@@ -257,6 +279,27 @@ class posix_fs final : public fs {
   result<std::unique_ptr<file>> open_direct(const std::string& path, open_mode mode) override {
     return open_with(path, mode, true);
   }
+
+  void read_batch(std::span<read_request> requests) override {
+    std::vector<uring::read_op> ops;
+    std::vector<read_request*> batched;
+    for (auto& r : requests) {
+      auto* f = dynamic_cast<posix_file*>(r.from);
+      STRATA_ASSERT(f != nullptr, "read_batch takes files of this fs");
+      if (batches_reads() && f->batchable(r)) {
+        ops.push_back(f->batch_op(r));
+        batched.push_back(&r);
+      } else {
+        r.got = f->read_at(r.offset, r.out);
+      }
+    }
+    uring::run(ops);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      batched[i]->got = static_cast<posix_file*>(batched[i]->from)->finish_batched(*batched[i], ops[i].result);
+    }
+  }
+
+  bool batches_reads() const override { return uring::available(); }
 
   result<std::vector<std::string>> list(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());

@@ -67,11 +67,9 @@ void zero_fill(buffer& data, const std::vector<volumes::data_run>& runs) {
   }
 }
 
-reply read(volumes::export_handle& exp, const session& s, const request& r) {
-  if (r.length == 0) return make_reply(s, r, 0);
-  reply out;
-  out.payload = buffer(r.length);
-  auto read_runs = exp.read(r.offset, out.payload.span());
+// A READ's reply, from the payload its read filled and the runs it gave.
+reply finish_read(const session& s, const request& r, reply out,
+                  const result<std::vector<volumes::data_run>>& read_runs) {
   if (!read_runs.ok()) return make_reply(s, r, error_for(read_runs.code(), false), read_runs.err().message);
   auto runs = merge_runs(*read_runs);
   uint64_t covered = 0;
@@ -210,6 +208,40 @@ verdict check_request(const session& s, const request& r) {
   if (r.type == cmd_block_status && r.length == 0) return {err_inval, "NBD_CMD_BLOCK_STATUS needs a nonzero length"};
   return {};
 }
+
+void execute_reads(volumes::export_handle& exp, const session& s, std::span<const request> reads,
+                   std::span<reply> replies) {
+  STRATA_ASSERT(reads.size() == replies.size(), "one reply per read");
+  std::vector<volumes::read_call> calls;
+  std::vector<size_t> owners;  // the read each call serves
+  for (size_t i = 0; i < reads.size(); ++i) {
+    const request& r = reads[i];
+    STRATA_ASSERT(r.type == cmd_read, "execute_reads runs READs");
+    if (r.length == 0) {
+      replies[i] = make_reply(s, r, 0);
+      continue;
+    }
+    replies[i].payload = buffer(r.length);
+    calls.push_back(volumes::read_call{r.offset, replies[i].payload.span()});
+    owners.push_back(i);
+  }
+  if (calls.empty()) return;
+  exp.read_batch(calls);
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const size_t i = owners[c];
+    replies[i] = finish_read(s, reads[i], std::move(replies[i]), calls[c].runs);
+  }
+}
+
+namespace {
+
+reply read(volumes::export_handle& exp, const session& s, const request& r) {
+  reply out[1];
+  execute_reads(exp, s, std::span(&r, 1), out);
+  return std::move(out[0]);
+}
+
+}  // namespace
 
 reply execute(volumes::export_handle& exp, const session& s, const request& r, std::span<const uint8_t> payload) {
   STRATA_ASSERT(payload.size() == (has_payload(r) ? r.length : 0), "a WRITE carries exactly its length");

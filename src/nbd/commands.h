@@ -46,6 +46,11 @@ verdict check_request(const session& s, const request& r);
 // (length bytes), empty otherwise.
 reply execute(volumes::export_handle& exp, const session& s, const request& r, std::span<const uint8_t> payload);
 
+// Runs READs that passed check_request as one batch of disk reads
+// (export_handle::read_batch); replies[i] answers reads[i].
+void execute_reads(volumes::export_handle& exp, const session& s, std::span<const request> reads,
+                   std::span<reply> replies);
+
 // A reply that carries only `error` (0 for success): a simple reply, or an
 // NBD_REPLY_TYPE_ERROR chunk with the message when structured replies are on.
 reply make_reply(const session& s, const request& r, uint32_t error, std::string_view message = {});

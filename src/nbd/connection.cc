@@ -26,6 +26,11 @@ constexpr size_t discard_chunk_bytes = 64 * KiB;
 constexpr size_t receive_buffer_bytes = 64 * KiB;
 // Requests a worker runs for one connection before it lets others' turns in.
 constexpr uint32_t drain_turn_jobs_max = 32;
+// Bounds on the READs a worker gathers into one batch of disk reads, where
+// the export batches them: small reads gain (one submission for many), large
+// ones gain more from running on several workers at once.
+constexpr size_t read_batch_requests_max = 32;
+constexpr uint64_t read_batch_bytes_max = 1 * MiB;
 // Bounds on one gathered write of replies (a single larger reply still goes alone).
 constexpr size_t replies_per_write_max = 64;
 constexpr size_t write_bytes_soft_max = 1 * MiB;
@@ -287,31 +292,35 @@ void connection::post_drainer(std::shared_ptr<volumes::export_handle> exp, std::
 // Runs on a worker: executes queued requests until none is left (or its turn
 // is over) and hands their replies to the network thread.
 void connection::drain(std::shared_ptr<volumes::export_handle> exp, std::shared_ptr<const session> sess) {
+  const bool gather_reads = exp->batches_reads();
+  std::vector<job> taken;
+  std::vector<request> reads;
+  std::vector<reply> replies;
   std::unique_lock lock(work_mu_);
-  for (uint32_t ran = 0;; ++ran) {
+  for (uint32_t ran = 0;; ran += static_cast<uint32_t>(taken.size())) {
     if (todo_.empty() || work_closed_) {
       --drainers_;
       return;
     }
-    if (ran == drain_turn_jobs_max) {
+    if (ran >= drain_turn_jobs_max) {
       // Other connections share the pool: go to the back of its queue.
       lock.unlock();
       post_drainer(std::move(exp), std::move(sess));
       return;
     }
-    job j = std::move(todo_.front());
-    todo_.pop_front();
-    // What is queued behind this request gets a helper, as in submit().
+    take_jobs(gather_reads, taken);
+    // What is queued behind these requests gets a helper, as in submit().
     const bool helper = !todo_.empty() && drainers_ == running_ + 1 && drainers_ < env_->limits.worker_threads;
     if (helper) ++drainers_;
     ++running_;
     lock.unlock();
     if (helper) post_drainer(exp, sess);
-    reply body = execute(*exp, *sess, j.r, j.payload.span());
-    j.payload = buffer();
+    run_jobs(*exp, *sess, taken, reads, replies);
     lock.lock();
     --running_;
-    done_.push_back(finished{j.r, std::move(body), j.grant, j.started});
+    for (size_t i = 0; i < taken.size(); ++i) {
+      done_.push_back(finished{taken[i].r, std::move(replies[i]), taken[i].grant, taken[i].started});
+    }
     if (!take_posted_) {
       // Only the first reply of a batch wakes the network thread.
       take_posted_ = true;
@@ -319,6 +328,33 @@ void connection::drain(std::shared_ptr<volumes::export_handle> exp, std::shared_
       asio::post(net_executor_, [self = shared_from_this()] { self->take_finished(); });
       lock.lock();
     }
+  }
+}
+
+// Under work_mu_: takes the request at the front of the queue, and with
+// gather_reads the READs right behind a READ, up to a batch's bounds.
+void connection::take_jobs(bool gather_reads, std::vector<job>& taken) {
+  taken.clear();
+  uint64_t read_bytes = 0;
+  do {
+    read_bytes += todo_.front().r.type == cmd_read ? todo_.front().r.length : 0;
+    taken.push_back(std::move(todo_.front()));
+    todo_.pop_front();
+  } while (gather_reads && taken.front().r.type == cmd_read && !todo_.empty() && todo_.front().r.type == cmd_read &&
+           taken.size() < read_batch_requests_max && read_bytes + todo_.front().r.length <= read_batch_bytes_max);
+}
+
+void connection::run_jobs(volumes::export_handle& exp, const session& sess, std::vector<job>& taken,
+                          std::vector<request>& reads, std::vector<reply>& replies) {
+  replies.clear();
+  replies.resize(taken.size());
+  if (taken.front().r.type == cmd_read) {
+    reads.clear();
+    for (const auto& j : taken) reads.push_back(j.r);
+    execute_reads(exp, sess, reads, replies);
+  } else {
+    replies[0] = execute(exp, sess, taken[0].r, taken[0].payload.span());
+    taken[0].payload = buffer();
   }
 }
 

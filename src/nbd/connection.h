@@ -18,6 +18,9 @@
 //   drainer is woken only when every running one is inside a request (which
 //   may be slow: a cold read, a flush), so fast requests keep one or two
 //   workers busy instead of waking one per request;
+// - where the export submits disk reads together (direct I/O with io_uring),
+//   a drainer takes the READs queued behind a READ as one batch, so a queue
+//   of small reads costs one system call instead of one per read;
 // - workers hand replies back in a list; only the first reply of a batch
 //   wakes the network thread, which then sends all ready replies in one
 //   gathered write.
@@ -107,6 +110,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void submit(job j);
   void post_drainer(std::shared_ptr<volumes::export_handle> exp, std::shared_ptr<const session> sess);
   void drain(std::shared_ptr<volumes::export_handle> exp, std::shared_ptr<const session> sess);
+  void take_jobs(bool gather_reads, std::vector<job>& taken);
+  static void run_jobs(volumes::export_handle& exp, const session& sess, std::vector<job>& taken,
+                       std::vector<request>& reads, std::vector<reply>& replies);
   void take_finished();
   void answer_now(const request& r, reply body, clock::time_point started);
   void queue_reply(const request& r, reply body, net::byte_budget::grant grant, clock::time_point started);

@@ -73,6 +73,34 @@ status zero_whole_blocks(layer& top, uint64_t first_block, uint64_t count, zero_
   return write_zero_blocks(top, first_block, count);
 }
 
+// Describes [offset, offset+out.size()) of `top` as runs, zeroes the zero
+// runs in `out`, and adds a file read for each run some layer holds.
+std::vector<data_run> plan_chain_read(layer& top, uint64_t offset, std::span<uint8_t> out,
+                                      std::vector<io::read_request>& file_reads) {
+  std::vector<data_run> runs;
+  uint64_t end = offset + out.size();
+  uint64_t end_block = (end + block_bytes - 1) / block_bytes;
+  uint64_t pos = offset;
+  while (pos < end) {
+    source_run run = run_at(top, pos / block_bytes, end_block);
+    uint64_t run_end = std::min(end, run.end_block * block_bytes);
+    auto part = out.subspan(pos - offset, run_end - pos);
+    if (run.holder != nullptr) {
+      file_reads.push_back(run.holder->read_request(pos, part));
+    } else {
+      std::memset(part.data(), 0, part.size());
+    }
+    bool zero = run.holder == nullptr;
+    if (!runs.empty() && runs.back().zero == zero) {
+      runs.back().length_bytes += part.size();
+    } else {
+      runs.push_back(data_run{part.size(), zero});
+    }
+    pos = run_end;
+  }
+  return runs;
+}
+
 }  // namespace
 
 stripe_locks::guard::guard(stripe_locks& locks, uint64_t layer_id, uint64_t first_block, uint64_t block_count)
@@ -90,28 +118,23 @@ stripe_locks::guard::~guard() {
 }
 
 result<std::vector<data_run>> read_chain(layer& top, uint64_t offset, std::span<uint8_t> out) {
-  std::vector<data_run> runs;
-  uint64_t end = offset + out.size();
-  uint64_t end_block = (end + block_bytes - 1) / block_bytes;
-  uint64_t pos = offset;
-  while (pos < end) {
-    source_run run = run_at(top, pos / block_bytes, end_block);
-    uint64_t run_end = std::min(end, run.end_block * block_bytes);
-    auto part = out.subspan(pos - offset, run_end - pos);
-    if (run.holder != nullptr) {
-      STRATA_TRY(run.holder->read(pos, part));
-    } else {
-      std::memset(part.data(), 0, part.size());
-    }
-    bool zero = run.holder == nullptr;
-    if (!runs.empty() && runs.back().zero == zero) {
-      runs.back().length_bytes += part.size();
-    } else {
-      runs.push_back(data_run{part.size(), zero});
-    }
-    pos = run_end;
+  chain_read one[1] = {chain_read{&top, offset, out}};
+  read_chains(top.fs(), one);
+  return std::move(one[0].runs);
+}
+
+void read_chains(io::fs& fs, std::span<chain_read> reads) {
+  std::vector<io::read_request> file_reads;
+  std::vector<chain_read*> owners;  // the chain read each file read serves
+  for (auto& r : reads) {
+    r.runs = plan_chain_read(*r.top, r.offset, r.out, file_reads);
+    owners.resize(file_reads.size(), &r);
   }
-  return runs;
+  fs.read_batch(file_reads);
+  for (size_t i = 0; i < file_reads.size(); ++i) {
+    status done = layer::finish_read(file_reads[i]);
+    if (!done.ok() && owners[i]->runs.ok()) owners[i]->runs = done.err();
+  }
 }
 
 status write_chain(layer& top, stripe_locks& stripes, uint64_t offset, std::span<const uint8_t> data) {

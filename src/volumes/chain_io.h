@@ -41,7 +41,16 @@ class stripe_locks {
   std::array<std::mutex, stripe_count> stripes_;
 };
 
-// Bytes [offset, offset+out.size()) as a read of `top` sees them.
+// One read of a batch: bytes [offset, offset+out.size()) as a read of `top`
+// sees them, and (once read) the runs that describe them.
+struct chain_read {
+  layer* top = nullptr;
+  uint64_t offset = 0;
+  std::span<uint8_t> out;
+  result<std::vector<data_run>> runs = std::vector<data_run>{};
+};
+// Runs every read, handing all their file reads to fs.read_batch at once.
+void read_chains(io::fs& fs, std::span<chain_read> reads);
 result<std::vector<data_run>> read_chain(layer& top, uint64_t offset, std::span<uint8_t> out);
 status write_chain(layer& top, stripe_locks& stripes, uint64_t offset, std::span<const uint8_t> data);
 // trim: leave partial edge blocks alone instead of zeroing their bytes.

@@ -25,10 +25,29 @@ class handle final : public export_handle {
   bool read_only() const override { return snapshot_ != nullptr; }
 
   result<std::vector<data_run>> read(uint64_t offset, std::span<uint8_t> out) override {
-    STRATA_TRY(check_range(offset, out.size(), "read", true));
-    std::shared_lock lock(svc_.topology());
-    return read_chain(top(), offset, out);
+    read_call one[1] = {read_call{offset, out}};
+    read_batch(one);
+    return std::move(one[0].runs);
   }
+
+  void read_batch(std::span<read_call> calls) override {
+    std::vector<chain_read> reads;
+    std::vector<read_call*> owners;
+    reads.reserve(calls.size());
+    for (auto& c : calls) {
+      if (status in_range = check_range(c.offset, c.out.size(), "read", true); !in_range.ok()) {
+        c.runs = in_range.err();
+        continue;
+      }
+      owners.push_back(&c);
+    }
+    std::shared_lock lock(svc_.topology());
+    for (auto* c : owners) reads.push_back(chain_read{&top(), c->offset, c->out});
+    read_chains(svc_.fs(), reads);
+    for (size_t i = 0; i < reads.size(); ++i) owners[i]->runs = std::move(reads[i].runs);
+  }
+
+  bool batches_reads() const override { return svc_.batches_reads(); }
 
   status write(uint64_t offset, std::span<const uint8_t> data, bool fua) override {
     STRATA_TRY(check_writable("write"));

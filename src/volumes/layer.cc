@@ -84,9 +84,19 @@ status layer::check_usable() const {
 }
 
 status layer::read(uint64_t offset, std::span<uint8_t> out) {
-  auto n = data_->read_at(offset, out);
-  if (!n.ok()) return n.err();
-  if (*n < out.size()) std::memset(out.data() + *n, 0, out.size() - *n);
+  io::read_request r = read_request(offset, out);
+  r.got = data_->read_at(offset, out);
+  return finish_read(r);
+}
+
+io::read_request layer::read_request(uint64_t offset, std::span<uint8_t> out) const {
+  return io::read_request{data_.get(), offset, out};
+}
+
+status layer::finish_read(const io::read_request& done) {
+  if (!done.got.ok()) return done.got.err();
+  const size_t n = *done.got;
+  if (n < done.out.size()) std::memset(done.out.data() + n, 0, done.out.size() - n);
   return {};
 }
 

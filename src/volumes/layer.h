@@ -26,10 +26,7 @@
 #include "volumes/block_map.h"
 #include "volumes/map_journal.h"
 
-namespace strata::io {
-class fs;
-class file;
-}  // namespace strata::io
+#include "io/fs.h"
 
 namespace strata::volumes {
 
@@ -61,12 +58,17 @@ class layer {
   ~layer();
 
   uint64_t id() const { return id_; }
+  io::fs& fs() const { return env_.fs; }
   uint64_t size_blocks() const { return map_.size_blocks(); }
   const block_map& map() const { return map_; }
   block_state state(uint64_t block) const { return map_.get(block); }
 
   // Reads the file at offset; bytes past its end read as zeros.
   status read(uint64_t offset, std::span<uint8_t> out);
+  // The same read as one request of a batch (io::fs::read_batch), and its
+  // outcome once the batch ran, with the bytes past the file's end zeroed.
+  io::read_request read_request(uint64_t offset, std::span<uint8_t> out) const;
+  static status finish_read(const io::read_request& done);
   // Writes whole blocks starting at first_block and marks them data.
   status write_blocks(uint64_t first_block, std::span<const uint8_t> data);
   // Writes inside one block that this layer already holds as data.

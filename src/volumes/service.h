@@ -122,6 +122,13 @@ struct zero_options {
 // errc::invalid_argument; a write to a read-only export is
 // errc::invalid_argument too, but callers should check read_only() first.
 // A disk-full write is errc::no_space.
+// One read of a batch (export_handle::read_batch).
+struct read_call {
+  uint64_t offset = 0;
+  std::span<uint8_t> out;
+  result<std::vector<data_run>> runs = std::vector<data_run>{};  // as read() would return
+};
+
 class export_handle {
  public:
   virtual ~export_handle() = default;
@@ -132,6 +139,13 @@ class export_handle {
   // Fills `out` with the bytes at offset and describes them as runs whose
   // lengths add up to out.size(). out.size() <= write_bytes_max.
   virtual result<std::vector<data_run>> read(uint64_t offset, std::span<uint8_t> out) = 0;
+  // Runs each call as read() would, and hands their disk reads to the device
+  // together when batches_reads().
+  virtual void read_batch(std::span<read_call> calls) = 0;
+  // True when read_batch submits its disk reads together (direct I/O on a
+  // kernel with io_uring). Then a caller gains by gathering reads into one
+  // batch; otherwise by spreading them over threads.
+  virtual bool batches_reads() const = 0;
   // fua: durable before it returns, as after flush().
   virtual status write(uint64_t offset, std::span<const uint8_t> data, bool fua) = 0;
   virtual status write_zeroes(uint64_t offset, uint64_t length_bytes, zero_options options, bool fua) = 0;

@@ -63,6 +63,9 @@ class service_impl final : public service {
   // For export.cc.
   rw_lock& topology() { return topology_; }
   stripe_locks& stripes() { return stripes_; }
+  io::fs& fs() { return fs_; }
+  // Direct data files on an fs that submits reads together (see export_handle).
+  bool batches_reads() const { return env_.direct_io && fs_.batches_reads(); }
   io_counters& counters() { return counters_; }
   const service_config& config() const { return config_; }
 

@@ -22,10 +22,20 @@ SYNC_WITH_FLUSHES = {
 SYNC_NONE = {"total_ios": 0, "lat_ns": {"min": 0, "max": 0, "mean": 0.0, "stddev": 0.0, "N": 0}}
 
 
+# The job-level CPU fields of fio 3.33's JSON, with the keys and layout a
+# 4 KiB randread over the nbd engine prints (usr_cpu and sys_cpu are percent
+# of one CPU; the values are made up).
+CPU_ONE_JOB = {"job options": {"name": "randread", "ioengine": "nbd", "rw": "randread",
+                               "bs": "4096", "iodepth": "32", "numjobs": "1"},
+               "job_runtime": 5000, "usr_cpu": 31.4, "sys_cpu": 64.9, "ctx": 1893,
+               "majf": 0, "minf": 12}
+
+
 def fio_json(side="read", iops=1000.0, bw=4096000, p99_ns=2_500_000, io_bytes=1 << 20,
-             error=0, other_side_iops=0.0, sync=None, total_ios=256):
+             error=0, other_side_iops=0.0, sync=None, total_ios=256, cpu=None):
     other = "write" if side == "read" else "read"
     job = {
+        **(cpu or {}),
         "jobname": "x", "error": error,
         side: {"iops": iops, "bw_bytes": bw, "io_bytes": io_bytes, "total_ios": total_ios,
                "clat_ns": {"mean": 800_000.0, "percentile": {"99.000000": p99_ns}}},
@@ -85,6 +95,30 @@ class FlushCost(unittest.TestCase):
     def test_fsyncs_without_percentiles_have_no_p99(self):
         sync = {"total_ios": 3, "lat_ns": {"mean": 2_000_000.0, "N": 3}}
         self.assertEqual(fio.parse_flush({"sync": sync}), (3, 2.0, None))
+
+
+class ClientCpu(unittest.TestCase):
+    def test_usr_and_sys_of_one_job(self):
+        r = fio.parse_output(fio_json("read", cpu=CPU_ONE_JOB), True)
+        self.assertAlmostEqual(r.client_usr_pct, 31.4)
+        self.assertAlmostEqual(r.client_sys_pct, 64.9)
+        self.assertAlmostEqual(r.client_cpu_pct, 96.3)
+
+    def test_group_reporting_is_summed_over_the_jobs(self):
+        # With group_reporting fio divides the jobs' summed CPU time by their
+        # summed run time: the mean per job. Two jobs at 45% each are 90%.
+        cpu = dict(CPU_ONE_JOB, usr_cpu=40.0, sys_cpu=5.0,
+                   **{"job options": {"numjobs": "2", "group_reporting": "1"}})
+        self.assertEqual(fio.parse_cpu(cpu), (80.0, 10.0, 90.0))
+
+    def test_no_cpu_figures(self):
+        r = fio.parse_output(fio_json("read"), True)
+        self.assertEqual((r.client_usr_pct, r.client_sys_pct, r.client_cpu_pct), (None, None, None))
+        self.assertEqual(fio.parse_cpu({"usr_cpu": 1.0}), (None, None, None))
+
+    def test_bad_numjobs_counts_as_one(self):
+        self.assertEqual(fio.parse_cpu({"usr_cpu": 1.0, "sys_cpu": 2.0,
+                                        "job options": {"numjobs": "x"}}), (1.0, 2.0, 3.0))
 
 
 class FsWrite(unittest.TestCase):

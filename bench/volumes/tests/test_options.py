@@ -34,6 +34,18 @@ class Systems(unittest.TestCase):
     def test_subset_keeps_canonical_order(self):
         self.assertEqual(bench_volumes.parse_systems("strata,local"), ["local", "strata"])
 
+    def test_nbd_null_is_in_by_default_last_and_removable(self):
+        self.assertEqual(bench_volumes.parse_args([]).systems,
+                         ["local", "qemu-nbd", "nbdkit", "strata", "nbd-null"])
+        self.assertEqual(bench_volumes.parse_systems("nbd-null,strata,local"),
+                         ["local", "strata", "nbd-null"])
+        self.assertEqual(bench_volumes.parse_args(["--systems", "local,strata"]).systems,
+                         ["local", "strata"])
+
+    def test_nbd_null_needs_no_disk_space(self):
+        self.assertIn("nbd-null", systems.DISKLESS)
+        self.assertNotIn("nbd-null", fs_workload.rows(bench_volumes.parse_args([])))
+
     def test_unknown_is_refused(self):
         with self.assertRaises(argparse.ArgumentTypeError):
             bench_volumes.parse_systems("local,ceph")
@@ -104,6 +116,13 @@ class SystemsPerMode(unittest.TestCase):
         self.assertIn("direct=1", systems.LocalDisk(ctx, modes.DURABLE).describe())
         self.assertIn("--volume-io buffered", systems.Strata(ctx, modes.CACHED).describe())
         self.assertIn("--volume-io direct", systems.Strata(ctx, modes.DURABLE).describe())
+
+    def test_nbd_null_serves_size_bytes_of_nothing(self):
+        ctx = self.ctx("--size", "512M")
+        null = systems.NbdNull(ctx, modes.DURABLE)
+        self.assertIn(f"null size={512 << 20}", null.describe())
+        self.assertNotEqual(null.dir, systems.NbdNull(ctx, modes.CACHED).dir)
+        self.assertIs(systems.SYSTEMS["nbd-null"], systems.NbdNull)
 
 
 class FsOptions(unittest.TestCase):

@@ -14,12 +14,14 @@ from fs_workload import FsResult  # noqa: E402
 from snapshots import Timing  # noqa: E402
 
 
-def res(iops, p99_ms=1.0, flushes=0, flush_mean_ms=None, flush_p99_ms=None, ios=0):
+def res(iops, p99_ms=1.0, flushes=0, flush_mean_ms=None, flush_p99_ms=None, ios=0, cpu=None):
     return Result(iops=iops, bytes_per_s=iops * 4096, p99_ms=p99_ms, mean_ms=0.5, io_bytes=1,
-                  ios=ios, flushes=flushes, flush_mean_ms=flush_mean_ms, flush_p99_ms=flush_p99_ms)
+                  ios=ios, flushes=flushes, flush_mean_ms=flush_mean_ms, flush_p99_ms=flush_p99_ms,
+                  client_cpu_pct=cpu)
 
 
 ALL = ["local", "qemu-nbd", "nbdkit", "strata"]
+WITH_NULL = ALL + ["nbd-null"]
 KEYS = ("randread", "randwrite", "seqread", "seqwrite")
 
 
@@ -51,10 +53,11 @@ class Ratios(unittest.TestCase):
 
 class Tables(unittest.TestCase):
     def test_every_line_names_its_mode(self):
-        results = uniform(1, 1, 1, 1)
+        results = with_null(1, 1, 1)
         for mode in ("cached", "durable"):
-            for text in (report.results_table(mode, results, ALL, set()),
-                         report.ratio_table(mode, results, ALL)):
+            for text in (report.results_table(mode, results, WITH_NULL, set()),
+                         report.ratio_table(mode, results, WITH_NULL),
+                         report.client_limit_line(mode, results, WITH_NULL)):
                 for line in text.splitlines():
                     self.assertTrue(line.startswith(mode) or line.startswith("mode"), line)
 
@@ -68,6 +71,107 @@ class Tables(unittest.TestCase):
         text = report.ratio_table("cached", uniform(2, 1, 1, 1, {"strata": 3.0, "local": 1.5}), ALL)
         self.assertIn("p99 strata/local", text.splitlines()[0])
         self.assertTrue(text.splitlines()[1].endswith("2.00x"))
+
+
+def with_null(strata, local, null, peers=1000):
+    """uniform() plus an nbd-null row; qemu-nbd and nbdkit at `peers`."""
+    results = uniform(strata, peers, peers, local)
+    results["nbd-null"] = {k: res(null, cpu=97.4) for k in KEYS}
+    return results
+
+
+class ClientCpuColumn(unittest.TestCase):
+    def test_results_table_has_fio_cpu(self):
+        results = {"strata": {"randread": res(1000, cpu=96.6)}, "local": {"randread": res(2000)}}
+        lines = report.results_table("durable", results, ["local", "strata"], set()).splitlines()
+        self.assertTrue(lines[0].endswith("fio cpu%"), lines[0])
+        self.assertEqual(lines[0].split()[:6], ["mode", "workload", "system", "IOPS", "MB/s", "p99"])
+        self.assertEqual(lines[1].split()[-1], "-")    # local: no figure given
+        self.assertEqual(lines[2].split()[-1], "97")   # strata, rounded
+
+
+class ClientLimit(unittest.TestCase):
+    """nbd-null (nbdkit null) is the NBD client's limit, not a peer."""
+
+    def verdicts(self, results, systems=WITH_NULL, mode="durable"):
+        return {v.what: v for v in report.fio_verdicts(mode, results, systems)}
+
+    def test_ratio_table_has_strata_over_nbd_null(self):
+        lines = report.ratio_table("durable", with_null(710, 1000, 500), WITH_NULL).splitlines()
+        # Header and rows both start with three words ("IOPS ratio", "4k randread").
+        self.assertEqual(lines[0].split(), ["mode", "IOPS", "ratio", "strata/qemu-nbd", "strata/nbdkit",
+                                            "strata/local", "strata/nbd-null", "p99", "strata/local"])
+        self.assertEqual(lines[1].split(), ["durable", "4k", "randread", "0.71x", "0.71x", "0.71x",
+                                            "1.42x", "1.00x"])
+
+    def test_ratio_table_with_nbd_null_as_the_only_other(self):
+        results = {"strata": {"randread": res(300)}, "nbd-null": {"randread": res(600)}}
+        lines = report.ratio_table("cached", results, ["strata", "nbd-null"]).splitlines()
+        self.assertEqual(lines[0].split()[-1], "strata/nbd-null")
+        self.assertEqual(lines[1].split(), ["cached", "4k", "randread", "0.50x"])
+        self.assertEqual(lines[2].split()[-1], "-")
+
+    def test_missed_below_the_client_limit_is_explained(self):
+        # local 1000, nbd-null 380 (38% of local), strata 270 (27% of local, 71% of nbd-null)
+        v = self.verdicts(with_null(270, 1000, 380))
+        for what in ("durable 4k randread IOPS vs local disk", "durable 1M seqwrite MB/s vs local disk"):
+            self.assertFalse(v[what].met)
+            self.assertEqual(v[what].note, "NBD client limit: nbd-null reaches 38% of local; "
+                                            "strata is 71% of nbd-null")
+        line = [x for x in report.verdict_lines(list(v.values())).splitlines()
+                if "4k randread IOPS vs local disk" in x][0]
+        self.assertTrue(line.endswith("MISSED (NBD client limit: nbd-null reaches 38% of local; "
+                                      "strata is 71% of nbd-null)"), line)
+
+    def test_missed_above_the_client_limit_has_no_explanation(self):
+        # nbd-null reaches 90% of local: the goal is in reach of an NBD server.
+        v = self.verdicts(with_null(500, 1000, 900))
+        what = "durable 4k randwrite IOPS vs local disk"
+        self.assertFalse(v[what].met)
+        self.assertEqual(v[what].note, "")
+        line = [x for x in report.verdict_lines(list(v.values())).splitlines() if what in x][0]
+        self.assertTrue(line.endswith("MISSED"), line)
+
+    def test_met_and_other_targets_get_no_note(self):
+        v = self.verdicts(with_null(700, 1000, 380, peers=800))
+        self.assertTrue(v["durable 4k randread IOPS vs local disk"].met)
+        self.assertFalse(v["durable 4k randread IOPS vs qemu-nbd"].met)
+        self.assertTrue(all(x.note == "" for x in v.values()), v)
+
+    def test_no_note_when_nbd_null_did_not_run(self):
+        v = self.verdicts(with_null(270, 1000, 380), systems=ALL)
+        self.assertEqual(v["durable 4k randread IOPS vs local disk"].note, "")
+        results = with_null(270, 1000, 380)
+        del results["nbd-null"]["randread"]   # nbd-null in the run, but failed there
+        self.assertEqual(self.verdicts(results)["durable 4k randread IOPS vs local disk"].note, "")
+
+    def test_failed_strata_keeps_the_limit_half_of_the_note(self):
+        results = with_null(1, 1000, 380)
+        del results["strata"]
+        v = self.verdicts(results)["durable 4k randread IOPS vs local disk"]
+        self.assertEqual(v.note, "NBD client limit: nbd-null reaches 38% of local")
+
+    def test_nbd_null_is_not_a_peer(self):
+        v = self.verdicts(with_null(1, 1000, 1))
+        self.assertEqual(len(v), 10)   # the same targets as without nbd-null
+        self.assertFalse([w for w in v if "nbd-null" in w])
+        self.assertEqual(report.fio_verdicts("durable", with_null(1, 1, 1), ["nbd-null"]), [])
+
+    def test_client_limit_line(self):
+        line = report.client_limit_line("durable", with_null(270, 1000, 380), WITH_NULL)
+        self.assertEqual(len(line.splitlines()), 1)
+        self.assertTrue(line.startswith("durable  NBD client limit (nbd-null"), line)
+        self.assertIn("4k randread 380 IOPS (38% of local)", line)
+        self.assertIn("4k randwrite 380 IOPS (38% of local)", line)
+        self.assertIn("1M seqread 1.6 MB/s (38% of local)", line)   # 380 x 4096 bytes/s
+        self.assertIn("1M seqwrite 1.6 MB/s", line)
+
+    def test_client_limit_line_without_local_or_nbd_null(self):
+        results = {"nbd-null": {"randread": res(500)}}
+        line = report.client_limit_line("cached", results, ["nbd-null"])
+        self.assertIn("4k randread 500 IOPS,", line)
+        self.assertIn("4k randwrite -", line)
+        self.assertEqual(report.client_limit_line("cached", with_null(1, 1, 1), ALL), "")
 
 
 class FlushTable(unittest.TestCase):
@@ -211,6 +315,26 @@ class Json(unittest.TestCase):
         self.assertEqual(doc["snapshots"][0]["mode"], "durable")
         self.assertEqual(doc["fs"]["vs_local"]["strata"]["pgbench_init_s"], 1.0)
         self.assertEqual(doc["failures"], {"cached/nbdkit": "boom"})
+
+    def test_carries_the_client_limit(self):
+        runs = {"durable": with_null(270, 1000, 380)}
+        doc = report.to_json(runs, WITH_NULL, {}, [], "durable", {}, [], {}, {}, {"durable": {}})
+        mode = doc["modes"]["durable"]
+        self.assertAlmostEqual(mode["ratios"]["randread"]["nbd-null"], 270 / 380)
+        self.assertAlmostEqual(mode["ratios"]["randread"]["qemu-nbd"], 0.27)
+        limit = mode["client_limit"]["randread"]
+        self.assertEqual(limit["iops"], 380)
+        self.assertAlmostEqual(limit["vs_local_iops"], 0.38)
+        self.assertEqual(limit["client_cpu_pct"], 97.4)
+        self.assertEqual(mode["results"]["nbd-null"]["randread"]["client_cpu_pct"], 97.4)
+        self.assertIn("client_usr_pct", mode["results"]["strata"]["randread"])
+        notes = {v["what"]: v["note"] for v in doc["verdicts"]}
+        self.assertTrue(notes["durable 4k randread IOPS vs local disk"].startswith("NBD client limit"))
+        self.assertEqual(notes["durable 4k randread IOPS vs qemu-nbd"], "")
+        self.assertNotIn("nbd-null", {v["what"] for v in doc["verdicts"]})
+        runs = {"durable": uniform(1, 1, 1, 1)}
+        doc = report.to_json(runs, ALL, {}, [], "durable", {}, [], {}, {}, {"durable": {}})
+        self.assertIsNone(doc["modes"]["durable"]["client_limit"]["randread"])
 
 
 if __name__ == "__main__":

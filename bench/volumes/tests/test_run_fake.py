@@ -94,6 +94,31 @@ class FakeStrataRun(unittest.TestCase):
             self.assertIn("cached flush cost", run.stdout)   # --fsync 4 flushes in the cached mode too
             self.assertNotIn("== durable mode", run.stdout)
 
+    def test_nbd_null_is_the_client_limit(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "figures.json")
+            work = os.path.join(tmp, "work")
+            run = subprocess.run(
+                [sys.executable, BENCH, "--systems", "strata,nbd-null", "--strata-bin", FAKE,
+                 "--modes", "durable", "--size", "16M", "--runtime", "1", "--ramp", "0",
+                 "--no-snapshots", "--no-fs", "--work-dir", work, "--json", out],
+                capture_output=True, text=True, timeout=300)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            doc = json.load(open(out))
+            mode = doc["modes"]["durable"]
+            null = mode["results"]["nbd-null"]
+            self.assertEqual(sorted(null), ["randread", "randwrite", "seqread", "seqwrite"])
+            self.assertTrue(all(r["iops"] > 0 for r in null.values()))
+            self.assertGreater(null["randwrite"]["flushes"], 0)     # FLUSHes are accepted
+            self.assertTrue(all(r["client_cpu_pct"] is not None
+                                for per in mode["results"].values() for r in per.values()))
+            self.assertIsNotNone(mode["ratios"]["randread"]["nbd-null"])
+            self.assertEqual(mode["client_limit"]["randread"]["iops"], null["randread"]["iops"])
+            self.assertIn("strata/nbd-null", run.stdout)
+            self.assertIn("fio cpu%", run.stdout)
+            self.assertIn("durable  NBD client limit (nbd-null", run.stdout)
+            self.assertEqual(os.listdir(work), [], "the work dir must be removed")
+
     def test_missing_binary_fails_the_run(self):
         with tempfile.TemporaryDirectory() as tmp:
             run = subprocess.run(

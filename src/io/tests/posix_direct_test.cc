@@ -125,6 +125,63 @@ TEST_F(PosixDirect, GatheredUnalignedPartsMatchAModel) {
   EXPECT_EQ(buffered_read(0, model.size()), model);
 }
 
+// A batch mixes what goes to the ring (aligned reads of direct files) with
+// what cannot (unaligned ones, buffered files), reads past the end, and a
+// closed file; every request gets what read_at would have given it.
+TEST_F(PosixDirect, ReadBatchMatchesReadAtForEveryKindOfRequest) {
+  if (!fs_->batches_reads()) GTEST_SKIP() << "no io_uring on this kernel: read_batch reads one at a time";
+  std::mt19937_64 rng(7);
+  std::vector<uint8_t> model(1 * MiB + 5000);
+  for (auto& v : model) v = static_cast<uint8_t>(rng());
+  ASSERT_TRUE(file_->write_at(0, model).ok());
+  auto buffered = fs_->open(join_path(dir_, "d"), open_mode::read_only);
+  ASSERT_TRUE(buffered.ok());
+  const uint64_t file_bytes = *file_->size();  // the unaligned write rounded the end up to a block
+  for (int round = 0; round < 20; ++round) {
+    const size_t count = 1 + rng() % 100;  // past the ring's depth too
+    std::vector<aligned_buffer> bufs;
+    std::vector<read_request> batch;
+    bufs.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const bool aligned = rng() % 4 != 0;
+      const uint64_t offset = aligned ? (rng() % (file_bytes / 4096 + 2)) * 4096 : rng() % (file_bytes + 100);
+      const size_t bytes = aligned ? 4096 * (1 + rng() % 16) : 1 + rng() % 9000;
+      bufs.emplace_back(bytes + 4096);
+      auto out = bufs.back().span().subspan(aligned ? 0 : 1, bytes);
+      file* from = rng() % 5 == 0 ? buffered->get() : file_.get();
+      batch.push_back(read_request{from, offset, out});
+    }
+    fs_->read_batch(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& r = batch[i];
+      ASSERT_TRUE(r.got.ok()) << r.got.err().message;
+      const uint64_t expect = r.offset >= file_bytes ? 0 : std::min<uint64_t>(r.out.size(), file_bytes - r.offset);
+      ASSERT_EQ(*r.got, expect) << "round " << round << " request " << i << " at " << r.offset;
+      std::vector<uint8_t> want(expect, 0);
+      for (uint64_t k = 0; k < expect; ++k) want[k] = r.offset + k < model.size() ? model[r.offset + k] : 0;
+      ASSERT_TRUE(std::equal(want.begin(), want.end(), r.out.begin())) << "round " << round << " request " << i;
+    }
+  }
+}
+
+TEST_F(PosixDirect, ReadBatchReportsAClosedFileAndStillServesTheRest) {
+  aligned_buffer data(8192);
+  std::fill(data.span().begin(), data.span().end(), 0x42);
+  ASSERT_TRUE(file_->write_at(0, data.span()).ok());
+  auto other = fs_->open_direct(join_path(dir_, "closed"), open_mode::create);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->close().ok());
+  aligned_buffer a(4096), b(4096), c(4096);
+  std::vector<read_request> batch = {{file_.get(), 0, a.span()}, {other->get(), 0, b.span()}, {file_.get(), 4096, c.span()}};
+  fs_->read_batch(batch);
+  ASSERT_TRUE(batch[0].got.ok());
+  EXPECT_EQ(*batch[0].got, 4096u);
+  EXPECT_EQ(a.data()[4095], 0x42);
+  EXPECT_FALSE(batch[1].got.ok());
+  ASSERT_TRUE(batch[2].got.ok());
+  EXPECT_EQ(c.data()[0], 0x42);
+}
+
 TEST(PosixDirectUnsupported, AFileSystemWithoutDirectIoSaysSo) {
   struct statfs st {};
   if (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC) GTEST_SKIP() << "no tmpfs at /dev/shm";

@@ -52,6 +52,16 @@ class fake_handle final : public volumes::export_handle {
     return runs;
   }
 
+  void read_batch(std::span<volumes::read_call> calls) override {
+    {
+      std::lock_guard lock(disk_->mu);
+      disk_->read_batches.push_back(calls.size());
+    }
+    for (auto& c : calls) c.runs = read(c.offset, c.out);
+  }
+
+  bool batches_reads() const override { return disk_->batches_reads; }
+
   status write(uint64_t offset, std::span<const uint8_t> data, bool fua) override {
     std::lock_guard lock(disk_->mu);
     STRATA_TRY(injected("write", offset, data.size(), fua));

@@ -32,6 +32,8 @@ struct fake_disk {
   std::optional<error> fail_next;       // the next data call fails with this (once)
   uint32_t read_delay_ms = 0;           // reads sleep this long first (ordering tests)
   bool garbage_in_holes = false;        // reads leave 0x5A in zero runs (the contract lets callers not trust them)
+  bool batches_reads = false;           // handles report batches_reads(), so connections gather READs
+  std::vector<size_t> read_batches;     // the size of each read_batch call, in call order
 };
 
 class fake_volumes final : public volumes::service {

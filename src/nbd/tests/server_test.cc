@@ -12,6 +12,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "nbd/tests/fake_volumes.h"
@@ -395,6 +396,54 @@ TEST_F(ServerTest, PipelinedRequestsPastTheInFlightLimitAllComplete) {
   }
   EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
   for (int i = 0; i < count; ++i) ASSERT_EQ(disk_->bytes[i * block + 17], i + 1);
+}
+
+class ReadBatchTest : public ServerTest {
+ protected:
+  // Sends `count` pipelined one-block READs and checks that each reply
+  // carries its own block; returns the export's read_batch sizes.
+  std::vector<size_t> pipeline_reads(bool export_batches) {
+    for (uint64_t b = 0; b < disk_bytes / block; ++b) {
+      std::fill_n(disk_->bytes.begin() + static_cast<long>(b * block), block, static_cast<uint8_t>(b + 1));
+      disk_->allocated[b] = true;
+    }
+    disk_->batches_reads = export_batches;
+    disk_->read_delay_ms = 3;  // lets requests queue up behind a running read
+    server_limits limits;
+    limits.worker_threads = 2;
+    start(limits);
+    test_client c(server_->port());
+    EXPECT_TRUE(c.go("vol"));
+    constexpr int count = 96;
+    std::vector<uint8_t> all;
+    for (int i = 0; i < count; ++i) {
+      auto req = testing::request_bytes(cmd_read, 0, 2000 + i, (i % 64) * block, block);
+      all.insert(all.end(), req.begin(), req.end());
+    }
+    EXPECT_TRUE(c.send(all));
+    for (int i = 0; i < count; ++i) {
+      auto m = c.read_message();
+      EXPECT_TRUE(m.ok && m.error == 0 && m.type == reply_type_offset_data) << i;
+      EXPECT_EQ(m.payload.size(), 8 + block);
+      if (m.payload.size() != 8 + block) break;
+      EXPECT_EQ(m.payload[8 + 17], static_cast<uint8_t>((m.handle - 2000) % 64 + 1)) << m.handle;
+    }
+    std::lock_guard lock(disk_->mu);
+    return disk_->read_batches;
+  }
+};
+
+TEST_F(ReadBatchTest, QueuedReadsGoToAnExportThatBatchesAsBoundedBatches) {
+  auto sizes = pipeline_reads(true);
+  EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), size_t{0}), 96u);
+  EXPECT_GT(*std::max_element(sizes.begin(), sizes.end()), 1u);
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), 32u);
+}
+
+TEST_F(ReadBatchTest, ReadsGoOneAtATimeToAnExportThatDoesNotBatch) {
+  auto sizes = pipeline_reads(false);
+  EXPECT_EQ(sizes.size(), 96u);
+  EXPECT_EQ(*std::max_element(sizes.begin(), sizes.end()), 1u);
 }
 
 TEST_F(ServerTest, TheByteBudgetHoldsBackWritesWithoutLosingAny) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/aligned_buffer.h"
 #include "io/fs.h"
 #include "io/tests/temp_dir.h"
 #include "meta/kv.h"
@@ -101,6 +102,50 @@ TEST_F(DirectIo, UnalignedWritesAndReadsMatchAModelAcrossASnapshotAndARestart) {
   open();
   EXPECT_EQ(read(*exp("v@s"), 0, size_bytes), frozen);
   EXPECT_EQ(read(*exp("v"), 0, size_bytes), model);
+}
+
+// A batch of reads on a clone whose blocks come from three layers (its own,
+// the snapshot's, holes) gives what one read at a time gives, and a call
+// past the end fails alone.
+TEST_F(DirectIo, ABatchOfReadsAcrossLayersMatchesReadsOneAtATime) {
+  constexpr uint64_t size_bytes = 4 * MiB;
+  ASSERT_TRUE(svc_->create_volume("v", size_bytes).ok());
+  std::mt19937_64 rng(11);
+  {
+    auto h = exp("v");
+    for (int i = 0; i < 40; ++i) write(*h, rng() % (size_bytes - 20000), random_bytes(rng, 1 + rng() % 20000));
+  }
+  ASSERT_TRUE(svc_->create_snapshot("v", "s").ok());
+  ASSERT_TRUE(svc_->create_clone("v", "s", "c").ok());
+  auto h = exp("c");
+  EXPECT_EQ(h->batches_reads(), fs_->batches_reads());
+  for (int i = 0; i < 40; ++i) write(*h, rng() % (size_bytes - 9000), random_bytes(rng, 1 + rng() % 9000));
+  for (int round = 0; round < 10; ++round) {
+    std::vector<aligned_buffer> bufs;
+    std::vector<read_call> calls;
+    const size_t count = 1 + rng() % 40;
+    bufs.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const bool aligned = rng() % 3 != 0;
+      const size_t bytes = aligned ? 4096 * (1 + rng() % 8) : 1 + rng() % 9000;
+      const uint64_t offset = aligned ? (rng() % ((size_bytes - bytes) / 4096)) * 4096 : rng() % (size_bytes - bytes);
+      bufs.emplace_back(bytes + 4096);
+      calls.push_back(read_call{offset, bufs.back().span().subspan(aligned ? 0 : 1, bytes)});
+    }
+    aligned_buffer past(4096);
+    calls.push_back(read_call{size_bytes, past.span()});
+    h->read_batch(calls);
+    EXPECT_FALSE(calls.back().runs.ok());
+    calls.pop_back();
+    for (const auto& c : calls) {
+      ASSERT_TRUE(c.runs.ok()) << c.runs.err().message;
+      uint64_t covered = 0;
+      for (const auto& run : *c.runs) covered += run.length_bytes;
+      EXPECT_EQ(covered, c.out.size());
+      const auto one = read(*h, c.offset, c.out.size());
+      ASSERT_TRUE(std::equal(one.begin(), one.end(), c.out.begin())) << "round " << round << " at " << c.offset;
+    }
+  }
 }
 
 TEST_F(DirectIo, ZeroingAndTrimmingUnalignedRangesReadBackAsZeros) {
