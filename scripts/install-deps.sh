@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
-  librocksdb-dev libisal-dev liburing-dev libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev zlib1g-dev
+  librocksdb-dev libisal-dev liburing-dev libpg-query-dev libprotobuf-c-dev libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   protobuf-compiler protobuf-compiler-grpc libgrpc++-dev libprotobuf-dev

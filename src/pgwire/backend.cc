@@ -371,6 +371,7 @@ void backend::send_error(const sql::error& e) {
   f.message = e.message;
   f.detail = e.detail;
   f.hint = e.hint;
+  f.position = e.position;
   put_error(out_, f);
   stats_.error_codes.push_back(f.sqlstate.size() == 5 ? f.sqlstate : std::string(sqlstate::internal_error));
   if (simple_) simple_->failed = true;

@@ -113,6 +113,7 @@ void put_error(std::string& out, const error_fields& e) {
   field('M', e.message.empty() ? std::string("unknown error") : e.message);
   field('D', e.detail);
   field('H', e.hint);
+  if (e.position > 0) field('P', std::to_string(e.position));
   out.push_back('\0');
   end_message(out, m);
 }

@@ -142,6 +142,7 @@ struct error_fields {
   std::string message;
   std::string detail;
   std::string hint;
+  uint32_t position = 0;  // 'P': 1-based character of the query; 0 leaves the field out
 };
 void put_error(std::string& out, const error_fields& e);
 

@@ -490,6 +490,10 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return run_transaction_command(st);
     case route::setting:
       return run_setting(st);
+    case route::maintenance:
+      return run_maintenance(st);
+    case route::truncate:
+      return run_truncate(st);
     case route::duckdb:
       return run_duckdb(st, params);
     case route::insert:
@@ -595,21 +599,101 @@ outcome<std::unique_ptr<cursor>> session_impl::run_ddl(statement& st) {
     }
     return std::unique_ptr<cursor>(std::make_unique<command_cursor>("CREATE TABLE"));
   }
-  const auto& drop = *st.drop;
-  if (!drop.if_exists) {
-    for (const auto& name : drop.names) {
-      if (!find_table("", name)) {
-        return error{"42P01", fmt::format("table \"{}\" does not exist", name), {}, "\\dt lists the tables."};
+  return run_drop(*st.drop);
+}
+
+namespace {
+
+bool names_temp_schema(const std::string& schema) { return schema == "pg_temp" || schema == "temp"; }
+bool names_strata_schema(const std::string& schema) {
+  return schema.empty() || schema == "public" || schema == "main";
+}
+
+// PostgreSQL says "table" in DROP TABLE's error and "relation" in the others'.
+error no_such_table(const qualified_name& t, std::string_view noun) {
+  if (!names_strata_schema(t.schema) && !names_temp_schema(t.schema)) {
+    return error{"3F000", fmt::format("schema \"{}\" does not exist", t.schema), {}, {}};
+  }
+  return error{"42P01", fmt::format("{} \"{}\" does not exist", noun, t.name), {}, "\\dt lists the tables."};
+}
+
+}  // namespace
+
+bool session_impl::is_temp_table(const std::string& name) {
+  auto r = conn_.Query("SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = $1", duckdb::Value(name));
+  if (r->HasError()) return false;
+  auto chunk = r->Fetch();
+  return chunk && chunk->size() > 0;
+}
+
+outcome<session_impl::resolved_tables> session_impl::resolve_tables(const std::vector<qualified_name>& names,
+                                                                    bool skip_missing, std::string_view noun) {
+  resolved_tables found;
+  for (const auto& t : names) {
+    if (names_strata_schema(t.schema)) {
+      if (auto info = find_table("", t.name)) {
+        found.strata.push_back(info->schema.name);
+        continue;
       }
     }
+    if ((names_strata_schema(t.schema) || names_temp_schema(t.schema)) && is_temp_table(t.name)) {
+      found.temp.push_back(t.name);
+      continue;
+    }
+    if (!skip_missing) return no_such_table(t, noun);
   }
-  for (const auto& name : drop.names) {
-    auto info = find_table("", name);
-    if (!info) continue;
-    auto r = parts_.tables.drop_table(info->schema.name, drop.if_exists);
+  return found;
+}
+
+// Every name is checked before anything is dropped, so a missing one (without
+// IF EXISTS) drops nothing. Session TEMP tables are DuckDB's, Strata's own
+// tables the tables service's.
+outcome<std::unique_ptr<cursor>> session_impl::run_drop(const drop_table_statement& drop) {
+  auto found = resolve_tables(drop.tables, drop.if_exists, "table");
+  if (!found.ok()) return found.err();
+  for (const auto& name : found.value().strata) {
+    auto r = parts_.tables.drop_table(name, drop.if_exists);
     if (!r.ok()) return tables_error(r.err());
   }
+  for (const auto& name : found.value().temp) {
+    auto r = duck_exec("DROP TABLE IF EXISTS temp.main." + quote_identifier(name));
+    if (!r.ok()) return r.err();
+  }
   return std::unique_ptr<cursor>(std::make_unique<command_cursor>("DROP TABLE"));
+}
+
+// PostgreSQL's VACUUM reclaims dead rows and ANALYZE samples statistics.
+// Strata's logs have no dead rows to reclaim in place (compaction is its own
+// mechanism), and strata_scan reads column statistics afresh at every bind,
+// so both only check that their tables exist.
+outcome<std::unique_ptr<cursor>> session_impl::run_maintenance(statement& st) {
+  if (st.tag == "VACUUM" && state_ != transaction_state::idle) {
+    return error{"25001", "VACUUM cannot run inside a transaction block", {}, {}};
+  }
+  auto found = resolve_tables(st.relations, false, "relation");
+  if (!found.ok()) return found.err();
+  return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
+}
+
+// TRUNCATE empties Strata tables at once, as DDL (docs/sql.md): it is not
+// undone by ROLLBACK. A block that already buffered rows is refused, since
+// PostgreSQL would truncate those rows too.
+outcome<std::unique_ptr<cursor>> session_impl::run_truncate(statement& st) {
+  if (txn_ && txn_->buffered_bytes() > 0) {
+    return error{"0A000", "TRUNCATE in a transaction block that has already written rows is not supported", {},
+                 "TRUNCATE before the block's first write, or outside the block."};
+  }
+  auto found = resolve_tables(st.relations, false, "relation");
+  if (!found.ok()) return found.err();
+  if (!found.value().strata.empty()) {
+    auto r = parts_.tables.truncate_tables(found.value().strata);
+    if (!r.ok()) return tables_error(r.err());
+  }
+  for (const auto& name : found.value().temp) {
+    auto r = duck_exec("TRUNCATE temp.main." + quote_identifier(name));
+    if (!r.ok()) return r.err();
+  }
+  return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_duckdb(statement& st, const std::vector<parameter>& params) {

@@ -34,6 +34,7 @@ struct error {
   std::string message;
   std::string detail;
   std::string hint;
+  uint32_t position = 0;  // 1-based character in the statement the error points at; 0: none
 };
 
 template <class T>

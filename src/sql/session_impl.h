@@ -15,6 +15,7 @@
 #include "sql/duckdb_bridge.h"
 #include "sql/session.h"
 #include "sql/settings.h"
+#include "sql/pg_parse.h"
 #include "sql/statements.h"
 #include "sql/watchdog.h"
 #include "tables/service.h"
@@ -51,6 +52,8 @@ enum class route : uint8_t {
   commit,
   rollback,
   setting,
+  maintenance,  // VACUUM, ANALYZE: checks its tables; statistics are read fresh at every bind
+  truncate,
   duckdb,
   insert,
   update,
@@ -91,6 +94,7 @@ class statement final : public prepared {
   std::string tag;  // fixed command tag, when there is one
   std::optional<create_table_statement> create;
   std::optional<drop_table_statement> drop;
+  std::vector<qualified_name> relations;  // maintenance (none: all) and truncate routes: the tables named
   std::optional<copy_statement> copy_stmt;
   tables::table_schema copy_schema;         // copy_in target / copy_out table
   std::vector<uint32_t> copy_columns;       // table column per input column
@@ -209,7 +213,11 @@ class session_impl final : public session {
  private:
   outcome<std::shared_ptr<prepared>> prepare_inner(std::string_view sql, const std::vector<uint32_t>& hints);
   outcome<std::unique_ptr<cursor>> execute_inner(statement& stmt, const std::vector<parameter>& params);
-  outcome<std::shared_ptr<statement>> prepare_transaction_word(const std::vector<std::string>& words, std::string_view sql);
+  // From PostgreSQL's parse tree (pg_parse.h); nullopt: the statement is not routed by its tree yet.
+  std::optional<outcome<std::shared_ptr<statement>>> prepare_from_tree(const PgQuery__Node& node);
+  outcome<std::shared_ptr<statement>> prepare_transaction(const PgQuery__TransactionStmt& t);
+  outcome<std::shared_ptr<statement>> prepare_maintenance(const PgQuery__VacuumStmt& v);
+  outcome<std::shared_ptr<statement>> prepare_truncate(const PgQuery__TruncateStmt& t);
   outcome<std::shared_ptr<statement>> prepare_duckdb(std::string_view sql, const std::vector<uint32_t>& hints);
   outcome<std::shared_ptr<statement>> prepare_copy(copy_statement copy);
   status fill_parameters(statement& st, const std::vector<uint32_t>& hints);
@@ -217,6 +225,19 @@ class session_impl final : public session {
   outcome<std::unique_ptr<cursor>> run_setting(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_catalog(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_ddl(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_drop(const drop_table_statement& drop);
+  outcome<std::unique_ptr<cursor>> run_maintenance(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_truncate(statement& stmt);
+  // Sorts names into Strata tables and this session's TEMP tables; the
+  // first that is neither is the error.
+  struct resolved_tables {
+    std::vector<std::string> strata;
+    std::vector<std::string> temp;
+  };
+  outcome<resolved_tables> resolve_tables(const std::vector<qualified_name>& names, bool skip_missing,
+                                         std::string_view noun);
+  // Whether `name` is one of this session's TEMP tables (DuckDB's).
+  bool is_temp_table(const std::string& name);
   outcome<std::unique_ptr<cursor>> run_duckdb(statement& stmt, const std::vector<parameter>& params);
   void fail_block();
 

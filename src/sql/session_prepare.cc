@@ -184,13 +184,13 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
     st->kind_ = statement_kind::empty;
     return finish(st);
   }
+  auto tree = pg_tree::parse(sql);
+  if (tree.ok() && tree.value().size() == 1) {
+    if (auto routed = prepare_from_tree(tree.value().statement(0))) return finish(std::move(*routed));
+  }
   auto words = leading_words(sql, 4);
   if (!words.empty()) {
     const std::string& w = words[0];
-    if (w == "begin" || w == "start" || w == "commit" || w == "end" || w == "rollback" || w == "abort" ||
-        w == "savepoint" || w == "release" || (w == "prepare" && words.size() > 1 && words[1] == "transaction")) {
-      return finish(prepare_transaction_word(words, sql));
-    }
     if (auto setting = parse_setting_command(sql)) {
       if (!setting->ok()) return setting->err();
       auto st = std::make_shared<statement>();
@@ -236,21 +236,6 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
         return finish(st);
       }
     }
-    if (w == "drop") {
-      if (auto drop = parse_drop_table(sql)) {
-        if (!drop->ok()) return drop->err();
-        bool any_strata = false;
-        for (const auto& name : drop->value().names) any_strata |= find_table("", name).has_value();
-        // Names that are no Strata table may be session TEMP tables: DuckDB drops those.
-        if (any_strata) {
-          auto st = std::make_shared<statement>();
-          st->how = route::drop_table;
-          st->drop = drop->value();
-          st->tag = "DROP TABLE";
-          return finish(st);
-        }
-      }
-    }
     if (w == "copy") {
       if (auto copy = parse_copy(sql)) {
         if (!copy->ok()) return copy->err();
@@ -258,48 +243,125 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
       }
     }
   }
-  auto st = prepare_duckdb(sql, hints);
-  if (!st.ok()) return st.err();
+  outcome<std::shared_ptr<statement>> st = error{};
+  try {
+    st = prepare_duckdb(sql, hints);
+  } catch (const std::exception& ex) {  // DuckDB's parser throws
+    st = duck_error(duckdb::ErrorData(ex));
+  }
+  // Text that is not PostgreSQL gets PostgreSQL's own syntax error, unless DuckDB runs it.
+  if (!st.ok()) return !tree.ok() && st.err().sqlstate == "42601" ? tree.err() : st.err();
   auto f = fill_parameters(*st.value(), hints);
   if (!f.ok()) return f.err();
   return finish(st);
 }
 
-outcome<std::shared_ptr<statement>> session_impl::prepare_transaction_word(const std::vector<std::string>& words,
-                                                                          std::string_view sql) {
-  const std::string& w = words[0];
+std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tree(const PgQuery__Node& node) {
+  switch (node.node_case) {
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+      return prepare_transaction(*node.transaction_stmt);
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+      return prepare_maintenance(*node.vacuum_stmt);
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+      return prepare_truncate(*node.truncate_stmt);
+    case PG_QUERY__NODE__NODE_DROP_STMT: {
+      if (node.drop_stmt->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) return std::nullopt;
+      auto st = std::make_shared<statement>();
+      st->how = route::drop_table;
+      st->drop = read_drop_table(*node.drop_stmt);
+      st->tag = "DROP TABLE";
+      return st;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+namespace {
+
+// BEGIN's options as the words check_transaction_mode reads (one policy for
+// BEGIN, START TRANSACTION and SET TRANSACTION).
+std::string transaction_mode_words(const PgQuery__TransactionStmt& t) {
+  std::string words;
+  for (size_t i = 0; i < t.n_options; ++i) {
+    const PgQuery__Node* n = t.options[i];
+    if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
+    const std::string_view name = n->def_elem->defname;
+    const PgQuery__Node* arg = n->def_elem->arg;
+    if (name == "transaction_isolation") words += fmt::format("isolation level {}, ", const_text(arg));
+    if (name == "transaction_read_only") words += const_int(arg) != 0 ? "read only, " : "read write, ";
+    if (name == "transaction_deferrable") words += const_int(arg) != 0 ? "deferrable, " : "not deferrable, ";
+  }
+  return words;
+}
+
+}  // namespace
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_transaction(const PgQuery__TransactionStmt& t) {
   auto st = std::make_shared<statement>();
-  auto rest = [&](size_t skip) {
-    auto t = tokenize(sql, 64);
-    std::string out;
-    for (size_t i = skip; i < t.size(); ++i) {
-      if (t[i].type == token::kind::symbol && t[i].text == ";") continue;
-      out += t[i].text + " ";
+  switch (t.kind) {
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START: {
+      auto mode = check_transaction_mode(transaction_mode_words(t));
+      if (!mode.ok()) return mode.err();
+      st->how = route::begin;
+      st->tag = t.kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START ? "START TRANSACTION" : "BEGIN";
+      return st;
     }
-    return out;
-  };
-  if (w == "savepoint" || w == "release" ||
-      (w == "rollback" && std::find(words.begin(), words.end(), "to") != words.end())) {
-    return error{"0A000", "savepoints are not supported", {}, "Use BEGIN, COMMIT and ROLLBACK of the whole block."};
-  }
-  if (w == "prepare" || (words.size() > 1 && words[1] == "prepared")) {
-    return error{"0A000", "two-phase commit (PREPARE TRANSACTION) is not supported", {}, {}};
-  }
-  if (w == "begin" || w == "start") {
-    if (w == "start" && (words.size() < 2 || words[1] != "transaction")) {
-      return error{"42601", "syntax error: START TRANSACTION expected", {}, {}};
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK: {
+      const bool commit = t.kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT;
+      if (t.chain) {
+        return error{"0A000", fmt::format("{} AND CHAIN is not supported", commit ? "COMMIT" : "ROLLBACK"), {},
+                     "End the block, then BEGIN the next one."};
+      }
+      st->how = commit ? route::commit : route::rollback;
+      st->tag = commit ? "COMMIT" : "ROLLBACK";
+      return st;
     }
-    auto mode = check_transaction_mode(rest(w == "start" ? 2 : 1));
-    if (!mode.ok()) return mode.err();
-    st->how = route::begin;
-    st->tag = "BEGIN";
-  } else if (w == "commit" || w == "end") {
-    st->how = route::commit;
-    st->tag = "COMMIT";
-  } else {
-    st->how = route::rollback;
-    st->tag = "ROLLBACK";
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
+    case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO:
+      return error{"0A000", "savepoints are not supported", {}, "Use BEGIN, COMMIT and ROLLBACK of the whole block."};
+    default:
+      return error{"0A000", "two-phase commit (PREPARE TRANSACTION, COMMIT PREPARED) is not supported", {}, {}};
   }
+}
+
+namespace {
+
+// The tables a VACUUM or TRUNCATE names (RangeVar nodes, or VacuumRelations holding one).
+std::vector<qualified_name> relations_of(PgQuery__Node* const* nodes, size_t count) {
+  std::vector<qualified_name> names;
+  for (size_t i = 0; i < count; ++i) {
+    const PgQuery__Node* n = nodes[i];
+    if (n != nullptr && n->node_case == PG_QUERY__NODE__NODE_VACUUM_RELATION) {
+      const PgQuery__RangeVar* r = n->vacuum_relation->relation;
+      if (r != nullptr) names.push_back(qualified_name{r->schemaname, r->relname});
+    } else if (n != nullptr && n->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+      names.push_back(qualified_name{n->range_var->schemaname, n->range_var->relname});
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_maintenance(const PgQuery__VacuumStmt& v) {
+  auto st = std::make_shared<statement>();
+  st->how = route::maintenance;
+  st->tag = v.is_vacuumcmd ? "VACUUM" : "ANALYZE";
+  st->relations = relations_of(v.rels, v.n_rels);
+  return st;
+}
+
+// RESTART IDENTITY and CASCADE are accepted: no sequence or foreign key can
+// depend on a Strata table yet.
+outcome<std::shared_ptr<statement>> session_impl::prepare_truncate(const PgQuery__TruncateStmt& t) {
+  auto st = std::make_shared<statement>();
+  st->how = route::truncate;
+  st->tag = "TRUNCATE TABLE";
+  st->relations = relations_of(t.relations, t.n_relations);
   return st;
 }
 

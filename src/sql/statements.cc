@@ -1,5 +1,6 @@
-// CREATE TABLE and DROP TABLE parsers (COPY is copy_statement.cc; the lexer
-// and shared name rules are statement_parser.cc).
+// The CREATE TABLE parser. DROP TABLE is read off PostgreSQL's parse tree
+// (pg_parse.h), COPY is copy_statement.cc, and the lexer and shared name
+// rules are statement_parser.cc.
 #include "sql/statements.h"
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "sql/statement_parser.h"
+#include "sql/storage_parameters.h"
 
 namespace strata::sql {
 namespace stmt {
@@ -369,15 +371,34 @@ class create_table_parser {
     for (;;) {
       std::string option;
       SQL_TRY(parse_name(p_, option));
-      if (option != "buckets") {
-        return make_sql_error("22023", "unrecognized parameter \"" + option + "\"",
-                              "The only table option is buckets: WITH (buckets = n).");
+      if (option == "buckets") {
+        if (!p_.accept_punct('=')) return p_.syntax_error();
+        SQL_TRY(parse_buckets(with_buckets_));
+      } else {
+        SQL_TRY(parse_storage_parameter(option));
       }
-      if (!p_.accept_punct('=')) return p_.syntax_error();
-      SQL_TRY(parse_buckets(with_buckets_));
       if (p_.accept_punct(')')) return std::nullopt;
       if (!p_.accept_punct(',')) return p_.syntax_error();
     }
+  }
+
+  // One of PostgreSQL's storage parameters (storage_parameters.h): name[.name] [= value].
+  maybe_error parse_storage_parameter(std::string option) {
+    if (p_.accept_punct('.')) {
+      std::string second;
+      SQL_TRY(parse_name(p_, second));
+      option += "." + second;
+    }
+    std::optional<std::string> value;
+    if (p_.accept_punct('=')) {
+      const bool negative = p_.accept_punct('-');
+      const token& t = p_.peek();
+      if (t.kind != tok::number && t.kind != tok::ident && t.kind != tok::string) return p_.syntax_error();
+      value = (negative ? "-" : "") + t.text;
+      p_.next();
+    }
+    if (auto bad = check_storage_parameter(option, value)) return bad;
+    return std::nullopt;
   }
 
   maybe_error column_index(const std::string& name, const char* what, uint32_t& out) const {
@@ -460,27 +481,6 @@ std::optional<outcome<create_table_statement>> parse_create_table(std::string_vi
   }
   return run_parser<create_table_statement>(
       p, [](parser& pp, create_table_statement& out) { return create_table_parser(pp).run(out); });
-}
-
-std::optional<outcome<drop_table_statement>> parse_drop_table(std::string_view sql) {
-  using namespace stmt;
-  parser p(sql);
-  if (!p.accept_kw("drop") || !p.accept_kw("table")) return std::nullopt;
-  return run_parser<drop_table_statement>(p, [](parser& pp, drop_table_statement& out) -> maybe_error {
-    if (pp.accept_kw("if")) {
-      if (!pp.accept_kw("exists")) return pp.syntax_error();
-      out.if_exists = true;
-    }
-    for (;;) {
-      std::string name;
-      SQL_TRY(parse_table_name(pp, name));
-      out.names.push_back(std::move(name));
-      if (!pp.accept_punct(',')) break;
-    }
-    if (!pp.accept_kw("cascade")) pp.accept_kw("restrict");
-    if (!pp.finish()) return pp.syntax_error();
-    return std::nullopt;
-  });
 }
 
 std::string quote_identifier(std::string_view name) {

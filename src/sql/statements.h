@@ -22,8 +22,14 @@ struct create_table_statement {
   bool if_not_exists = false;
 };
 
+// A table name as written: schema empty when unqualified.
+struct qualified_name {
+  std::string schema;
+  std::string name;
+};
+
 struct drop_table_statement {
-  std::vector<std::string> names;
+  std::vector<qualified_name> tables;
   bool if_exists = false;
 };
 
@@ -44,7 +50,6 @@ struct copy_statement {
 // caller hands it on), or an error (SQLSTATE 42601 and friends) when it is
 // but is malformed or unsupported.
 std::optional<outcome<create_table_statement>> parse_create_table(std::string_view sql);
-std::optional<outcome<drop_table_statement>> parse_drop_table(std::string_view sql);
 std::optional<outcome<copy_statement>> parse_copy(std::string_view sql);
 
 // Normalizes one identifier as PostgreSQL would (lower-case unless quoted).

@@ -162,7 +162,7 @@ status committer::check_buckets() {
   for (const work& w : works_) {
     if (w.bucket->dropped || w.table->dropped) {
       return make_error(errc::not_found, "table \"" + w.table->schema.name +
-                                             "\" was dropped during the transaction; nothing was committed");
+                                             "\" was dropped or truncated during the transaction; nothing was committed");
     }
     if (w.bucket->failed) {
       return make_error(errc::io_error, "an earlier fsync of " + w.bucket->dir +

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <charconv>
 #include <set>
@@ -125,7 +126,7 @@ result<std::shared_ptr<partition_rt>> service_impl::partition_for(table_rt& t, c
   std::lock_guard lock(t.mu);
   if (auto it = t.partitions.find(key); it != t.partitions.end()) return it->second;
   if (t.dropped) {
-    return make_error(errc::not_found, "table " + t.schema.name + " was dropped during the transaction; nothing was "
+    return make_error(errc::not_found, "table " + t.schema.name + " was dropped or truncated during the transaction; nothing was "
                                                                    "committed");
   }
   if (t.partitions.size() >= partitions_per_table_max) {
@@ -153,7 +154,7 @@ result<std::shared_ptr<bucket_rt>> service_impl::bucket_for(table_rt& t, partiti
   std::lock_guard lock(t.mu);
   if (p.buckets[bucket]) return p.buckets[bucket];
   if (t.dropped) {
-    return make_error(errc::not_found, "table " + t.schema.name + " was dropped during the transaction; nothing was "
+    return make_error(errc::not_found, "table " + t.schema.name + " was dropped or truncated during the transaction; nothing was "
                                                                    "committed");
   }
   auto b = std::make_shared<bucket_rt>();
@@ -250,8 +251,52 @@ status service_impl::drop_table(const std::string& name, bool if_exists) {
     }
     tables_.erase(it);
   }
-  for (const auto& p : t->partition_list()) {
-    for (const auto& b : t->buckets_of(*p)) {
+  release_storage(*t);
+  return {};
+}
+
+status service_impl::truncate_tables(const std::vector<std::string>& names) {
+  std::vector<std::shared_ptr<table_rt>> emptied;
+  {
+    std::lock_guard lock(catalog_mu_);
+    std::vector<kv_op> ops;
+    std::vector<std::shared_ptr<table_rt>> fresh;
+    uint64_t id = next_table_id_;
+    const int64_t created_ms = now_us() / 1000;
+    for (const auto& name : names) {
+      auto it = tables_.find(name);
+      if (it == tables_.end()) {
+        return make_error(errc::not_found, "table \"" + name + "\" does not exist; check the name with \\dt");
+      }
+      auto& t = it->second;
+      if (std::find(emptied.begin(), emptied.end(), t) != emptied.end()) continue;  // named twice
+      {
+        std::lock_guard tl(t->mu);
+        for (const auto& [key, p] : t->partitions) ops.push_back(remove_partition(t->id, key));
+      }
+      ops.push_back(put_table(table_record{id, created_ms, t->schema}));  // replaces the record of that name
+      fresh.push_back(make_table_rt(id, created_ms, t->schema));
+      emptied.push_back(t);
+      ++id;
+    }
+    ops.push_back(put_next_table_id(id));
+    STRATA_TRY(kv_.write_batch(ops));
+    next_table_id_ = id;
+    for (size_t i = 0; i < emptied.size(); ++i) {
+      {
+        std::lock_guard tl(emptied[i]->mu);
+        emptied[i]->dropped = true;
+      }
+      tables_[emptied[i]->schema.name] = fresh[i];
+    }
+  }
+  for (const auto& t : emptied) release_storage(*t);
+  return {};
+}
+
+void service_impl::release_storage(table_rt& t) {
+  for (const auto& p : t.partition_list()) {
+    for (const auto& b : t.buckets_of(*p)) {
       std::scoped_lock locks(b->write_mu, b->log_mu);
       b->dropped = true;
       b->log.reset();
@@ -259,9 +304,8 @@ status service_impl::drop_table(const std::string& name, bool if_exists) {
   }
   // The catalog no longer names the table: a failure below leaves files that
   // the next open removes.
-  if (auto s = state_->drop_table(t->id); !s.ok()) spdlog::warn("tables: {}", s.err().message);
-  if (auto s = fs_.remove_all(table_dir(t->id)); !s.ok()) spdlog::warn("tables: {}", s.err().message);
-  return {};
+  if (auto s = state_->drop_table(t.id); !s.ok()) spdlog::warn("tables: {}", s.err().message);
+  if (auto s = fs_.remove_all(table_dir(t.id)); !s.ok()) spdlog::warn("tables: {}", s.err().message);
 }
 
 result<table_info> service_impl::describe(const std::string& name) {

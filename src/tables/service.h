@@ -164,6 +164,10 @@ class service {
 
   virtual result<table_info> create_table(const table_schema& schema, bool if_not_exists) = 0;
   virtual status drop_table(const std::string& name, bool if_exists) = 0;
+  // Empties the tables at once and atomically (one catalog write swaps each
+  // for an empty table of the same schema, also across a crash). Not part of
+  // any transaction: rows a transaction buffered for them stay buffered.
+  virtual status truncate_tables(const std::vector<std::string>& names) = 0;
   virtual result<table_info> describe(const std::string& name) = 0;
   virtual std::vector<table_info> list_tables() = 0;
 

@@ -84,6 +84,7 @@ class service_impl final : public service {
 
   result<table_info> create_table(const table_schema& schema, bool if_not_exists) override;
   status drop_table(const std::string& name, bool if_exists) override;
+  status truncate_tables(const std::vector<std::string>& names) override;
   result<table_info> describe(const std::string& name) override;
   std::vector<table_info> list_tables() override;
   std::unique_ptr<transaction> begin() override;
@@ -93,6 +94,9 @@ class service_impl final : public service {
 
   status recover();
   result<std::shared_ptr<table_rt>> find_table(const std::string& name);
+  // After the catalog stopped naming `t`: closes its logs and removes its
+  // state and files (what is left over, the next open removes).
+  void release_storage(table_rt& t);
   std::vector<std::shared_ptr<table_rt>> all_tables();  // a snapshot of the catalog
   status commit(std::map<std::string, table_buffer>& buffers);
 

@@ -2,7 +2,7 @@
 // untrusted text (src/sql/statements.cc, split.cc, copy_format.cc). No DuckDB.
 //
 // The first input byte picks the mode; the rest is the input:
-//   0..63    the text as a statement: parse_create_table, parse_drop_table,
+//   0..63    the text as a statement: parse_create_table, PostgreSQL's parser (pg_parse.h),
 //            parse_copy and split_statements. A parsed CREATE TABLE must pass
 //            tables::validate; split pieces must be non-empty and trimmed.
 //   64..127  the text as COPY FROM STDIN data. The next 4 bytes choose the
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sql/copy_format.h"
+#include "sql/pg_parse.h"
 #include "sql/session.h"
 #include "sql/statements.h"
 #include "tables/schema.h"
@@ -55,7 +56,14 @@ void fuzz_statement(std::string_view text) {
     require(tables::validate(c->value().schema).ok(), "a parsed CREATE TABLE fails validate");
     require(!c->value().schema.columns.empty(), "a parsed CREATE TABLE has no columns");
   }
-  if (auto d = parse_drop_table(text); d && d->ok()) require(!d->value().names.empty(), "DROP TABLE without names");
+  if (auto tree = pg_tree::parse(text); tree.ok()) {
+    for (size_t i = 0; i < tree.value().size(); ++i) {
+      const PgQuery__Node& n = tree.value().statement(i);
+      if (n.node_case == PG_QUERY__NODE__NODE_DROP_STMT && n.drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
+        require(!read_drop_table(*n.drop_stmt).tables.empty(), "DROP TABLE without names");
+      }
+    }
+  }
   if (auto c = parse_copy(text); c && c->ok()) {
     require(c->value().table.empty() != c->value().query.empty(), "COPY needs exactly one of table and query");
   }

@@ -179,6 +179,9 @@ class fake_service : public tables::service {
     return make_error(errc::unsupported, "fake");
   }
   strata::status drop_table(const std::string&, bool) override { return make_error(errc::unsupported, "fake"); }
+  strata::status truncate_tables(const std::vector<std::string>&) override {
+    return make_error(errc::unsupported, "fake");
+  }
   result<tables::table_info> describe(const std::string& name) override {
     auto it = tables.find(name);
     if (it == tables.end()) return make_error(errc::not_found, "no table " + name);

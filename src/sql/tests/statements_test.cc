@@ -194,7 +194,25 @@ TEST(CreateTable, BucketCountOutOfRange) {
                    "CREATE TABLE t (a int) WITH (buckets = 99999999999999999999)"}) {
     EXPECT_EQ(create_error(sql).sqlstate, "22023") << sql;
   }
-  EXPECT_EQ(create_error("CREATE TABLE t (a int) WITH (fillfactor = 70)").sqlstate, "22023");
+}
+
+// PostgreSQL's storage parameters are accepted (they change nothing here) and
+// checked as PostgreSQL checks them; unknown ones are refused.
+TEST(CreateTable, PostgreSqlStorageParametersAreCheckedAndAccepted) {
+  auto ok = create_ok("CREATE TABLE t (a int) WITH (fillfactor = 100, autovacuum_enabled = off, "
+                      "toast.autovacuum_enabled, autovacuum_vacuum_scale_factor = 0.2, buckets = 2, "
+                      "log_autovacuum_min_duration = -1, vacuum_index_cleanup = auto)");
+  EXPECT_EQ(ok.schema.buckets, 2u);
+  auto low = create_error("CREATE TABLE t (a int) WITH (fillfactor = 5)");
+  EXPECT_EQ(low.sqlstate, "22023");
+  EXPECT_EQ(low.message, "value 5 out of bounds for option \"fillfactor\"");
+  EXPECT_EQ(low.detail, "Valid values are between \"10\" and \"100\".");
+  EXPECT_EQ(create_error("CREATE TABLE t (a int) WITH (fillfactor = x)").message,
+            "invalid value for integer option \"fillfactor\": x");
+  EXPECT_EQ(create_error("CREATE TABLE t (a int) WITH (autovacuum_enabled = maybe)").sqlstate, "22023");
+  EXPECT_EQ(create_error("CREATE TABLE t (a int) WITH (toast.fillfactor = 50)").message,
+            "unrecognized parameter \"toast.fillfactor\"");
+  EXPECT_EQ(create_error("CREATE TABLE t (a int) WITH (colour = 3)").message, "unrecognized parameter \"colour\"");
 }
 
 TEST(CreateTable, TempTablesAndOtherStatementsAreNotOurs) {
@@ -297,33 +315,6 @@ TEST(CreateTable, ValidateRulesBecome42P16) {
   auto bucket = create_error("CREATE TABLE t (a int, b int, PRIMARY KEY (a)) PARTITION BY HASH (b) BUCKETS 4");
   EXPECT_EQ(bucket.sqlstate, "42P16") << bucket.message;
   EXPECT_EQ(create_error("CREATE TABLE t ()").sqlstate, "42P16");
-}
-
-// ------------------------------------------------------------ DROP TABLE
-
-TEST(DropTable, Forms) {
-  auto r = parse_drop_table("DROP TABLE t");
-  ASSERT_TRUE(r && r->ok());
-  EXPECT_EQ(r->value().names, std::vector<std::string>{"t"});
-  EXPECT_FALSE(r->value().if_exists);
-  auto m = parse_drop_table("drop table if exists public.A, \"B\" CASCADE;");
-  ASSERT_TRUE(m && m->ok());
-  EXPECT_EQ(m->value().names, (std::vector<std::string>{"a", "B"}));
-  EXPECT_TRUE(m->value().if_exists);
-  auto restrict = parse_drop_table("DROP TABLE a RESTRICT");
-  ASSERT_TRUE(restrict && restrict->ok());
-  EXPECT_FALSE(parse_drop_table("DROP VIEW v"));
-  EXPECT_FALSE(parse_drop_table("DROP INDEX i"));
-  EXPECT_FALSE(parse_drop_table("SELECT 1"));
-  auto bad = parse_drop_table("DROP TABLE");
-  ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->err().message, "syntax error at end of input");
-  auto bad2 = parse_drop_table("DROP TABLE a b");
-  ASSERT_TRUE(bad2);
-  EXPECT_EQ(bad2->err().message, "syntax error at or near \"b\"");
-  auto bad3 = parse_drop_table("DROP TABLE IF t");
-  ASSERT_TRUE(bad3);
-  EXPECT_EQ(bad3->err().sqlstate, "42601");
 }
 
 // ------------------------------------------------------------ COPY

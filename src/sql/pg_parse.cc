@@ -1,0 +1,63 @@
+#include "sql/pg_parse.h"
+
+namespace strata::sql {
+
+void pg_tree::free_result::operator()(PgQuery__ParseResult* r) const { pg_query__parse_result__free_unpacked(r, nullptr); }
+
+outcome<pg_tree> pg_tree::parse(std::string_view sql) {
+  const std::string text(sql);  // libpg_query reads up to a NUL
+  PgQueryProtobufParseResult parsed = pg_query_parse_protobuf(text.c_str());
+  if (parsed.error != nullptr) {
+    error e{"42601", parsed.error->message, {}, {}};
+    e.position = parsed.error->cursorpos > 0 ? static_cast<uint32_t>(parsed.error->cursorpos) : 0;
+    pg_query_free_protobuf_parse_result(parsed);
+    return e;
+  }
+  auto* tree = pg_query__parse_result__unpack(nullptr, parsed.parse_tree.len,
+                                              reinterpret_cast<const uint8_t*>(parsed.parse_tree.data));
+  pg_query_free_protobuf_parse_result(parsed);
+  if (tree == nullptr) return error{"XX000", "the PostgreSQL parser's tree could not be read back", {}, {}};
+  return pg_tree(tree);
+}
+
+std::string_view node_text(const PgQuery__Node* n) {
+  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_STRING || n->string == nullptr) return {};
+  return n->string->sval;
+}
+
+int64_t const_int(const PgQuery__Node* n) {
+  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_A_CONST) return 0;
+  const PgQuery__AConst& c = *n->a_const;
+  if (c.val_case == PG_QUERY__A__CONST__VAL_IVAL && c.ival != nullptr) return c.ival->ival;
+  if (c.val_case == PG_QUERY__A__CONST__VAL_BOOLVAL && c.boolval != nullptr) return c.boolval->boolval ? 1 : 0;
+  return 0;
+}
+
+std::string_view const_text(const PgQuery__Node* n) {
+  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_A_CONST) return {};
+  const PgQuery__AConst& c = *n->a_const;
+  if (c.val_case != PG_QUERY__A__CONST__VAL_SVAL || c.sval == nullptr) return {};
+  return c.sval->sval;
+}
+
+std::vector<std::string> name_parts(const PgQuery__Node* list) {
+  std::vector<std::string> parts;
+  if (list == nullptr || list->node_case != PG_QUERY__NODE__NODE_LIST) return parts;
+  for (size_t i = 0; i < list->list->n_items; ++i) parts.emplace_back(node_text(list->list->items[i]));
+  return parts;
+}
+
+drop_table_statement read_drop_table(const PgQuery__DropStmt& drop) {
+  drop_table_statement out;
+  out.if_exists = drop.missing_ok;
+  for (size_t i = 0; i < drop.n_objects; ++i) {
+    auto parts = name_parts(drop.objects[i]);
+    qualified_name q;
+    q.name = parts.empty() ? std::string() : parts.back();
+    if (parts.size() >= 2) q.schema = parts[parts.size() - 2];
+    out.tables.push_back(std::move(q));
+  }
+  return out;
+}
+
+}  // namespace strata::sql

@@ -1,0 +1,55 @@
+// pg_parse: PostgreSQL 15's own grammar (libpg_query, from Debian's
+// libpg-query-dev), the parser statements go through before anything
+// decides how to run them. A statement is routed by the kind of its parse
+// tree, never by recognising its text, and its parts (names, options) are
+// read off the tree.
+//
+// The tree is libpg_query's protobuf-c form (pg_query.pb-c.h): plain C
+// structs with a `node_case` per Node, owned by the pg_tree that parsed them.
+#pragma once
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql/session.h"
+#include "sql/statements.h"
+
+namespace strata::sql {
+
+class pg_tree {
+ public:
+  // PostgreSQL's syntax error (SQLSTATE 42601, in its words, with the
+  // position) when the text is not valid PostgreSQL.
+  static outcome<pg_tree> parse(std::string_view sql);
+
+  // Statements in the text; 0 for an empty string, comments or only ";".
+  size_t size() const { return result_->n_stmts; }
+  const PgQuery__Node& statement(size_t i) const { return *result_->stmts[i]->stmt; }
+
+ private:
+  struct free_result {
+    void operator()(PgQuery__ParseResult* r) const;
+  };
+  explicit pg_tree(PgQuery__ParseResult* r) : result_(r) {}
+  std::unique_ptr<PgQuery__ParseResult, free_result> result_;
+};
+
+// A String node's text (an identifier or a keyword option); empty for a
+// null node or any other kind.
+std::string_view node_text(const PgQuery__Node* n);
+// An A_Const's integer, or its string; 0 or empty for any other node.
+int64_t const_int(const PgQuery__Node* n);
+std::string_view const_text(const PgQuery__Node* n);
+// A qualified name (a List of String nodes) as its parts, e.g. {"public", "t"}.
+std::vector<std::string> name_parts(const PgQuery__Node* list);
+
+// DROP TABLE's names and IF EXISTS (CASCADE and RESTRICT mean the same while
+// nothing can depend on a table).
+drop_table_statement read_drop_table(const PgQuery__DropStmt& drop);
+
+}  // namespace strata::sql

@@ -1,0 +1,76 @@
+// PostgreSQL's own parser: statements come back as trees whose kind and
+// parts route them, and invalid text gets PostgreSQL's syntax error.
+#include "sql/pg_parse.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::sql {
+namespace {
+
+const PgQuery__Node& only_statement(const outcome<pg_tree>& t) {
+  EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.err().message);
+  EXPECT_EQ(t.value().size(), 1u);
+  return t.value().statement(0);
+}
+
+TEST(PgParse, StatementsComeBackAsTheirKinds) {
+  auto t = pg_tree::parse("begin; select 1; commit");
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t.value().size(), 3u);
+  EXPECT_EQ(t.value().statement(0).node_case, PG_QUERY__NODE__NODE_TRANSACTION_STMT);
+  EXPECT_EQ(t.value().statement(1).node_case, PG_QUERY__NODE__NODE_SELECT_STMT);
+  EXPECT_EQ(t.value().statement(2).node_case, PG_QUERY__NODE__NODE_TRANSACTION_STMT);
+  EXPECT_EQ(pg_tree::parse("").value().size(), 0u);
+  EXPECT_EQ(pg_tree::parse(" ; -- nothing\n").value().size(), 0u);
+}
+
+TEST(PgParse, SyntaxErrorsAreThePostgreSqlOnesWithAPosition) {
+  auto bad = pg_tree::parse("SELECT FROM WHERE");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.err().sqlstate, "42601");
+  EXPECT_EQ(bad.err().message, "syntax error at or near \"WHERE\"");
+  EXPECT_EQ(bad.err().position, 13u);
+  auto end = pg_tree::parse("DROP TABLE");
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.err().message, "syntax error at end of input");
+}
+
+TEST(PgParse, DropTableReadsEveryNameAndIfExists) {
+  auto t = pg_tree::parse("drop table if exists public.A, \"B\", other.c CASCADE;");
+  const auto& n = only_statement(t);
+  ASSERT_EQ(n.node_case, PG_QUERY__NODE__NODE_DROP_STMT);
+  EXPECT_EQ(n.drop_stmt->remove_type, PG_QUERY__OBJECT_TYPE__OBJECT_TABLE);
+  auto drop = read_drop_table(*n.drop_stmt);
+  EXPECT_TRUE(drop.if_exists);
+  ASSERT_EQ(drop.tables.size(), 3u);
+  EXPECT_EQ(drop.tables[0].schema, "public");
+  EXPECT_EQ(drop.tables[0].name, "a");  // unquoted names fold to lower case
+  EXPECT_EQ(drop.tables[1].schema, "");
+  EXPECT_EQ(drop.tables[1].name, "B");
+  EXPECT_EQ(drop.tables[2].schema, "other");
+  auto view = pg_tree::parse("DROP VIEW v");
+  EXPECT_NE(only_statement(view).drop_stmt->remove_type, PG_QUERY__OBJECT_TYPE__OBJECT_TABLE);
+}
+
+TEST(PgParse, TransactionOptionsAreConstants) {
+  auto t = pg_tree::parse("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  const auto& n = only_statement(t);
+  ASSERT_EQ(n.node_case, PG_QUERY__NODE__NODE_TRANSACTION_STMT);
+  ASSERT_EQ(n.transaction_stmt->n_options, 2u);
+  const auto* isolation = n.transaction_stmt->options[0]->def_elem;
+  EXPECT_STREQ(isolation->defname, "transaction_isolation");
+  EXPECT_EQ(const_text(isolation->arg), "repeatable read");
+  const auto* read_only = n.transaction_stmt->options[1]->def_elem;
+  EXPECT_STREQ(read_only->defname, "transaction_read_only");
+  EXPECT_EQ(const_int(read_only->arg), 1);
+  auto chain = pg_tree::parse("COMMIT AND CHAIN");
+  EXPECT_TRUE(only_statement(chain).transaction_stmt->chain);
+}
+
+TEST(PgParse, KeywordsThatPostgreSqlAllowsAsNamesAreNames) {
+  auto t = pg_tree::parse("SELECT at, position, year FROM t WHERE at > 1");
+  EXPECT_EQ(only_statement(t).node_case, PG_QUERY__NODE__NODE_SELECT_STMT);
+}
+
+}  // namespace
+}  // namespace strata::sql
