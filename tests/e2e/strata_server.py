@@ -10,6 +10,7 @@ report of a failed test.
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,11 +34,28 @@ def strata_binary():
     return path
 
 
+# Listening ports come from below the kernel's ephemeral range (32768 and up
+# on Debian), so no outgoing connection can take one between this check and
+# the server's bind, and below pg_source's 20000-30000 blocks for database
+# clones. Each port goes out at most once per test process.
+LISTEN_PORTS = range(10000, 20000)
+_handed_out = set()
+
+
 def free_port():
-    """A loopback port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that nothing listens on right now, not handed out before."""
+    for _ in range(2000):
+        port = random.choice(LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError(f"no free loopback port left in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
 
 
 def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
