@@ -455,7 +455,7 @@ outcome<std::unique_ptr<cursor>> session_impl::execute(const std::shared_ptr<pre
   begin_call();
   try {
     if (state_ == transaction_state::failed && st->how != route::commit && st->how != route::rollback &&
-        st->how != route::empty) {
+        st->how != route::rollback_to && st->how != route::empty) {
       r = aborted_block();
     } else if (params.size() < st->parameter_oids_.size()) {
       r = error{"08P01",
@@ -488,12 +488,18 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
     case route::commit:
     case route::rollback:
       return run_transaction_command(st);
+    case route::savepoint:
+    case route::release:
+    case route::rollback_to:
+      return run_savepoint_command(st);
     case route::setting:
       return run_setting(st);
     case route::maintenance:
       return run_maintenance(st);
     case route::truncate:
       return run_truncate(st);
+    case route::add_primary_key:
+      return run_add_primary_key(st);
     case route::duckdb:
       return run_duckdb(st, params);
     case route::insert:
@@ -510,6 +516,7 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
 outcome<std::unique_ptr<cursor>> session_impl::run_transaction_command(statement& st) {
   std::string tag = st.tag;
   quiesce();
+  if (st.how != route::begin) savepoints_.clear();
   if (st.how == route::begin) {
     if (state_ == transaction_state::idle) {
       txn_ = parts_.tables.begin();
@@ -678,11 +685,59 @@ outcome<std::unique_ptr<cursor>> session_impl::run_maintenance(statement& st) {
 // TRUNCATE empties Strata tables at once, as DDL (docs/sql.md): it is not
 // undone by ROLLBACK. A block that already buffered rows is refused, since
 // PostgreSQL would truncate those rows too.
-outcome<std::unique_ptr<cursor>> session_impl::run_truncate(statement& st) {
-  if (txn_ && txn_->buffered_bytes() > 0) {
-    return error{"0A000", "TRUNCATE in a transaction block that has already written rows is not supported", {},
-                 "TRUNCATE before the block's first write, or outside the block."};
+// SAVEPOINT copies the block's buffered writes; ROLLBACK TO puts a copy
+// back (into a new transaction when an error had failed the block) and keeps
+// the savepoint, dropping later ones; RELEASE drops it and later ones. Only
+// writes to Strata tables are covered: session TEMP tables are not part of
+// Strata transactions at all (docs/sql.md).
+outcome<std::unique_ptr<cursor>> session_impl::run_savepoint_command(statement& st) {
+  quiesce();
+  const char* what = st.how == route::savepoint ? "SAVEPOINT" : st.how == route::release ? "RELEASE SAVEPOINT"
+                                                                                          : "ROLLBACK TO SAVEPOINT";
+  if (state_ == transaction_state::idle) {
+    return error{"25P01", fmt::format("{} can only be used in transaction blocks", what), {}, {}};
   }
+  if (st.how == route::savepoint) {
+    if (savepoints_.size() >= savepoints_max) {
+      return error{"54000", fmt::format("a block holds at most {} savepoints", savepoints_max), {},
+                   "RELEASE the savepoints you no longer need."};
+    }
+    uint64_t copied_bytes = txn_->buffered_bytes();
+    for (const auto& p : savepoints_) copied_bytes += p.copied_bytes;
+    if (copied_bytes > savepoint_copy_bytes_max) {
+      return error{"54000", fmt::format("SAVEPOINT copies the block's buffered rows, and this block's savepoints "
+                                        "would hold more than {} MiB", savepoint_copy_bytes_max >> 20),
+                   {}, "COMMIT large loads before setting savepoints, or RELEASE the ones you no longer need."};
+    }
+    savepoints_.push_back(savepoint_entry{st.savepoint_name, txn_->save(), txn_->buffered_bytes()});
+    return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
+  }
+  auto it = std::find_if(savepoints_.rbegin(), savepoints_.rend(),
+                         [&](const auto& p) { return p.name == st.savepoint_name; });
+  if (it == savepoints_.rend()) {
+    return error{"3B001", fmt::format("savepoint \"{}\" does not exist", st.savepoint_name), {}, {}};
+  }
+  const size_t index = static_cast<size_t>(savepoints_.rend() - it) - 1;
+  if (st.how == route::release) {
+    savepoints_.resize(index);
+  } else {
+    savepoints_.resize(index + 1);
+    if (!txn_) txn_ = parts_.tables.begin();
+    txn_->restore(*savepoints_.back().point);
+    state_ = transaction_state::in_block;
+    scan_->txn = txn_.get();
+  }
+  return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
+}
+
+std::optional<error> session_impl::refuse_after_buffered_writes(std::string_view what) const {
+  if (!txn_ || txn_->buffered_bytes() == 0) return std::nullopt;
+  return error{"0A000", fmt::format("{} in a transaction block that has already written rows is not supported", what),
+               {}, fmt::format("Run {} before the block's first write, or outside the block.", what)};
+}
+
+outcome<std::unique_ptr<cursor>> session_impl::run_truncate(statement& st) {
+  if (auto refused = refuse_after_buffered_writes("TRUNCATE")) return *refused;
   auto found = resolve_tables(st.relations, false, "relation");
   if (!found.ok()) return found.err();
   if (!found.value().strata.empty()) {
@@ -694,6 +749,51 @@ outcome<std::unique_ptr<cursor>> session_impl::run_truncate(statement& st) {
     if (!r.ok()) return r.err();
   }
   return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
+}
+
+// ADD PRIMARY KEY turns a log table into a primary-key table by rewriting it
+// (tables::service::rewrite_table), as PostgreSQL builds the key's index:
+// the key's columns become NOT NULL, and duplicates or NULLs refuse it and
+// leave the table as it was.
+outcome<std::unique_ptr<cursor>> session_impl::run_add_primary_key(statement& st) {
+  if (auto refused = refuse_after_buffered_writes("ALTER TABLE")) return *refused;
+  const std::string& name = st.relations.at(0).name;
+  auto info = find_table(st.relations.at(0).schema, name);
+  if (!info) return error{"42P01", fmt::format("relation \"{}\" does not exist", name), {}, {}};
+  tables::table_schema target = info->schema;
+  if (target.kind == tables::table_kind::primary_key) {
+    return error{"42P16", fmt::format("multiple primary keys for table \"{}\" are not allowed", target.name), {}, {}};
+  }
+  target.kind = tables::table_kind::primary_key;
+  target.primary_key.clear();
+  for (const auto& column : st.key_columns) {
+    auto it = std::find_if(target.columns.begin(), target.columns.end(),
+                           [&](const tables::column_def& c) { return c.name == column; });
+    if (it == target.columns.end()) {
+      return error{"42703", fmt::format("column \"{}\" named in key does not exist", column), {}, {}};
+    }
+    const auto index = static_cast<uint32_t>(it - target.columns.begin());
+    if (std::find(target.primary_key.begin(), target.primary_key.end(), index) != target.primary_key.end()) {
+      return error{"42701", fmt::format("column \"{}\" appears twice in primary key constraint", column), {}, {}};
+    }
+    target.primary_key.push_back(index);
+    it->not_null = true;
+  }
+  for (uint32_t index : target.bucket_key) {
+    if (std::find(target.primary_key.begin(), target.primary_key.end(), index) == target.primary_key.end()) {
+      target.bucket_key.clear();  // spread by the new key instead
+      break;
+    }
+  }
+  auto rewritten = parts_.tables.rewrite_table(target.name, target);
+  if (!rewritten.ok()) {
+    error e = tables_error(rewritten.err());
+    if (rewritten.err().message.starts_with("null value in column")) e.sqlstate = "23502";
+    if (rewritten.err().code == errc::invalid_argument && e.sqlstate == "22023") e.sqlstate = "42P16";
+    if (rewritten.err().code == errc::unavailable) e.sqlstate = "55006";
+    return e;
+  }
+  return std::unique_ptr<cursor>(std::make_unique<command_cursor>("ALTER TABLE"));
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_duckdb(statement& st, const std::vector<parameter>& params) {

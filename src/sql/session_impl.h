@@ -25,6 +25,10 @@ namespace strata::sql::detail {
 // Rows a displaced streaming portal may keep when another statement starts on
 // its session; past this the portal fails on its next fetch.
 inline constexpr uint64_t portal_bytes_buffered_max = 64ULL << 20;
+// A SAVEPOINT copies the block's buffered rows, so their count and the
+// bytes all of a block's copies hold are bounded.
+inline constexpr size_t savepoints_max = 1000;
+inline constexpr uint64_t savepoint_copy_bytes_max = 64ULL << 20;
 // Rows an INSERT / UPDATE / DELETE computes before writing them.
 inline constexpr uint64_t write_rows_bytes_max = 256ULL << 20;
 // Rows handed to one tables::transaction::insert call.
@@ -51,9 +55,13 @@ enum class route : uint8_t {
   begin,
   commit,
   rollback,
+  savepoint,
+  release,
+  rollback_to,
   setting,
   maintenance,  // VACUUM, ANALYZE: checks its tables; statistics are read fresh at every bind
   truncate,
+  add_primary_key,  // ALTER TABLE t ADD PRIMARY KEY (...): a rewrite (tables::service::rewrite_table)
   duckdb,
   insert,
   update,
@@ -94,7 +102,9 @@ class statement final : public prepared {
   std::string tag;  // fixed command tag, when there is one
   std::optional<create_table_statement> create;
   std::optional<drop_table_statement> drop;
-  std::vector<qualified_name> relations;  // maintenance (none: all) and truncate routes: the tables named
+  std::vector<qualified_name> relations;  // maintenance (none: all), truncate, add_primary_key: the tables named
+  std::vector<std::string> key_columns;   // add_primary_key
+  std::string savepoint_name;             // savepoint, release, rollback_to
   std::optional<copy_statement> copy_stmt;
   tables::table_schema copy_schema;         // copy_in target / copy_out table
   std::vector<uint32_t> copy_columns;       // table column per input column
@@ -218,16 +228,22 @@ class session_impl final : public session {
   outcome<std::shared_ptr<statement>> prepare_transaction(const PgQuery__TransactionStmt& t);
   outcome<std::shared_ptr<statement>> prepare_maintenance(const PgQuery__VacuumStmt& v);
   outcome<std::shared_ptr<statement>> prepare_truncate(const PgQuery__TruncateStmt& t);
+  // nullopt unless the statement is ADD PRIMARY KEY on a Strata table; DuckDB's path refuses the rest.
+  std::optional<outcome<std::shared_ptr<statement>>> prepare_alter_table(const PgQuery__AlterTableStmt& a);
   outcome<std::shared_ptr<statement>> prepare_duckdb(std::string_view sql, const std::vector<uint32_t>& hints);
   outcome<std::shared_ptr<statement>> prepare_copy(copy_statement copy);
   status fill_parameters(statement& st, const std::vector<uint32_t>& hints);
   outcome<std::unique_ptr<cursor>> run_transaction_command(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_savepoint_command(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_setting(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_catalog(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_ddl(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_drop(const drop_table_statement& drop);
   outcome<std::unique_ptr<cursor>> run_maintenance(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_truncate(statement& stmt);
+  outcome<std::unique_ptr<cursor>> run_add_primary_key(statement& stmt);
+  // DDL that replaces a table's storage cannot follow rows this block buffered for it.
+  std::optional<error> refuse_after_buffered_writes(std::string_view what) const;
   // Sorts names into Strata tables and this session's TEMP tables; the
   // first that is neither is the error.
   struct resolved_tables {
@@ -264,6 +280,14 @@ class session_impl final : public session {
   duckdb::shared_ptr<scan_context> scan_;
   session_settings settings_;
   std::unique_ptr<tables::transaction> txn_;  // open while in a block
+  // The block's savepoints, oldest first; each holds a copy of the writes
+  // buffered when it was set (tables::transaction::save).
+  struct savepoint_entry {
+    std::string name;
+    std::shared_ptr<const tables::transaction::savepoint> point;
+    uint64_t copied_bytes = 0;
+  };
+  std::vector<savepoint_entry> savepoints_;
   transaction_state state_ = transaction_state::idle;
   std::atomic<interrupt_reason> interrupt_{interrupt_reason::none};
   std::atomic<bool> running_{false};

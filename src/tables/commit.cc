@@ -160,6 +160,11 @@ status committer::route_pk_table(const table_buffer& buf) {
 
 status committer::check_buckets() {
   for (const work& w : works_) {
+    if (w.table->rewriting) {
+      return make_error(errc::unavailable, "table \"" + w.table->schema.name +
+                                               "\" is being rewritten by ALTER TABLE; nothing was committed, retry "
+                                               "when it finishes");
+    }
     if (w.bucket->dropped || w.table->dropped) {
       return make_error(errc::not_found, "table \"" + w.table->schema.name +
                                              "\" was dropped or truncated during the transaction; nothing was committed");

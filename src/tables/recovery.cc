@@ -51,7 +51,15 @@ status recovery::load_catalog() {
   if (!cat.ok()) return cat.err();
   svc.next_table_id_ = cat->next_table_id;
   std::map<uint64_t, std::shared_ptr<table_rt>> by_id;
+  std::vector<kv_op> interrupted_rewrites;
   for (const table_record& r : cat->tables) {
+    if (r.schema.name.starts_with(rewrite_name_prefix)) {
+      // A rewrite that did not reach its swap: the old table is intact. Its
+      // staged files go with remove_orphans(), its partition records stay
+      // harmless (as after an interrupted drop).
+      interrupted_rewrites.push_back(remove_table(r.schema.name));
+      continue;
+    }
     auto t = std::make_shared<table_rt>();
     t->id = r.id;
     t->created_ms = r.created_ms;
@@ -61,6 +69,7 @@ status recovery::load_catalog() {
     by_id.emplace(r.id, t);
     svc.next_table_id_ = std::max(svc.next_table_id_, r.id + 1);
   }
+  if (!interrupted_rewrites.empty()) STRATA_TRY(svc.kv_.write_batch(interrupted_rewrites));
   for (const partition_record& r : cat->partitions) {
     auto it = by_id.find(r.table_id);
     if (it == by_id.end()) continue;  // left by an interrupted drop; harmless

@@ -205,6 +205,13 @@ std::shared_ptr<table_rt> make_table_rt(uint64_t id, int64_t created_ms, const t
 }  // namespace
 
 result<table_info> service_impl::create_table(const table_schema& schema, bool if_not_exists) {
+  if (schema.name.starts_with(rewrite_name_prefix)) {
+    return make_error(errc::invalid_argument, "table names may not start with byte 0x01; choose another name");
+  }
+  return create_table_named(schema, if_not_exists);
+}
+
+result<table_info> service_impl::create_table_named(const table_schema& schema, bool if_not_exists) {
   STRATA_TRY(validate(schema));
   std::shared_ptr<table_rt> t;
   {

@@ -155,6 +155,17 @@ class transaction {
   virtual result<void> commit() = 0;
   virtual void rollback() = 0;
   virtual uint64_t buffered_bytes() const = 0;
+
+  // SAVEPOINT: a copy of what the transaction has buffered so far (so it
+  // costs what is buffered; callers bound that), which restore() puts back,
+  // also into another transaction of the same service after this one was
+  // rolled back (ROLLBACK TO after an error).
+  class savepoint {
+   public:
+    virtual ~savepoint() = default;
+  };
+  virtual std::shared_ptr<const savepoint> save() const = 0;
+  virtual void restore(const savepoint& point) = 0;
 };
 
 class service {
@@ -168,6 +179,13 @@ class service {
   // for an empty table of the same schema, also across a crash). Not part of
   // any transaction: rows a transaction buffered for them stay buffered.
   virtual status truncate_tables(const std::vector<std::string>& names) = 0;
+  // Rewrites a table into `target` (same name, same columns; the kind, key
+  // and NOT NULLs may change): every row is copied into a new table, which
+  // checks the new key, and one catalog write then swaps it in. Commits to
+  // the table fail with errc::unavailable meanwhile. A failure (a duplicate
+  // key: errc::already_exists) or a crash before the swap leaves the table
+  // as it was.
+  virtual result<table_info> rewrite_table(const std::string& name, const table_schema& target) = 0;
   virtual result<table_info> describe(const std::string& name) = 0;
   virtual std::vector<table_info> list_tables() = 0;
 

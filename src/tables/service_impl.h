@@ -55,6 +55,8 @@ class transaction_impl final : public transaction {
   result<void> commit() override;
   void rollback() override;
   uint64_t buffered_bytes() const override { return bytes_; }
+  std::shared_ptr<const savepoint> save() const override;
+  void restore(const savepoint& point) override;
 
   // For scans given this transaction: null if it has not written to `table_id`.
   const table_buffer* buffer_of(uint64_t table_id) const;
@@ -85,6 +87,7 @@ class service_impl final : public service {
   result<table_info> create_table(const table_schema& schema, bool if_not_exists) override;
   status drop_table(const std::string& name, bool if_exists) override;
   status truncate_tables(const std::vector<std::string>& names) override;
+  result<table_info> rewrite_table(const std::string& name, const table_schema& target) override;
   result<table_info> describe(const std::string& name) override;
   std::vector<table_info> list_tables() override;
   std::unique_ptr<transaction> begin() override;
@@ -97,6 +100,11 @@ class service_impl final : public service {
   // After the catalog stopped naming `t`: closes its logs and removes its
   // state and files (what is left over, the next open removes).
   void release_storage(table_rt& t);
+  // create_table without the check that keeps SQL names off rewrite_name_prefix.
+  result<table_info> create_table_named(const table_schema& schema, bool if_not_exists);
+  // rewrite_table's steps (rewrite.cc).
+  status copy_rows(const std::string& from, const std::string& to);
+  result<table_info> swap_in(const std::shared_ptr<table_rt>& old, const std::string& staged, const table_schema& target);
   std::vector<std::shared_ptr<table_rt>> all_tables();  // a snapshot of the catalog
   status commit(std::map<std::string, table_buffer>& buffers);
 
@@ -133,5 +141,9 @@ class service_impl final : public service {
 std::string key_text(const table_schema& schema, const column_batch& rows, uint32_t row,
                      const std::vector<uint32_t>& columns);
 int64_t now_us();
+
+// The catalog name of the table a rewrite fills before it swaps it in; no
+// SQL name starts with it, and opening the service drops what a crash left.
+inline constexpr std::string_view rewrite_name_prefix = "\x01rewrite:";
 
 }  // namespace strata::tables

@@ -118,6 +118,7 @@ struct table_rt {
   std::atomic<uint64_t> batch_count{0};
   std::atomic<uint32_t> round_robin{0};
   std::atomic<bool> dropped{false};
+  std::atomic<bool> rewriting{false};  // rewrite_table runs: commits wait for it to end
 
   bool is_pk() const { return schema.kind == table_kind::primary_key; }
   std::vector<std::shared_ptr<partition_rt>> partition_list();

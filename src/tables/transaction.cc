@@ -2,6 +2,7 @@
 // rows as they came; primary-key tables keep one pending change per key (the
 // last write wins) so lookups, ON CONFLICT checks and scans see the
 // transaction's own writes.
+#include "base/assert.h"
 #include "tables/row_codec.h"
 #include "tables/service_impl.h"
 
@@ -264,6 +265,27 @@ result<void> transaction_impl::commit() {
 void transaction_impl::rollback() {
   buffers_.clear();
   bytes_ = 0;
+}
+
+namespace {
+struct buffered_copy final : transaction::savepoint {
+  std::map<std::string, table_buffer> buffers;
+  uint64_t bytes = 0;
+};
+}  // namespace
+
+std::shared_ptr<const transaction::savepoint> transaction_impl::save() const {
+  auto copy = std::make_shared<buffered_copy>();
+  copy->buffers = buffers_;
+  copy->bytes = bytes_;
+  return copy;
+}
+
+void transaction_impl::restore(const savepoint& point) {
+  const auto* copy = dynamic_cast<const buffered_copy*>(&point);
+  STRATA_ASSERT(copy != nullptr, "a savepoint comes from a transaction of this service");
+  buffers_ = copy->buffers;
+  bytes_ = copy->bytes;
 }
 
 }  // namespace strata::tables

@@ -159,3 +159,34 @@ def test_storage_parameters_of_postgresql_are_accepted_and_checked(pg):
         assert err.diag.message_primary == 'value 5 out of bounds for option "fillfactor"'
         state, _ = sqlstate_of(conn, "CREATE TABLE sp_bad (id int) WITH (no_such_option=1)")
         assert state == "22023"
+
+
+def test_add_primary_key_rewrites_a_table_and_then_enforces_the_key(pg):
+    with pg.connect() as conn:
+        conn.execute("CREATE TABLE ak (id int NOT NULL, v text) WITH (fillfactor=100)")
+        conn.execute("INSERT INTO ak SELECT i, 'v' || i FROM generate_series(1, 3000) AS s(i)")
+        assert conn.execute("ALTER TABLE ak ADD PRIMARY KEY (id)").statusmessage == "ALTER TABLE"
+        assert conn.execute("SELECT count(*), sum(id) FROM ak").fetchone() == (3000, 3000 * 3001 // 2)
+        state, _ = sqlstate_of(conn, "INSERT INTO ak VALUES (7, 'again')")
+        assert state == "23505"
+        conn.execute("UPDATE ak SET v = 'changed' WHERE id = 7")
+        assert conn.execute("SELECT v FROM ak WHERE id = 7").fetchone() == ("changed",)
+        state, err = sqlstate_of(conn, "ALTER TABLE ak ADD PRIMARY KEY (v)")
+        assert state == "42P16" and "multiple primary keys" in str(err)
+
+
+def test_add_primary_key_over_duplicates_or_nulls_leaves_the_table_as_it_was(pg):
+    with pg.connect() as conn:
+        conn.execute("CREATE TABLE akd (id int, v text)")
+        conn.execute("INSERT INTO akd VALUES (1, 'a'), (2, 'b'), (2, 'c')")
+        state, err = sqlstate_of(conn, "ALTER TABLE akd ADD PRIMARY KEY (id)")
+        assert state == "23505"
+        assert 'could not create unique index "akd_pkey"' in str(err)
+        assert conn.execute("SELECT count(*) FROM akd").fetchone() == (3,)
+        conn.execute("INSERT INTO akd VALUES (2, 'd')")  # still a table without a key
+        conn.execute("CREATE TABLE akn (id int, v text)")
+        conn.execute("INSERT INTO akn VALUES (1, 'a'), (NULL, 'b')")
+        state, _ = sqlstate_of(conn, "ALTER TABLE akn ADD PRIMARY KEY (id)")
+        assert state == "23502"
+        state, _ = sqlstate_of(conn, "ALTER TABLE akn ADD PRIMARY KEY (nope)")
+        assert state == "42703"

@@ -182,6 +182,9 @@ class fake_service : public tables::service {
   strata::status truncate_tables(const std::vector<std::string>&) override {
     return make_error(errc::unsupported, "fake");
   }
+  result<tables::table_info> rewrite_table(const std::string&, const tables::table_schema&) override {
+    return make_error(errc::unsupported, "fake");
+  }
   result<tables::table_info> describe(const std::string& name) override {
     auto it = tables.find(name);
     if (it == tables.end()) return make_error(errc::not_found, "no table " + name);

@@ -1,6 +1,8 @@
 #include <atomic>
 #include <thread>
 
+#include "tables/catalog.h"
+#include "tables/service_impl.h"
 #include "tables/tests/test_util.h"
 
 namespace strata::tables {
@@ -89,6 +91,68 @@ TEST_F(service_test, truncate_empties_tables_atomically_and_for_good) {
   ASSERT_NE(svc_, nullptr);
   EXPECT_TRUE(scan_all(*svc_, "events").empty());
   EXPECT_EQ(scan_all(*svc_, "accounts").size(), 3u);
+}
+
+// ALTER TABLE ADD PRIMARY KEY's rewrite: a log table becomes a primary-key
+// table with the same rows; duplicates leave it as it was; and what a crash
+// before the swap leaves is dropped at the next open.
+TEST_F(service_test, rewrite_turns_a_log_table_into_a_primary_key_table) {
+  auto before = svc_->create_table(log_schema("t", 2), false);
+  ASSERT_TRUE(before.ok());
+  commit_rows(*svc_, "t", range_rows(0, 2500));
+  table_schema keyed = pk_schema("t", 2);
+  auto after = svc_->rewrite_table("t", keyed);
+  ASSERT_TRUE(after.ok()) << after.err().message;
+  EXPECT_EQ(after->schema.kind, table_kind::primary_key);
+  EXPECT_EQ(after->schema.name, "t");
+  EXPECT_NE(after->table_id, before->table_id);
+  auto rows = scan_all(*svc_, "t");
+  ASSERT_EQ(rows.size(), 2500u);
+  EXPECT_EQ(sum_ids(rows), 2499 * 2500 / 2);
+  EXPECT_EQ(svc_->list_tables().size(), 1u);  // no staged table left
+  auto dup = svc_->begin();
+  EXPECT_EQ(dup->insert("t", range_rows(7, 8), on_conflict::error).code(), errc::already_exists);
+
+  ASSERT_TRUE(svc_->create_table(log_schema("d"), false).ok());
+  commit_rows(*svc_, "d", range_rows(0, 5));
+  commit_rows(*svc_, "d", range_rows(3, 4));
+  auto refused = svc_->rewrite_table("d", pk_schema("d"));
+  EXPECT_EQ(refused.code(), errc::already_exists);
+  EXPECT_NE(refused.err().message.find("could not create unique index \"d_pkey\""), std::string::npos)
+      << refused.err().message;
+  EXPECT_EQ(svc_->describe("d")->schema.kind, table_kind::log);
+  EXPECT_EQ(scan_all(*svc_, "d").size(), 6u);
+  commit_rows(*svc_, "d", range_rows(9, 10));  // writable again
+
+  table_schema staged = pk_schema(std::string(rewrite_name_prefix) + "99");
+  EXPECT_EQ(svc_->create_table(staged, false).code(), errc::invalid_argument);
+  must(kv_->write_batch({put_table(table_record{999, 0, staged})}));  // as a crash mid-rewrite leaves it
+  svc_.reset();
+  svc_ = open_service(dir_.path(), *fs_, *kv_);
+  ASSERT_NE(svc_, nullptr);
+  EXPECT_EQ(svc_->list_tables().size(), 2u);
+  EXPECT_EQ(scan_all(*svc_, "t").size(), 2500u);
+  EXPECT_EQ(svc_->describe("t")->schema.kind, table_kind::primary_key);
+}
+
+// A savepoint is a copy of the buffered writes: restoring it undoes what
+// followed, also into a fresh transaction after the first was rolled back.
+TEST_F(service_test, savepoints_restore_the_buffered_writes) {
+  ASSERT_TRUE(svc_->create_table(pk_schema("t"), false).ok());
+  auto txn = svc_->begin();
+  ASSERT_TRUE(txn->insert("t", range_rows(0, 3), on_conflict::error).ok());
+  auto point = txn->save();
+  const uint64_t bytes_at_save = txn->buffered_bytes();
+  ASSERT_TRUE(txn->insert("t", range_rows(3, 6), on_conflict::error).ok());
+  ASSERT_TRUE(txn->remove("t", keys_of({0})).ok());
+  txn->restore(*point);
+  EXPECT_EQ(txn->buffered_bytes(), bytes_at_save);
+  EXPECT_EQ(scan_all(*svc_, "t", {}, txn.get()).size(), 3u);
+  txn->rollback();
+  auto again = svc_->begin();
+  again->restore(*point);
+  ASSERT_TRUE(again->commit().ok());
+  EXPECT_EQ(sum_ids(scan_all(*svc_, "t")), 0 + 1 + 2);
 }
 
 TEST_F(service_test, invalid_schema_is_refused) {
