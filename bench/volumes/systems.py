@@ -48,13 +48,25 @@ def _system_dir(ctx, name, mode):
     return os.path.join(ctx.work_dir, f"{name}-{mode.name}")
 
 
-class LocalDisk:
-    name = "local"
+class _System:
+    """What every system keeps: the run's context, its cache mode, its own
+    directory in the work dir, and the server process it runs (if any)."""
 
     def __init__(self, ctx, mode):
         self.ctx = ctx
         self.mode = mode
         self.dir = _system_dir(ctx, self.name, mode)
+        self.child = None
+
+    def stop(self):
+        _stop_child(self)
+
+
+class LocalDisk(_System):
+    name = "local"
+
+    def __init__(self, ctx, mode):
+        super().__init__(ctx, mode)
         self.engine = None
 
     def describe(self):
@@ -72,15 +84,12 @@ class LocalDisk:
         pass
 
 
-class QemuNbd:
+class QemuNbd(_System):
     name = "qemu-nbd"
 
     def __init__(self, ctx, mode):
-        self.ctx = ctx
-        self.mode = mode
-        self.dir = _system_dir(ctx, self.name, mode)
+        super().__init__(ctx, mode)
         self.aio = None
-        self.child = None
 
     def describe(self):
         aio = self.aio or ", else ".join(self.mode.qemu_aio)
@@ -113,20 +122,9 @@ class QemuNbd:
         raise BenchError(f"qemu-nbd would not start with aio={' or '.join(self.mode.qemu_aio)}: "
                          f"{last_error}")
 
-    def stop(self):
-        if self.child is not None:
-            self.ctx.children.stop(self.child)
-            self.child = None
 
-
-class Nbdkit:
+class Nbdkit(_System):
     name = "nbdkit"
-
-    def __init__(self, ctx, mode):
-        self.ctx = ctx
-        self.mode = mode
-        self.dir = _system_dir(ctx, self.name, mode)
-        self.child = None
 
     def describe(self):
         return f"nbdkit -f file FILE cache={self.mode.nbdkit_cache} (default threads)"
@@ -135,18 +133,7 @@ class Nbdkit:
         os.makedirs(self.dir, exist_ok=True)
         image = os.path.join(self.dir, "disk.img")
         _make_sparse_file(image, self.ctx.opts.size_bytes)
-        port = free_port()
-        argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(port), "file", image,
-                f"cache={self.mode.nbdkit_cache}"]
-        self.child = self.ctx.children.start("nbdkit", argv, os.path.join(self.dir, "nbdkit.log"))
-        wait_for_port(self.child, port, START_TIMEOUT_S)
-        # The file plugin serves the one file under any export name.
-        return fio.NbdTarget(f"nbd://127.0.0.1:{port}/{EXPORT}")
-
-    def stop(self):
-        if self.child is not None:
-            self.ctx.children.stop(self.child)
-            self.child = None
+        return _start_nbdkit(self, ["file", image, f"cache={self.mode.nbdkit_cache}"])
 
 
 class Strata:
@@ -216,7 +203,7 @@ class Strata:
             self.child = None
 
 
-class NbdNull:
+class NbdNull(_System):
     """`nbdkit null size=--size`: reads return zeros, writes and FLUSHes are
     accepted and discarded, nothing touches a disk. The same fio jobs over
     NBD against it measure the client path alone (fio's nbd engine, libnbd,
@@ -225,30 +212,29 @@ class NbdNull:
     not a peer: no target compares Strata with it."""
     name = "nbd-null"
 
-    def __init__(self, ctx, mode):
-        self.ctx = ctx
-        self.mode = mode
-        self.dir = _system_dir(ctx, self.name, mode)
-        self.child = None
-
     def describe(self):
         return (f"nbdkit -f null size={self.ctx.opts.size_bytes} (default threads; no storage: "
                 f"the NBD client limit)")
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        port = free_port()
-        argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(port), "null",
-                f"size={self.ctx.opts.size_bytes}"]
-        self.child = self.ctx.children.start("nbdkit", argv, os.path.join(self.dir, "nbdkit.log"))
-        wait_for_port(self.child, port, START_TIMEOUT_S)
-        # The null plugin serves its one disk under any export name.
-        return fio.NbdTarget(f"nbd://127.0.0.1:{port}/{EXPORT}")
+        return _start_nbdkit(self, ["null", f"size={self.ctx.opts.size_bytes}"])
 
-    def stop(self):
-        if self.child is not None:
-            self.ctx.children.stop(self.child)
-            self.child = None
+
+def _start_nbdkit(system, plugin_args):
+    """Starts nbdkit with a plugin and its arguments on a free loopback port
+    as system.child. The plugins used serve one disk under any export name."""
+    port = free_port()
+    argv = ["nbdkit", "-f", "-i", "127.0.0.1", "-p", str(port), *plugin_args]
+    system.child = system.ctx.children.start("nbdkit", argv, os.path.join(system.dir, "nbdkit.log"))
+    wait_for_port(system.child, port, START_TIMEOUT_S)
+    return fio.NbdTarget(f"nbd://127.0.0.1:{port}/{EXPORT}")
+
+
+def _stop_child(system):
+    if system.child is not None:
+        system.ctx.children.stop(system.child)
+        system.child = None
 
 
 SYSTEMS = {cls.name: cls for cls in (LocalDisk, QemuNbd, Nbdkit, Strata, NbdNull)}

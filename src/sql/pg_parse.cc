@@ -40,6 +40,18 @@ std::string_view const_text(const PgQuery__Node* n) {
   return c.sval->sval;
 }
 
+std::optional<std::string> const_literal(const PgQuery__Node* n) {
+  if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_A_CONST) return std::nullopt;
+  const PgQuery__AConst& c = *n->a_const;
+  switch (c.val_case) {
+    case PG_QUERY__A__CONST__VAL_IVAL: return std::to_string(c.ival != nullptr ? c.ival->ival : 0);
+    case PG_QUERY__A__CONST__VAL_FVAL: return std::string(c.fval != nullptr ? c.fval->fval : "0");
+    case PG_QUERY__A__CONST__VAL_SVAL: return std::string(const_text(n));
+    case PG_QUERY__A__CONST__VAL_BOOLVAL: return std::string(const_int(n) != 0 ? "true" : "false");
+    default: return std::nullopt;
+  }
+}
+
 std::vector<std::string> name_parts(const PgQuery__Node* list) {
   std::vector<std::string> parts;
   if (list == nullptr || list->node_case != PG_QUERY__NODE__NODE_LIST) return parts;

@@ -12,6 +12,7 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,9 @@ std::string_view node_text(const PgQuery__Node* n);
 // An A_Const's integer, or its string; 0 or empty for any other node.
 int64_t const_int(const PgQuery__Node* n);
 std::string_view const_text(const PgQuery__Node* n);
+// An A_Const as it was written (integer, decimal, string or boolean); nullopt
+// for a null node or any other kind.
+std::optional<std::string> const_literal(const PgQuery__Node* n);
 // A qualified name (a List of String nodes) as its parts, e.g. {"public", "t"}.
 std::vector<std::string> name_parts(const PgQuery__Node* list);
 

@@ -302,6 +302,12 @@ std::string transaction_mode_words(const PgQuery__TransactionStmt& t) {
 
 outcome<std::shared_ptr<statement>> session_impl::prepare_transaction(const PgQuery__TransactionStmt& t) {
   auto st = std::make_shared<statement>();
+  auto savepoint_command = [&](route how, const char* tag) {
+    st->how = how;
+    st->tag = tag;
+    st->savepoint_name = t.savepoint_name;
+    return st;
+  };
   switch (t.kind) {
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START: {
@@ -323,20 +329,11 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_transaction(const PgQu
       return st;
     }
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT:
-      st->how = route::savepoint;
-      st->tag = "SAVEPOINT";
-      st->savepoint_name = t.savepoint_name;
-      return st;
+      return savepoint_command(route::savepoint, "SAVEPOINT");
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE:
-      st->how = route::release;
-      st->tag = "RELEASE";
-      st->savepoint_name = t.savepoint_name;
-      return st;
+      return savepoint_command(route::release, "RELEASE");
     case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO:
-      st->how = route::rollback_to;
-      st->tag = "ROLLBACK";
-      st->savepoint_name = t.savepoint_name;
-      return st;
+      return savepoint_command(route::rollback_to, "ROLLBACK");
     default:
       return error{"0A000", "two-phase commit (PREPARE TRANSACTION, COMMIT PREPARED) is not supported", {}, {}};
   }
@@ -399,10 +396,10 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_alter_t
   for (size_t i = 0; i < k.n_options; ++i) {
     const PgQuery__Node* o = k.options[i];
     if (o == nullptr || o->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
-    std::optional<std::string> value;
-    if (o->def_elem->arg != nullptr) value = std::string(const_text(o->def_elem->arg).empty()
-                                                             ? std::to_string(const_int(o->def_elem->arg))
-                                                             : std::string(const_text(o->def_elem->arg)));
+    std::optional<std::string> value = const_literal(o->def_elem->arg);
+    if (o->def_elem->arg != nullptr && o->def_elem->arg->node_case == PG_QUERY__NODE__NODE_STRING) {
+      value = std::string(node_text(o->def_elem->arg));  // a bare word: WITH (vacuum_index_cleanup = auto)
+    }
     if (auto bad = check_storage_parameter(o->def_elem->defname, value)) return *bad;
   }
   auto st = std::make_shared<statement>();

@@ -67,6 +67,18 @@ TEST(PgParse, TransactionOptionsAreConstants) {
   EXPECT_TRUE(only_statement(chain).transaction_stmt->chain);
 }
 
+TEST(PgParse, ConstantsReadBackAsWritten) {
+  auto t = pg_tree::parse("SELECT 7, 2.50, 'x', true");
+  const auto& select = *only_statement(t).select_stmt;
+  ASSERT_EQ(select.n_target_list, 4u);
+  auto literal = [&](size_t i) { return const_literal(select.target_list[i]->res_target->val); };
+  EXPECT_EQ(literal(0), "7");
+  EXPECT_EQ(literal(1), "2.50");
+  EXPECT_EQ(literal(2), "x");
+  EXPECT_EQ(literal(3), "true");
+  EXPECT_EQ(const_literal(nullptr), std::nullopt);
+}
+
 TEST(PgParse, KeywordsThatPostgreSqlAllowsAsNamesAreNames) {
   auto t = pg_tree::parse("SELECT at, position, year FROM t WHERE at > 1");
   EXPECT_EQ(only_statement(t).node_case, PG_QUERY__NODE__NODE_SELECT_STMT);
