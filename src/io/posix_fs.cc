@@ -281,12 +281,13 @@ class posix_fs final : public fs {
   }
 
   void read_batch(std::span<read_request> requests) override {
+    const bool ring = batches_reads();
     std::vector<uring::read_op> ops;
     std::vector<read_request*> batched;
     for (auto& r : requests) {
       auto* f = dynamic_cast<posix_file*>(r.from);
       STRATA_ASSERT(f != nullptr, "read_batch takes files of this fs");
-      if (batches_reads() && f->batchable(r)) {
+      if (ring && f->batchable(r)) {
         ops.push_back(f->batch_op(r));
         batched.push_back(&r);
       } else {

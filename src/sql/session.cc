@@ -431,8 +431,17 @@ outcome<std::vector<tables::column_batch>> session_impl::collect(std::unique_ptr
   }
 }
 
+namespace {
+// Strata tables live in the one schema `public` (DuckDB calls it `main`);
+// session TEMP tables in `pg_temp` (DuckDB's `temp`).
+bool names_strata_schema(const std::string& schema) {
+  return schema.empty() || schema == "public" || schema == "main";
+}
+bool names_temp_schema(const std::string& schema) { return schema == "pg_temp" || schema == "temp"; }
+}  // namespace
+
 std::optional<tables::table_info> session_impl::find_table(const std::string& schema, const std::string& name) {
-  if (!schema.empty() && schema != "public" && schema != "main") return std::nullopt;
+  if (!names_strata_schema(schema)) return std::nullopt;
   auto info = parts_.tables.describe(name);
   if (info.ok()) return info.value();
   std::string lower = name;
@@ -611,11 +620,6 @@ outcome<std::unique_ptr<cursor>> session_impl::run_ddl(statement& st) {
 
 namespace {
 
-bool names_temp_schema(const std::string& schema) { return schema == "pg_temp" || schema == "temp"; }
-bool names_strata_schema(const std::string& schema) {
-  return schema.empty() || schema == "public" || schema == "main";
-}
-
 // PostgreSQL says "table" in DROP TABLE's error and "relation" in the others'.
 error no_such_table(const qualified_name& t, std::string_view noun) {
   if (!names_strata_schema(t.schema) && !names_temp_schema(t.schema)) {
@@ -637,11 +641,9 @@ outcome<session_impl::resolved_tables> session_impl::resolve_tables(const std::v
                                                                     bool skip_missing, std::string_view noun) {
   resolved_tables found;
   for (const auto& t : names) {
-    if (names_strata_schema(t.schema)) {
-      if (auto info = find_table("", t.name)) {
-        found.strata.push_back(info->schema.name);
-        continue;
-      }
+    if (auto info = find_table(t.schema, t.name)) {
+      found.strata.push_back(info->schema.name);
+      continue;
     }
     if ((names_strata_schema(t.schema) || names_temp_schema(t.schema)) && is_temp_table(t.name)) {
       found.temp.push_back(t.name);
