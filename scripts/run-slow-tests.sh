@@ -17,6 +17,9 @@
 #   4b. the table DDL kill -9 test: tests/crash/table_ddl_crash_test.py
 #      (TRUNCATE is all or nothing, ALTER TABLE ADD PRIMARY KEY keeps every
 #      row, with or without the key);
+#   4c. the table transactions kill -9 test: tests/crash/table_txn_crash_test.py
+#      (a COMMIT over several tables is all or nothing; row-locked transfers
+#      and a shared counter lose nothing);
 #   5. the slow database-clone tests: tests/e2e/test_dbclone_slow.py under
 #      pytest with STRATA_SLOW=1 (volume backend, scheduled snapshots and
 #      refresh, kill -9 during clone create; needs root and PostgreSQL 15);
@@ -70,6 +73,10 @@ STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_crash_test.py 
 echo "== table DDL kill -9 crash test (TRUNCATE, ALTER TABLE ADD PRIMARY KEY) =="
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_ddl_crash_test.py \
   || { status=1; failed+=(table_ddl_crash_test.py); }
+
+echo "== table transactions kill -9 crash test (commits over several tables, row locks) =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_txn_crash_test.py \
+  || { status=1; failed+=(table_txn_crash_test.py); }
 
 echo "== database clones, slow cases =="
 STRATA_SLOW=1 STRATA_BIN="$build_dir/strata" /usr/bin/python3 -m pytest -q -p no:cacheprovider \

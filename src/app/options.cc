@@ -94,7 +94,7 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
       ->capture_default_str();
   cmd.add_option("--pg-user", o.pg_users, "A PostgreSQL user as NAME:PASSWORD; repeat for more users")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd.add_option("--pg-worker-threads", o.pg_worker_threads, "Threads that run SQL statements for PostgreSQL sessions")->capture_default_str()->check(CLI::Range(1u, 1024u));
+  cmd.add_option("--pg-worker-threads", o.pg_worker_threads, "Threads started to run SQL statements for PostgreSQL sessions (more are added while all are busy)")->capture_default_str()->check(CLI::Range(1u, 1024u));
   cmd.add_option("--sql-threads", o.sql_threads, "DuckDB threads per query; 0: one per core")->capture_default_str()->check(CLI::Range(0u, 1024u));
   cmd.add_option("--sql-memory-bytes", o.sql_memory_bytes, "Memory DuckDB may use before spilling to <data-dir>/sql-tmp")->capture_default_str()->check(CLI::Range(uint64_t{64} << 20, uint64_t{1} << 44));
   cmd.add_option("--table-cache-bytes", o.table_cache_bytes, "Memory for decoded column chunks of hot tables")->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 44));

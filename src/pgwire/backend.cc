@@ -462,6 +462,16 @@ void backend::end_simple() {
   send_ready_for_query();
 }
 
+void backend::forget_statements(const sql::prepared& ran) {
+  const auto d = ran.deallocates();
+  if (!d) return;
+  if (!d->all) {
+    statements_.erase(d->name);
+    return;
+  }
+  std::erase_if(statements_, [](const auto& entry) { return !entry.first.empty(); });
+}
+
 bool backend::run_internal(const char* sql) {
   auto stmt = session_->prepare(sql, {});
   if (!stmt.ok()) return false;
@@ -556,6 +566,7 @@ void backend::start_simple_statement(const std::string& text) {
     return;
   }
   if (stmt->kind() == sql::statement_kind::command) {
+    forget_statements(*stmt);
     send_command_complete(cursor.value()->command_tag());
     send_reported_parameters();
     return;

@@ -163,6 +163,9 @@ class backend {
   void send_reported_parameters();
   void send_ready_for_query();
   void drop_portals_if_idle();
+  // After a DEALLOCATE ran: drops the named prepared statement(s) it names
+  // (ALL: every named one; the unnamed statement stays, as in PostgreSQL).
+  void forget_statements(const sql::prepared& ran);
   bool output_full() const { return out_.size() >= env_.limits.output_bytes_soft_max; }
 
   backend_env env_;

@@ -289,6 +289,7 @@ void backend::on_execute(std::span<const uint8_t> body) {
         }
         portal.started = true;
         if (kind == sql::statement_kind::command) {
+          forget_statements(*portal.prepared);
           portal.finished = true;
           portal.tag = cursor.value()->command_tag();
           send_command_complete(portal.tag);

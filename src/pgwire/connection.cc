@@ -267,7 +267,9 @@ asio::awaitable<void> connection::run() {
     size_t next = 0;
     do {
       auto step = work(self, frames, next);
-      next = co_await asio::co_spawn(env_->workers, std::move(step), asio::use_awaitable);
+      env_->workers->call_begins();
+      next = co_await asio::co_spawn(env_->workers->executor(), std::move(step), asio::use_awaitable);
+      env_->workers->call_ends();
       if (closed_) break;
       keep = after_step();
       if (!co_await flush_output()) keep = false;

@@ -13,7 +13,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -25,6 +24,7 @@
 #include "net/byte_budget.h"
 #include "pgwire/backend.h"
 #include "pgwire/server.h"
+#include "pgwire/worker_pool.h"
 
 namespace strata::pgwire {
 
@@ -48,7 +48,7 @@ struct connection_env {
   server_observer observer;
   auth_settings auth;
   backend_env backend;
-  boost::asio::thread_pool::executor_type workers;
+  worker_pool* workers;  // owned by the server, which joins it before the env goes
   net::byte_budget budget;
   cancel_registry registry;
   std::atomic<int32_t> next_process_id{1000};

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "pgwire/connection.h"
 #include "net/listener.h"
@@ -48,10 +47,10 @@ bool is_loopback(const asio::ip::address& a) {
 }  // namespace
 
 server::server(asio::io_context& io, sql::engine& engine, server_config config, server_observer observer)
-    : io_(io), listen_(config.listen), pool_(std::make_unique<asio::thread_pool>(sanitized(config.limits).worker_threads)) {
+    : io_(io), listen_(config.listen), pool_(std::make_unique<worker_pool>(sanitized(config.limits).worker_threads, sanitized(config.limits).connections_max)) {
   const server_limits limits = sanitized(config.limits);
   env_ = std::shared_ptr<connection_env>(new connection_env{
-      limits, std::move(observer), auth_settings{}, backend_env{}, pool_->get_executor(),
+      limits, std::move(observer), auth_settings{}, backend_env{}, pool_.get(),
       net::byte_budget(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}), {}, {}});
   env_->next_process_id = 1000;
   auto random = auth::system_random();

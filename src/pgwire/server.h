@@ -1,8 +1,8 @@
 // The PostgreSQL listener: accepts connections on --pg-listen and runs one
 // `connection` per socket under the limits below. Session calls (prepare,
-// execute, fetch, COPY) run on a pool of worker threads, never on the
-// network thread; each connection uses its session from one worker at a
-// time. A CancelRequest (which arrives on a connection of its own) cancels
+// execute, fetch, COPY) run on a pool of worker threads (worker_pool.h),
+// never on the network thread; each connection uses its session from one
+// worker at a time, and a call never waits for a free worker. A CancelRequest (which arrives on a connection of its own) cancels
 // the session it names from the network thread.
 //
 // Threading: call start() and stop() on the network thread (the one running
@@ -24,11 +24,9 @@
 #include "base/result.h"
 #include "base/units.h"
 #include "pgwire/backend.h"
+#include "pgwire/worker_pool.h"
 #include "sql/session.h"
 
-namespace boost::asio {
-class thread_pool;
-}
 namespace strata::net {
 class listener;
 }
@@ -50,7 +48,7 @@ struct server_limits {
   int64_t startup_timeout_ms = 10'000;          // startup and authentication must finish within this
   int64_t idle_in_transaction_timeout_ms = 0;   // close a session idle inside a transaction this long; 0: never
   int64_t message_timeout_ms = 30'000;          // a message larger than the receive buffer must arrive within this
-  uint32_t worker_threads = 4;                  // threads running session calls
+  uint32_t worker_threads = 4;                  // threads started for session calls; more are added while all are busy (worker_pool.h)
 };
 
 // A user as configured (--pg-user NAME:PASSWORD). The server keeps only the
@@ -95,7 +93,7 @@ class server {
  private:
   boost::asio::io_context& io_;
   std::string listen_;
-  std::unique_ptr<boost::asio::thread_pool> pool_;
+  std::unique_ptr<worker_pool> pool_;
   std::shared_ptr<connection_env> env_;
   std::shared_ptr<net::listener> tcp_;
   std::vector<std::weak_ptr<connection>> connections_;

@@ -22,17 +22,66 @@
 #include "duckdb/parser/tableref/expressionlistref.hpp"
 #include "duckdb/parser/tableref/joinref.hpp"
 #include "duckdb/parser/tableref/subqueryref.hpp"
+#include "sql/dml_shared.h"
 #include "sql/session_impl.h"
 #include "sql/statements.h"
 
 namespace strata::sql::detail {
+
+using expr_ptr = duckdb::unique_ptr<duckdb::ParsedExpression>;
+
+namespace {
+
+// PostgreSQL's bytea text form ('\x0102') as bytes; DuckDB would read it as escapes.
+std::optional<std::string> bytea_hex(const duckdb::ParsedExpression& e) {
+  if (e.GetExpressionClass() != duckdb::ExpressionClass::CONSTANT) return std::nullopt;
+  const auto& v = e.Cast<duckdb::ConstantExpression>().value;
+  if (v.IsNull() || v.type().id() != duckdb::LogicalTypeId::VARCHAR) return std::nullopt;
+  const std::string& text = duckdb::StringValue::Get(v);
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 2; i < text.size(); i += 2) {
+    int hi = std::isxdigit(static_cast<unsigned char>(text[i])) ? std::stoi(text.substr(i, 1), nullptr, 16) : -1;
+    int lo = std::isxdigit(static_cast<unsigned char>(text[i + 1])) ? std::stoi(text.substr(i + 1, 1), nullptr, 16) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+}  // namespace
+
+expr_ptr cast_to(const tables::column_type& type, expr_ptr child) {
+  if (type.id == tables::type_id::bytea) {
+    if (auto bytes = bytea_hex(*child)) {
+      child = duckdb::make_uniq<duckdb::ConstantExpression>(
+          duckdb::Value::BLOB(reinterpret_cast<duckdb::const_data_ptr_t>(bytes->data()), bytes->size()));
+    }
+  }
+  return duckdb::make_uniq<duckdb::CastExpression>(to_duckdb_type(type), std::move(child));
+}
+
+expr_ptr column_of(const std::string& column, const std::string& table) {
+  return duckdb::make_uniq<duckdb::ColumnRefExpression>(column, table);
+}
+
+duckdb::unique_ptr<duckdb::SelectStatement> select_of(duckdb::unique_ptr<duckdb::SelectNode> node) {
+  bool has_cte = !node->cte_map.map.empty();
+  auto stmt = duckdb::make_uniq<duckdb::SelectStatement>();
+  stmt->node = std::move(node);
+  if (!has_cte) return stmt;
+  // DuckDB binds WITH clauses as its parser shapes them; a CTE map moved onto
+  // a new node is not bound, so the rewritten statement goes through the parser.
+  duckdb::Parser parser;
+  parser.ParseQuery(stmt->ToString());
+  return duckdb::unique_ptr_cast<duckdb::SQLStatement, duckdb::SelectStatement>(std::move(parser.statements[0]));
+}
+
 namespace {
 
 constexpr const char* upsert_target = "__strata_upsert_target";
 constexpr const char* upsert_rows = "__strata_upsert_rows";
 constexpr const char* source_alias = "__strata_src";
-
-using expr_ptr = duckdb::unique_ptr<duckdb::ParsedExpression>;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -59,39 +108,8 @@ error no_column(const tables::table_schema& schema, const std::string& name) {
                "\\d " + schema.name + " lists its columns."};
 }
 
-// PostgreSQL's bytea text form ('\x0102') as bytes; DuckDB would read it as escapes.
-std::optional<std::string> bytea_hex(const duckdb::ParsedExpression& e) {
-  if (e.GetExpressionClass() != duckdb::ExpressionClass::CONSTANT) return std::nullopt;
-  const auto& v = e.Cast<duckdb::ConstantExpression>().value;
-  if (v.IsNull() || v.type().id() != duckdb::LogicalTypeId::VARCHAR) return std::nullopt;
-  const std::string& text = duckdb::StringValue::Get(v);
-  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 2; i < text.size(); i += 2) {
-    int hi = std::isxdigit(static_cast<unsigned char>(text[i])) ? std::stoi(text.substr(i, 1), nullptr, 16) : -1;
-    int lo = std::isxdigit(static_cast<unsigned char>(text[i + 1])) ? std::stoi(text.substr(i + 1, 1), nullptr, 16) : -1;
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
-
-expr_ptr cast_to(const tables::column_type& type, expr_ptr child) {
-  if (type.id == tables::type_id::bytea) {
-    if (auto bytes = bytea_hex(*child)) {
-      child = duckdb::make_uniq<duckdb::ConstantExpression>(
-          duckdb::Value::BLOB(reinterpret_cast<duckdb::const_data_ptr_t>(bytes->data()), bytes->size()));
-    }
-  }
-  return duckdb::make_uniq<duckdb::CastExpression>(to_duckdb_type(type), std::move(child));
-}
-
 expr_ptr null_of(const tables::column_type& type) {
   return cast_to(type, duckdb::make_uniq<duckdb::ConstantExpression>(duckdb::Value()));
-}
-
-expr_ptr column_of(const std::string& column, const std::string& table) {
-  return duckdb::make_uniq<duckdb::ColumnRefExpression>(column, table);
 }
 
 bool is_default(const duckdb::ParsedExpression& e) { return e.GetExpressionType() == duckdb::ExpressionType::VALUE_DEFAULT; }
@@ -106,18 +124,6 @@ std::vector<uint32_t> all_columns(const tables::table_schema& schema) {
   std::vector<uint32_t> out(schema.columns.size());
   for (uint32_t i = 0; i < out.size(); ++i) out[i] = i;
   return out;
-}
-
-duckdb::unique_ptr<duckdb::SelectStatement> select_of(duckdb::unique_ptr<duckdb::SelectNode> node) {
-  bool has_cte = !node->cte_map.map.empty();
-  auto stmt = duckdb::make_uniq<duckdb::SelectStatement>();
-  stmt->node = std::move(node);
-  if (!has_cte) return stmt;
-  // DuckDB binds WITH clauses as its parser shapes them; a CTE map moved onto
-  // a new node is not bound, so the rewritten statement goes through the parser.
-  duckdb::Parser parser;
-  parser.ParseQuery(stmt->ToString());
-  return duckdb::unique_ptr_cast<duckdb::SQLStatement, duckdb::SelectStatement>(std::move(parser.statements[0]));
 }
 
 duckdb::unique_ptr<duckdb::TableRef> cross_join(duckdb::unique_ptr<duckdb::TableRef> left, duckdb::unique_ptr<duckdb::TableRef> right) {
@@ -373,9 +379,7 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb:
     node->select_list.push_back(values[i] ? std::move(values[i])
                                           : cast_to(schema.columns[i].type, column_of(schema.columns[i].name, alias)));
   }
-  for (uint32_t k : schema.primary_key) {
-    node->select_list.push_back(cast_to(schema.columns[k].type, column_of(schema.columns[k].name, alias)));
-  }
+  for (const auto& column : schema.columns) node->select_list.push_back(cast_to(column.type, column_of(column.name, alias)));
   node->from_table = up.from_table ? cross_join(std::move(up.table), std::move(up.from_table)) : std::move(up.table);
   node->where_clause = std::move(set.condition);
   node->cte_map = up.cte_map.Copy();
@@ -388,9 +392,7 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_delete_source(duckdb:
   auto& base = del.table->Cast<duckdb::BaseTableRef>();
   std::string alias = base.alias.empty() ? base.table_name : base.alias;
   auto node = duckdb::make_uniq<duckdb::SelectNode>();
-  for (uint32_t k : schema.primary_key) {
-    node->select_list.push_back(cast_to(schema.columns[k].type, column_of(schema.columns[k].name, alias)));
-  }
+  for (const auto& column : schema.columns) node->select_list.push_back(cast_to(column.type, column_of(column.name, alias)));
   duckdb::unique_ptr<duckdb::TableRef> from = std::move(del.table);
   for (auto& extra : del.using_clauses) from = cross_join(std::move(from), std::move(extra));
   node->from_table = std::move(from);
@@ -459,14 +461,20 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
 
 // ---------------------------------------------------------------- execute
 
-outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params) {
-  const write_plan& plan = *st.write;
-  auto now = find_table("", plan.table);
-  if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", plan.table), {}, {}};
-  if (now->table_id != plan.table_id) {
-    return error{"0A000", fmt::format("table \"{}\" was dropped and created again since the statement was prepared", plan.table),
+status session_impl::check_same_table(const std::string& table, uint64_t table_id) {
+  auto now = find_table("", table);
+  if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", table), {}, {}};
+  if (now->table_id != table_id) {
+    return error{"0A000", fmt::format("table \"{}\" was dropped and created again since the statement was prepared", table),
                  {}, "Prepare the statement again."};
   }
+  return ok_t{};
+}
+
+outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params) {
+  const write_plan& plan = *st.write;
+  auto same = check_same_table(plan.table, plan.table_id);
+  if (!same.ok()) return same.err();
   quiesce();
   std::unique_ptr<tables::transaction> own;
   tables::transaction& txn = write_txn(own);
@@ -526,7 +534,10 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
   }
   size_t non_key = plan.schema.columns.size() - plan.schema.primary_key.size();
   if (plan.set_columns.size() < non_key) {
-    // Columns the SET leaves alone keep their stored values.
+    // Columns the SET leaves alone keep their stored values, read under the rows' locks.
+    auto locked = take_locks(txn, plan.table, pick_columns(rows, plan.schema.primary_key),
+                             tables::lock_strength::no_key_update, tables::lock_wait::block);
+    if (!locked.ok()) return locked.err();
     auto found = txn.lookup(plan.table, pick_columns(rows, plan.schema.primary_key));
     if (!found.ok()) return tables_error(found.err());
     tables::column_batch merged;
@@ -557,6 +568,11 @@ outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const sta
                                                const std::vector<parameter>& params, tables::transaction& txn,
                                                const tables::column_batch& rows) {
   const auto& schema = plan.schema;
+  // The keys are locked before they are looked up, also those not there yet,
+  // so two upserts of one key run one after the other.
+  auto locked = take_locks(txn, plan.table, pick_columns(rows, schema.primary_key), tables::lock_strength::no_key_update,
+                           tables::lock_wait::block);
+  if (!locked.ok()) return locked.err();
   auto found = txn.lookup(plan.table, pick_columns(rows, schema.primary_key));
   if (!found.ok()) return tables_error(found.err());
   std::vector<uint32_t> fresh, existing;
@@ -603,44 +619,141 @@ outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const sta
   return count;
 }
 
+namespace {
+
+error lock_error(tables::lock_status status, const std::string& table) {
+  if (status == tables::lock_status::deadlock) {
+    return error{"40P01", "deadlock detected", {}, "Another transaction waits for a row this one holds; run the transaction again."};
+  }
+  return error{"55P03", fmt::format("could not obtain lock on row in relation \"{}\"", table), {}, {}};
+}
+
+}  // namespace
+
+error too_many_rereads(const std::string& table) {
+  return error{"40001", "could not serialize access due to concurrent update", {},
+               fmt::format("Rows of \"{}\" kept changing while this statement locked them; run it again.", table)};
+}
+
+outcome<std::vector<uint8_t>> session_impl::take_locks(tables::transaction& txn, const std::string& table,
+                                                       const tables::column_batch& keys, tables::lock_strength strength,
+                                                       tables::lock_wait wait) {
+  auto got = txn.lock_keys(table, keys, strength, wait, [this] { return interrupted(); });
+  if (!got.ok()) return tables_error(got.err());
+  if (got->status == tables::lock_status::cancelled) return interrupted_error();
+  if (got->status != tables::lock_status::locked) return lock_error(got->status, table);
+  return std::move(got->skipped);
+}
+
+outcome<session_impl::locked_rows> session_impl::lock_in_order(tables::transaction& txn, const std::string& table,
+                                                               const tables::table_schema& schema,
+                                                               const tables::column_batch& images,
+                                                               tables::lock_strength strength, tables::lock_wait wait,
+                                                               uint64_t wanted,
+                                                               const tables::transaction::rows_version& read_at) {
+  const tables::column_batch keys = pick_columns(images, schema.primary_key);
+  locked_rows out;
+  uint32_t position = 0;
+  while (position < keys.row_count && out.rows.size() < wanted) {
+    // Rows past `wanted` stay unlocked, so a SKIP LOCKED ... LIMIT leaves them to others.
+    const uint64_t missing = wanted - out.rows.size();
+    const uint32_t take = uint32_t(std::min<uint64_t>(keys.row_count - position, missing));
+    std::vector<uint32_t> slice(take);
+    for (uint32_t i = 0; i < take; ++i) slice[i] = position + i;
+    auto skipped = take_locks(txn, table, take == keys.row_count ? keys : pick_rows(keys, slice), strength, wait);
+    if (!skipped.ok()) return skipped.err();
+    for (uint32_t i = 0; i < take; ++i) {
+      if (skipped.value()[i] == 0) out.rows.push_back(position + i);
+    }
+    position += take;
+  }
+  auto now = txn.version_of(table);
+  if (!now.ok()) return tables_error(now.err());
+  if (now.value() == read_at || out.rows.empty()) return out;
+  auto changed = txn.changed_rows(table, out.rows.size() == images.row_count ? images : pick_rows(images, out.rows));
+  if (!changed.ok()) return tables_error(changed.err());
+  out.changed = std::any_of(changed->begin(), changed->end(), [](uint8_t c) { return c != 0; });
+  return out;
+}
+
+namespace {
+
+// The rows an UPDATE or DELETE read, one per key (UPDATE ... FROM may join a
+// row more than once; it is changed once, as in PostgreSQL).
+struct read_rows {
+  tables::column_batch images;                 // every column, as read
+  std::vector<tables::column_batch> new_rows;  // UPDATE: every column, as it will be
+};
+
+read_rows unique_rows(const std::vector<tables::column_batch>& batches, const tables::table_schema& schema,
+                      bool with_new_rows) {
+  const size_t n = schema.columns.size();
+  std::vector<uint32_t> new_columns(n), old_columns(n), old_key;
+  for (uint32_t i = 0; i < n; ++i) {
+    new_columns[i] = i;
+    old_columns[i] = uint32_t(with_new_rows ? n + i : i);
+  }
+  for (uint32_t k : schema.primary_key) old_key.push_back(old_columns[k]);
+  std::unordered_set<std::string> seen;
+  read_rows out;
+  for (const auto& b : batches) {
+    std::vector<uint32_t> keep;
+    for (uint32_t r = 0; r < b.row_count; ++r) {
+      if (seen.insert(row_key(b, old_key, r)).second) keep.push_back(r);
+    }
+    const auto unique = keep.size() == b.row_count ? b : pick_rows(b, keep);
+    append_batch(pick_columns(unique, old_columns), 0, unique.row_count, out.images);
+    if (with_new_rows) out.new_rows.push_back(pick_columns(unique, new_columns));
+  }
+  return out;
+}
+
+}  // namespace
+
+outcome<session_impl::locked_read> session_impl::read_and_lock(const write_plan& plan, const statement& st,
+                                                               const std::vector<parameter>& params,
+                                                               tables::transaction& txn, tables::lock_strength strength) {
+  const auto& schema = plan.schema;
+  auto types = column_types(schema, all_columns(schema));
+  const bool update = st.how == route::update;
+  if (update) types.insert(types.end(), types.begin(), types.end());
+  for (int attempt = 0; attempt < locked_read_attempts_max; ++attempt) {
+    auto read_at = txn.version_of(plan.table);
+    if (!read_at.ok()) return tables_error(read_at.err());
+    std::shared_ptr<duck_retry> retry;
+    auto result = run(*plan.source, st, params, true, &retry);
+    if (!result.ok()) return result.err();
+    auto batches = collect(result.value(), types, retry.get());
+    if (!batches.ok()) return batches.err();
+    read_rows rows = unique_rows(batches.value(), schema, update);
+    if (rows.images.row_count == 0) return locked_read{};
+    auto locked = lock_in_order(txn, plan.table, schema, rows.images, strength, tables::lock_wait::block,
+                                UINT64_MAX, read_at.value());
+    if (!locked.ok()) return locked.err();
+    if (!locked->changed) return locked_read{std::move(rows.images), std::move(rows.new_rows)};
+  }
+  return too_many_rereads(plan.table);
+}
+
 outcome<std::string> session_impl::run_update(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn) {
   const auto& schema = plan.schema;
-  auto types = column_types(schema, all_columns(schema));
-  for (uint32_t k : schema.primary_key) types.push_back(schema.columns[k].type);
-  std::shared_ptr<duck_retry> retry;
-  auto result = run(*plan.source, st, params, true, &retry);
-  if (!result.ok()) return result.err();
-  auto batches = collect(result.value(), types, retry.get());
-  if (!batches.ok()) return batches.err();
-  std::vector<uint32_t> new_columns = all_columns(schema);
-  std::vector<uint32_t> key_columns;
-  for (uint32_t k = 0; k < schema.primary_key.size(); ++k) key_columns.push_back(uint32_t(schema.columns.size() + k));
-  // A row joined more than once (UPDATE ... FROM) is updated once, as in PostgreSQL.
-  std::unordered_set<std::string> seen;
-  std::vector<tables::column_batch> new_rows, old_keys;
-  uint64_t count = 0;
-  for (const auto& b : batches.value()) {
-    std::vector<uint32_t> keep;
-    for (uint32_t r = 0; r < b.row_count; ++r) {
-      if (seen.insert(row_key(b, key_columns, r)).second) keep.push_back(r);
-    }
-    auto unique = keep.size() == b.row_count ? b : pick_rows(b, keep);
-    new_rows.push_back(pick_columns(unique, new_columns));
-    old_keys.push_back(pick_columns(unique, key_columns));
-    auto nn = check_not_null(schema, new_rows.back());
+  auto read = read_and_lock(plan, st, params, txn,
+                            plan.key_changes ? tables::lock_strength::update : tables::lock_strength::no_key_update);
+  if (!read.ok()) return read.err();
+  if (read->images.row_count == 0) return std::string("UPDATE 0");
+  for (const auto& rows : read->new_rows) {
+    auto nn = check_not_null(schema, rows);
     if (!nn.ok()) return nn.err();
-    auto len = check_lengths(schema, new_rows.back());
+    auto len = check_lengths(schema, rows);
     if (!len.ok()) return len.err();
-    count += unique.row_count;
   }
   if (plan.key_changes) {
-    for (const auto& keys : old_keys) {
-      auto w = txn.remove(plan.table, keys);
-      if (!w.ok()) return tables_error(w.err());
-    }
+    auto w = txn.remove(plan.table, pick_columns(read->images, schema.primary_key));
+    if (!w.ok()) return tables_error(w.err());
   }
-  for (auto& piece : pieces_of(std::move(new_rows))) {
+  const uint32_t count = read->images.row_count;
+  for (auto& piece : pieces_of(std::move(read->new_rows))) {
     auto w = txn.insert(plan.table, piece, plan.key_changes ? tables::on_conflict::error : tables::on_conflict::replace);
     if (!w.ok()) return tables_error(w.err());
   }
@@ -649,26 +762,12 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
 
 outcome<std::string> session_impl::run_delete(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn) {
-  const auto& schema = plan.schema;
-  std::shared_ptr<duck_retry> retry;
-  auto result = run(*plan.source, st, params, true, &retry);
-  if (!result.ok()) return result.err();
-  auto batches = collect(result.value(), column_types(schema, schema.primary_key), retry.get());
-  if (!batches.ok()) return batches.err();
-  std::vector<uint32_t> key_columns;
-  for (uint32_t k = 0; k < schema.primary_key.size(); ++k) key_columns.push_back(k);
-  std::unordered_set<std::string> seen;
-  uint64_t count = 0;
-  for (const auto& b : batches.value()) {
-    std::vector<uint32_t> keep;
-    for (uint32_t r = 0; r < b.row_count; ++r) {
-      if (seen.insert(row_key(b, key_columns, r)).second) keep.push_back(r);
-    }
-    auto w = txn.remove(plan.table, keep.size() == b.row_count ? b : pick_rows(b, keep));
-    if (!w.ok()) return tables_error(w.err());
-    count += keep.size();
-  }
-  return fmt::format("DELETE {}", count);
+  auto read = read_and_lock(plan, st, params, txn, tables::lock_strength::update);
+  if (!read.ok()) return read.err();
+  if (read->images.row_count == 0) return std::string("DELETE 0");
+  auto w = txn.remove(plan.table, pick_columns(read->images, plan.schema.primary_key));
+  if (!w.ok()) return tables_error(w.err());
+  return fmt::format("DELETE {}", read->images.row_count);
 }
 
 }  // namespace strata::sql::detail

@@ -73,3 +73,62 @@ drop_table_statement read_drop_table(const PgQuery__DropStmt& drop) {
 }
 
 }  // namespace strata::sql
+
+namespace strata::sql {
+
+namespace {
+
+bool starts_locking_clause(PgQuery__Token t) {
+  return t == PG_QUERY__TOKEN__UPDATE || t == PG_QUERY__TOKEN__NO || t == PG_QUERY__TOKEN__SHARE ||
+         t == PG_QUERY__TOKEN__KEY;
+}
+
+// What may follow a SELECT's locking clauses in PostgreSQL's grammar.
+bool ends_locking_clause(PgQuery__Token t) {
+  return t == PG_QUERY__TOKEN__LIMIT || t == PG_QUERY__TOKEN__OFFSET || t == PG_QUERY__TOKEN__FETCH ||
+         t == PG_QUERY__TOKEN__ASCII_59;
+}
+
+}  // namespace
+
+outcome<std::string> without_locking_clauses(std::string_view sql) {
+  const std::string text(sql);
+  PgQueryScanResult scanned = pg_query_scan(text.c_str());
+  if (scanned.error != nullptr) {
+    error e{"42601", scanned.error->message, {}, {}};
+    pg_query_free_scan_result(scanned);
+    return e;
+  }
+  auto* tokens = pg_query__scan_result__unpack(nullptr, scanned.pbuf.len, reinterpret_cast<const uint8_t*>(scanned.pbuf.data));
+  pg_query_free_scan_result(scanned);
+  if (tokens == nullptr) return error{"XX000", "the PostgreSQL scanner's tokens could not be read back", {}, {}};
+  std::string out;
+  size_t copied = 0;
+  int depth = 0;
+  for (size_t i = 0; i < tokens->n_tokens; ++i) {
+    const PgQuery__Token t = tokens->tokens[i]->token;
+    if (t == PG_QUERY__TOKEN__ASCII_40 || t == PG_QUERY__TOKEN__ASCII_91) ++depth;
+    if (t == PG_QUERY__TOKEN__ASCII_41 || t == PG_QUERY__TOKEN__ASCII_93) --depth;
+    if (depth != 0 || t != PG_QUERY__TOKEN__FOR || i + 1 >= tokens->n_tokens ||
+        !starts_locking_clause(tokens->tokens[i + 1]->token)) {
+      continue;
+    }
+    // FOR ... runs to the next LIMIT, OFFSET, FETCH, FOR, ';' or the end.
+    size_t j = i + 1;
+    while (j < tokens->n_tokens && !ends_locking_clause(tokens->tokens[j]->token) &&
+           tokens->tokens[j]->token != PG_QUERY__TOKEN__FOR) {
+      ++j;
+    }
+    const size_t begin = size_t(tokens->tokens[i]->start);
+    const size_t end = j < tokens->n_tokens ? size_t(tokens->tokens[j]->start) : text.size();
+    out.append(text, copied, begin - copied);
+    out.push_back(' ');
+    copied = end;
+    i = j - 1;
+  }
+  out.append(text, copied, std::string::npos);
+  pg_query__scan_result__free_unpacked(tokens, nullptr);
+  return out;
+}
+
+}  // namespace strata::sql

@@ -56,4 +56,9 @@ std::vector<std::string> name_parts(const PgQuery__Node* list);
 // nothing can depend on a table).
 drop_table_statement read_drop_table(const PgQuery__DropStmt& drop);
 
+// The text of a SELECT without its top-level locking clauses (FOR UPDATE,
+// FOR SHARE, ... with OF, NOWAIT, SKIP LOCKED), found with PostgreSQL's own
+// scanner; the parse tree holds what they said.
+outcome<std::string> without_locking_clauses(std::string_view sql);
+
 }  // namespace strata::sql

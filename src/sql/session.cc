@@ -397,17 +397,16 @@ outcome<std::unique_ptr<duckdb::QueryResult>> session_impl::run_again(duck_retry
   return execute_prepared(*fresh, r);
 }
 
-outcome<std::vector<tables::column_batch>> session_impl::collect(std::unique_ptr<duckdb::QueryResult>& result,
-                                                                 const std::vector<tables::column_type>& types,
-                                                                 duck_retry* retry) {
-  std::vector<tables::column_batch> out;
+status session_impl::each_chunk(std::unique_ptr<duckdb::QueryResult>& result, duck_retry* retry,
+                                const std::function<outcome<uint64_t>(const duckdb::DataChunk&)>& sink) {
   uint64_t bytes = 0;
+  bool delivered = false;
   while (true) {
     auto chunk = result->Fetch();
     if (!chunk) {
-      if (!result->HasError()) return out;
+      if (!result->HasError()) return ok_t{};
       const auto& failure = result->GetErrorObject();
-      if (out.empty() && retry && retry->statement && retry->stale_failures < stale_failures_max &&
+      if (!delivered && retry && retry->statement && retry->stale_failures < stale_failures_max &&
           is_stale_statistics_error(failure)) {
         result.reset();
         auto again = run_again(*retry);
@@ -419,16 +418,33 @@ outcome<std::vector<tables::column_batch>> session_impl::collect(std::unique_ptr
     }
     if (chunk->size() == 0) continue;
     if (interrupted()) return interrupted_error();
-    auto rows = chunk_to_table_rows(*chunk, types);
-    if (!rows.ok()) return fix_error(rows.err());
-    bytes += rows->memory_bytes();
+    delivered = true;
+    auto added = sink(*chunk);
+    if (!added.ok()) return added.err();
+    bytes += added.value();
     if (bytes > write_rows_bytes_max) {
-      return error{"54000",
-                   fmt::format("the statement touches more than {} MiB of rows", write_rows_bytes_max >> 20), {},
+      return error{"54000", fmt::format("the statement touches more than {} MiB of rows", write_rows_bytes_max >> 20), {},
                    "Split it into smaller statements (by key range), or load large data with COPY."};
     }
-    out.push_back(std::move(rows.value()));
   }
+}
+
+outcome<std::vector<tables::column_batch>> session_impl::collect(std::unique_ptr<duckdb::QueryResult>& result,
+                                                                 const std::vector<tables::column_type>& types,
+                                                                 duck_retry* retry) {
+  std::vector<tables::column_batch> out;
+  auto done = each_chunk(result, retry, [&](const duckdb::DataChunk& chunk) -> outcome<uint64_t> {
+    auto rows = chunk_to_table_rows(chunk, types);
+    if (!rows.ok()) return fix_error(rows.err());
+    out.push_back(std::move(rows.value()));
+    return out.back().memory_bytes();
+  });
+  if (!done.ok()) return done.err();
+  return out;
+}
+
+std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string tag) {
+  return std::make_unique<rows_cursor>(std::move(rows), std::move(tag));
 }
 
 namespace {
@@ -511,6 +527,18 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return run_add_primary_key(st);
     case route::duckdb:
       return run_duckdb(st, params);
+    case route::select_locking:
+      return run_select_locking(st, params);
+    case route::deallocate:
+      // A statement PREPAREd in SQL lives in DuckDB; pgwire drops the protocol's.
+      if (!st.deallocation_->all) {
+        quiesce();
+        try {
+          (void)duck_exec("DEALLOCATE " + quote_identifier(st.deallocation_->name));
+        } catch (const std::exception&) {  // not a SQL-level one
+        }
+      }
+      return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
     case route::insert:
     case route::update:
     case route::remove: {

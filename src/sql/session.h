@@ -86,6 +86,13 @@ struct copy_description {
   uint32_t column_count = 0;
 };
 
+// What DEALLOCATE name | DEALLOCATE ALL drops: the protocol's named prepared
+// statements live in pgwire, which drops them when the statement runs.
+struct deallocation {
+  bool all = false;
+  std::string name;
+};
+
 class prepared {
  public:
   virtual ~prepared() = default;
@@ -95,6 +102,7 @@ class prepared {
   // The row shape for queries (empty for commands and COPY).
   virtual const std::vector<field>& fields() const = 0;
   virtual copy_description copy() const = 0;  // copy_in / copy_out only
+  virtual std::optional<deallocation> deallocates() const { return std::nullopt; }
 };
 
 // A bound parameter value. Text-format parameters arrive as their text and

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ inline constexpr size_t savepoints_max = 1000;
 inline constexpr uint64_t savepoint_copy_bytes_max = 64ULL << 20;
 // Rows an INSERT / UPDATE / DELETE computes before writing them.
 inline constexpr uint64_t write_rows_bytes_max = 256ULL << 20;
+// Times an UPDATE, DELETE or SELECT ... FOR UPDATE reads its rows again
+// because rows it read changed before it got their locks; then 40001.
+inline constexpr int locked_read_attempts_max = 100;
 // Rows handed to one tables::transaction::insert call.
 inline constexpr uint64_t write_piece_bytes = 16ULL << 20;
 // What DuckDB's streaming result may hold ahead of the client. DuckDB counts a
@@ -66,6 +70,8 @@ enum class route : uint8_t {
   insert,
   update,
   remove,
+  select_locking,  // SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE on a Strata table
+  deallocate,      // DEALLOCATE [PREPARE] name | ALL
 };
 
 // How an INSERT / UPDATE / DELETE on a Strata table runs (dml.cc).
@@ -74,8 +80,8 @@ struct write_plan {
   uint64_t table_id = 0;
   tables::table_schema schema;
   // insert: full rows in table order, cast to the column types.
-  // update: the new rows (every column), then the old key columns.
-  // delete: the key columns.
+  // update: the new rows (every column), then the old rows (every column).
+  // delete: the old rows (every column).
   std::shared_ptr<duckdb::PreparedStatement> source;
   tables::on_conflict action = tables::on_conflict::error;
   bool do_update = false;
@@ -85,12 +91,28 @@ struct write_plan {
   bool key_changes = false;           // UPDATE sets a key column
 };
 
+// How a SELECT ... FOR UPDATE on a Strata table runs (select_locking.cc).
+struct locking_plan {
+  std::string table;
+  uint64_t table_id = 0;
+  tables::table_schema schema;
+  // The SELECT without its locking clause and LIMIT/OFFSET: the columns the
+  // client sees, then every table column (the row images to lock and re-check).
+  std::shared_ptr<duckdb::PreparedStatement> source;
+  // SELECT <limit>, <offset> (applied after locking, as PostgreSQL does); null without either.
+  std::shared_ptr<duckdb::PreparedStatement> bounds;
+  size_t visible_columns = 0;
+  tables::lock_strength strength = tables::lock_strength::update;
+  tables::lock_wait wait = tables::lock_wait::block;
+};
+
 class statement final : public prepared {
  public:
   statement_kind kind() const override { return kind_; }
   const std::vector<uint32_t>& parameter_oids() const override { return parameter_oids_; }
   const std::vector<field>& fields() const override { return fields_; }
   copy_description copy() const override { return copy_; }
+  std::optional<deallocation> deallocates() const override { return deallocation_; }
 
   route how = route::empty;
   statement_kind kind_ = statement_kind::command;
@@ -112,6 +134,8 @@ class statement final : public prepared {
   std::shared_ptr<duckdb::PreparedStatement> duck;  // duckdb and copy_out routes
   duckdb::StatementType duck_type = duckdb::StatementType::INVALID_STATEMENT;
   std::shared_ptr<write_plan> write;
+  std::shared_ptr<locking_plan> locking;
+  std::optional<deallocation> deallocation_;
   const void* owner = nullptr;
 };
 
@@ -208,6 +232,11 @@ class session_impl final : public session {
   outcome<std::vector<tables::column_batch>> collect(std::unique_ptr<duckdb::QueryResult>& result,
                                                      const std::vector<tables::column_type>& types,
                                                      duck_retry* retry = nullptr);
+  // Hands each chunk of a result to `sink`, which returns the bytes it kept
+  // (at most write_rows_bytes_max in all); runs the statement again as
+  // `collect` does.
+  status each_chunk(std::unique_ptr<duckdb::QueryResult>& result, duck_retry* retry,
+                    const std::function<outcome<uint64_t>(const duckdb::DataChunk&)>& sink);
 
   duckdb::Connection& connection() { return conn_; }
   tables::service& tables() { return parts_.tables; }
@@ -224,7 +253,7 @@ class session_impl final : public session {
   outcome<std::shared_ptr<prepared>> prepare_inner(std::string_view sql, const std::vector<uint32_t>& hints);
   outcome<std::unique_ptr<cursor>> execute_inner(statement& stmt, const std::vector<parameter>& params);
   // From PostgreSQL's parse tree (pg_parse.h); nullopt: the statement is not routed by its tree yet.
-  std::optional<outcome<std::shared_ptr<statement>>> prepare_from_tree(const PgQuery__Node& node);
+  std::optional<outcome<std::shared_ptr<statement>>> prepare_from_tree(const PgQuery__Node& node, std::string_view sql);
   outcome<std::shared_ptr<statement>> prepare_transaction(const PgQuery__TransactionStmt& t);
   outcome<std::shared_ptr<statement>> prepare_maintenance(const PgQuery__VacuumStmt& v);
   outcome<std::shared_ptr<statement>> prepare_truncate(const PgQuery__TruncateStmt& t);
@@ -257,15 +286,46 @@ class session_impl final : public session {
   outcome<std::unique_ptr<cursor>> run_duckdb(statement& stmt, const std::vector<parameter>& params);
   void fail_block();
 
+  // select_locking.cc
+  outcome<std::shared_ptr<statement>> prepare_select_locking(const PgQuery__SelectStmt& select, std::string_view sql);
+  outcome<std::unique_ptr<cursor>> run_select_locking(statement& stmt, const std::vector<parameter>& params);
+
   // dml.cc
   outcome<std::shared_ptr<statement>> prepare_write(duckdb::SQLStatement& parsed, const tables::table_info& table);
   outcome<std::string> run_write(statement& stmt, const std::vector<parameter>& params);
+  // 42P01 or 0A000 unless `table` is still the table a statement was prepared for.
+  status check_same_table(const std::string& table, uint64_t table_id);
   outcome<std::string> run_insert(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                   tables::transaction& txn);
   outcome<std::string> run_update(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                   tables::transaction& txn);
   outcome<std::string> run_delete(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                   tables::transaction& txn);
+  // Locks, in order, the keys of `images` (rows as the statement read them,
+  // every column) until `wanted` rows are locked (skip_locked skips some);
+  // `changed` when a row locked was changed since `read_at`, so the caller
+  // reads again (PostgreSQL's READ COMMITTED re-check).
+  // Locks `keys` (key columns); with skip_locked, which were skipped. A lock
+  // that cannot be had is PostgreSQL's error (55P03, 40P01, 57014).
+  outcome<std::vector<uint8_t>> take_locks(tables::transaction& txn, const std::string& table,
+                                           const tables::column_batch& keys, tables::lock_strength strength,
+                                           tables::lock_wait wait);
+  struct locked_rows {
+    std::vector<uint32_t> rows;  // indexes into images, in order
+    bool changed = false;
+  };
+  outcome<locked_rows> lock_in_order(tables::transaction& txn, const std::string& table, const tables::table_schema& schema,
+                                     const tables::column_batch& images, tables::lock_strength strength,
+                                     tables::lock_wait wait, uint64_t wanted,
+                                     const tables::transaction::rows_version& read_at);
+  // UPDATE's and DELETE's rows, read, locked and read again until no row
+  // read changed before its lock was granted.
+  struct locked_read {
+    tables::column_batch images;                 // the rows as read (every column), one per key
+    std::vector<tables::column_batch> new_rows;  // UPDATE: the rows as they will be
+  };
+  outcome<locked_read> read_and_lock(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
+                                     tables::transaction& txn, tables::lock_strength strength);
   outcome<uint64_t> upsert_general(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                    tables::transaction& txn, const tables::column_batch& rows);
 
@@ -319,6 +379,11 @@ status check_lengths(const tables::table_schema& schema, const tables::column_ba
 // One byte string per row encoding the given columns (for duplicate checks).
 std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row);
 field text_field(const std::string& name);
+// PostgreSQL-style names for a plain SELECT's columns; empty when the select
+// list does not map one to one onto the result (a `*`, or not a SELECT) (session_prepare.cc).
+std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt);
+// Rows already in memory, as a cursor with a fixed command tag (session.cc).
+std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string tag);
 // 25P02: a statement other than COMMIT/ROLLBACK inside a failed block (session.cc).
 error aborted_block();
 // DuckDB could not infer this type (an untyped parameter or NULL) (session.cc).

@@ -76,8 +76,8 @@ std::string pg_column_name(const duckdb::ParsedExpression& e) {
   }
 }
 
-// PostgreSQL-style names for a plain SELECT's columns; empty when the select
-// list does not map one to one onto the result (a `*`, or not a SELECT).
+}  // namespace
+
 std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt) {
   std::vector<std::string> names;
   if (stmt.type != duckdb::StatementType::SELECT_STATEMENT) return names;
@@ -89,6 +89,8 @@ std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt) {
   }
   return names;
 }
+
+namespace {
 
 // psql's catalog queries all name pg_catalog; others skip the table listing.
 bool mentions_pg_catalog(std::string_view sql) {
@@ -149,8 +151,10 @@ status session_impl::fill_parameters(statement& st, const std::vector<uint32_t>&
   };
   auto a = add(st.duck.get());
   if (!a.ok()) return a;
-  if (st.write) {
-    auto b = add(st.write->source.get());
+  for (duckdb::PreparedStatement* p : {st.write ? st.write->source.get() : nullptr,
+                                        st.locking ? st.locking->source.get() : nullptr,
+                                        st.locking ? st.locking->bounds.get() : nullptr}) {
+    auto b = add(p);
     if (!b.ok()) return b;
   }
   st.parameter_oids_.assign(count, oid::text);
@@ -173,7 +177,7 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
     if (!st.ok()) return st.err();
     st.value()->sql = std::string(sql);
     st.value()->owner = this;
-    if (st.value()->parameter_oids_.empty() && !hints.empty()) {
+    if (st.value()->parameter_oids_.empty() && (!hints.empty() || st.value()->duck || st.value()->locking)) {
       auto f = fill_parameters(*st.value(), hints);
       if (!f.ok()) return f.err();
     }
@@ -187,7 +191,7 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
   }
   auto tree = pg_tree::parse(sql);
   if (tree.ok() && tree.value().size() == 1) {
-    if (auto routed = prepare_from_tree(tree.value().statement(0))) return finish(std::move(*routed));
+    if (auto routed = prepare_from_tree(tree.value().statement(0), sql)) return finish(std::move(*routed));
   }
   auto words = leading_words(sql, 4);
   if (!words.empty()) {
@@ -257,8 +261,20 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
   return finish(st);
 }
 
-std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tree(const PgQuery__Node& node) {
+std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tree(const PgQuery__Node& node,
+                                                                                  std::string_view sql) {
   switch (node.node_case) {
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT: {
+      auto st = std::make_shared<statement>();
+      st->how = route::deallocate;
+      const std::string name = node.deallocate_stmt->name != nullptr ? node.deallocate_stmt->name : "";
+      st->deallocation_ = deallocation{name.empty(), name};
+      st->tag = name.empty() ? "DEALLOCATE ALL" : "DEALLOCATE";
+      return st;
+    }
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      if (node.select_stmt->n_locking_clause == 0) return std::nullopt;
+      return prepare_select_locking(*node.select_stmt, sql);
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
       return prepare_transaction(*node.transaction_stmt);
     case PG_QUERY__NODE__NODE_VACUUM_STMT:

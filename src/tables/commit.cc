@@ -395,12 +395,21 @@ status committer::run() {
   }
   std::map<uint64_t, uint32_t> parts_per_table;
   for (const work& w : works_) parts_per_table[w.table->id] += uint32_t(w.parts.size());
-  txn_id_ = svc_.next_txn_id_.fetch_add(1);
+  const bool group = parts_per_table.size() > 1;
+  txn_id_ = group ? svc_.groups().begin(svc_.next_txn_id_) : svc_.next_txn_id_.fetch_add(1);
+  // A group that returns before its record is written did not commit.
+  struct settle_group {
+    commit_groups* groups;
+    uint64_t txn_id;
+    ~settle_group() {
+      if (groups != nullptr) groups->abort(txn_id);
+    }
+  } unsettled{group ? &svc_.groups() : nullptr, txn_id_};
   std::map<uint64_t, uint32_t> next_part;
   for (size_t i : order) {
     work& w = works_[i];
     for (part& pt : w.parts) {
-      entry_header h{txn_id_, next_part[w.table->id]++, parts_per_table[w.table->id]};
+      entry_header h{txn_id_, next_part[w.table->id]++, parts_per_table[w.table->id], group};
       encode_entry_header(h, pt.bytes.data());
     }
     w.ticket = w.bucket->next_ticket++;
@@ -415,6 +424,13 @@ status committer::run() {
     const part& last = w.parts.back();
     auto s = w.bucket->ensure_durable(*w.log, last.base + last.count);
     if (!s.ok()) return make_error(s.code(), s.err().message + "; the commit may or may not survive the restart");
+  }
+  if (group) {
+    // Every part is durable; this record is what makes the tables' parts one commit.
+    if (auto s = svc_.groups().record(txn_id_); !s.ok()) {
+      return make_error(s.code(), s.err().message + "; the commit was rolled back");
+    }
+    unsettled.groups = nullptr;
   }
   if (auto s = apply_state(); !s.ok()) {
     for (work& w : works_) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 
 #include "tables/catalog.h"
 #include "tables/row_codec.h"
@@ -27,6 +28,9 @@ struct recovery {
   service_impl& svc;
   std::vector<recovered_bucket> buckets;
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> parts_seen;  // (table, txn) -> parts found
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> parts_expected;  // (table, txn) -> the header's part_count
+  std::set<uint64_t> groups_seen;                                     // txns whose entries say they wrote several tables
+  std::set<uint64_t> groups_failed;                                   // of those, the ones that did not commit
   uint64_t max_txn_id = 0;
   static constexpr uint64_t read_bytes_max = 64 * MiB;
 
@@ -41,9 +45,13 @@ struct recovery {
   status recover_pk_table(table_rt& t);
 
   bool complete(const recovered_bucket& rb, const recovered_entry& e) const {
+    if (e.header.group && groups_failed.count(e.header.txn_id) > 0) return false;
     auto it = parts_seen.find({rb.table->id, e.header.txn_id});
     return it != parts_seen.end() && it->second == e.header.part_count;
   }
+  // A group committed when its record says so and every table that still
+  // exists holds all of its parts there.
+  void settle_groups();
 };
 
 status recovery::load_catalog() {
@@ -138,11 +146,23 @@ status recovery::read_bucket(recovered_bucket& rb) {
       re.meta.dir = std::make_shared<const batch_directory>(std::move(dir.value()));
       rb.entries.push_back(std::move(re));
       ++parts_seen[{rb.table->id, h->txn_id}];
+      parts_expected[{rb.table->id, h->txn_id}] = h->part_count;
+      if (h->group) groups_seen.insert(h->txn_id);
       max_txn_id = std::max(max_txn_id, h->txn_id);
       from = e.base_offset + e.record_count;
     }
   }
   return {};
+}
+
+void recovery::settle_groups() {
+  for (uint64_t txn : groups_seen) {
+    if (!svc.groups_.committed(txn)) groups_failed.insert(txn);
+  }
+  for (const auto& [at, expected] : parts_expected) {
+    if (groups_seen.count(at.second) > 0 && parts_seen[at] != expected) groups_failed.insert(at.second);
+  }
+  for (uint64_t txn : groups_failed) spdlog::warn("tables: commit {} did not finish on every table it wrote; it is skipped on all of them", txn);
 }
 
 void recovery::publish(recovered_bucket& rb) {
@@ -268,17 +288,21 @@ status recovery::recover_pk_table(table_rt& t) {
 }
 
 status service_impl::recover() {
-  recovery rec{*this, {}, {}, 0};
+  recovery rec{*this, {}, {}, {}, {}, {}, 0};
+  STRATA_TRY(groups_.load());
   STRATA_TRY(rec.load_catalog());
   STRATA_TRY(remove_orphans());
   for (auto& [name, t] : tables_) STRATA_TRY(rec.open_buckets(t));
   for (recovered_bucket& rb : rec.buckets) STRATA_TRY(rec.read_bucket(rb));
+  rec.settle_groups();
   for (recovered_bucket& rb : rec.buckets) rec.publish(rb);
   for (auto& [name, t] : tables_) {
     if (t->is_pk()) STRATA_TRY(rec.recover_pk_table(*t));
   }
-  next_txn_id_ = rec.max_txn_id + 1;
-  return {};
+  next_txn_id_ = std::max(rec.max_txn_id + 1, groups_.first_free_id());
+  // From now on a failed group is known by its aborted record, whatever its
+  // tables' logs hold later.
+  return groups_.resolve_after_recovery(rec.groups_failed, next_txn_id_.load());
 }
 
 }  // namespace strata::tables

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "tables/row_locks.h"
 #include "tables/schema.h"
 #include "tables/types.h"
 
@@ -35,6 +37,7 @@ struct service_config {
   uint64_t decoded_cache_bytes_max = 2ULL << 30;  // decoded column chunks kept for hot scans
   uint64_t transaction_bytes_max = 256ULL << 20;  // rows buffered by one open transaction
   uint64_t segment_bytes_max = 256ULL << 20;  // bucket log segments roll past this size
+  uint64_t commit_records_per_sweep = 1024;   // commits over several tables between drops of their records
   int zstd_level = 1;  // level 3 encodes about half as fast for ~3% smaller batches (COPY speed matters more)
 };
 
@@ -166,6 +169,29 @@ class transaction {
   };
   virtual std::shared_ptr<const savepoint> save() const = 0;
   virtual void restore(const savepoint& point) = 0;
+
+  // Row locks (row_locks.h) on primary-key values of `table` (`keys`: the key
+  // columns in key order), held until commit or rollback. A savepoint keeps
+  // the locks held when it was taken, so a block that ROLLBACK TO recovers
+  // still holds them; they end with the block. `stop` is polled while waiting.
+  struct lock_report {
+    lock_status status = lock_status::locked;
+    std::vector<uint8_t> skipped;  // skip_locked: keys left unlocked
+  };
+  virtual result<lock_report> lock_keys(const std::string& table, const column_batch& keys, lock_strength strength,
+                                        lock_wait wait, const std::function<bool()>& stop) = 0;
+  // Changes whenever a commit changes the table's committed rows (or the
+  // table is replaced), so equal versions mean rows read in between are current.
+  struct rows_version {
+    uint64_t table_id = 0;
+    uint64_t commits = 0;
+    bool operator==(const rows_version&) const = default;
+  };
+  virtual result<rows_version> version_of(const std::string& table) = 0;
+  // changed[i]: row i of `rows` (every column, table order), as this
+  // transaction read it, is no longer the current row of its key (it was
+  // changed or deleted since).
+  virtual result<std::vector<uint8_t>> changed_rows(const std::string& table, const column_batch& rows) = 0;
 };
 
 class service {

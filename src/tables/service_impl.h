@@ -13,6 +13,7 @@
 
 #include "io/fs.h"
 #include "meta/kv.h"
+#include "tables/commit_groups.h"
 #include "tables/decoded_cache.h"
 #include "tables/pk_state.h"
 #include "tables/scan.h"
@@ -44,6 +45,15 @@ struct table_buffer {
 
 class service_impl;
 
+// A transaction's row locks; released when the last holder (the transaction,
+// or a savepoint taken from it) lets go, or at commit.
+struct lock_owner {
+  row_locks& locks;
+  const uint64_t id;
+  lock_owner(row_locks& l, uint64_t i) : locks(l), id(i) {}
+  ~lock_owner() { locks.release_all(id); }
+};
+
 class transaction_impl final : public transaction {
  public:
   explicit transaction_impl(service_impl& svc) : svc_(svc) {}
@@ -57,6 +67,10 @@ class transaction_impl final : public transaction {
   uint64_t buffered_bytes() const override { return bytes_; }
   std::shared_ptr<const savepoint> save() const override;
   void restore(const savepoint& point) override;
+  result<lock_report> lock_keys(const std::string& table, const column_batch& keys, lock_strength strength,
+                                lock_wait wait, const std::function<bool()>& stop) override;
+  result<rows_version> version_of(const std::string& table) override;
+  result<std::vector<uint8_t>> changed_rows(const std::string& table, const column_batch& rows) override;
 
   // For scans given this transaction: null if it has not written to `table_id`.
   const table_buffer* buffer_of(uint64_t table_id) const;
@@ -77,6 +91,7 @@ class transaction_impl final : public transaction {
   service_impl& svc_;
   std::map<std::string, table_buffer> buffers_;
   uint64_t bytes_ = 0;
+  std::shared_ptr<lock_owner> locks_;  // null until the first lock
 };
 
 class service_impl final : public service {
@@ -110,6 +125,9 @@ class service_impl final : public service {
 
   const service_config& config() const { return config_; }
   pk_state& state() { return *state_; }
+  row_locks& locks() { return locks_; }
+  commit_groups& groups() { return groups_; }
+  uint64_t next_lock_owner() { return next_lock_owner_.fetch_add(1); }
   decoded_cache& cache() { return cache_; }
 
  private:
@@ -129,6 +147,9 @@ class service_impl final : public service {
   const std::string root_;
   std::unique_ptr<pk_state> state_;
   decoded_cache cache_;
+  row_locks locks_;
+  commit_groups groups_{kv_, config_.commit_records_per_sweep};
+  std::atomic<uint64_t> next_lock_owner_{1};
 
   std::mutex catalog_mu_;
   std::map<std::string, std::shared_ptr<table_rt>> tables_;

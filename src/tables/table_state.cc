@@ -7,7 +7,7 @@
 namespace strata::tables {
 
 void encode_entry_header(const entry_header& h, uint8_t* out) {
-  std::memcpy(out, &entry_magic, 4);
+  std::memcpy(out, h.group ? &entry_magic_group : &entry_magic, 4);
   std::memcpy(out + 4, &h.txn_id, 8);
   std::memcpy(out + 12, &h.part_index, 4);
   std::memcpy(out + 16, &h.part_count, 4);
@@ -17,10 +17,11 @@ result<entry_header> decode_entry_header(std::span<const uint8_t> entry) {
   uint32_t magic = 0;
   if (entry.size() >= 4) std::memcpy(&magic, entry.data(), 4);
   entry_header h;
-  if (entry.size() < entry_header_bytes || magic != entry_magic) {
+  if (entry.size() < entry_header_bytes || (magic != entry_magic && magic != entry_magic_group)) {
     return make_error(errc::corrupt, "a table bucket-log entry has no valid entry header; the log is damaged or "
                                      "was not written by the tables service");
   }
+  h.group = magic == entry_magic_group;
   std::memcpy(&h.txn_id, entry.data() + 4, 8);
   std::memcpy(&h.part_index, entry.data() + 12, 4);
   std::memcpy(&h.part_count, entry.data() + 16, 4);

@@ -27,12 +27,14 @@ namespace strata::tables {
 // header ties the entries of one commit together: a commit is visible only
 // if all of its parts are in the logs (see docs/formats/table-storage.md).
 inline constexpr size_t entry_header_bytes = 20;
-inline constexpr uint32_t entry_magic = 0x31425453;  // "STB1" little endian
+inline constexpr uint32_t entry_magic = 0x31425453;        // "STB1" little endian
+inline constexpr uint32_t entry_magic_group = 0x32425453;  // "STB2": a commit that wrote several tables
 
 struct entry_header {
   uint64_t txn_id = 0;
   uint32_t part_index = 0;
   uint32_t part_count = 0;
+  bool group = false;  // the commit wrote several tables; commit_groups decides whether it completed
 };
 
 void encode_entry_header(const entry_header& h, uint8_t* out);

@@ -259,18 +259,23 @@ result<void> transaction_impl::commit() {
   auto s = svc_.commit(buffers_);
   buffers_.clear();
   bytes_ = 0;
+  // After the commit is visible, so a waiter that gets a lock reads the new rows.
+  if (locks_) svc_.locks().release_all(locks_->id);
+  locks_.reset();
   return s;
 }
 
 void transaction_impl::rollback() {
   buffers_.clear();
   bytes_ = 0;
+  locks_.reset();
 }
 
 namespace {
 struct buffered_copy final : transaction::savepoint {
   std::map<std::string, table_buffer> buffers;
   uint64_t bytes = 0;
+  std::shared_ptr<lock_owner> locks;
 };
 }  // namespace
 
@@ -278,6 +283,7 @@ std::shared_ptr<const transaction::savepoint> transaction_impl::save() const {
   auto copy = std::make_shared<buffered_copy>();
   copy->buffers = buffers_;
   copy->bytes = bytes_;
+  copy->locks = locks_;
   return copy;
 }
 
@@ -286,6 +292,59 @@ void transaction_impl::restore(const savepoint& point) {
   STRATA_ASSERT(copy != nullptr, "a savepoint comes from a transaction of this service");
   buffers_ = copy->buffers;
   bytes_ = copy->bytes;
+  // The rows restored were written under these locks; keep holding them.
+  if (copy->locks) locks_ = copy->locks;
+}
+
+result<transaction::lock_report> transaction_impl::lock_keys(const std::string& table, const column_batch& keys,
+                                                             lock_strength strength, lock_wait wait,
+                                                             const std::function<bool()>& stop) {
+  auto t = svc_.find_table(table);
+  if (!t.ok()) return t.err();
+  const table_schema& s = (*t)->schema;
+  if (!(*t)->is_pk()) return make_error(errc::invalid_argument, "row locks need a primary key; " + table + " is a log table");
+  if (keys.columns.size() != s.primary_key.size()) {
+    return make_error(errc::invalid_argument, "locking rows of " + table + " needs the " +
+                                                  std::to_string(s.primary_key.size()) + " primary-key columns");
+  }
+  const auto cols = iota_columns(keys.columns.size());
+  std::vector<std::string> encoded(keys.row_count);
+  for (uint32_t r = 0; r < keys.row_count; ++r) encoded[r] = encode_values(keys, r, cols);
+  if (!locks_) locks_ = std::make_shared<lock_owner>(svc_.locks(), svc_.next_lock_owner());
+  lock_report out;
+  out.status = svc_.locks().lock(locks_->id, (*t)->id, encoded, strength, wait, stop, out.skipped);
+  return out;
+}
+
+result<transaction::rows_version> transaction_impl::version_of(const std::string& table) {
+  auto t = svc_.find_table(table);
+  if (!t.ok()) return t.err();
+  return rows_version{(*t)->id, (*t)->state_version.load()};
+}
+
+result<std::vector<uint8_t>> transaction_impl::changed_rows(const std::string& table, const column_batch& rows) {
+  auto t = svc_.find_table(table);
+  if (!t.ok()) return t.err();
+  const table_schema& s = (*t)->schema;
+  if (!(*t)->is_pk()) return make_error(errc::invalid_argument, "row versions need a primary key; " + table + " is a log table");
+  STRATA_TRY(check_rows(**t, rows));
+  const table_buffer* buf = buffer_of((*t)->id);
+  std::vector<uint8_t> changed(rows.row_count, 1);
+  for (uint32_t r = 0; r < rows.row_count; ++r) {
+    const std::string key = encode_values(rows, r, s.primary_key);
+    const std::string image = encode_row(rows, r);
+    if (buf != nullptr) {
+      if (auto it = buf->index.find(key); it != buf->index.end()) {
+        const pk_pending& p = buf->pending[it->second];
+        changed[r] = p.state == pk_pending::kind::upsert && encode_row(buf->rows, p.row) == image ? 0 : 1;
+        continue;
+      }
+    }
+    auto stored = svc_.state().get((*t)->id, key);
+    if (!stored.ok()) return stored.err();
+    changed[r] = stored->has_value() && (*stored)->row == image ? 0 : 1;
+  }
+  return changed;
 }
 
 }  // namespace strata::tables

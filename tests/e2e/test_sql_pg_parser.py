@@ -190,3 +190,24 @@ def test_add_primary_key_over_duplicates_or_nulls_leaves_the_table_as_it_was(pg)
         assert state == "23502"
         state, _ = sqlstate_of(conn, "ALTER TABLE akn ADD PRIMARY KEY (nope)")
         assert state == "42703"
+
+
+def test_deallocate_drops_prepared_statements_as_psycopg_expects(pg):
+    # psycopg prepares a query on the server after its 5th run, and sends
+    # DEALLOCATE ALL after every rollback() and DEALLOCATE name when its cache rotates.
+    with pg.connect(autocommit=False) as conn:
+        conn.prepared_max = 2
+        for _ in range(3):
+            for i in range(6):
+                assert conn.execute("SELECT %s::int + 1", (i,)).fetchone() == (i + 1,)
+                assert conn.execute("SELECT %s::int + 2", (i,)).fetchone() == (i + 2,)
+                assert conn.execute("SELECT %s::int + 3", (i,)).fetchone() == (i + 3,)
+            conn.rollback()
+        assert conn.execute("SELECT %s::int * 2", (21,), prepare=True).fetchone() == (42,)
+        conn.rollback()
+    with pg.connect() as conn:
+        assert conn.execute("DEALLOCATE ALL").statusmessage == "DEALLOCATE ALL"
+        conn.execute("SELECT 7", prepare=True)
+        conn.execute("PREPARE sql_level AS SELECT 8")
+        assert conn.execute("EXECUTE sql_level").fetchone() == (8,)
+        assert conn.execute("DEALLOCATE sql_level").statusmessage == "DEALLOCATE"

@@ -84,5 +84,21 @@ TEST(PgParse, KeywordsThatPostgreSqlAllowsAsNamesAreNames) {
   EXPECT_EQ(only_statement(t).node_case, PG_QUERY__NODE__NODE_SELECT_STMT);
 }
 
+TEST(PgParse, LockingClausesAreCutOutAtTheTopLevelOnly) {
+  auto cut = [](std::string_view sql) {
+    auto r = without_locking_clauses(sql);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r.value() : std::string();
+  };
+  EXPECT_EQ(cut("SELECT * FROM t FOR UPDATE"), "SELECT * FROM t  ");
+  EXPECT_EQ(cut("select id from jobs order by id limit 1 for update skip locked;"),
+            "select id from jobs order by id limit 1  ;");
+  EXPECT_EQ(cut("SELECT a FROM t AS x FOR NO KEY UPDATE OF x NOWAIT LIMIT 2"), "SELECT a FROM t AS x  LIMIT 2");
+  EXPECT_EQ(cut("SELECT 1 FROM t FOR KEY SHARE FOR SHARE OF t OFFSET 3"), "SELECT 1 FROM t   OFFSET 3");
+  // Not locking clauses: FOR inside parentheses, and a column named "for".
+  EXPECT_EQ(cut("SELECT substring(a for 2), \"for\" FROM t"), "SELECT substring(a for 2), \"for\" FROM t");
+  EXPECT_EQ(cut("SELECT 'for update' FROM t"), "SELECT 'for update' FROM t");
+}
+
 }  // namespace
 }  // namespace strata::sql

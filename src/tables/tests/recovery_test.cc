@@ -200,3 +200,113 @@ TEST(recovery, acknowledged_commits_survive_a_crash) {
 
 }  // namespace
 }  // namespace strata::tables
+
+namespace strata::tables {
+namespace {
+
+using namespace testing;
+
+size_t kv_keys(meta::kv& kv, std::string_view prefix) {
+  size_t n = 0;
+  (void)kv.scan_prefix(prefix, [&n](std::string_view, std::string_view) { ++n; });
+  return n;
+}
+
+// One transaction over a log table and a primary-key table.
+status commit_both(service& svc, int64_t from, int64_t to) {
+  auto txn = svc.begin();
+  if (auto w = txn->insert("l", range_rows(from, to), on_conflict::error); !w.ok()) return w.err();
+  if (auto w = txn->insert("k", range_rows(from, to), on_conflict::replace); !w.ok()) return w.err();
+  auto c = txn->commit();
+  if (!c.ok()) return c.err();
+  return {};
+}
+
+TEST(recovery, a_commit_over_two_tables_is_all_or_nothing_across_a_crash) {
+  temp_dir dir;
+  io::fault_fs fs;
+  auto kv = meta::make_memory_kv();
+  {
+    auto svc = open_service(dir.path(), fs, *kv, /*batch_rows_max=*/500);
+    ASSERT_TRUE(svc->create_table(log_schema("l"), false).ok());
+    ASSERT_TRUE(svc->create_table(pk_schema("k"), false).ok());
+    must(commit_both(*svc, 0, 100));
+    // The log table's parts are durable, then the disk fills while the
+    // primary-key table's are written.
+    fs.set_disk_bytes_max(fs.used_bytes() + 9000);
+    EXPECT_EQ(commit_both(*svc, 100, 2100).code(), errc::no_space);
+    fs.set_disk_bytes_max(UINT64_MAX);
+    EXPECT_EQ(scan_all(*svc, "l").size(), 100u);
+    must(commit_both(*svc, 5000, 5010));
+    // Dropping a table the failed commit wrote must not make the rest of it count.
+    must(svc->drop_table("k", false));
+  }
+  fs.crash();
+  {
+    auto svc = open_service(dir.path(), fs, *kv, 500);
+    ASSERT_NE(svc, nullptr);
+    auto l = scan_all(*svc, "l");
+    EXPECT_EQ(l.size(), 110u);
+    EXPECT_EQ(sum_ids(l), 99 * 100 / 2 + (5000 + 5009) * 5);
+  }
+  fs.crash();
+  auto svc = open_service(dir.path(), fs, *kv, 500);
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(scan_all(*svc, "l").size(), 110u);
+}
+
+TEST(recovery, a_failed_sync_anywhere_in_a_commit_over_two_tables_leaves_both_or_neither) {
+  // Each run fails a different sync of the commit (logs, segment directories).
+  for (uint64_t nth = 1; nth <= 8; ++nth) {
+    temp_dir dir;
+    io::fault_fs fs;
+    auto kv = meta::make_memory_kv();
+    bool acknowledged = false;
+    {
+      auto svc = open_service(dir.path(), fs, *kv);
+      ASSERT_TRUE(svc->create_table(log_schema("l"), false).ok());
+      ASSERT_TRUE(svc->create_table(pk_schema("k"), false).ok());
+      fs.fail_sync(nth);
+      acknowledged = commit_both(*svc, 0, 10).ok();
+      fs.fail_sync(0);  // a commit with fewer syncs leaves it armed
+    }
+    fs.crash();
+    auto svc = open_service(dir.path(), fs, *kv);
+    ASSERT_NE(svc, nullptr);
+    const size_t l = scan_all(*svc, "l").size();
+    EXPECT_EQ(l, scan_all(*svc, "k").size()) << "sync " << nth;
+    if (acknowledged) {
+      EXPECT_EQ(l, 10u) << "sync " << nth;
+    }
+    must(commit_both(*svc, 100, 110));
+    EXPECT_EQ(scan_all(*svc, "l").size(), l + 10);
+  }
+}
+
+TEST(recovery, commit_records_are_dropped_as_commits_settle) {
+  temp_dir dir;
+  io::fault_fs fs;
+  auto kv = meta::make_memory_kv();
+  service_config cfg;
+  cfg.data_dir = dir.path();
+  cfg.commit_records_per_sweep = 4;
+  {
+    auto svc = service::open(cfg, fs, *kv);
+    ASSERT_TRUE(svc.ok());
+    ASSERT_TRUE((*svc)->create_table(log_schema("l"), false).ok());
+    ASSERT_TRUE((*svc)->create_table(pk_schema("k"), false).ok());
+    for (int i = 0; i < 10; ++i) must(commit_both(**svc, i * 10, i * 10 + 10));
+    EXPECT_LT(kv_keys(*kv, "tables/v1/txn/"), 4u);
+    EXPECT_EQ(kv_keys(*kv, "tables/v1/txn_resolved_below"), 1u);
+  }
+  fs.crash();
+  auto svc = service::open(cfg, fs, *kv);
+  ASSERT_TRUE(svc.ok());
+  EXPECT_EQ(scan_all(**svc, "l").size(), 100u);
+  EXPECT_EQ(scan_all(**svc, "k").size(), 100u);
+  EXPECT_EQ(kv_keys(*kv, "tables/v1/txn/"), 0u);  // opening resolves everything
+  EXPECT_EQ(kv_keys(*kv, "tables/v1/txn_aborted/"), 0u);
+}
+
+}  // namespace
+}  // namespace strata::tables

@@ -1,0 +1,26 @@
+// Statement rewriting pieces that dml.cc (INSERT, UPDATE, DELETE) and
+// select_locking.cc (SELECT ... FOR UPDATE) share.
+#pragma once
+
+#include <string>
+
+#include "duckdb/parser/parsed_expression.hpp"
+#include "duckdb/parser/query_node/select_node.hpp"
+#include "duckdb/parser/statement/select_statement.hpp"
+#include "sql/session.h"
+#include "tables/types.h"
+
+namespace strata::sql::detail {
+
+// `child` cast to a Strata column type (PostgreSQL's '\x..' bytea text read as bytes).
+duckdb::unique_ptr<duckdb::ParsedExpression> cast_to(const tables::column_type& type,
+                                                     duckdb::unique_ptr<duckdb::ParsedExpression> child);
+// table.column
+duckdb::unique_ptr<duckdb::ParsedExpression> column_of(const std::string& column, const std::string& table);
+// A SELECT statement of `node` (re-parsed when it has a WITH clause, which DuckDB binds as parsed).
+duckdb::unique_ptr<duckdb::SelectStatement> select_of(duckdb::unique_ptr<duckdb::SelectNode> node);
+
+// 40001: the rows a statement locks kept changing under it (locked_read_attempts_max reads).
+error too_many_rereads(const std::string& table);
+
+}  // namespace strata::sql::detail
