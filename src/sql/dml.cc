@@ -151,8 +151,9 @@ std::vector<tables::column_batch> pieces_of(std::vector<tables::column_batch> ba
   return out;
 }
 
-std::string duckdb_table_ddl(const tables::table_schema& schema, const char* name, bool with_key) {
-  std::string ddl = fmt::format("CREATE OR REPLACE TEMP TABLE {} (", name);
+std::string duckdb_table_ddl(const tables::table_schema& schema, const std::string& name, bool with_key,
+                             bool replace = true) {
+  std::string ddl = (replace ? "CREATE OR REPLACE TEMP TABLE " : "CREATE TEMP TABLE IF NOT EXISTS ") + name + " (";
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     if (i > 0) ddl += ", ";
     ddl += quote_identifier(schema.columns[i].name) + " " + to_duckdb_type(schema.columns[i].type).ToString();
@@ -168,7 +169,7 @@ std::string duckdb_table_ddl(const tables::table_schema& schema, const char* nam
   return ddl + ")";
 }
 
-void append_to_duckdb(duckdb::Connection& conn, const char* table, const tables::column_batch& rows) {
+void append_to_duckdb(duckdb::Connection& conn, const std::string& table, const tables::column_batch& rows) {
   duckdb::Appender app(conn, "temp", "main", table);
   for (uint32_t r = 0; r < rows.row_count; ++r) {
     app.BeginRow();
@@ -191,9 +192,6 @@ struct insert_build {
 };
 
 outcome<insert_build> build_insert_source(duckdb::InsertStatement& ins, const tables::table_schema& schema) {
-  if (!ins.returning_list.empty()) {
-    return error{"0A000", "INSERT ... RETURNING is not supported on Strata tables", {}, "Run a SELECT after the INSERT."};
-  }
   if (ins.column_order == duckdb::InsertColumnOrder::INSERT_BY_NAME) {
     return error{"0A000", "INSERT BY NAME is not supported on Strata tables", {}, "List the columns: INSERT INTO t (a, b) ..."};
   }
@@ -360,7 +358,6 @@ outcome<std::shared_ptr<duckdb::SQLStatement>> upsert_statement(const duckdb::In
 
 outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb::UpdateStatement& up, write_plan& plan) {
   const auto& schema = plan.schema;
-  if (!up.returning_list.empty()) return error{"0A000", "UPDATE ... RETURNING is not supported on Strata tables", {}, {}};
   auto& base = up.table->Cast<duckdb::BaseTableRef>();
   std::string alias = base.alias.empty() ? base.table_name : base.alias;
   auto& set = *up.set_info;
@@ -388,7 +385,6 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb:
 
 outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_delete_source(duckdb::DeleteStatement& del, const write_plan& plan) {
   const auto& schema = plan.schema;
-  if (!del.returning_list.empty()) return error{"0A000", "DELETE ... RETURNING is not supported on Strata tables", {}, {}};
   auto& base = del.table->Cast<duckdb::BaseTableRef>();
   std::string alias = base.alias.empty() ? base.table_name : base.alias;
   auto node = duckdb::make_uniq<duckdb::SelectNode>();
@@ -418,8 +414,19 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
   st->kind_ = statement_kind::command;
   st->write = plan;
   duckdb::unique_ptr<duckdb::SelectStatement> source;
+  duckdb::vector<duckdb::unique_ptr<duckdb::ParsedExpression>> returning;
+  std::string alias = table.schema.name;  // what RETURNING may call the table
+  auto base_alias = [&alias](const duckdb::unique_ptr<duckdb::TableRef>& ref) {
+    if (ref && ref->type == duckdb::TableReferenceType::BASE_TABLE) {
+      const auto& base = ref->Cast<duckdb::BaseTableRef>();
+      alias = base.alias.empty() ? base.table_name : base.alias;
+    }
+  };
   if (parsed.type == duckdb::StatementType::INSERT_STATEMENT) {
     auto& ins = parsed.Cast<duckdb::InsertStatement>();
+    returning = std::move(ins.returning_list);
+    ins.returning_list.clear();
+    if (ins.table_ref && !ins.table_ref->alias.empty()) alias = ins.table_ref->alias;
     st->how = route::insert;
     auto conflict = plan_on_conflict(ins, *plan);
     if (!conflict.ok()) return conflict.err();
@@ -442,13 +449,21 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
   } else if (parsed.type == duckdb::StatementType::UPDATE_STATEMENT) {
     if (plan->schema.kind != tables::table_kind::primary_key) return needs_key_table(plan->schema, "UPDATE");
     st->how = route::update;
-    auto built = build_update_source(parsed.Cast<duckdb::UpdateStatement>(), *plan);
+    auto& up = parsed.Cast<duckdb::UpdateStatement>();
+    returning = std::move(up.returning_list);
+    up.returning_list.clear();
+    base_alias(up.table);
+    auto built = build_update_source(up, *plan);
     if (!built.ok()) return built.err();
     source = std::move(built.value());
   } else {
     if (plan->schema.kind != tables::table_kind::primary_key) return needs_key_table(plan->schema, "DELETE");
     st->how = route::remove;
-    auto built = build_delete_source(parsed.Cast<duckdb::DeleteStatement>(), *plan);
+    auto& del = parsed.Cast<duckdb::DeleteStatement>();
+    returning = std::move(del.returning_list);
+    del.returning_list.clear();
+    base_alias(del.table);
+    auto built = build_delete_source(del, *plan);
     if (!built.ok()) return built.err();
     source = std::move(built.value());
   }
@@ -456,7 +471,82 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
   auto p = duck_prepare(std::move(source));
   if (!p.ok()) return p.err();
   plan->source = p.value();
+  if (!returning.empty()) {
+    if (st->how == route::insert && plan->action == tables::on_conflict::do_nothing) {
+      return error{"0A000", "INSERT ... ON CONFLICT DO NOTHING ... RETURNING is not supported on Strata tables", {},
+                   "Use ON CONFLICT DO UPDATE, or run a SELECT after the INSERT."};
+    }
+    auto r = prepare_returning(*plan, std::move(returning), alias, parsed.named_param_map, st->fields_);
+    if (!r.ok()) return r.err();
+    st->kind_ = statement_kind::query;
+  }
   return st;
+}
+
+status session_impl::prepare_returning(write_plan& plan, duckdb::vector<duckdb::unique_ptr<duckdb::ParsedExpression>> list,
+                                       const std::string& alias,
+                                       const duckdb::case_insensitive_map_t<duckdb::idx_t>& params,
+                                       std::vector<field>& fields) {
+  // One TEMP table per Strata table (its id changes with its schema) holds
+  // the rows a statement changed while RETURNING is evaluated over them.
+  plan.returning_table = fmt::format("__strata_returning_{}", plan.table_id);
+  auto made = duck_exec(duckdb_table_ddl(plan.schema, plan.returning_table, false, false));
+  if (!made.ok()) return made.err();
+  auto node = duckdb::make_uniq<duckdb::SelectNode>();
+  node->select_list = std::move(list);
+  auto ref = duckdb::make_uniq<duckdb::BaseTableRef>();
+  ref->catalog_name = "temp";
+  ref->schema_name = "main";
+  ref->table_name = plan.returning_table;
+  ref->alias = alias;
+  node->from_table = std::move(ref);
+  auto stmt = select_of(std::move(node));
+  stmt->named_param_map = params;
+  const std::vector<std::string> names = pg_column_names(*stmt);
+  auto p = duck_prepare(std::move(stmt));
+  if (!p.ok()) return p.err();
+  plan.returning = p.value();
+  const auto& types = plan.returning->GetTypes();
+  const bool rename = names.size() == types.size();
+  for (size_t i = 0; i < types.size(); ++i) {
+    fields.push_back(field_of(rename ? names[i] : plan.returning->GetNames()[i], types[i]));
+  }
+  return ok_t{};
+}
+
+outcome<tables::column_batch> session_impl::returning_rows(const write_plan& plan, const statement& st,
+                                                            const std::vector<parameter>& params,
+                                                            const std::vector<tables::column_batch>& changed) {
+  const std::string clear = fmt::format("DELETE FROM temp.main.{}", plan.returning_table);
+  auto cleared = duck_exec(clear);
+  if (!cleared.ok()) return cleared.err();
+  struct clear_after {
+    session_impl& s;
+    const std::string& sql;
+    ~clear_after() {
+      try {
+        (void)s.duck_exec(sql);
+      } catch (...) {  // best effort: the next RETURNING clears it first
+      }
+    }
+  } cleanup{*this, clear};
+  try {
+    for (const auto& rows : changed) append_to_duckdb(connection(), plan.returning_table, rows);
+  } catch (const std::exception& ex) {
+    return duck_error(duckdb::ErrorData(ex));
+  }
+  auto result = run(*plan.returning, st, params, false);
+  if (!result.ok()) return result.err();
+  tables::column_batch out;
+  for (const auto& f : st.fields_) out.columns.emplace_back(f.type);
+  auto done = each_chunk(result.value(), nullptr, [&](const duckdb::DataChunk& chunk) -> outcome<uint64_t> {
+    if (chunk.ColumnCount() != st.fields_.size()) return result_shape_changed(chunk.ColumnCount(), st.fields_.size());
+    const uint64_t before = out.memory_bytes();
+    append_chunk(chunk, st.fields_, out);
+    return out.memory_bytes() - before;
+  });
+  if (!done.ok()) return done.err();
+  return out;
 }
 
 // ---------------------------------------------------------------- execute
@@ -471,7 +561,8 @@ status session_impl::check_same_table(const std::string& table, uint64_t table_i
   return ok_t{};
 }
 
-outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params) {
+outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params,
+                                             std::optional<tables::column_batch>& returned) {
   const write_plan& plan = *st.write;
   auto same = check_same_table(plan.table, plan.table_id);
   if (!same.ok()) return same.err();
@@ -480,11 +571,14 @@ outcome<std::string> session_impl::run_write(statement& st, const std::vector<pa
   tables::transaction& txn = write_txn(own);
   set_scan_txn(own ? nullptr : &txn);  // autocommit sources read committed rows only
   outcome<std::string> r = error{};
+  // The rows the statement changed (every column), kept only for RETURNING.
+  std::vector<tables::column_batch> changed;
+  std::vector<tables::column_batch>* keep = plan.returning ? &changed : nullptr;
   try {
     switch (st.how) {
-      case route::insert: r = run_insert(plan, st, params, txn); break;
-      case route::update: r = run_update(plan, st, params, txn); break;
-      default: r = run_delete(plan, st, params, txn); break;
+      case route::insert: r = run_insert(plan, st, params, txn, keep); break;
+      case route::update: r = run_update(plan, st, params, txn, keep); break;
+      default: r = run_delete(plan, st, params, txn, keep); break;
     }
   } catch (...) {
     (void)end_write(own, false);
@@ -493,11 +587,17 @@ outcome<std::string> session_impl::run_write(statement& st, const std::vector<pa
   auto done = end_write(own, r.ok());
   if (!r.ok()) return r;
   if (!done.ok()) return done.err();
+  if (plan.returning) {
+    auto rows = returning_rows(plan, st, params, changed);
+    if (!rows.ok()) return rows.err();
+    returned = std::move(rows.value());
+  }
   return r;
 }
 
 outcome<std::string> session_impl::run_insert(const write_plan& plan, const statement& st,
-                                              const std::vector<parameter>& params, tables::transaction& txn) {
+                                              const std::vector<parameter>& params, tables::transaction& txn,
+                                              std::vector<tables::column_batch>* changed) {
   std::shared_ptr<duck_retry> retry;
   auto result = run(*plan.source, st, params, true, &retry);
   if (!result.ok()) return result.err();
@@ -515,6 +615,7 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
       auto w = txn.insert(plan.table, piece, plan.action);
       if (!w.ok()) return tables_error(w.err());
       count += w->rows_written;
+      if (changed != nullptr) changed->push_back(std::move(piece));
     }
     return fmt::format("INSERT 0 {}", count);
   }
@@ -528,7 +629,7 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
   }
   if (rows.row_count == 0) return std::string("INSERT 0 0");
   if (!plan.excluded_only) {
-    auto n = upsert_general(plan, st, params, txn, rows);
+    auto n = upsert_general(plan, st, params, txn, rows, changed);
     if (!n.ok()) return n.err();
     return fmt::format("INSERT 0 {}", n.value());
   }
@@ -561,12 +662,15 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
   }
   auto w = txn.insert(plan.table, rows, tables::on_conflict::replace);
   if (!w.ok()) return tables_error(w.err());
-  return fmt::format("INSERT 0 {}", rows.row_count);
+  const uint32_t count_written = rows.row_count;
+  if (changed != nullptr) changed->push_back(std::move(rows));
+  return fmt::format("INSERT 0 {}", count_written);
 }
 
 outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const statement& st,
                                                const std::vector<parameter>& params, tables::transaction& txn,
-                                               const tables::column_batch& rows) {
+                                               const tables::column_batch& rows,
+                                               std::vector<tables::column_batch>* changed) {
   const auto& schema = plan.schema;
   // The keys are locked before they are looked up, also those not there yet,
   // so two upserts of one key run one after the other.
@@ -579,9 +683,11 @@ outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const sta
   for (uint32_t r = 0; r < rows.row_count; ++r) (found->found[r] ? existing : fresh).push_back(r);
   uint64_t count = 0;
   if (!fresh.empty()) {
-    auto w = txn.insert(plan.table, pick_rows(rows, fresh), tables::on_conflict::replace);
+    auto inserted = pick_rows(rows, fresh);
+    auto w = txn.insert(plan.table, inserted, tables::on_conflict::replace);
     if (!w.ok()) return tables_error(w.err());
     count += fresh.size();
+    if (changed != nullptr) changed->push_back(std::move(inserted));
   }
   if (existing.empty()) return count;
   struct drop_temps {
@@ -615,6 +721,7 @@ outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const sta
     auto w = txn.insert(plan.table, b, tables::on_conflict::replace);
     if (!w.ok()) return tables_error(w.err());
     count += b.row_count;
+    if (changed != nullptr) changed->push_back(b);
   }
   return count;
 }
@@ -710,6 +817,22 @@ read_rows unique_rows(const std::vector<tables::column_batch>& batches, const ta
 
 }  // namespace
 
+outcome<session_impl::locked_rows> session_impl::read_locked(
+    tables::transaction& txn, const std::string& table, const tables::table_schema& schema,
+    tables::lock_strength strength, tables::lock_wait wait, uint64_t wanted,
+    const std::function<outcome<const tables::column_batch*>()>& read) {
+  for (int attempt = 0; attempt < locked_read_attempts_max; ++attempt) {
+    auto read_at = txn.version_of(table);
+    if (!read_at.ok()) return tables_error(read_at.err());
+    auto images = read();
+    if (!images.ok()) return images.err();
+    if (images.value()->row_count == 0) return locked_rows{};
+    auto locked = lock_in_order(txn, table, schema, *images.value(), strength, wait, wanted, read_at.value());
+    if (!locked.ok() || !locked->changed) return locked;
+  }
+  return too_many_rereads(table);
+}
+
 outcome<session_impl::locked_read> session_impl::read_and_lock(const write_plan& plan, const statement& st,
                                                                const std::vector<parameter>& params,
                                                                tables::transaction& txn, tables::lock_strength strength) {
@@ -717,26 +840,24 @@ outcome<session_impl::locked_read> session_impl::read_and_lock(const write_plan&
   auto types = column_types(schema, all_columns(schema));
   const bool update = st.how == route::update;
   if (update) types.insert(types.end(), types.begin(), types.end());
-  for (int attempt = 0; attempt < locked_read_attempts_max; ++attempt) {
-    auto read_at = txn.version_of(plan.table);
-    if (!read_at.ok()) return tables_error(read_at.err());
-    std::shared_ptr<duck_retry> retry;
-    auto result = run(*plan.source, st, params, true, &retry);
-    if (!result.ok()) return result.err();
-    auto batches = collect(result.value(), types, retry.get());
-    if (!batches.ok()) return batches.err();
-    read_rows rows = unique_rows(batches.value(), schema, update);
-    if (rows.images.row_count == 0) return locked_read{};
-    auto locked = lock_in_order(txn, plan.table, schema, rows.images, strength, tables::lock_wait::block,
-                                UINT64_MAX, read_at.value());
-    if (!locked.ok()) return locked.err();
-    if (!locked->changed) return locked_read{std::move(rows.images), std::move(rows.new_rows)};
-  }
-  return too_many_rereads(plan.table);
+  read_rows rows;
+  auto locked = read_locked(txn, plan.table, schema, strength, tables::lock_wait::block, UINT64_MAX,
+                            [&]() -> outcome<const tables::column_batch*> {
+                              std::shared_ptr<duck_retry> retry;
+                              auto result = run(*plan.source, st, params, true, &retry);
+                              if (!result.ok()) return result.err();
+                              auto batches = collect(result.value(), types, retry.get());
+                              if (!batches.ok()) return batches.err();
+                              rows = unique_rows(batches.value(), schema, update);
+                              return &rows.images;
+                            });
+  if (!locked.ok()) return locked.err();
+  return locked_read{std::move(rows.images), std::move(rows.new_rows)};
 }
 
 outcome<std::string> session_impl::run_update(const write_plan& plan, const statement& st,
-                                              const std::vector<parameter>& params, tables::transaction& txn) {
+                                              const std::vector<parameter>& params, tables::transaction& txn,
+                                              std::vector<tables::column_batch>* changed) {
   const auto& schema = plan.schema;
   auto read = read_and_lock(plan, st, params, txn,
                             plan.key_changes ? tables::lock_strength::update : tables::lock_strength::no_key_update);
@@ -756,18 +877,22 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
   for (auto& piece : pieces_of(std::move(read->new_rows))) {
     auto w = txn.insert(plan.table, piece, plan.key_changes ? tables::on_conflict::error : tables::on_conflict::replace);
     if (!w.ok()) return tables_error(w.err());
+    if (changed != nullptr) changed->push_back(std::move(piece));
   }
   return fmt::format("UPDATE {}", count);
 }
 
 outcome<std::string> session_impl::run_delete(const write_plan& plan, const statement& st,
-                                              const std::vector<parameter>& params, tables::transaction& txn) {
+                                              const std::vector<parameter>& params, tables::transaction& txn,
+                                              std::vector<tables::column_batch>* changed) {
   auto read = read_and_lock(plan, st, params, txn, tables::lock_strength::update);
   if (!read.ok()) return read.err();
   if (read->images.row_count == 0) return std::string("DELETE 0");
   auto w = txn.remove(plan.table, pick_columns(read->images, plan.schema.primary_key));
   if (!w.ok()) return tables_error(w.err());
-  return fmt::format("DELETE {}", read->images.row_count);
+  const uint32_t count = read->images.row_count;
+  if (changed != nullptr) changed->push_back(std::move(read->images));
+  return fmt::format("DELETE {}", count);
 }
 
 }  // namespace strata::sql::detail

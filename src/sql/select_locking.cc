@@ -223,41 +223,43 @@ outcome<std::unique_ptr<cursor>> session_impl::run_select_locking(statement& st,
   set_scan_txn(own ? nullptr : &txn);
   outcome<tables::column_batch> rows = error{};
   try {
-    rows = [&]() -> outcome<tables::column_batch> {
-      const uint64_t wanted = b.limit == no_limit ? no_limit : b.offset + std::min(b.limit, no_limit - b.offset);
-      for (int attempt = 0; attempt < locked_read_attempts_max; ++attempt) {
-        auto read_at = txn.version_of(plan.table);
-        if (!read_at.ok()) return tables_error(read_at.err());
-        std::shared_ptr<duck_retry> retry;
-        auto result = run(*plan.source, st, params, true, &retry);
-        if (!result.ok()) return result.err();
-        tables::column_batch visible, images;
-        for (const auto& f : st.fields_) visible.columns.emplace_back(f.type);
-        std::vector<tables::column_type> image_types;
-        for (const auto& column : plan.schema.columns) image_types.push_back(column.type);
-        std::vector<field> visible_fields = st.fields_;
-        auto read = each_chunk(result.value(), retry.get(), [&](const duckdb::DataChunk& chunk) -> outcome<uint64_t> {
-          duckdb::DataChunk shown, image;
-          view_columns(chunk, 0, plan.visible_columns, shown);
-          view_columns(chunk, plan.visible_columns, image_types.size(), image);
-          const uint64_t before = visible.memory_bytes() + images.memory_bytes();
-          append_chunk(shown, visible_fields, visible);
-          auto converted = chunk_to_table_rows(image, image_types);
-          if (!converted.ok()) return fix_error(converted.err());
-          append_batch(converted.value(), 0, converted->row_count, images);
-          return visible.memory_bytes() + images.memory_bytes() - before;
-        });
-        if (!read.ok()) return read.err();
-        if (images.row_count == 0) return visible;
-        auto locked = lock_in_order(txn, plan.table, plan.schema, images, plan.strength, plan.wait, wanted, read_at.value());
-        if (!locked.ok()) return locked.err();
-        if (locked->changed) continue;
-        std::vector<uint32_t> keep;
-        for (size_t i = std::min<uint64_t>(b.offset, locked->rows.size()); i < locked->rows.size(); ++i) keep.push_back(locked->rows[i]);
-        return pick_rows(visible, keep);
+    std::vector<tables::column_type> image_types;
+    for (const auto& column : plan.schema.columns) image_types.push_back(column.type);
+    const size_t width = plan.visible_columns + image_types.size();
+    tables::column_batch visible, images;
+    const uint64_t wanted = b.limit == no_limit ? no_limit : b.offset + std::min(b.limit, no_limit - b.offset);
+    auto locked = read_locked(txn, plan.table, plan.schema, plan.strength, plan.wait, wanted,
+                              [&]() -> outcome<const tables::column_batch*> {
+      std::shared_ptr<duck_retry> retry;
+      auto result = run(*plan.source, st, params, true, &retry);
+      if (!result.ok()) return result.err();
+      visible = {};
+      images = {};
+      for (const auto& f : st.fields_) visible.columns.emplace_back(f.type);
+      auto read = each_chunk(result.value(), retry.get(), [&](const duckdb::DataChunk& chunk) -> outcome<uint64_t> {
+        if (chunk.ColumnCount() != width) return result_shape_changed(chunk.ColumnCount(), width);
+        duckdb::DataChunk shown, image;
+        view_columns(chunk, 0, plan.visible_columns, shown);
+        view_columns(chunk, plan.visible_columns, image_types.size(), image);
+        const uint64_t before = visible.memory_bytes() + images.memory_bytes();
+        append_chunk(shown, st.fields_, visible);
+        auto converted = chunk_to_table_rows(image, image_types);
+        if (!converted.ok()) return fix_error(converted.err());
+        append_batch(converted.value(), 0, converted->row_count, images);
+        return visible.memory_bytes() + images.memory_bytes() - before;
+      });
+      if (!read.ok()) return read.err();
+      return &images;
+    });
+    if (!locked.ok()) {
+      rows = locked.err();
+    } else {
+      std::vector<uint32_t> keep;
+      for (size_t i = std::min<uint64_t>(b.offset, locked->rows.size()); i < locked->rows.size(); ++i) {
+        keep.push_back(locked->rows[i]);
       }
-      return too_many_rereads(plan.table);
-    }();
+      rows = pick_rows(visible, keep);
+    }
   } catch (...) {
     (void)end_write(own, false);
     throw;

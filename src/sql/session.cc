@@ -1,7 +1,8 @@
 // sql::session on DuckDB: executes prepared statements (Strata DDL, COPY,
 // transactions, settings, psql catalog queries, writes to Strata tables,
 // everything else on DuckDB), streams query results into cursors and keeps
-// the transaction block state. Preparing is in session_prepare.cc.
+// the transaction block state. Preparing is in session_prepare.cc, running
+// on DuckDB in session_duckdb.cc.
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
@@ -70,6 +71,11 @@ struct call_guard {
 };
 
 }  // namespace
+
+error result_shape_changed(size_t columns, size_t fields) {
+  return error{"42P18", fmt::format("the statement returned {} columns where it was described with {}", columns, fields),
+               {}, "Give its parameters types: cast them, e.g. $1::integer."};
+}
 
 error aborted_block() {
   return error{"25P02", "current transaction is aborted, commands ignored until end of transaction block", {},
@@ -246,6 +252,12 @@ outcome<bool> session_impl::pull_chunk(stream_state& s) {
         return false;
       }
       if (chunk->size() == 0) continue;
+      if (chunk->ColumnCount() != s.fields.size()) {
+        error e = result_shape_changed(chunk->ColumnCount(), s.fields.size());
+        s.result.reset();
+        s.failure = e;
+        return e;
+      }
       s.fetched = true;
       append_chunk(*chunk, s.fields, s.buffer);
       return true;
@@ -314,133 +326,6 @@ void session_impl::quiesce() {
     auto more = pull_chunk(*s);
     if (!more.ok() || !*more) return;
   }
-}
-
-// ----------------------------------------------------------------- DuckDB
-
-outcome<std::shared_ptr<duckdb::PreparedStatement>> session_impl::duck_prepare(duckdb::unique_ptr<duckdb::SQLStatement> stmt) {
-  std::shared_ptr<duckdb::PreparedStatement> p(conn_.Prepare(std::move(stmt)).release());
-  if (p->HasError()) return duck_error(p->GetErrorObject());
-  return p;
-}
-
-outcome<std::shared_ptr<duckdb::PreparedStatement>> session_impl::duck_prepare(const std::string& sql) {
-  std::shared_ptr<duckdb::PreparedStatement> p(conn_.Prepare(sql).release());
-  if (p->HasError()) return duck_error(p->GetErrorObject());
-  return p;
-}
-
-status session_impl::duck_exec(const std::string& sql) {
-  auto r = conn_.Query(sql);
-  if (r->HasError()) return duck_error(r->GetErrorObject());
-  return ok_t{};
-}
-
-outcome<std::unique_ptr<duckdb::QueryResult>> session_impl::run(duckdb::PreparedStatement& stmt, const statement& owner,
-                                                                const std::vector<parameter>& params, bool stream,
-                                                                std::shared_ptr<duck_retry>* retry) {
-  duckdb::case_insensitive_map_t<duckdb::BoundParameterData> values;
-  auto expected = stmt.GetExpectedParameterTypes();
-  for (const auto& [name, unused] : stmt.named_param_map) {
-    size_t n = 0;
-    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), n);
-    if (ec != std::errc{} || n == 0 || n > params.size()) {
-      return error{"08P01", fmt::format("no value was bound for parameter ${}", name), {}, {}};
-    }
-    const parameter& p = params[n - 1];
-    duckdb::LogicalType target = duckdb::LogicalType::VARCHAR;
-    auto it = expected.find(name);
-    if (it != expected.end() && !is_unknown_type(it->second)) {
-      target = it->second;
-    } else if (n - 1 < owner.hinted_types.size() && owner.hinted_types[n - 1]) {
-      target = *owner.hinted_types[n - 1];
-    } else if (!p.is_text && !p.is_null) {
-      target = to_duckdb_type(p.type);
-    }
-    auto v = parameter_value(p, target);
-    if (!v.ok()) return v.err();
-    values[name] = duckdb::BoundParameterData(std::move(v.value()));
-  }
-  auto r = std::make_shared<duck_retry>();
-  r->values = std::move(values);
-  r->stream = stream;
-  if (stmt.data && stmt.data->unbound_statement) r->statement = stmt.data->unbound_statement->Copy();
-  if (retry != nullptr) *retry = r;
-  return execute_prepared(stmt, *r);
-}
-
-outcome<std::unique_ptr<duckdb::QueryResult>> session_impl::execute_prepared(duckdb::PreparedStatement& stmt,
-                                                                             duck_retry& r) {
-  scan_->use_statistics = settings_.pushdown();
-  auto pending = stmt.PendingQuery(r.values, r.stream);
-  duckdb::ErrorData failure;
-  if (pending->HasError()) {
-    failure = pending->GetErrorObject();
-  } else {
-    // A cancel that raced with the start of the query (which clears DuckDB's flag) still lands.
-    if (interrupted()) conn_.Interrupt();
-    auto result = pending->Execute();
-    if (!result->HasError()) return result;
-    failure = result->GetErrorObject();
-  }
-  pending.reset();
-  if (is_stale_statistics_error(failure) && r.statement && r.stale_failures < stale_failures_max) return run_again(r);
-  return duck_error(failure);
-}
-
-outcome<std::unique_ptr<duckdb::QueryResult>> session_impl::run_again(duck_retry& r) {
-  ++r.stale_failures;
-  scan_->report_statistics = r.stale_failures < stale_failures_max;
-  auto fresh = conn_.Prepare(r.statement->Copy());
-  scan_->report_statistics = true;
-  if (fresh->HasError()) return duck_error(fresh->GetErrorObject());
-  return execute_prepared(*fresh, r);
-}
-
-status session_impl::each_chunk(std::unique_ptr<duckdb::QueryResult>& result, duck_retry* retry,
-                                const std::function<outcome<uint64_t>(const duckdb::DataChunk&)>& sink) {
-  uint64_t bytes = 0;
-  bool delivered = false;
-  while (true) {
-    auto chunk = result->Fetch();
-    if (!chunk) {
-      if (!result->HasError()) return ok_t{};
-      const auto& failure = result->GetErrorObject();
-      if (!delivered && retry && retry->statement && retry->stale_failures < stale_failures_max &&
-          is_stale_statistics_error(failure)) {
-        result.reset();
-        auto again = run_again(*retry);
-        if (!again.ok()) return again.err();
-        result = std::move(again.value());
-        continue;
-      }
-      return duck_error(failure);
-    }
-    if (chunk->size() == 0) continue;
-    if (interrupted()) return interrupted_error();
-    delivered = true;
-    auto added = sink(*chunk);
-    if (!added.ok()) return added.err();
-    bytes += added.value();
-    if (bytes > write_rows_bytes_max) {
-      return error{"54000", fmt::format("the statement touches more than {} MiB of rows", write_rows_bytes_max >> 20), {},
-                   "Split it into smaller statements (by key range), or load large data with COPY."};
-    }
-  }
-}
-
-outcome<std::vector<tables::column_batch>> session_impl::collect(std::unique_ptr<duckdb::QueryResult>& result,
-                                                                 const std::vector<tables::column_type>& types,
-                                                                 duck_retry* retry) {
-  std::vector<tables::column_batch> out;
-  auto done = each_chunk(result, retry, [&](const duckdb::DataChunk& chunk) -> outcome<uint64_t> {
-    auto rows = chunk_to_table_rows(chunk, types);
-    if (!rows.ok()) return fix_error(rows.err());
-    out.push_back(std::move(rows.value()));
-    return out.back().memory_bytes();
-  });
-  if (!done.ok()) return done.err();
-  return out;
 }
 
 std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string tag) {
@@ -542,8 +427,10 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
     case route::insert:
     case route::update:
     case route::remove: {
-      auto tag = run_write(st, params);
+      std::optional<tables::column_batch> returned;
+      auto tag = run_write(st, params, returned);
       if (!tag.ok()) return tag.err();
+      if (returned) return rows_cursor_of(std::move(*returned), tag.value());
       return std::unique_ptr<cursor>(std::make_unique<command_cursor>(tag.value()));
     }
   }

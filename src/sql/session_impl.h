@@ -89,6 +89,8 @@ struct write_plan {
   std::vector<uint32_t> set_columns;  // DO UPDATE / UPDATE targets
   std::shared_ptr<duckdb::SQLStatement> upsert;  // general DO UPDATE: the INSERT run over temp tables
   bool key_changes = false;           // UPDATE sets a key column
+  std::shared_ptr<duckdb::PreparedStatement> returning;  // RETURNING over returning_table; null without
+  std::string returning_table;
 };
 
 // How a SELECT ... FOR UPDATE on a Strata table runs (select_locking.cc).
@@ -292,15 +294,17 @@ class session_impl final : public session {
 
   // dml.cc
   outcome<std::shared_ptr<statement>> prepare_write(duckdb::SQLStatement& parsed, const tables::table_info& table);
-  outcome<std::string> run_write(statement& stmt, const std::vector<parameter>& params);
+  // `returned` receives the RETURNING rows when the statement has RETURNING.
+  outcome<std::string> run_write(statement& stmt, const std::vector<parameter>& params,
+                                 std::optional<tables::column_batch>& returned);
   // 42P01 or 0A000 unless `table` is still the table a statement was prepared for.
   status check_same_table(const std::string& table, uint64_t table_id);
   outcome<std::string> run_insert(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
-                                  tables::transaction& txn);
+                                  tables::transaction& txn, std::vector<tables::column_batch>* changed);
   outcome<std::string> run_update(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
-                                  tables::transaction& txn);
+                                  tables::transaction& txn, std::vector<tables::column_batch>* changed);
   outcome<std::string> run_delete(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
-                                  tables::transaction& txn);
+                                  tables::transaction& txn, std::vector<tables::column_batch>* changed);
   // Locks, in order, the keys of `images` (rows as the statement read them,
   // every column) until `wanted` rows are locked (skip_locked skips some);
   // `changed` when a row locked was changed since `read_at`, so the caller
@@ -318,6 +322,13 @@ class session_impl final : public session {
                                      const tables::column_batch& images, tables::lock_strength strength,
                                      tables::lock_wait wait, uint64_t wanted,
                                      const tables::transaction::rows_version& read_at);
+  // Runs `read` (which returns the rows it read, every column), locks them
+  // with lock_in_order, and runs it again while a row it locked had changed
+  // first; 40001 after locked_read_attempts_max reads.
+  outcome<locked_rows> read_locked(tables::transaction& txn, const std::string& table,
+                                   const tables::table_schema& schema, tables::lock_strength strength,
+                                   tables::lock_wait wait, uint64_t wanted,
+                                   const std::function<outcome<const tables::column_batch*>()>& read);
   // UPDATE's and DELETE's rows, read, locked and read again until no row
   // read changed before its lock was granted.
   struct locked_read {
@@ -327,7 +338,17 @@ class session_impl final : public session {
   outcome<locked_read> read_and_lock(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                      tables::transaction& txn, tables::lock_strength strength);
   outcome<uint64_t> upsert_general(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
-                                   tables::transaction& txn, const tables::column_batch& rows);
+                                   tables::transaction& txn, const tables::column_batch& rows,
+                                   std::vector<tables::column_batch>* changed);
+  // RETURNING: a SELECT of `list` over a TEMP table shaped like the Strata
+  // table (named `alias`), and its fields; returning_rows runs it over the
+  // rows a statement changed.
+  status prepare_returning(write_plan& plan, duckdb::vector<duckdb::unique_ptr<duckdb::ParsedExpression>> list,
+                           const std::string& alias, const duckdb::case_insensitive_map_t<duckdb::idx_t>& params,
+                           std::vector<field>& fields);
+  outcome<tables::column_batch> returning_rows(const write_plan& plan, const statement& stmt,
+                                               const std::vector<parameter>& params,
+                                               const std::vector<tables::column_batch>& changed);
 
  public:
   // Finds a Strata table by the name DuckDB parsed (exact, then lower-cased).
@@ -356,6 +377,9 @@ class session_impl final : public session {
   std::shared_ptr<session_link> link_;
   uint64_t timer_id_ = 0;
   std::chrono::steady_clock::time_point call_started_;
+  // The parameter OIDs of the Parse being prepared, which duck_prepare uses
+  // for parameters DuckDB cannot type; empty outside prepare().
+  std::vector<uint32_t> prepare_hints_;
 };
 
 // current_setting(name) over the map each session keeps in this DuckDB
@@ -384,6 +408,9 @@ field text_field(const std::string& name);
 std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt);
 // Rows already in memory, as a cursor with a fixed command tag (session.cc).
 std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string tag);
+// 42P18: DuckDB's result has another width than the statement's fields (a
+// parameter it could not type changed the result's shape) (session.cc).
+error result_shape_changed(size_t columns, size_t fields);
 // 25P02: a statement other than COMMIT/ROLLBACK inside a failed block (session.cc).
 error aborted_block();
 // DuckDB could not infer this type (an untyped parameter or NULL) (session.cc).

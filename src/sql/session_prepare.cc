@@ -152,6 +152,7 @@ status session_impl::fill_parameters(statement& st, const std::vector<uint32_t>&
   auto a = add(st.duck.get());
   if (!a.ok()) return a;
   for (duckdb::PreparedStatement* p : {st.write ? st.write->source.get() : nullptr,
+                                        st.write ? st.write->returning.get() : nullptr,
                                         st.locking ? st.locking->source.get() : nullptr,
                                         st.locking ? st.locking->bounds.get() : nullptr}) {
     auto b = add(p);
@@ -173,6 +174,11 @@ status session_impl::fill_parameters(statement& st, const std::vector<uint32_t>&
 }
 
 outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view sql, const std::vector<uint32_t>& hints) {
+  prepare_hints_ = hints;
+  struct forget_hints {
+    std::vector<uint32_t>& hints;
+    ~forget_hints() { hints.clear(); }
+  } forget{prepare_hints_};
   auto finish = [&](outcome<std::shared_ptr<statement>> st) -> outcome<std::shared_ptr<prepared>> {
     if (!st.ok()) return st.err();
     st.value()->sql = std::string(sql);

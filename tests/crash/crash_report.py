@@ -4,7 +4,10 @@ its log on failure, clean up on success)."""
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
+
+import psycopg
 
 from strata_server import StrataServer
 
@@ -44,3 +47,26 @@ def run_with_server(prefix, extra_args, name, body):
     finally:
         passed = finish(results, server, workdir)
     return passed
+
+
+def pg_conninfo(server, dbname="strata"):
+    """libpq conninfo for the server's PostgreSQL listener."""
+    return f"host=127.0.0.1 port={server.pg_port} user=strata dbname={dbname} connect_timeout=5"
+
+
+def wait_pg(server, conninfo=None, timeout_s=60):
+    """Waits until the server answers SQL; fails at once if it exited."""
+    conninfo = conninfo or pg_conninfo(server)
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        if not server.running():
+            raise AssertionError(f"the server exited during start:\n{server.log_tail()}")
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.Error as e:
+            last = e
+            time.sleep(0.1)
+    raise AssertionError(f"no SQL answer within {timeout_s} s: {last}")

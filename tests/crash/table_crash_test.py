@@ -46,7 +46,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from strata_server import StrataServer, free_port  # noqa: E402
-from crash_report import check, finish  # noqa: E402
+from crash_report import check, finish, pg_conninfo, wait_pg  # noqa: E402
 
 JOIN_TIMEOUT_S = 30
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -352,25 +352,7 @@ class PostgresServer:
 
 
 def conninfo_of(server, engine):
-    if engine == "postgres":
-        return f"host=127.0.0.1 port={server.pg_port} user=strata dbname=postgres"
-    return f"host=127.0.0.1 port={server.pg_port} user=strata dbname=strata"
-
-
-def wait_pg(server, conninfo, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    last = None
-    while time.monotonic() < deadline:
-        if not server.running():
-            raise AssertionError(f"the server exited during start:\n{server.log_tail()}")
-        try:
-            with psycopg.connect(conninfo, autocommit=True, connect_timeout=2) as conn:
-                conn.execute("SELECT 1")
-            return
-        except psycopg.Error as e:
-            last = e
-            time.sleep(0.1)
-    raise AssertionError(f"the PostgreSQL port did not answer: {last}")
+    return pg_conninfo(server, "postgres" if engine == "postgres" else "strata")
 
 
 def run_cycle(server, engine, conninfo, cycle, args, rng, model, results):

@@ -32,27 +32,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, run_with_server  # noqa: E402
+from crash_report import check, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 ACCOUNTS = 20
 START_BALANCE = 1000
-
-
-def conninfo(server):
-    return f"host=127.0.0.1 port={server.pg_port} user=strata dbname=strata connect_timeout=5"
-
-
-def wait_pg(server, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with psycopg.connect(conninfo(server), autocommit=True) as conn:
-                conn.execute("SELECT 1")
-            return
-        except psycopg.Error:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def setup(server):

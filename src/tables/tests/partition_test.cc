@@ -44,15 +44,8 @@ column_batch events(int days, int hours_per_day) {
   return b;
 }
 
-class partition_test : public ::testing::Test {
+class partition_test : public service_fixture {
  protected:
-  void SetUp() override {
-    fs_ = io::make_posix_fs();
-    kv_ = meta::make_memory_kv();
-    svc_ = open_service(dir_.path(), *fs_, *kv_);
-    ASSERT_NE(svc_, nullptr);
-  }
-
   // Rows (v column) matching `pred`, with and without statistics; checks they agree.
   std::multiset<int64_t> query(const column_predicate& pred, uint32_t* pruned, uint64_t* skipped) {
     std::multiset<int64_t> result[2];
@@ -102,10 +95,6 @@ class partition_test : public ::testing::Test {
     }
   }
 
-  temp_dir dir_;
-  std::unique_ptr<io::fs> fs_;
-  std::unique_ptr<meta::kv> kv_;
-  std::unique_ptr<service> svc_;
 };
 
 TEST(calendar, civil_round_trip_and_known_dates) {

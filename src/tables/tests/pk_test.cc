@@ -5,13 +5,10 @@ namespace {
 
 using namespace testing;
 
-class pk_test : public ::testing::Test {
+class pk_test : public service_fixture {
  protected:
   void SetUp() override {
-    fs_ = io::make_posix_fs();
-    kv_ = meta::make_memory_kv();
-    svc_ = open_service(dir_.path(), *fs_, *kv_);
-    ASSERT_NE(svc_, nullptr);
+    service_fixture::SetUp();
     ASSERT_TRUE(svc_->create_table(pk_schema("t"), false).ok());
   }
 
@@ -36,10 +33,6 @@ class pk_test : public ::testing::Test {
     return out;
   }
 
-  temp_dir dir_;
-  std::unique_ptr<io::fs> fs_;
-  std::unique_ptr<meta::kv> kv_;
-  std::unique_ptr<service> svc_;
 };
 
 TEST_F(pk_test, duplicate_key_fails_with_a_message_naming_the_key) {

@@ -115,20 +115,13 @@ TEST(row_locks_test, many_rows_take_the_whole_table) {
             lock_status::not_available);
 }
 
-class transaction_locks_test : public ::testing::Test {
+class transaction_locks_test : public service_fixture {
  protected:
   void SetUp() override {
-    fs_ = io::make_posix_fs();
-    kv_ = meta::make_memory_kv();
-    svc_ = open_service(dir_.path(), *fs_, *kv_);
-    ASSERT_NE(svc_, nullptr);
+    service_fixture::SetUp();
     ASSERT_TRUE(svc_->create_table(pk_schema("t"), false).ok());
     commit_rows(*svc_, "t", range_rows(0, 10));
   }
-  temp_dir dir_;
-  std::unique_ptr<io::fs> fs_;
-  std::unique_ptr<meta::kv> kv_;
-  std::unique_ptr<service> svc_;
 };
 
 TEST_F(transaction_locks_test, locks_end_with_commit_and_rollback) {

@@ -10,19 +10,7 @@ namespace {
 
 using namespace testing;
 
-class service_test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fs_ = io::make_posix_fs();
-    kv_ = meta::make_memory_kv();
-    svc_ = open_service(dir_.path(), *fs_, *kv_);
-    ASSERT_NE(svc_, nullptr);
-  }
-  temp_dir dir_;
-  std::unique_ptr<io::fs> fs_;
-  std::unique_ptr<meta::kv> kv_;
-  std::unique_ptr<service> svc_;
-};
+using service_test = service_fixture;
 
 TEST_F(service_test, create_describe_list_drop) {
   auto info = svc_->create_table(log_schema("events"), false);

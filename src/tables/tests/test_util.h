@@ -137,6 +137,21 @@ inline std::unique_ptr<service> open_service(const std::string& dir, io::fs& fs,
 
 inline void must(const status& s) { ASSERT_TRUE(s.ok()) << s.err().message; }
 
+// A service on a temp dir (posix fs, in-memory kv), opened before each test.
+class service_fixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs_ = io::make_posix_fs();
+    kv_ = meta::make_memory_kv();
+    svc_ = open_service(dir_.path(), *fs_, *kv_);
+    ASSERT_NE(svc_, nullptr);
+  }
+  temp_dir dir_;
+  std::unique_ptr<io::fs> fs_;
+  std::unique_ptr<meta::kv> kv_;
+  std::unique_ptr<service> svc_;
+};
+
 inline void commit_rows(service& svc, const std::string& table, const column_batch& rows,
                         on_conflict action = on_conflict::error) {
   auto txn = svc.begin();
