@@ -15,7 +15,7 @@ test_pkgs=(
   kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps openssl
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
   postgresql-client-15 python3-psycopg libpq-dev
-  etcd-server
+  etcd-server etcd-client
 )
 # Database clones at run time: PostgreSQL 15 for sources' copies and clones,
 # btrfs for the default pool, ext4 and FUSE tools for the volume backend.
