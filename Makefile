@@ -9,7 +9,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 FUZZ_SECONDS   ?= 60
 
-.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-cluster bench-volumes bench-tables bench-clones clean
+.PHONY: all deps build run test test-unit test-e2e test-asan test-slow fuzz bench-streams bench-cluster bench-volumes bench-tables bench-clones bench-oltp clean
 
 all: build
 
@@ -67,6 +67,10 @@ bench-tables: build
 bench-clones: build
 	@bash scripts/install-deps.sh --bench
 	@bash bench/clones/run.sh
+
+bench-oltp: build
+	@bash scripts/install-deps.sh --bench
+	@bash bench/oltp/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR) build-bench
