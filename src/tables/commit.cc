@@ -438,15 +438,18 @@ status committer::run() {
     }
     return make_error(s.code(), s.err().message + "; restart the server to rebuild the primary-key state");
   }
-  for (auto& [name, buf] : buffers_) {
-    if (buf.table->is_pk()) ++buf.table->state_version;  // after the state is applied, before unlocking
-  }
   for (size_t i : order) {
     work& w = works_[i];
     w.bucket->wait_turn(w.ticket);
     publish(w);
     w.turn_pending = false;
     w.bucket->end_turn();
+  }
+  // After the state is applied and the batches are published, before
+  // unlocking: a reader that sees the old version also saw every batch of
+  // the commits counted in it (the row-lock re-check relies on it).
+  for (auto& [name, buf] : buffers_) {
+    if (buf.table->is_pk()) ++buf.table->state_version;
   }
   return {};
 }
