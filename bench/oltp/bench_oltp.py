@@ -16,7 +16,6 @@ bounds what a single committing client can reach on this disk.
 
 import argparse
 import os
-import pwd
 import re
 import sys
 import time
@@ -25,13 +24,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tables"))
 
 import pgclient  # noqa: E402
-from bench_procs import BenchError, free_port, log_tail, wait_until_ready  # noqa: E402
+from bench_procs import BenchError  # noqa: E402
+from bench_servers import PG_USER, start_postgres, start_strata  # noqa: E402
 from bench_run import Run, machine_info, machine_line, parse_systems, positive, write_json  # noqa: E402
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
-PG_USER = "postgres"
 STRATA_USER = "strata"
-START_TIMEOUT_S = 60.0
 PGBENCH = "/usr/bin/pgbench"
 SCRIPTS = (("select-only", ["-S"]), ("tpcb-like", []))
 TARGETS = {"select-only": 1.0, "tpcb-like": 0.5}  # Strata TPS / PostgreSQL TPS (issue 10)
@@ -57,66 +54,20 @@ def fsync_rate(work_dir):
         os.unlink(path)
 
 
-class Strata:
-    name = "strata"
+class Server:
+    """One system under test: started by bench_servers, stopped through the run's children."""
 
-    def __init__(self, run, opts):
-        self.run, self.opts = run, opts
-        self.dir = os.path.join(run.work_dir, "strata")
-        self.child, self.port, self.user = None, None, STRATA_USER
-
-    def start(self):
-        binary = os.path.abspath(self.opts.strata_bin)
-        if not os.access(binary, os.X_OK):
-            raise BenchError(f"{binary} is missing; build it first (make build) or pass --strata-bin")
-        os.makedirs(self.dir, exist_ok=True)
-        kafka, pg, nbd, http = (free_port() for _ in range(4))
-        argv = [binary, "server", "--data-dir", os.path.join(self.dir, "data"),
-                "--kafka-listen", f"127.0.0.1:{kafka}", "--pg-listen", f"127.0.0.1:{pg}",
-                "--nbd-listen", f"127.0.0.1:{nbd}", "--http-listen", f"127.0.0.1:{http}"]
-        self.child = self.run.children.start("strata", argv, os.path.join(self.dir, "strata.log"))
-        self.port = pg
-        wait_until_ready(self.child, lambda: pgclient.can_connect(pg, STRATA_USER, STRATA_USER),
-                         START_TIMEOUT_S, "answer SELECT 1 on its PostgreSQL port", interval_s=0.2)
-
-    def stop(self):
-        if self.child is not None:
-            self.run.children.stop(self.child)
-            self.child = None
-
-
-class Postgres:
-    name = "postgres"
-
-    def __init__(self, run, opts):
-        self.run, self.opts = run, opts
-        self.dir = os.path.join(run.work_dir, "postgres")
-        self.child, self.port, self.user = None, None, PG_USER
-
-    def _as_pg_user(self):
-        return ["runuser", "-u", PG_USER, "--"] if os.geteuid() == 0 else []  # postgres refuses root
+    def __init__(self, name, user, run, opts):
+        self.name, self.user, self.run, self.opts = name, user, run, opts
+        self.dir = os.path.join(run.work_dir, name)
+        self.child, self.port = None, None
 
     def start(self):
-        if not os.access(os.path.join(PG_BIN, "postgres"), os.X_OK):
-            raise BenchError(f"{PG_BIN}/postgres is missing; run scripts/install-deps.sh --bench")
-        os.makedirs(self.dir, exist_ok=True)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(PG_USER)
-            os.chmod(self.run.work_dir, 0o755)
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-        data = os.path.join(self.dir, "data")
-        log = os.path.join(self.dir, "initdb.log")
-        status = self.run.children.run("initdb", self._as_pg_user() + [
-            f"{PG_BIN}/initdb", "-D", data, "-U", PG_USER, "-A", "trust", "-E", "UTF8", "--locale=C"], log, 300)
-        if status != 0:
-            raise BenchError(f"initdb failed ({status}):\n{log_tail(log)}")
-        self.port = free_port()
-        argv = self._as_pg_user() + [f"{PG_BIN}/postgres", "-D", data, "-p", str(self.port), "-k", self.dir]
-        for k, v in PG_SETTINGS:
-            argv += ["-c", f"{k}={v}"]
-        self.child = self.run.children.start("postgres", argv, os.path.join(self.dir, "postgres.log"))
-        wait_until_ready(self.child, lambda: pgclient.can_connect(self.port, PG_USER, PG_USER),
-                         START_TIMEOUT_S, "accept connections", interval_s=0.2)
+        ready = lambda port: pgclient.can_connect(port, self.user, self.user)  # noqa: E731
+        if self.name == "strata":
+            self.child, self.port = start_strata(self.run.children, self.opts.strata_bin, self.dir, ready)
+        else:
+            self.child, self.port = start_postgres(self.run.children, self.run.work_dir, self.dir, PG_SETTINGS, ready)
 
     def stop(self):
         if self.child is not None:
@@ -209,7 +160,7 @@ def main(argv=None):
         machine = machine_info(run.work_dir)
         fsyncs = fsync_rate(run.work_dir)
         for name in systems:
-            system = (Strata if name == "strata" else Postgres)(run, opts)
+            system = Server(name, STRATA_USER if name == "strata" else PG_USER, run, opts)
             try:
                 results[name] = run_system(system, run, opts)
             except BenchError as e:

@@ -7,7 +7,6 @@ freshness probe), and leaves its server running until `stop()`.
 
 import json
 import os
-import pwd
 import shlex
 import shutil
 import time
@@ -16,12 +15,9 @@ from dataclasses import dataclass, field
 import pgclient
 import schema
 from report import QueryRun
-from bench_procs import BenchError, free_port, log_tail, wait_until_idle, wait_until_ready
+from bench_procs import BenchError, log_tail, wait_until_idle
+from bench_servers import PG_BIN, PG_USER, start_postgres, start_strata
 
-START_TIMEOUT_S = 60.0
-INITDB_TIMEOUT_S = 300.0
-PG_BIN = "/usr/lib/postgresql/15/bin"
-PG_USER = "postgres"
 STRATA_USER = "strata"
 # Background work after the load (compactions, checkpoints), waited out before the queries.
 IDLE_LABEL = "background work until idle"
@@ -120,17 +116,6 @@ class Postgres:
         return (f"{PG_BIN}/postgres, {s}; primary keys at COPY time, join-key indexes "
                 f"and VACUUM ANALYZE after the load")
 
-    def _as_pg_user(self):
-        # initdb and postgres refuse to run as root.
-        return ["runuser", "-u", PG_USER, "--"] if os.geteuid() == 0 else []
-
-    def _prepare_dir(self):
-        os.makedirs(self.dir, exist_ok=True)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam(PG_USER)
-            os.chmod(self.ctx.work_dir, 0o755)
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-
     def _settings(self):
         settings = list(PG_SETTINGS)
         if shutil.disk_usage("/dev/shm").total < SMALL_SHM_BYTES:
@@ -139,23 +124,8 @@ class Postgres:
         return settings
 
     def _start(self):
-        if not os.access(os.path.join(PG_BIN, "postgres"), os.X_OK):
-            raise BenchError(f"{PG_BIN}/postgres is missing; run scripts/install-deps.sh --bench")
-        self._prepare_dir()
-        data = os.path.join(self.dir, "data")
-        status = self.ctx.children.run(
-            "initdb", self._as_pg_user() + [f"{PG_BIN}/initdb", "-D", data, "-U", PG_USER, "-A", "trust",
-                                            "-E", "UTF8", "--locale=C"],
-            os.path.join(self.ctx.work_dir, "initdb.log"), INITDB_TIMEOUT_S)
-        if status != 0:
-            raise BenchError(f"initdb failed ({status}):\n{log_tail(os.path.join(self.ctx.work_dir, 'initdb.log'))}")
-        self.port = free_port()
-        argv = self._as_pg_user() + [f"{PG_BIN}/postgres", "-D", data, "-p", str(self.port), "-k", self.dir]
-        for k, v in self._settings():
-            argv += ["-c", f"{k}={v}"]
-        self.child = self.ctx.children.start("postgres", argv, os.path.join(self.ctx.work_dir, "postgres.log"))
-        wait_until_ready(self.child, lambda: pgclient.can_connect(self.port, PG_USER, PG_USER),
-                         START_TIMEOUT_S, "accept connections", interval_s=0.2)
+        self.child, self.port = start_postgres(self.ctx.children, self.ctx.work_dir, self.dir, self._settings(),
+                                               lambda port: pgclient.can_connect(port, PG_USER, PG_USER))
 
     def _connect(self):
         return pgclient.connect(self.port, PG_USER, PG_USER)
@@ -206,19 +176,9 @@ class Strata:
         return f"{self.ctx.opts.strata_bin} server (defaults){extra}; {kind}"
 
     def _start(self):
-        binary = os.path.abspath(self.ctx.opts.strata_bin)
-        if not os.access(binary, os.X_OK):
-            raise BenchError(f"{binary} is missing; build it first (make build) or pass --strata-bin")
-        os.makedirs(self.dir, exist_ok=True)
-        kafka, pg, nbd, http = (free_port() for _ in range(4))
-        argv = [binary, "server", "--data-dir", os.path.join(self.dir, "data"),
-                "--kafka-listen", f"127.0.0.1:{kafka}", "--pg-listen", f"127.0.0.1:{pg}",
-                "--nbd-listen", f"127.0.0.1:{nbd}", "--http-listen", f"127.0.0.1:{http}"]
-        argv += shlex.split(self.ctx.opts.strata_args)
-        self.child = self.ctx.children.start("strata", argv, os.path.join(self.dir, "strata.log"))
-        self.port = pg
-        wait_until_ready(self.child, lambda: pgclient.can_connect(pg, STRATA_USER, STRATA_USER),
-                         START_TIMEOUT_S, "answer SELECT 1 on its PostgreSQL port", interval_s=0.2)
+        self.child, self.port = start_strata(self.ctx.children, self.ctx.opts.strata_bin, self.dir,
+                                             lambda port: pgclient.can_connect(port, STRATA_USER, STRATA_USER),
+                                             shlex.split(self.ctx.opts.strata_args))
 
     def _connect(self):
         return pgclient.connect(self.port, STRATA_USER, STRATA_USER)
