@@ -78,6 +78,10 @@ echo "== table transactions kill -9 crash test (commits over several tables, row
 STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/table_txn_crash_test.py \
   || { status=1; failed+=(table_txn_crash_test.py); }
 
+echo "== sequence kill -9 crash test (bigserial ids and nextval never repeat) =="
+STRATA_BIN="$build_dir/strata" /usr/bin/python3 tests/crash/sequence_crash_test.py \
+  || { status=1; failed+=(sequence_crash_test.py); }
+
 echo "== database clones, slow cases =="
 STRATA_SLOW=1 STRATA_BIN="$build_dir/strata" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/e2e/test_dbclone_slow.py \

@@ -17,6 +17,7 @@ namespace strata::pgwire {
 namespace {
 
 using tables::type_id;
+using tables::is_integer;
 namespace oid = sql::oid;
 
 constexpr int16_t numeric_positive = 0x0000;
@@ -26,7 +27,6 @@ constexpr int numeric_base_digits = 4;  // decimal digits per base-10000 digit
 // A numeric parameter with more base-10000 digits than this cannot fit 38 decimal digits.
 constexpr int16_t numeric_ndigits_max = 64;
 
-bool is_integer(type_id id) { return id == type_id::int16 || id == type_id::int32 || id == type_id::int64; }
 bool is_text_like(type_id id) { return id == type_id::text || id == type_id::json; }
 
 int64_t integer_at(const tables::column_vector& c, uint32_t row) {

@@ -108,8 +108,9 @@ class copy_sink final : public copy_in_sink {
     return e;
   }
 
-  // Table rows from decoded input rows: columns in table order, omitted ones NULL.
-  tables::column_batch to_table_rows(tables::column_batch input) const {
+  // Table rows from decoded input rows: columns in table order, omitted ones
+  // their DEFAULT (NULL without one).
+  outcome<tables::column_batch> to_table_rows(session_impl& s, tables::column_batch input) const {
     const auto& schema = st_->copy_schema;
     tables::column_batch out;
     out.row_count = input.row_count;
@@ -118,9 +119,9 @@ class copy_sink final : public copy_in_sink {
       if (at != st_->copy_columns.end()) {
         out.columns.push_back(std::move(input.columns[size_t(at - st_->copy_columns.begin())]));
       } else {
-        tables::column_vector nulls(schema.columns[i].type);
-        for (uint32_t r = 0; r < input.row_count; ++r) nulls.append_null();
-        out.columns.push_back(std::move(nulls));
+        auto values = s.default_column(schema.columns[i], input.row_count);
+        if (!values.ok()) return values.err();
+        out.columns.push_back(std::move(*values));
       }
     }
     return out;
@@ -130,7 +131,9 @@ class copy_sink final : public copy_in_sink {
     auto* s = session();
     auto input = decoder_.take_rows();
     if (input.row_count == 0) return ok_t{};
-    auto rows = to_table_rows(std::move(input));
+    auto table_rows = to_table_rows(*s, std::move(input));
+    if (!table_rows.ok()) return fail(table_rows.err());
+    auto& rows = *table_rows;
     auto nn = check_not_null(st_->copy_schema, rows);
     if (!nn.ok()) return fail(nn.err());
     if (!in_block_ && !own_txn_) own_txn_ = s->tables().begin();

@@ -114,6 +114,31 @@ expr_ptr null_of(const tables::column_type& type) {
 
 bool is_default(const duckdb::ParsedExpression& e) { return e.GetExpressionType() == duckdb::ExpressionType::VALUE_DEFAULT; }
 
+// The column's DEFAULT (NULL without one), cast to its type.
+outcome<expr_ptr> default_of(const tables::column_def& column) {
+  if (column.default_expr.empty()) return null_of(column.type);
+  try {
+    auto list = duckdb::Parser::ParseExpressionList(column.default_expr);
+    if (list.size() == 1) return cast_to(column.type, std::move(list[0]));
+  } catch (const std::exception&) {  // a stored DEFAULT parsed when the table was created
+  }
+  return error{"XX000", fmt::format("the DEFAULT of column \"{}\" ({}) no longer parses", column.name, column.default_expr),
+               {}, "Report this as a bug."};
+}
+
+// PostgreSQL's refusal of a value for a GENERATED ALWAYS identity column.
+error identity_always(const tables::column_def& column, bool update) {
+  error e{"428C9",
+          update ? fmt::format("column \"{}\" can only be updated to DEFAULT", column.name)
+                 : fmt::format("cannot insert a non-DEFAULT value into column \"{}\"", column.name),
+          {}, {}};
+  e.detail = fmt::format("Column \"{}\" is an identity column defined as GENERATED ALWAYS.", column.name);
+  if (!update) e.hint = "Use OVERRIDING SYSTEM VALUE to override.";
+  return e;
+}
+
+bool is_always_identity(const tables::column_def& column) { return column.identity == tables::identity_kind::always; }
+
 std::vector<tables::column_type> column_types(const tables::table_schema& schema, const std::vector<uint32_t>& columns) {
   std::vector<tables::column_type> out;
   for (uint32_t c : columns) out.push_back(schema.columns[c].type);
@@ -225,11 +250,22 @@ outcome<insert_build> build_insert_source(duckdb::InsertStatement& ins, const ta
         if (row.size() > positions.size()) return error{"42601", "INSERT has more expressions than target columns", {}, {}};
         if (row.size() < positions.size()) return error{"42601", "INSERT has more target columns than expressions", {}, {}};
         for (size_t j = 0; j < row.size(); ++j) {
-          const auto& type = schema.columns[positions[j]].type;
-          row[j] = is_default(*row[j]) ? null_of(type) : cast_to(type, std::move(row[j]));
+          const auto& column = schema.columns[positions[j]];
+          if (is_default(*row[j])) {
+            auto value = default_of(column);
+            if (!value.ok()) return value.err();
+            row[j] = std::move(*value);
+          } else if (is_always_identity(column)) {
+            return identity_always(column, false);
+          } else {
+            row[j] = cast_to(column.type, std::move(row[j]));
+          }
         }
       }
     } else {
+      for (uint32_t p : positions) {
+        if (is_always_identity(schema.columns[p])) return identity_always(schema.columns[p], false);
+      }
       auto probe = duckdb::make_uniq<duckdb::SelectNode>();
       probe->select_list.push_back(duckdb::make_uniq<duckdb::StarExpression>());
       probe->from_table = duckdb::make_uniq<duckdb::SubqueryRef>(
@@ -243,7 +279,9 @@ outcome<insert_build> build_insert_source(duckdb::InsertStatement& ins, const ta
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     auto at = std::find(positions.begin(), positions.end(), i);
     if (at == positions.end() || !source) {
-      node->select_list.push_back(null_of(schema.columns[i].type));
+      auto value = default_of(schema.columns[i]);
+      if (!value.ok()) return value.err();
+      node->select_list.push_back(std::move(*value));
     } else {
       node->select_list.push_back(
           cast_to(schema.columns[i].type, column_of(fmt::format("c{}", at - positions.begin()), source_alias)));
@@ -366,8 +404,16 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb:
     auto c = column_index(schema, set.columns[k]);
     if (!c) return no_column(schema, set.columns[k]);
     if (values[*c]) return error{"42601", fmt::format("multiple assignments to same column \"{}\"", set.columns[k]), {}, {}};
-    const auto& type = schema.columns[*c].type;
-    values[*c] = is_default(*set.expressions[k]) ? null_of(type) : cast_to(type, std::move(set.expressions[k]));
+    const auto& column = schema.columns[*c];
+    if (is_default(*set.expressions[k])) {
+      auto value = default_of(column);
+      if (!value.ok()) return value.err();
+      values[*c] = std::move(*value);
+    } else if (is_always_identity(column)) {
+      return identity_always(column, true);
+    } else {
+      values[*c] = cast_to(column.type, std::move(set.expressions[k]));
+    }
     plan.set_columns.push_back(*c);
     plan.key_changes |= is_key(schema, *c);
   }

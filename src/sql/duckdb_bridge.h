@@ -64,4 +64,9 @@ outcome<duckdb::Value> parameter_value(const parameter& p, const duckdb::Logical
 // 22P02/22003/22012 data errors, 57014 interrupted, 53200 out of memory, ...).
 error error_of(const duckdb::ErrorData& data);
 
+// A Strata function running inside DuckDB fails with PostgreSQL's SQLSTATE:
+// the state travels at the front of the exception's message, and error_of
+// takes it back out.
+[[noreturn]] void throw_sql_error(const std::string& sqlstate, const std::string& message);
+
 }  // namespace strata::sql

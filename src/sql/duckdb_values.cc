@@ -699,9 +699,23 @@ const char* constraint_state(const std::string& m) {
 
 }  // namespace
 
+constexpr std::string_view sqlstate_marker = "[SQLSTATE ";
+constexpr size_t sqlstate_length = 5;
+
+void throw_sql_error(const std::string& sqlstate, const std::string& message) {
+  throw dd::InvalidInputException(std::string(sqlstate_marker) + sqlstate + "] " + message);
+}
+
 error error_of(const duckdb::ErrorData& data) {
   std::string message = clean_message(data.RawMessage().empty() ? data.Message() : data.RawMessage());
   auto make = [&message](const char* state) { return make_sql_error(state, message); };
+  if (auto at = message.find(sqlstate_marker); at != std::string::npos) {
+    const size_t state_at = at + sqlstate_marker.size();
+    const size_t text_at = state_at + sqlstate_length + 2;
+    if (text_at <= message.size() && message.compare(state_at + sqlstate_length, 2, "] ") == 0) {
+      return make_sql_error(message.substr(state_at, sqlstate_length), message.substr(text_at));
+    }
+  }
   if (is_stale_statistics_error(data)) {
     error e = make("40001");  // serialization_failure: clients know to retry it
     e.hint = "Run the statement again.";

@@ -5,6 +5,7 @@
 
 #include "duckdb/common/vector_operations/unary_executor.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
+#include "sql/sequence_functions.h"
 #include "sql/session_impl.h"
 
 namespace strata::sql {
@@ -68,6 +69,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     auto db = std::make_unique<duckdb::DuckDB>(nullptr, &dbc);
     register_strata_scan(*db->instance, tables);
     add_bytea_length(*db->instance);
+    register_sequence_functions(*db->instance);
     duckdb::Connection setup(*db);
     // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is
     // integer division, NULLs sort last ascending and first descending;
@@ -79,6 +81,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     for (const std::string& q : {std::string("SET GLOBAL TimeZone = 'UTC'"), std::string("SET GLOBAL integer_division = true"),
                                  std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
                                  version_macro, std::string(detail::current_setting_macro),
+                                 std::string("CREATE TYPE regclass AS VARCHAR"),
                                  std::string("SET GLOBAL lock_configuration = true")}) {
       auto r = setup.Query(q);
       if (r->HasError()) return error{"58000", fmt::format("could not configure DuckDB ({}): {}", q, r->GetError()), {}, {}};

@@ -13,6 +13,7 @@
 #include "sql/keywords.h"
 #include "sql/pg_types.h"
 #include "sql/psql_catalog.h"
+#include "sql/sequence_functions.h"
 #include "sql/session_impl.h"
 namespace strata::sql::detail {
 namespace {
@@ -100,6 +101,8 @@ session_impl::session_impl(const engine_parts& parts, const session_options& opt
       link_(std::make_shared<session_link>()) {
   link_->session = this;
   conn_.context->registered_state->Insert(scan_context::key, scan_);
+  conn_.context->registered_state->Insert(sequence_context::key,
+                                          duckdb::make_shared_ptr<sequence_context>(parts.tables.sequences()));
   duckdb::ClientConfig::GetConfig(*conn_.context).streaming_buffer_size = stream_buffer_bytes;
   auto published = publish_settings();
   if (!published.ok()) throw std::runtime_error(published.err().message);  // engine::new_session reports it
@@ -332,6 +335,8 @@ std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string ta
   return std::make_unique<rows_cursor>(std::move(rows), std::move(tag));
 }
 
+std::unique_ptr<cursor> command_cursor_of(std::string tag) { return std::make_unique<command_cursor>(std::move(tag)); }
+
 namespace {
 // Strata tables live in the one schema `public` (DuckDB calls it `main`);
 // session TEMP tables in `pg_temp` (DuckDB's `temp`).
@@ -414,6 +419,8 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return run_duckdb(st, params);
     case route::select_locking:
       return run_select_locking(st, params);
+    case route::sequence:
+      return run_sequence_ddl(st);
     case route::deallocate:
       // A statement PREPAREd in SQL lives in DuckDB; pgwire drops the protocol's.
       if (!st.deallocation_->all) {
@@ -520,16 +527,7 @@ outcome<std::unique_ptr<cursor>> session_impl::run_catalog(statement& st) {
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_ddl(statement& st) {
-  if (st.how == route::create_table) {
-    auto r = parts_.tables.create_table(st.create->schema, st.create->if_not_exists);
-    if (!r.ok()) {
-      error e = tables_error(r.err());
-      if (r.err().code == errc::already_exists) e.sqlstate = "42P07";
-      if (r.err().code == errc::invalid_argument) e.sqlstate = "42601";
-      return e;
-    }
-    return std::unique_ptr<cursor>(std::make_unique<command_cursor>("CREATE TABLE"));
-  }
+  if (st.how == route::create_table) return run_create_table(st);
   return run_drop(*st.drop);
 }
 

@@ -17,6 +17,7 @@
 #include "sql/session.h"
 #include "sql/settings.h"
 #include "sql/pg_parse.h"
+#include "sql/sequence_options.h"
 #include "sql/statements.h"
 #include "sql/watchdog.h"
 #include "tables/service.h"
@@ -72,6 +73,22 @@ enum class route : uint8_t {
   remove,
   select_locking,  // SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE on a Strata table
   deallocate,      // DEALLOCATE [PREPARE] name | ALL
+  sequence,        // CREATE, ALTER and DROP SEQUENCE
+};
+
+// CREATE / ALTER / DROP SEQUENCE (sequence_ddl.cc).
+struct sequence_command {
+  enum class kind : uint8_t { create, alter, drop };
+  kind action = kind::create;
+  std::vector<std::string> names;  // one for create and alter
+  sequence_options options;
+  bool missing_ok = false;  // IF NOT EXISTS / IF EXISTS
+};
+
+// A serial or identity column of a CREATE TABLE, and its sequence's options.
+struct column_sequence {
+  uint32_t column = 0;
+  sequence_options options;
 };
 
 // How an INSERT / UPDATE / DELETE on a Strata table runs (dml.cc).
@@ -125,6 +142,8 @@ class statement final : public prepared {
   std::string sql;
   std::string tag;  // fixed command tag, when there is one
   std::optional<create_table_statement> create;
+  std::vector<column_sequence> create_sequences;  // create_table: serial and identity columns
+  std::shared_ptr<sequence_command> sequence;
   std::optional<drop_table_statement> drop;
   std::vector<qualified_name> relations;  // maintenance (none: all), truncate, add_primary_key: the tables named
   std::vector<std::string> key_columns;   // add_primary_key
@@ -269,6 +288,19 @@ class session_impl final : public session {
   outcome<std::unique_ptr<cursor>> run_setting(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_catalog(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_ddl(statement& stmt);
+  // create_table.cc
+  outcome<std::shared_ptr<statement>> prepare_create_table(create_table_statement create,
+                                                           const outcome<pg_tree>& tree);
+  outcome<std::unique_ptr<cursor>> run_create_table(statement& stmt);
+  // Checks a column's DEFAULT binds as the column's type (without running it).
+  status check_default(const tables::column_def& column);
+ public:
+  // `rows` values of a column's DEFAULT (NULLs without one), for COPY.
+  outcome<tables::column_vector> default_column(const tables::column_def& column, uint32_t rows);
+ private:
+  // sequence_ddl.cc
+  outcome<std::shared_ptr<statement>> prepare_sequence_ddl(const PgQuery__Node& node);
+  outcome<std::unique_ptr<cursor>> run_sequence_ddl(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_drop(const drop_table_statement& drop);
   outcome<std::unique_ptr<cursor>> run_maintenance(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_truncate(statement& stmt);
@@ -408,6 +440,8 @@ field text_field(const std::string& name);
 std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt);
 // Rows already in memory, as a cursor with a fixed command tag (session.cc).
 std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string tag);
+// No rows, only a command tag (session.cc).
+std::unique_ptr<cursor> command_cursor_of(std::string tag);
 // 42P18: DuckDB's result has another width than the statement's fields (a
 // parameter it could not type changed the result's shape) (session.cc).
 error result_shape_changed(size_t columns, size_t fields);

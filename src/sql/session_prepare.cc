@@ -240,11 +240,7 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
     if (w == "create" && !is_temp_create(words)) {
       if (auto create = parse_create_table(sql)) {
         if (!create->ok()) return create->err();
-        auto st = std::make_shared<statement>();
-        st->how = route::create_table;
-        st->create = create->value();
-        st->tag = "CREATE TABLE";
-        return finish(st);
+        return finish(prepare_create_table(std::move(create->value()), tree));
       }
     }
     if (w == "copy") {
@@ -289,7 +285,11 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tr
       return prepare_truncate(*node.truncate_stmt);
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
       return prepare_alter_table(*node.alter_table_stmt);
+    case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
+      return prepare_sequence_ddl(node);
     case PG_QUERY__NODE__NODE_DROP_STMT: {
+      if (node.drop_stmt->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE) return prepare_sequence_ddl(node);
       if (node.drop_stmt->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) return std::nullopt;
       auto st = std::make_shared<statement>();
       st->how = route::drop_table;

@@ -31,6 +31,12 @@ bool is_serial(std::string_view w) {
          w == "serial2";
 }
 
+const char* serial_integer_type(std::string_view w) {
+  if (w == "smallserial" || w == "serial2") return "smallint";
+  if (w == "bigserial" || w == "serial8") return "bigint";
+  return "integer";
+}
+
 class create_table_parser {
  public:
   explicit create_table_parser(parser& p) : p_(p) {}
@@ -46,6 +52,7 @@ class create_table_parser {
     SQL_TRY(parse_trailing_clauses());
     SQL_TRY(resolve());
     out.schema = std::move(schema_);
+    out.serial_columns = std::move(serial_columns_);
     return std::nullopt;
   }
 
@@ -132,12 +139,96 @@ class create_table_parser {
       if (c.name == col.name) return make_sql_error("42701", "column \"" + col.name + "\" specified more than once");
     }
     std::string type_text;
+    serial_ = false;
     SQL_TRY(parse_type(col.name, type_text));
     auto type = tables::parse_type_name(type_text);
     if (!type.ok()) return type_error(col.name, type_text, type.err());
     col.type = *type;
     SQL_TRY(parse_column_constraints(col));
+    if (serial_) {
+      if (!col.default_expr.empty()) {
+        return make_sql_error("42601", "multiple default values specified for column \"" + col.name + "\" of table \"" +
+                                           schema_.name + "\"");
+      }
+      col.not_null = true;
+      serial_columns_.push_back(uint32_t(schema_.columns.size()));
+    }
     schema_.columns.push_back(std::move(col));
+    return std::nullopt;
+  }
+
+  // DEFAULT's expression, as written: up to the next column constraint, or
+  // the ',' or ')' that ends the column, outside parentheses.
+  maybe_error parse_default(tables::column_def& col) {
+    if (!col.default_expr.empty() || col.identity != tables::identity_kind::none) {
+      return make_sql_error("42601", "multiple default values specified for column \"" + col.name + "\" of table \"" +
+                                         schema_.name + "\"");
+    }
+    const token& first = p_.peek();
+    size_t end = first.begin;
+    int depth = 0;
+    for (bool leading = true;; leading = false) {
+      const token& t = p_.peek();
+      if (t.kind == tok::end || t.kind == tok::bad) break;
+      if (depth == 0 && (p_.is_punct(',') || p_.is_punct(')'))) break;
+      if (depth == 0 && !leading && t.kind == tok::ident && ends_default(t.text)) break;
+      if (p_.is_punct('(')) ++depth;
+      if (p_.is_punct(')')) --depth;
+      end = t.end;
+      p_.next();
+    }
+    if (end == first.begin) return p_.syntax_error();
+    col.default_expr = std::string(p_.sql().substr(first.begin, end - first.begin));
+    return std::nullopt;
+  }
+
+  static bool ends_default(std::string_view w) {
+    return w == "default" || w == "not" || w == "null" || w == "primary" || w == "references" || w == "check" || w == "unique" ||
+           w == "generated" || w == "constraint" || w == "collate" || w == "deferrable" || w == "initially";
+  }
+
+  // GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY [ ( sequence options ) ]:
+  // the options are read off PostgreSQL's tree, so here they are only skipped.
+  maybe_error parse_generated(tables::column_def& col) {
+    p_.next();  // generated
+    tables::identity_kind kind = tables::identity_kind::always;
+    if (p_.accept_kw("by")) {
+      if (!p_.accept_kw("default")) return p_.syntax_error();
+      kind = tables::identity_kind::by_default;
+    } else if (!p_.accept_kw("always")) {
+      return p_.syntax_error();
+    }
+    if (!p_.accept_kw("as")) return p_.syntax_error();
+    if (p_.is_punct('(')) {
+      return unsupported("generated columns (GENERATED ALWAYS AS (...) STORED) are not supported (column \"" +
+                             col.name + "\")",
+                         "Compute the value in the INSERT, or in a view over the table.");
+    }
+    if (!p_.accept_kw("identity")) return p_.syntax_error();
+    if (col.identity != tables::identity_kind::none) {
+      return make_sql_error("42601", "multiple identity specifications for column \"" + col.name + "\" of table \"" +
+                                         schema_.name + "\"");
+    }
+    if (!col.default_expr.empty() || serial_) {
+      return make_sql_error("42601", "both default and identity specified for column \"" + col.name + "\" of table \"" +
+                                         schema_.name + "\"");
+    }
+    if (p_.is_punct('(')) {
+      for (int depth = 0;;) {
+        if (p_.at_end()) return p_.syntax_error();
+        if (p_.is_punct('(')) ++depth;
+        if (p_.is_punct(')') && --depth == 0) {
+          p_.next();
+          break;
+        }
+        p_.next();
+      }
+    }
+    if (!tables::is_integer(col.type.id)) {
+      return make_sql_error("22023", "identity column type must be smallint, integer, or bigint");
+    }
+    col.identity = kind;
+    col.not_null = true;
     return std::nullopt;
   }
 
@@ -182,8 +273,10 @@ class create_table_parser {
       const token& t = p_.peek();
       if (t.kind == tok::ident && !is_column_constraint_word(t.text)) {
         if (!any && is_serial(t.text)) {
-          return unsupported("serial types are not supported (column \"" + column + "\")",
-                             "Declare the column as integer or bigint and supply the values.");
+          out = serial_integer_type(t.text);
+          serial_ = true;
+          p_.next();
+          return std::nullopt;
         }
         if (t.text == "array") return array_unsupported(column);
         if (!out.empty() && out.back() != ' ') out.push_back(' ');
@@ -247,18 +340,16 @@ class create_table_parser {
       } else if (p_.accept_kw("primary")) {
         if (!p_.accept_kw("key")) return p_.syntax_error();
         SQL_TRY(set_primary_key({col.name}));
-      } else if (p_.is_kw("default")) {
-        return unsupported("DEFAULT values are not supported (column \"" + col.name + "\")",
-                           "Drop the DEFAULT clause and supply the value in every INSERT or COPY.");
+      } else if (p_.accept_kw("default")) {
+        SQL_TRY(parse_default(col));
       } else if (p_.is_kw("references")) {
         return references_unsupported();
       } else if (p_.is_kw("check")) {
         return check_unsupported();
       } else if (p_.is_kw("unique")) {
         return unique_unsupported();
-      } else if (p_.is_kw("generated") || p_.is_kw("identity")) {
-        return unsupported("generated and identity columns are not supported (column \"" + col.name + "\")",
-                           "Drop the GENERATED clause and supply the values.");
+      } else if (p_.is_kw("generated")) {
+        SQL_TRY(parse_generated(col));
       } else if (p_.is_kw("collate")) {
         return unsupported("COLLATE is not supported (column \"" + col.name + "\")",
                            "Drop the COLLATE clause; text compares byte-wise (as collation \"C\").");
@@ -448,6 +539,8 @@ class create_table_parser {
 
   parser& p_;
   tables::table_schema schema_;
+  bool serial_ = false;  // the column being parsed was declared serial
+  std::vector<uint32_t> serial_columns_;
   std::vector<std::string> pk_names_;
   tables::partition_kind partition_kind_ = tables::partition_kind::none;
   std::vector<std::string> range_column_;

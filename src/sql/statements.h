@@ -18,8 +18,12 @@ namespace strata::sql {
 // kept as written; a `public.` (or "public".) schema qualifier is accepted and dropped.
 
 struct create_table_statement {
-  tables::table_schema schema;  // validated with tables::validate
+  // Validated with tables::validate. A column's default_expr is its DEFAULT
+  // as written; serial and identity columns get theirs when their sequence
+  // is named (at run time).
+  tables::table_schema schema;
   bool if_not_exists = false;
+  std::vector<uint32_t> serial_columns;  // columns declared smallserial, serial or bigserial
 };
 
 // A table name as written: schema empty when unqualified.

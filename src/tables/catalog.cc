@@ -41,6 +41,9 @@ json schema_json(const table_schema& s) {
                         {"scale", int(c.type.scale)},
                         {"length_max", c.type.length_max},
                         {"not_null", c.not_null}});
+    // Written only when set, so records of tables without them read as before.
+    if (!c.default_expr.empty()) cols.back()["default"] = c.default_expr;
+    if (c.identity != identity_kind::none) cols.back()["identity"] = int(c.identity);
   }
   return json{{"name", s.name},
               {"kind", s.kind == table_kind::log ? "log" : "primary_key"},
@@ -70,6 +73,10 @@ std::optional<table_schema> schema_of(const json& j) {
       d.type.scale = uint8_t(c.at("scale").get<int>());
       d.type.length_max = c.at("length_max").get<uint32_t>();
       d.not_null = c.at("not_null").get<bool>();
+      d.default_expr = c.value("default", std::string());
+      const int identity = c.value("identity", 0);
+      if (identity < 0 || identity > int(identity_kind::by_default)) return std::nullopt;
+      d.identity = identity_kind(identity);
       s.columns.push_back(std::move(d));
     }
     s.primary_key = j.at("primary_key").get<std::vector<uint32_t>>();

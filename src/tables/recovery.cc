@@ -290,6 +290,7 @@ status recovery::recover_pk_table(table_rt& t) {
 status service_impl::recover() {
   recovery rec{*this, {}, {}, {}, {}, {}, 0};
   STRATA_TRY(groups_.load());
+  STRATA_TRY(sequences_.load());
   STRATA_TRY(rec.load_catalog());
   STRATA_TRY(remove_orphans());
   for (auto& [name, t] : tables_) STRATA_TRY(rec.open_buckets(t));

@@ -48,6 +48,12 @@ status check_columns(const table_schema& schema) {
     STRATA_TRY(check_name(schema, "column", c.name));
     if (!seen.insert(c.name).second) return invalid(schema, "column \"" + c.name + "\" is defined twice");
     STRATA_TRY(check_type(schema, c));
+    if (c.default_expr.size() > default_expr_bytes_max) {
+      return invalid(schema, "the DEFAULT of column \"" + c.name + "\" is longer than 4096 bytes");
+    }
+    if (c.identity != identity_kind::none && !is_integer(c.type.id)) {
+      return invalid(schema, "identity column \"" + c.name + "\" must be smallint, integer or bigint");
+    }
     if (schema.kind == table_kind::primary_key) {
       for (const char* reserved : system_column_names) {
         if (c.name == reserved) {

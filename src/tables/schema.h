@@ -14,10 +14,19 @@ inline constexpr uint32_t columns_max = 1024;
 inline constexpr uint32_t buckets_max = 256;
 inline constexpr uint32_t table_name_bytes_max = 63;  // PostgreSQL's NAMEDATALEN - 1
 
+// PostgreSQL's identity columns: ALWAYS refuses values the INSERT gives.
+enum class identity_kind : uint8_t { none = 0, always = 1, by_default = 2 };
+
+inline constexpr uint32_t default_expr_bytes_max = 4096;
+
 struct column_def {
   std::string name;
   column_type type;
   bool not_null = false;  // primary-key columns are always not_null
+  // The DEFAULT expression as SQL text, evaluated by the SQL layer when an
+  // INSERT leaves the column out; empty: NULL.
+  std::string default_expr = {};
+  identity_kind identity = identity_kind::none;
 };
 
 enum class partition_kind : uint8_t {

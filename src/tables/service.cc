@@ -204,30 +204,47 @@ std::shared_ptr<table_rt> make_table_rt(uint64_t id, int64_t created_ms, const t
 
 }  // namespace
 
-result<table_info> service_impl::create_table(const table_schema& schema, bool if_not_exists) {
+result<table_info> service_impl::create_table(const table_schema& schema, bool if_not_exists,
+                                              const std::vector<sequence_def>& owned) {
   if (schema.name.starts_with(rewrite_name_prefix)) {
     return make_error(errc::invalid_argument, "table names may not start with byte 0x01; choose another name");
   }
-  return create_table_named(schema, if_not_exists);
+  return create_table_named(schema, if_not_exists, owned);
 }
 
-result<table_info> service_impl::create_table_named(const table_schema& schema, bool if_not_exists) {
+namespace {
+
+error relation_exists(const std::string& name) {
+  return make_error(errc::already_exists,
+                    "relation \"" + name + "\" already exists; choose another name or drop the existing one first");
+}
+
+}  // namespace
+
+result<table_info> service_impl::create_table_named(const table_schema& schema, bool if_not_exists,
+                                                    const std::vector<sequence_def>& owned) {
   STRATA_TRY(validate(schema));
   std::shared_ptr<table_rt> t;
   {
     std::lock_guard lock(catalog_mu_);
     if (auto it = tables_.find(schema.name); it != tables_.end()) {
-      if (!if_not_exists) {
-        return make_error(errc::already_exists, "relation \"" + schema.name +
-                                                    "\" already exists; choose another name or DROP TABLE it first");
-      }
+      if (!if_not_exists) return relation_exists(schema.name);
       t = it->second;
     } else {
+      if (sequences_.exists(schema.name)) return relation_exists(schema.name);
+      std::vector<kv_op> ops;
+      for (const sequence_def& s : owned) {
+        if (tables_.count(s.name) != 0 || sequences_.exists(s.name) || s.name == schema.name) {
+          return relation_exists(s.name);
+        }
+        ops.push_back(sequences_.create_op(s));
+      }
       uint64_t id = next_table_id_;
       int64_t created_ms = now_us() / 1000;
-      auto rec = put_table(table_record{id, created_ms, schema});
-      auto next = put_next_table_id(id + 1);
-      STRATA_TRY(kv_.write_batch({rec, next}));
+      ops.push_back(put_table(table_record{id, created_ms, schema}));
+      ops.push_back(put_next_table_id(id + 1));
+      STRATA_TRY(kv_.write_batch(ops));
+      for (const sequence_def& s : owned) sequences_.created(s);
       next_table_id_ = id + 1;
       t = make_table_rt(id, created_ms, schema);
       tables_.emplace(schema.name, t);
@@ -251,7 +268,10 @@ status service_impl::drop_table(const std::string& name, bool if_exists) {
       std::lock_guard tl(t->mu);
       for (const auto& [key, p] : t->partitions) ops.push_back(remove_partition(t->id, key));
     }
+    const auto owned = sequences_.owned_by(name);
+    for (const auto& s : owned) ops.push_back(sequences_.remove_op(s));
     STRATA_TRY(kv_.write_batch(ops));
+    for (const auto& s : owned) sequences_.removed(s);
     {
       std::lock_guard tl(t->mu);
       t->dropped = true;
@@ -259,6 +279,44 @@ status service_impl::drop_table(const std::string& name, bool if_exists) {
     tables_.erase(it);
   }
   release_storage(*t);
+  return {};
+}
+
+status service_impl::create_sequence(const sequence_def& def, bool if_not_exists) {
+  std::lock_guard lock(catalog_mu_);
+  if (tables_.count(def.name) != 0) return relation_exists(def.name);
+  if (sequences_.exists(def.name)) return if_not_exists ? status{} : status(relation_exists(def.name));
+  if (sequences_.size() >= sequences_max) {
+    return make_error(errc::limit_exceeded, fmt::format("there are {} sequences already, the most a server keeps; "
+                                                        "drop one first", sequences_max));
+  }
+  STRATA_TRY(kv_.write_batch({sequences_.create_op(def)}));
+  sequences_.created(def);
+  return {};
+}
+
+status service_impl::drop_sequences(const std::vector<std::string>& names, bool if_exists) {
+  std::lock_guard lock(catalog_mu_);
+  std::vector<kv_op> ops;
+  std::vector<std::string> dropping;
+  for (const auto& name : names) {
+    auto info = sequences_.describe(name);
+    if (!info.ok()) {
+      if (if_exists) continue;
+      return make_error(errc::not_found, "sequence \"" + name + "\" does not exist");
+    }
+    if (!info->def.owned_table.empty() && tables_.count(info->def.owned_table) != 0) {
+      return make_error(errc::invalid_argument,
+                        fmt::format("cannot drop sequence {} because column {} of table {} uses it; drop the table "
+                                    "(or the column) instead",
+                                    name, info->def.owned_column, info->def.owned_table));
+    }
+    ops.push_back(sequences_.remove_op(name));
+    dropping.push_back(name);
+  }
+  if (ops.empty()) return {};
+  STRATA_TRY(kv_.write_batch(ops));
+  for (const auto& name : dropping) sequences_.removed(name);
   return {};
 }
 

@@ -20,6 +20,7 @@
 #include "base/result.h"
 #include "tables/row_locks.h"
 #include "tables/schema.h"
+#include "tables/sequences.h"
 #include "tables/types.h"
 
 namespace strata::io {
@@ -199,8 +200,18 @@ class service {
   static result<std::unique_ptr<service>> open(service_config config, io::fs& fs, meta::kv& catalog_kv);
   virtual ~service() = default;
 
-  virtual result<table_info> create_table(const table_schema& schema, bool if_not_exists) = 0;
+  // `owned` sequences (a serial or identity column's) are created with the
+  // table in one catalog write, and dropped with it.
+  virtual result<table_info> create_table(const table_schema& schema, bool if_not_exists,
+                                          const std::vector<sequence_def>& owned = {}) = 0;
   virtual status drop_table(const std::string& name, bool if_exists) = 0;
+  // Tables and sequences share one namespace: errc::already_exists names the
+  // relation. A sequence a table owns cannot be dropped on its own
+  // (errc::invalid_argument); every name is checked before any is dropped.
+  virtual status create_sequence(const sequence_def& def, bool if_not_exists) = 0;
+  virtual status drop_sequences(const std::vector<std::string>& names, bool if_exists) = 0;
+  // nextval, setval, ALTER SEQUENCE and the list.
+  virtual sequence_store& sequences() = 0;
   // Empties the tables at once and atomically (one catalog write swaps each
   // for an empty table of the same schema, also across a crash). Not part of
   // any transaction: rows a transaction buffered for them stay buffered.

@@ -99,8 +99,12 @@ class service_impl final : public service {
   service_impl(service_config config, io::fs& fs, meta::kv& kv, std::unique_ptr<pk_state> state);
   ~service_impl() override = default;
 
-  result<table_info> create_table(const table_schema& schema, bool if_not_exists) override;
+  result<table_info> create_table(const table_schema& schema, bool if_not_exists,
+                                  const std::vector<sequence_def>& owned) override;
   status drop_table(const std::string& name, bool if_exists) override;
+  status create_sequence(const sequence_def& def, bool if_not_exists) override;
+  status drop_sequences(const std::vector<std::string>& names, bool if_exists) override;
+  sequence_store& sequences() override { return sequences_; }
   status truncate_tables(const std::vector<std::string>& names) override;
   result<table_info> rewrite_table(const std::string& name, const table_schema& target) override;
   result<table_info> describe(const std::string& name) override;
@@ -116,7 +120,8 @@ class service_impl final : public service {
   // state and files (what is left over, the next open removes).
   void release_storage(table_rt& t);
   // create_table without the check that keeps SQL names off rewrite_name_prefix.
-  result<table_info> create_table_named(const table_schema& schema, bool if_not_exists);
+  result<table_info> create_table_named(const table_schema& schema, bool if_not_exists,
+                                        const std::vector<sequence_def>& owned = {});
   // rewrite_table's steps (rewrite.cc).
   status copy_rows(const std::string& from, const std::string& to);
   result<table_info> swap_in(const std::shared_ptr<table_rt>& old, const std::string& staged, const table_schema& target);
@@ -149,6 +154,7 @@ class service_impl final : public service {
   decoded_cache cache_;
   row_locks locks_;
   commit_groups groups_{kv_, config_.commit_records_per_sweep};
+  sequence_store sequences_{kv_};
   std::atomic<uint64_t> next_lock_owner_{1};
 
   std::mutex catalog_mu_;

@@ -50,6 +50,7 @@ struct column_type {
 };
 
 bool is_variable_width(type_id id);
+inline bool is_integer(type_id id) { return id == type_id::int16 || id == type_id::int32 || id == type_id::int64; }
 // Bytes per row in column_vector::fixed; 0 for variable-width types.
 uint32_t fixed_width(const column_type& type);
 // The PostgreSQL spelling: "integer", "numeric(12,2)", "character varying(25)", ...

@@ -308,7 +308,18 @@ def postmasters_under(path):
             continue
         if "-D" in argv and str(argv[argv.index("-D") + 1]).startswith(str(path)):
             result[pid] = argv
-    return result
+    # A postmaster's child keeps its parent's argv from fork until it sets its
+    # process title, so a child caught in that window is not a second postmaster.
+    return {pid: argv for pid, argv in result.items() if result.get(parent_pid(pid)) != argv}
+
+
+def parent_pid(pid):
+    """The parent of a live process, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def postmaster_port(argv):

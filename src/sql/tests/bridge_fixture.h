@@ -19,6 +19,7 @@
 
 #include "duckdb.hpp"
 #include "sql/duckdb_bridge.h"
+#include "meta/kv.h"
 #include "tables/batch_codec.h"
 
 namespace strata::sql::bridge_test {
@@ -175,10 +176,18 @@ class fake_service : public tables::service {
   // tests change tables here to act as a commit racing with a query.
   std::function<void(const std::string& table)> before_scan;
 
-  result<tables::table_info> create_table(const tables::table_schema&, bool) override {
+  result<tables::table_info> create_table(const tables::table_schema&, bool,
+                                          const std::vector<tables::sequence_def>&) override {
     return make_error(errc::unsupported, "fake");
   }
   strata::status drop_table(const std::string&, bool) override { return make_error(errc::unsupported, "fake"); }
+  strata::status create_sequence(const tables::sequence_def&, bool) override {
+    return make_error(errc::unsupported, "fake");
+  }
+  strata::status drop_sequences(const std::vector<std::string>&, bool) override {
+    return make_error(errc::unsupported, "fake");
+  }
+  tables::sequence_store& sequences() override { return sequences_; }
   strata::status truncate_tables(const std::vector<std::string>&) override {
     return make_error(errc::unsupported, "fake");
   }
@@ -209,6 +218,10 @@ class fake_service : public tables::service {
     return std::unique_ptr<tables::table_scan>(std::make_unique<fake_table_scan>(it->second, spec, skipped.back()));
   }
   strata::status flush_all() override { return {}; }
+
+ private:
+  std::unique_ptr<meta::kv> sequence_kv_ = meta::make_memory_kv();
+  tables::sequence_store sequences_{*sequence_kv_};
 };
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,164 @@
+// CREATE TABLE on Strata tables: column DEFAULTs checked against their
+// column's type, and the sequences of serial and identity columns, named as
+// PostgreSQL names them and created with the table in one catalog write.
+#include <fmt/format.h>
+
+#include "sql/session_impl.h"
+
+namespace strata::sql::detail {
+namespace {
+
+constexpr size_t name_bytes_max = 63;  // PostgreSQL's NAMEDATALEN - 1
+constexpr int sequence_name_attempts_max = 1000;
+
+uint8_t integer_bytes(const tables::column_type& type) {
+  return type.id == tables::type_id::int16 ? 2 : type.id == tables::type_id::int32 ? 4 : 8;
+}
+
+// PostgreSQL's makeObjectName: "<table>_<column>_<label>", the longer of
+// the two names cut first until it fits.
+std::string object_name(std::string table, std::string column, const std::string& label) {
+  const size_t room = name_bytes_max - label.size() - 2;
+  while (table.size() + column.size() > room) {
+    std::string& longer = table.size() >= column.size() ? table : column;
+    longer.pop_back();
+  }
+  return table + "_" + column + "_" + label;
+}
+
+bool is_plain_identifier(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// nextval('<name>'::regclass), as PostgreSQL shows a serial column's default.
+std::string nextval_default(const std::string& sequence) {
+  std::string name = is_plain_identifier(sequence) ? sequence : quote_identifier(sequence);
+  std::string literal;
+  for (char c : name) {
+    if (c == '\'') literal.push_back('\'');
+    literal.push_back(c);
+  }
+  return fmt::format("nextval('{}'::regclass)", literal);
+}
+
+// The identity options of `column` in PostgreSQL's tree of the CREATE TABLE.
+outcome<sequence_options> identity_options(const outcome<pg_tree>& tree, const std::string& column) {
+  if (!tree.ok() || tree.value().size() != 1) return sequence_options{};
+  const PgQuery__Node& node = tree.value().statement(0);
+  if (node.node_case != PG_QUERY__NODE__NODE_CREATE_STMT) return sequence_options{};
+  const PgQuery__CreateStmt& create = *node.create_stmt;
+  for (size_t i = 0; i < create.n_table_elts; ++i) {
+    const PgQuery__Node* e = create.table_elts[i];
+    if (e == nullptr || e->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF || column != e->column_def->colname) continue;
+    for (size_t k = 0; k < e->column_def->n_constraints; ++k) {
+      const PgQuery__Node* c = e->column_def->constraints[k];
+      if (c == nullptr || c->node_case != PG_QUERY__NODE__NODE_CONSTRAINT ||
+          c->constraint->contype != PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY) {
+        continue;
+      }
+      return read_sequence_options(c->constraint->options, c->constraint->n_options);
+    }
+  }
+  return sequence_options{};
+}
+
+}  // namespace
+
+outcome<std::shared_ptr<statement>> session_impl::prepare_create_table(create_table_statement create,
+                                                                       const outcome<pg_tree>& tree) {
+  auto st = std::make_shared<statement>();
+  st->how = route::create_table;
+  st->tag = "CREATE TABLE";
+  const auto& columns = create.schema.columns;
+  for (uint32_t i = 0; i < columns.size(); ++i) {
+    const tables::column_def& c = columns[i];
+    const bool serial = std::find(create.serial_columns.begin(), create.serial_columns.end(), i) !=
+                        create.serial_columns.end();
+    if (serial || c.identity != tables::identity_kind::none) {
+      column_sequence cs{i, {}};
+      if (c.identity != tables::identity_kind::none) {
+        auto o = identity_options(tree, c.name);
+        if (!o.ok()) return o.err();
+        cs.options = std::move(*o);
+      }
+      if (cs.options.owned_by) return error{"42601", "invalid sequence option OWNED BY for an identity column", {}, {}};
+      cs.options.value_bytes = integer_bytes(c.type);
+      st->create_sequences.push_back(std::move(cs));
+    } else if (!c.default_expr.empty()) {
+      auto checked = check_default(c);
+      if (!checked.ok()) return checked.err();
+    }
+  }
+  st->create = std::move(create);
+  return st;
+}
+
+status session_impl::check_default(const tables::column_def& column) {
+  const std::string probe = fmt::format("SELECT CAST(({}) AS {})", column.default_expr,
+                                        to_duckdb_type(column.type).ToString());
+  auto prepared = duck_prepare(probe);
+  if (prepared.ok()) return ok_t{};
+  error e = prepared.err();
+  e.message = fmt::format("DEFAULT of column \"{}\": {}", column.name, e.message);
+  e.position = 0;
+  return e;
+}
+
+outcome<std::unique_ptr<cursor>> session_impl::run_create_table(statement& st) {
+  tables::table_schema schema = st.create->schema;
+  auto taken = [this](const std::string& name) {
+    return parts_.tables.describe(name).ok() || parts_.tables.sequences().exists(name);
+  };
+  std::vector<tables::sequence_def> owned;
+  for (const column_sequence& cs : st.create_sequences) {
+    tables::column_def& column = schema.columns[cs.column];
+    std::string name;
+    if (cs.options.sequence_name) {
+      name = *cs.options.sequence_name;
+    } else {
+      for (int n = 0; n < sequence_name_attempts_max && (name.empty() || taken(name)); ++n) {
+        name = object_name(schema.name, column.name, n == 0 ? "seq" : fmt::format("seq{}", n));
+      }
+    }
+    for (const auto& other : owned) {
+      if (other.name == name) return error{"42P07", fmt::format("relation \"{}\" already exists", name), {}, {}};
+    }
+    auto def = apply_sequence_options(tables::sequence_def{.name = name}, cs.options, true);
+    if (!def.ok()) return def.err();
+    def->owned_table = schema.name;
+    def->owned_column = column.name;
+    column.default_expr = nextval_default(name);
+    owned.push_back(std::move(*def));
+  }
+  auto r = parts_.tables.create_table(schema, st.create->if_not_exists, owned);
+  if (!r.ok()) {
+    error e = tables_error(r.err());
+    if (r.err().code == errc::already_exists) e.sqlstate = "42P07";
+    if (r.err().code == errc::invalid_argument) e.sqlstate = "42601";
+    return e;
+  }
+  return command_cursor_of("CREATE TABLE");
+}
+
+outcome<tables::column_vector> session_impl::default_column(const tables::column_def& column, uint32_t rows) {
+  tables::column_vector out(column.type);
+  if (column.default_expr.empty()) {
+    for (uint32_t r = 0; r < rows; ++r) out.append_null();
+    return out;
+  }
+  quiesce();
+  auto materialized = conn_.Query(fmt::format("SELECT CAST(({}) AS {}) FROM range({})", column.default_expr,
+                                        to_duckdb_type(column.type).ToString(), rows));
+  if (materialized->HasError()) return duck_error(materialized->GetErrorObject());
+  std::unique_ptr<duckdb::QueryResult> result(materialized.release());
+  auto batches = collect(result, {column.type});
+  if (!batches.ok()) return batches.err();
+  for (const auto& b : *batches) append_rows(b.columns[0], 0, b.row_count, out);
+  return out;
+}
+
+}  // namespace strata::sql::detail

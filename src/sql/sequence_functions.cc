@@ -1,0 +1,174 @@
+#include "sql/sequence_functions.h"
+
+#include <fmt/format.h>
+
+#include "duckdb/catalog/catalog.hpp"
+#include "duckdb/main/client_context.hpp"
+#include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
+#include "duckdb/parser/parsed_data/create_type_info.hpp"
+#include "sql/duckdb_bridge.h"
+#include "sql/statement_parser.h"
+
+namespace strata::sql {
+namespace {
+
+namespace dd = duckdb;
+
+sequence_context& context_of(dd::ExpressionState& state) {
+  auto ctx = state.GetContext().registered_state->Get<sequence_context>(sequence_context::key);
+  if (!ctx) throw_sql_error("XX000", "sequence functions need a Strata session");
+  return *ctx;
+}
+
+std::string resolve(dd::string_t text) {
+  auto name = sequence_name_of(text.GetString());
+  if (!name.ok()) throw_sql_error(name.err().sqlstate, name.err().message);
+  return *name;
+}
+
+[[noreturn]] void fail(const strata::error& e) {
+  const char* state = e.code == errc::not_found        ? "42P01"
+                      : e.code == errc::limit_exceeded  ? "2200H"
+                      : e.code == errc::invalid_argument ? "22003"
+                                                         : "58030";
+  throw_sql_error(state, e.message);
+}
+
+// Calls `one` once per row, also when the arguments are constants (DuckDB's
+// executors would call it once for a constant vector, and every row of an
+// INSERT would get the same nextval). NULL in, NULL out, as PostgreSQL's
+// strict functions do.
+template <class F>
+void per_row(dd::DataChunk& args, dd::Vector& result, F&& one) {
+  const dd::idx_t rows = args.size();
+  std::vector<dd::UnifiedVectorFormat> formats(args.ColumnCount());
+  for (dd::idx_t c = 0; c < args.ColumnCount(); ++c) args.data[c].ToUnifiedFormat(rows, formats[c]);
+  result.SetVectorType(dd::VectorType::FLAT_VECTOR);
+  auto* out = dd::FlatVector::GetData<int64_t>(result);
+  auto& validity = dd::FlatVector::Validity(result);
+  std::vector<dd::idx_t> at(formats.size());
+  for (dd::idx_t r = 0; r < rows; ++r) {
+    bool null = false;
+    for (size_t c = 0; c < formats.size(); ++c) {
+      at[c] = formats[c].sel->get_index(r);
+      null |= !formats[c].validity.RowIsValid(at[c]);
+    }
+    if (null) {
+      validity.SetInvalid(r);
+      continue;
+    }
+    out[r] = one(formats, at);
+  }
+}
+
+template <class T>
+T arg(const std::vector<dd::UnifiedVectorFormat>& formats, const std::vector<dd::idx_t>& at, size_t c) {
+  return dd::UnifiedVectorFormat::GetData<T>(formats[c])[at[c]];
+}
+
+void nextval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  sequence_context& ctx = context_of(state);
+  per_row(args, result, [&](const auto& f, const auto& at) {
+    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    auto v = ctx.store.next(name);
+    if (!v.ok()) fail(v.err());
+    ctx.current[name] = *v;
+    ctx.last_used = name;
+    return *v;
+  });
+}
+
+void currval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  sequence_context& ctx = context_of(state);
+  per_row(args, result, [&](const auto& f, const auto& at) {
+    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    if (!ctx.store.exists(name)) throw_sql_error("42P01", fmt::format("relation \"{}\" does not exist", name));
+    auto it = ctx.current.find(name);
+    if (it == ctx.current.end()) {
+      throw_sql_error("55000", fmt::format("currval of sequence \"{}\" is not yet defined in this session", name));
+    }
+    return it->second;
+  });
+}
+
+void lastval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  sequence_context& ctx = context_of(state);
+  per_row(args, result, [&](const auto&, const auto&) {
+    if (!ctx.last_used || !ctx.store.exists(*ctx.last_used)) {
+      throw_sql_error("55000", "lastval is not yet defined in this session");
+    }
+    return ctx.current[*ctx.last_used];
+  });
+}
+
+void setval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  sequence_context& ctx = context_of(state);
+  per_row(args, result, [&](const auto& f, const auto& at) {
+    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    const int64_t value = arg<int64_t>(f, at, 1);
+    const bool is_called = f.size() < 3 || arg<bool>(f, at, 2);
+    auto v = ctx.store.set(name, value, is_called);
+    if (!v.ok()) fail(v.err());
+    // As in PostgreSQL, setval sets currval only when is_called.
+    if (is_called) {
+      ctx.current[name] = value;
+      ctx.last_used = name;
+    }
+    return value;
+  });
+}
+
+dd::ScalarFunction volatile_function(const std::string& name, dd::vector<dd::LogicalType> args,
+                                     dd::scalar_function_t body) {
+  dd::ScalarFunction f(name, std::move(args), dd::LogicalType::BIGINT, std::move(body));
+  f.stability = dd::FunctionStability::VOLATILE;
+  return f;
+}
+
+void replace_function(dd::DatabaseInstance& db, dd::ScalarFunctionSet set) {
+  dd::CreateScalarFunctionInfo info(std::move(set));
+  info.on_conflict = dd::OnCreateConflict::REPLACE_ON_CONFLICT;
+  auto& catalog = dd::Catalog::GetSystemCatalog(db);
+  auto txn = dd::CatalogTransaction::GetSystemTransaction(db);
+  catalog.CreateFunction(txn, info);
+}
+
+}  // namespace
+
+void register_sequence_functions(dd::DatabaseInstance& db) {
+  const auto text = dd::LogicalType::VARCHAR;
+  const auto bigint = dd::LogicalType::BIGINT;
+  dd::ScalarFunctionSet next("nextval");
+  next.AddFunction(volatile_function("nextval", {text}, nextval));
+  replace_function(db, std::move(next));
+  dd::ScalarFunctionSet curr("currval");
+  curr.AddFunction(volatile_function("currval", {text}, currval));
+  replace_function(db, std::move(curr));
+  dd::ScalarFunctionSet set("setval");
+  set.AddFunction(volatile_function("setval", {text, bigint}, setval));
+  set.AddFunction(volatile_function("setval", {text, bigint, dd::LogicalType::BOOLEAN}, setval));
+  replace_function(db, std::move(set));
+  dd::ScalarFunctionSet last("lastval");
+  last.AddFunction(volatile_function("lastval", {}, lastval));
+  replace_function(db, std::move(last));
+}
+
+outcome<std::string> sequence_name_of(std::string_view text) {
+  stmt::parser p(text);
+  std::vector<std::string> parts;
+  for (;;) {
+    std::string part;
+    if (p.peek().kind != stmt::tok::ident && p.peek().kind != stmt::tok::quoted_ident) {
+      return stmt::make_sql_error("42602", fmt::format("invalid name syntax: \"{}\"", text));
+    }
+    parts.push_back(p.next().text);
+    if (!p.accept_punct('.')) break;
+  }
+  if (!p.at_end() || parts.size() > 2) return stmt::make_sql_error("42602", fmt::format("invalid name syntax: \"{}\"", text));
+  if (parts.size() == 2 && parts[0] != "public") {
+    return stmt::make_sql_error("3F000", fmt::format("schema \"{}\" does not exist", parts[0]));
+  }
+  return parts.back();
+}
+
+}  // namespace strata::sql
