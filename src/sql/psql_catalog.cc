@@ -357,9 +357,17 @@ std::optional<outcome<catalog_answer>> answer_column_list(const query& q, const 
   using row = column_row;
   const std::vector<rule<row>> rules = {
       {"attcollation", pg::name, constant<row>(null())},
-      {"adbin", pg::text, constant<row>(null())},
+      {"adbin", pg::text,
+       [](const row& c) {
+         const auto& d = c.column->default_expr;
+         return d.empty() || c.column->identity != tables::identity_kind::none ? null() : str(d);
+       }},
       {"attnotnull", pg::boolean, [](const row& c) { return scalar{c.column->not_null || c.in_key}; }},
-      {"attidentity", pg::chr, constant<row>(str(""))},
+      {"attidentity", pg::chr,
+       [](const row& c) {
+         using k = tables::identity_kind;
+         return str(c.column->identity == k::always ? "a" : c.column->identity == k::by_default ? "d" : "");
+       }},
       {"attgenerated", pg::chr, constant<row>(str(""))},
       {"attstorage", pg::chr, [](const row& c) { return str(storage_of(c.column->type)); }},
       {"attcompression", pg::chr, constant<row>(str(""))},
