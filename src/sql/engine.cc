@@ -5,6 +5,7 @@
 
 #include "duckdb/common/vector_operations/unary_executor.hpp"
 #include "duckdb/main/extension/extension_loader.hpp"
+#include "sql/catalog_functions.h"
 #include "sql/sequence_functions.h"
 #include "sql/session_impl.h"
 
@@ -70,6 +71,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     register_strata_scan(*db->instance, tables);
     add_bytea_length(*db->instance);
     register_sequence_functions(*db->instance);
+    register_strata_catalog(*db->instance, tables);
     duckdb::Connection setup(*db);
     // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is
     // integer division, NULLs sort last ascending and first descending;

@@ -31,6 +31,8 @@ class pg_tree {
   // Statements in the text; 0 for an empty string, comments or only ";".
   size_t size() const { return result_->n_stmts; }
   const PgQuery__Node& statement(size_t i) const { return *result_->stmts[i]->stmt; }
+  // For pg_rewrite, which changes the tree in place.
+  PgQuery__ParseResult* mutable_root() { return result_.get(); }
 
  private:
   struct free_result {

@@ -295,7 +295,8 @@ std::optional<outcome<catalog_answer>> answer_relation_lookup(const query& q, co
 
 bool is_table_info(const query& q) {
   return q.starts("select c.relchecks, c.relkind, c.relhasindex,") && q.has("from pg_catalog.pg_class c ") &&
-         q.has("where c.oid = '");
+         q.has("where c.oid = '") &&
+         oid_after(q, "where c.oid = ").has_value();  // psql names a relation by its oid
 }
 
 std::optional<outcome<catalog_answer>> answer_table_info(const query& q, const context& ctx) {
@@ -345,7 +346,8 @@ std::vector<column_row> columns_of(const relation& r) {
 
 bool is_column_list(const query& q) {
   return q.starts("select a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),") &&
-         q.has(" from pg_catalog.pg_attribute a where a.attrelid = '");
+         q.has(" from pg_catalog.pg_attribute a where a.attrelid = '") &&
+         oid_after(q, "where a.attrelid = ").has_value();  // psql names a relation by its oid
 }
 
 std::optional<outcome<catalog_answer>> answer_column_list(const query& q, const context& ctx) {
@@ -384,7 +386,8 @@ std::optional<outcome<catalog_answer>> answer_column_list(const query& q, const 
 bool is_table_indexes(const query& q) {
   return q.starts("select c2.relname, i.indisprimary, i.indisunique,") &&
          q.has(" from pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i ") &&
-         q.has("where c.oid = '");
+         q.has("where c.oid = '") &&
+         oid_after(q, "where c.oid = ").has_value();  // psql names a relation by its oid
 }
 
 std::optional<outcome<catalog_answer>> answer_table_indexes(const query& q, const context& ctx) {
@@ -414,7 +417,8 @@ std::optional<outcome<catalog_answer>> answer_table_indexes(const query& q, cons
 bool is_index_info(const query& q) {
   return q.starts("select i.indisunique, i.indisprimary, i.indisclustered,") &&
          q.has(" from pg_catalog.pg_index i, pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_am a ") &&
-         q.has("and c.oid = '");
+         q.has("and c.oid = '") &&
+         oid_after(q, "and c.oid = ").has_value();  // psql names a relation by its oid
 }
 
 std::optional<outcome<catalog_answer>> answer_index_info(const query& q, const context& ctx) {
@@ -548,6 +552,12 @@ uint32_t table_oid(uint64_t table_id) {
   // Two oids per table (the table and its primary-key index), above PostgreSQL's built-in range.
   constexpr uint64_t ids_max = (uint64_t(UINT32_MAX) - first_normal_oid) / 2;
   return uint32_t(first_normal_oid + 2 * (table_id % ids_max));
+}
+
+int64_t sequence_oid(const std::string& name) {
+  uint32_t hash = 2166136261u;  // FNV-1a: the same oid in every process
+  for (unsigned char c : name) hash = (hash ^ c) * 16777619u;
+  return int64_t(0x80000000u | (hash & 0x7fffffffu));
 }
 
 std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql,

@@ -26,5 +26,8 @@ std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql
 
 // Stable OIDs for Strata tables in catalog answers (pg_class.oid), derived from table ids.
 uint32_t table_oid(uint64_t table_id);
+// A sequence's oid: from its name, in the upper half of the oid space, which
+// table oids do not reach while table ids stay below 2^30.
+int64_t sequence_oid(const std::string& name);
 
 }  // namespace strata::sql

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include "duckdb/catalog/catalog.hpp"
+#include "duckdb/common/vector_operations/binary_executor.hpp"
 #include "duckdb/main/client_context.hpp"
 #include "duckdb/parser/parsed_data/create_scalar_function_info.hpp"
 #include "duckdb/parser/parsed_data/create_type_info.hpp"
 #include "sql/duckdb_bridge.h"
+#include "sql/psql_catalog.h"
 #include "sql/statement_parser.h"
 
 namespace strata::sql {
@@ -24,6 +26,23 @@ std::string resolve(dd::string_t text) {
   auto name = sequence_name_of(text.GetString());
   if (!name.ok()) throw_sql_error(name.err().sqlstate, name.err().message);
   return *name;
+}
+
+// A sequence given as regclass's oid ('s'::regclass, rewritten by pg_rewrite).
+std::string resolve(const sequence_context& ctx, int64_t oid) {
+  for (const auto& s : ctx.store.list()) {
+    if (sequence_oid(s.def.name) == oid) return s.def.name;
+  }
+  throw_sql_error("42809", fmt::format("\"{}\" is not a sequence", oid));
+}
+
+// The sequence an argument names: text, or an oid.
+template <class F>
+std::string sequence_arg(const sequence_context& ctx, const F& formats, const std::vector<dd::idx_t>& at) {
+  if (formats[0].physical_type == dd::PhysicalType::INT64) {
+    return resolve(ctx, dd::UnifiedVectorFormat::GetData<int64_t>(formats[0])[at[0]]);
+  }
+  return resolve(dd::UnifiedVectorFormat::GetData<dd::string_t>(formats[0])[at[0]]);
 }
 
 [[noreturn]] void fail(const strata::error& e) {
@@ -69,7 +88,7 @@ T arg(const std::vector<dd::UnifiedVectorFormat>& formats, const std::vector<dd:
 void nextval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
   sequence_context& ctx = context_of(state);
   per_row(args, result, [&](const auto& f, const auto& at) {
-    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    std::string name = sequence_arg(ctx, f, at);
     auto v = ctx.store.next(name);
     if (!v.ok()) fail(v.err());
     ctx.current[name] = *v;
@@ -81,7 +100,7 @@ void nextval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result
 void currval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
   sequence_context& ctx = context_of(state);
   per_row(args, result, [&](const auto& f, const auto& at) {
-    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    std::string name = sequence_arg(ctx, f, at);
     if (!ctx.store.exists(name)) throw_sql_error("42P01", fmt::format("relation \"{}\" does not exist", name));
     auto it = ctx.current.find(name);
     if (it == ctx.current.end()) {
@@ -104,7 +123,7 @@ void lastval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result
 void setval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
   sequence_context& ctx = context_of(state);
   per_row(args, result, [&](const auto& f, const auto& at) {
-    std::string name = resolve(arg<dd::string_t>(f, at, 0));
+    std::string name = sequence_arg(ctx, f, at);
     const int64_t value = arg<int64_t>(f, at, 1);
     const bool is_called = f.size() < 3 || arg<bool>(f, at, 2);
     auto v = ctx.store.set(name, value, is_called);
@@ -116,6 +135,25 @@ void setval(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result)
     }
     return value;
   });
+}
+
+// pg_get_serial_sequence(table, column): the sequence a serial or identity
+// column draws from, as 'public.name', or NULL.
+void serial_sequence(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  sequence_context& ctx = context_of(state);
+  dd::BinaryExecutor::ExecuteWithNulls<dd::string_t, dd::string_t, dd::string_t>(
+      args.data[0], args.data[1], result, args.size(),
+      [&](dd::string_t table_text, dd::string_t column, dd::ValidityMask& mask, dd::idx_t row) {
+        const std::string table = resolve(table_text);
+        for (const auto& name : ctx.store.owned_by(table)) {
+          auto info = ctx.store.describe(name);
+          if (info.ok() && info->def.owned_column == column.GetString()) {
+            return dd::StringVector::AddString(result, "public." + name);
+          }
+        }
+        mask.SetInvalid(row);
+        return dd::string_t();
+      });
 }
 
 dd::ScalarFunction volatile_function(const std::string& name, dd::vector<dd::LogicalType> args,
@@ -139,15 +177,20 @@ void register_sequence_functions(dd::DatabaseInstance& db) {
   const auto text = dd::LogicalType::VARCHAR;
   const auto bigint = dd::LogicalType::BIGINT;
   dd::ScalarFunctionSet next("nextval");
-  next.AddFunction(volatile_function("nextval", {text}, nextval));
-  replace_function(db, std::move(next));
   dd::ScalarFunctionSet curr("currval");
-  curr.AddFunction(volatile_function("currval", {text}, currval));
-  replace_function(db, std::move(curr));
   dd::ScalarFunctionSet set("setval");
-  set.AddFunction(volatile_function("setval", {text, bigint}, setval));
-  set.AddFunction(volatile_function("setval", {text, bigint, dd::LogicalType::BOOLEAN}, setval));
+  for (const auto& named_by : {text, bigint}) {  // a name, or regclass's oid
+    next.AddFunction(volatile_function("nextval", {named_by}, nextval));
+    curr.AddFunction(volatile_function("currval", {named_by}, currval));
+    set.AddFunction(volatile_function("setval", {named_by, bigint}, setval));
+    set.AddFunction(volatile_function("setval", {named_by, bigint, dd::LogicalType::BOOLEAN}, setval));
+  }
+  replace_function(db, std::move(next));
+  replace_function(db, std::move(curr));
   replace_function(db, std::move(set));
+  dd::ScalarFunctionSet serial("pg_get_serial_sequence");
+  serial.AddFunction(dd::ScalarFunction("pg_get_serial_sequence", {text, text}, text, serial_sequence));
+  replace_function(db, std::move(serial));
   dd::ScalarFunctionSet last("lastval");
   last.AddFunction(volatile_function("lastval", {}, lastval));
   replace_function(db, std::move(last));

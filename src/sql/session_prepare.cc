@@ -23,6 +23,7 @@
 #include "duckdb/parser/statement/update_statement.hpp"
 #include "duckdb/parser/tableref/basetableref.hpp"
 #include "sql/keywords.h"
+#include "sql/pg_rewrite.h"
 #include "sql/pg_types.h"
 #include "sql/psql_catalog.h"
 #include "sql/session_impl.h"
@@ -250,9 +251,15 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
       }
     }
   }
+  std::string for_duckdb(sql);
+  if (tree.ok()) {
+    auto rewritten = rewrite_for_duckdb(tree.value(), sql);
+    if (!rewritten.ok()) return rewritten.err();
+    if (*rewritten) for_duckdb = std::move(**rewritten);
+  }
   outcome<std::shared_ptr<statement>> st = error{};
   try {
-    st = prepare_duckdb(sql, hints);
+    st = prepare_duckdb(for_duckdb, hints);
   } catch (const std::exception& ex) {  // DuckDB's parser throws
     st = duck_error(duckdb::ErrorData(ex));
   }

@@ -2,6 +2,8 @@
 a temp work dir, named checks, and the end of a run (stop the server, show
 its log on failure, clean up on success)."""
 
+import argparse
+import random
 import shutil
 import tempfile
 import time
@@ -10,6 +12,21 @@ from pathlib import Path
 import psycopg
 
 from strata_server import StrataServer
+
+
+def crash_cli(doc, argv, **int_options):
+    """The command line every crash test takes: --cycles (default 8),
+    --seed, and its own integer options (name=default). Prints the seed and
+    returns (args, rng)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--cycles", type=int, default=8)
+    for name, default in int_options.items():
+        p.add_argument(f"--{name}", type=int, default=default)
+    p.add_argument("--seed", type=int, default=None)
+    args = p.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    print(f"seed {seed}")
+    return args, random.Random(seed)
 
 
 def check(results, name, ok, detail=""):

@@ -21,8 +21,6 @@ No writer may get an error from the server (only the lost connection).
     (STRATA_BIN selects the binary; default build/strata.)
 """
 
-import argparse
-import random
 import sys
 import threading
 import time
@@ -33,7 +31,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 INSERT = "INSERT INTO seq_rows (writer, n) VALUES (%s, %s) RETURNING id"
 PROBE_WRITER = -1
@@ -145,14 +143,7 @@ def run_cycle(server, results, cycle, rng, writers, acked):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cycles", type=int, default=8)
-    p.add_argument("--writers", type=int, default=4)
-    p.add_argument("--seed", type=int, default=None)
-    args = p.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    print(f"seed {seed}")
-    rng = random.Random(seed)
+    args, rng = crash_cli(__doc__, argv, writers=4)
 
     def body(server, results):
         wait_pg(server)

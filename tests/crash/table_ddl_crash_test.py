@@ -18,9 +18,7 @@ delay: before, during or after either statement. After the restart:
     (STRATA_BIN selects the binary; default build/strata.)
 """
 
-import argparse
 import json
-import random
 import sys
 import threading
 import time
@@ -31,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 
 def fill(conn, table, rows):
@@ -96,14 +94,7 @@ def run_cycle(server, results, cycle, rows, rng):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cycles", type=int, default=8)
-    p.add_argument("--rows", type=int, default=200000)
-    p.add_argument("--seed", type=int, default=None)
-    args = p.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    print(f"seed {seed}")
-    rng = random.Random(seed)
+    args, rng = crash_cli(__doc__, argv, rows=200000)
 
     def body(server, results):
         wait_pg(server)

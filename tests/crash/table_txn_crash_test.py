@@ -21,7 +21,6 @@ After the restart:
     (STRATA_BIN selects the binary; default build/strata.)
 """
 
-import argparse
 import random
 import sys
 import threading
@@ -32,7 +31,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 ACCOUNTS = 20
 START_BALANCE = 1000
@@ -122,13 +121,7 @@ def run_cycle(server, results, cycle, rng):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cycles", type=int, default=8)
-    p.add_argument("--seed", type=int, default=None)
-    args = p.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    print(f"seed {seed}")
-    rng = random.Random(seed)
+    args, rng = crash_cli(__doc__, argv)
 
     def body(server, results):
         wait_pg(server)

@@ -1,0 +1,38 @@
+// pg_rewrite: what only PostgreSQL understands, rewritten on its parse tree
+// (pg_parse.h) into SQL that DuckDB runs, then printed back with
+// libpg_query's deparser. Statements that need none of it are left as the
+// client wrote them, so DuckDB-only syntax keeps working.
+//
+// The rewrites:
+// - pg_catalog-qualified names of functions and types lose the qualifier
+//   (pg_catalog.version(), x::pg_catalog.regclass), since DuckDB keeps its
+//   built-ins unqualified;
+// - OPERATOR(pg_catalog.=) is the operator itself;
+// - PostgreSQL's regular-expression operators ~, ~*, !~ and !~* become
+//   regexp_matches calls, since DuckDB's ~ is a full match, not a search;
+// - casts to regclass become the functions below (a name to an oid, an oid
+//   to a name), and functions DuckDB names otherwise are renamed
+//   (json_build_object, format_type).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sql/pg_parse.h"
+
+namespace strata::sql {
+
+// What casts to regclass become (catalog_functions.cc defines them): the oid
+// of a relation named by text, and the name of a relation given its oid.
+inline constexpr std::string_view regclass_oid_function = "strata_regclass_oid";
+inline constexpr std::string_view regclass_name_function = "strata_regclass_name";
+// format_type with PostgreSQL's long names ("integer", "character varying").
+inline constexpr std::string_view format_type_function = "strata_format_type";
+
+// Rewrites `tree`, parsed from `sql`, in place. nullopt: it needed no
+// rewrite; otherwise the text for DuckDB. An error only when the deparser
+// fails.
+outcome<std::optional<std::string>> rewrite_for_duckdb(pg_tree& tree, std::string_view sql);
+
+}  // namespace strata::sql

@@ -1,0 +1,70 @@
+// Rewrites on PostgreSQL's tree into SQL DuckDB runs; statements that need
+// none are left alone.
+#include "sql/pg_rewrite.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::sql {
+namespace {
+
+std::optional<std::string> rewritten(const std::string& sql) {
+  auto tree = pg_tree::parse(sql);
+  EXPECT_TRUE(tree.ok()) << sql;
+  auto out = rewrite_for_duckdb(tree.value(), sql);
+  EXPECT_TRUE(out.ok()) << sql;
+  return out.value();
+}
+
+TEST(PgRewrite, StatementsWithoutPostgresOnlySyntaxAreLeftAlone) {
+  EXPECT_EQ(rewritten("select a, b + 1 from t where c like 'x%'"), std::nullopt);
+  EXPECT_EQ(rewritten("select nextval('s'), now()"), std::nullopt);
+  // The grammar's own pg_catalog qualifiers (SQL's type syntax) are not the client's.
+  EXPECT_EQ(rewritten("select 1::int, d + interval '1' month, x::varchar(3) from t"), std::nullopt);
+  EXPECT_EQ(rewritten("select extract(year from d), substring(s from 1 for 2), ts at time zone 'UTC' from t"),
+            std::nullopt);
+}
+
+TEST(PgRewrite, PgCatalogQualifiersGo) {
+  EXPECT_EQ(rewritten("select pg_catalog.version()"), "SELECT version()");
+  EXPECT_EQ(rewritten("select '1'::pg_catalog.int4"), "SELECT '1'::int4");
+  EXPECT_EQ(rewritten("select '1'::\"pg_catalog\".int4"), "SELECT '1'::int4");
+  EXPECT_EQ(rewritten("select 1 operator(pg_catalog.+) 2"), "SELECT 1 + 2");
+}
+
+TEST(PgRewrite, RegexOperatorsSearchAsInPostgres) {
+  EXPECT_EQ(rewritten("select a from t where a ~ 'x'"), "SELECT a FROM t WHERE regexp_matches(a, 'x')");
+  EXPECT_EQ(rewritten("select a from t where a !~* 'x'"), "SELECT a FROM t WHERE NOT regexp_matches(a, 'x', 'i')");
+  EXPECT_EQ(rewritten("select a from t where a operator(pg_catalog.~) 'x'"),
+            "SELECT a FROM t WHERE regexp_matches(a, 'x')");
+  EXPECT_EQ(rewritten("select 'a' ~ 'b'"), "SELECT regexp_matches('a', 'b') AS \"?column?\"");
+}
+
+TEST(PgRewrite, RegclassCastsBecomeLookups) {
+  EXPECT_EQ(rewritten("select 't'::regclass"), "SELECT strata_regclass_oid('t') AS regclass");
+  EXPECT_EQ(rewritten("select c.oid::regclass from pg_class c"), "SELECT strata_regclass_name(c.oid) AS regclass FROM pg_class c");
+  EXPECT_EQ(rewritten("select x from t where r = 't'::pg_catalog.regclass"),
+            "SELECT x FROM t WHERE r = strata_regclass_oid('t')");
+  EXPECT_EQ(rewritten("select a.attrelid::regclass::text from a"),
+            "SELECT strata_regclass_name(a.attrelid) AS text FROM a");
+  EXPECT_EQ(rewritten("select x from t where r = $1::regclass::oid"),
+            "SELECT x FROM t WHERE r = strata_regclass_oid($1)");
+}
+
+TEST(PgRewrite, SqlTypeSyntaxSurvivesARewrite) {
+  EXPECT_EQ(rewritten("select a ~ 'x', 1::int, d + interval '1' month from t"),
+            "SELECT regexp_matches(a, 'x') AS \"?column?\", 1::int, d + '1 month'::interval FROM t");
+}
+
+TEST(PgRewrite, SqlFunctionSyntaxSurvivesARewrite) {
+  EXPECT_EQ(rewritten("select extract(year from d) from t where a ~ 'x'"),
+            "SELECT extract ('year' FROM d) FROM t WHERE regexp_matches(a, 'x')");
+}
+
+TEST(PgRewrite, RenamedFunctionsKeepTheirColumnNames) {
+  EXPECT_EQ(rewritten("select json_build_object('a', 1)"), "SELECT json_object('a', 1) AS json_build_object");
+  EXPECT_EQ(rewritten("select pg_catalog.format_type(1, -1)"), "SELECT strata_format_type(1, -1) AS format_type");
+  EXPECT_EQ(rewritten("select format_type(1, -1) as f"), "SELECT strata_format_type(1, -1) AS f");
+}
+
+}  // namespace
+}  // namespace strata::sql
