@@ -18,6 +18,7 @@
 #include "sql/pg_rewrite.h"
 #include "sql/psql_catalog.h"
 #include "sql/sequence_functions.h"
+#include "sql/session_impl.h"
 
 namespace strata::sql {
 namespace {
@@ -52,7 +53,7 @@ struct wrapped_state : dd::GlobalTableFunctionState {
 };
 
 // Where Strata's objects live in DuckDB's terms: the default database's
-// main schema (PostgreSQL's public).
+// schema `public`.
 struct home {
   std::string database;
   int64_t database_oid = 0;
@@ -61,14 +62,14 @@ struct home {
 
 home home_of(dd::ClientContext& context) {
   auto& catalog = dd::Catalog::GetCatalog(context, INVALID_CATALOG);
-  auto& schema = catalog.GetSchema(context, DEFAULT_SCHEMA);
+  auto& schema = catalog.GetSchema(context, detail::strata_schema);
   return {catalog.GetName(), int64_t(catalog.GetOid()), int64_t(schema.oid)};
 }
 
 row_values common(const home& h) {
   return {{"database_name", dd::Value(h.database)},
           {"database_oid", dd::Value::BIGINT(h.database_oid)},
-          {"schema_name", dd::Value(DEFAULT_SCHEMA)},
+          {"schema_name", dd::Value(detail::strata_schema)},
           {"schema_oid", dd::Value::BIGINT(h.schema_oid)},
           {"internal", dd::Value::BOOLEAN(false)},
           {"temporary", dd::Value::BOOLEAN(false)}};

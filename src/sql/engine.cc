@@ -84,6 +84,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
                                  std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
                                  version_macro, std::string(detail::current_setting_macro),
                                  std::string("CREATE TYPE regclass AS VARCHAR"),
+                                 fmt::format("CREATE SCHEMA {}", detail::strata_schema),
                                  std::string("SET GLOBAL lock_configuration = true")}) {
       auto r = setup.Query(q);
       if (r->HasError()) return error{"58000", fmt::format("could not configure DuckDB ({}): {}", q, r->GetError()), {}, {}};

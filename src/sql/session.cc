@@ -106,6 +106,8 @@ session_impl::session_impl(const engine_parts& parts, const session_options& opt
   duckdb::ClientConfig::GetConfig(*conn_.context).streaming_buffer_size = stream_buffer_bytes;
   auto published = publish_settings();
   if (!published.ok()) throw std::runtime_error(published.err().message);  // engine::new_session reports it
+  auto path = duck_exec(fmt::format("SET search_path = '{},main'", strata_schema));
+  if (!path.ok()) throw std::runtime_error(path.err().message);
 }
 
 session_impl::~session_impl() {

@@ -414,6 +414,12 @@ class session_impl final : public session {
   std::vector<uint32_t> prepare_hints_;
 };
 
+// PostgreSQL's schema for Strata's tables: DuckDB's catalog functions list
+// them there (catalog_functions.cc), and each session's search path starts
+// with it, so current_schema() says what PostgreSQL says. DuckDB's own
+// objects (macros, types) stay in `main`, second on the path.
+inline constexpr const char* strata_schema = "public";
+
 // current_setting(name) over the map each session keeps in this DuckDB
 // variable (session_impl::publish_settings); unknown names raise the
 // message fix_error maps to 42704.

@@ -61,8 +61,11 @@ def test_attributes_and_defaults_through_the_engine(pg):
 def test_information_schema_lists_strata_tables(pg):
     with pg.connect() as conn:
         create_objects(conn)
-        assert conn.execute("SELECT table_name, table_type FROM information_schema.tables "
-                            "WHERE table_name = 'ce_orders'").fetchall() == [("ce_orders", "BASE TABLE")]
+        assert conn.execute("SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                            "WHERE table_name = 'ce_orders'").fetchall() == [("public", "ce_orders", "BASE TABLE")]
+        assert conn.execute("SELECT current_schema()").fetchone() == ("public",)
+        assert conn.execute("SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                            "ON n.oid = c.relnamespace WHERE c.relname = 'ce_orders'").fetchall() == [("public",)]
         rows = conn.execute("SELECT column_name, is_nullable, column_default FROM information_schema.columns "
                             "WHERE table_name = 'ce_orders' ORDER BY ordinal_position").fetchall()
         assert rows[0] == ("id", "NO", "nextval('ce_orders_id_seq'::regclass)")
