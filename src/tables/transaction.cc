@@ -2,6 +2,11 @@
 // rows as they came; primary-key tables keep one pending change per key (the
 // last write wins) so lookups, ON CONFLICT checks and scans see the
 // transaction's own writes.
+#include <fmt/format.h>
+
+#include <optional>
+#include <string_view>
+
 #include "base/assert.h"
 #include "tables/row_codec.h"
 #include "tables/service_impl.h"
@@ -185,18 +190,30 @@ result<write_result> transaction_impl::insert_pk(table_buffer& buf, const column
   return write_result{written};
 }
 
+namespace {
+
+// What needs a primary-key table: `what` for the message; `key_columns`,
+// when given, is the width of the keys handed in.
+status check_keyed(const table_rt& t, std::string_view what, std::optional<size_t> key_columns) {
+  const table_schema& s = t.schema;
+  if (!t.is_pk()) {
+    return make_error(errc::invalid_argument,
+                      fmt::format("{} needs a primary key; {} is a log table", what, s.name));
+  }
+  if (key_columns && *key_columns != s.primary_key.size()) {
+    return make_error(errc::invalid_argument, fmt::format("{} in {} needs the {} primary-key columns, not {}", what,
+                                                          s.name, s.primary_key.size(), *key_columns));
+  }
+  return {};
+}
+
+}  // namespace
+
 result<write_result> transaction_impl::remove(const std::string& table, const column_batch& keys) {
   auto b = buffer_for(table);
   if (!b.ok()) return b.err();
   table_buffer& buf = **b;
-  const table_schema& s = buf.table->schema;
-  if (!buf.table->is_pk()) {
-    return make_error(errc::invalid_argument, "DELETE and UPDATE need a primary key; " + table + " is a log table");
-  }
-  if (keys.columns.size() != s.primary_key.size()) {
-    return make_error(errc::invalid_argument, "remove from " + table + " needs the " +
-                                                  std::to_string(s.primary_key.size()) + " primary-key columns");
-  }
+  STRATA_TRY(check_keyed(*buf.table, "DELETE and UPDATE", keys.columns.size()));
   const auto cols = iota_columns(keys.columns.size());
   uint64_t removed = 0;
   for (uint32_t r = 0; r < keys.row_count; ++r) {
@@ -224,11 +241,7 @@ result<transaction::lookup_result> transaction_impl::lookup(const std::string& t
   auto t = svc_.find_table(table);
   if (!t.ok()) return t.err();
   const table_schema& s = (*t)->schema;
-  if (!(*t)->is_pk()) return make_error(errc::invalid_argument, "lookup needs a primary key; " + table + " is a log table");
-  if (keys.columns.size() != s.primary_key.size()) {
-    return make_error(errc::invalid_argument, "lookup in " + table + " needs the " +
-                                                  std::to_string(s.primary_key.size()) + " primary-key columns");
-  }
+  STRATA_TRY(check_keyed(**t, "a key lookup", keys.columns.size()));
   const table_buffer* buf = buffer_of((*t)->id);
   const auto cols = iota_columns(keys.columns.size());
   lookup_result out;
@@ -301,12 +314,7 @@ result<transaction::lock_report> transaction_impl::lock_keys(const std::string& 
                                                              const std::function<bool()>& stop) {
   auto t = svc_.find_table(table);
   if (!t.ok()) return t.err();
-  const table_schema& s = (*t)->schema;
-  if (!(*t)->is_pk()) return make_error(errc::invalid_argument, "row locks need a primary key; " + table + " is a log table");
-  if (keys.columns.size() != s.primary_key.size()) {
-    return make_error(errc::invalid_argument, "locking rows of " + table + " needs the " +
-                                                  std::to_string(s.primary_key.size()) + " primary-key columns");
-  }
+  STRATA_TRY(check_keyed(**t, "locking rows", keys.columns.size()));
   const auto cols = iota_columns(keys.columns.size());
   std::vector<std::string> encoded(keys.row_count);
   for (uint32_t r = 0; r < keys.row_count; ++r) encoded[r] = encode_values(keys, r, cols);
@@ -326,7 +334,7 @@ result<std::vector<uint8_t>> transaction_impl::changed_rows(const std::string& t
   auto t = svc_.find_table(table);
   if (!t.ok()) return t.err();
   const table_schema& s = (*t)->schema;
-  if (!(*t)->is_pk()) return make_error(errc::invalid_argument, "row versions need a primary key; " + table + " is a log table");
+  STRATA_TRY(check_keyed(**t, "comparing row versions", std::nullopt));
   STRATA_TRY(check_rows(**t, rows));
   const table_buffer* buf = buffer_of((*t)->id);
   std::vector<uint8_t> changed(rows.row_count, 1);

@@ -29,6 +29,19 @@ def crash_cli(doc, argv, **int_options):
     return args, random.Random(seed)
 
 
+def kill_during(server, threads, wait_s, stop=None):
+    """Starts the threads, SIGKILLs the server after wait_s seconds, then sets
+    `stop` (if any) and waits for the threads to see the connection drop."""
+    for t in threads:
+        t.start()
+    time.sleep(wait_s)
+    server.kill9()
+    if stop is not None:
+        stop.set()
+    for t in threads:
+        t.join(30)
+
+
 def check(results, name, ok, detail=""):
     results.append((name, ok))
     print(f"{'PASS' if ok else 'FAIL'}: {name}{'' if ok else ' -- ' + detail}")

@@ -23,7 +23,6 @@ No writer may get an error from the server (only the lost connection).
 
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, kill_during, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 INSERT = "INSERT INTO seq_rows (writer, n) VALUES (%s, %s) RETURNING id"
 PROBE_WRITER = -1
@@ -84,13 +83,7 @@ def run_cycle(server, results, cycle, rng, writers, acked):
     threads = [threading.Thread(target=writer,
                                 args=(server, w, (cycle + 1) * 10_000_000, stop, ids, values, server_errors))
                for w in range(writers)]
-    for t in threads:
-        t.start()
-    time.sleep(rng.uniform(0.5, 3.0))
-    server.kill9()
-    stop.set()
-    for t in threads:
-        t.join(30)
+    kill_during(server, threads, rng.uniform(0.5, 3.0), stop)
     check(results, f"cycle {cycle}: no writer got an error from the server", not server_errors,
           "; ".join(server_errors[:3]))
     for id_, w, n in ids:

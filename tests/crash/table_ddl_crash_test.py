@@ -21,7 +21,6 @@ delay: before, during or after either statement. After the restart:
 import json
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, kill_during, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 
 def fill(conn, table, rows):
@@ -60,12 +59,7 @@ def run_cycle(server, results, cycle, rows, rng):
     acked = []
     threads = [threading.Thread(target=run_ddl, args=(server, f"TRUNCATE {truncated}", acked)),
                threading.Thread(target=run_ddl, args=(server, f"ALTER TABLE {rewritten} ADD PRIMARY KEY (id)", acked))]
-    for t in threads:
-        t.start()
-    time.sleep(rng.uniform(0, 2.0))  # before, during or after either statement
-    server.kill9()
-    for t in threads:
-        t.join(30)
+    kill_during(server, threads, rng.uniform(0, 2.0))  # before, during or after either statement
     server.start()
     wait_pg(server)
     full = (rows, rows * (rows - 1) // 2)

@@ -24,14 +24,13 @@ After the restart:
 import random
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from crash_report import check, crash_cli, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
+from crash_report import check, crash_cli, kill_during, pg_conninfo as conninfo, run_with_server, wait_pg  # noqa: E402
 
 ACCOUNTS = 20
 START_BALANCE = 1000
@@ -90,13 +89,7 @@ def run_cycle(server, results, cycle, rng):
     threads = [threading.Thread(target=writer, args=(server, base + w * 1_000_000, stop, acked)) for w in range(2)]
     threads += [threading.Thread(target=transfers, args=(server, base + (5 + w) * 1_000_000, stop, rng.random()))
                 for w in range(3)]
-    for t in threads:
-        t.start()
-    time.sleep(rng.uniform(0.5, 3.0))
-    server.kill9()
-    stop.set()
-    for t in threads:
-        t.join(30)
+    kill_during(server, threads, rng.uniform(0.5, 3.0), stop)
     server.start()
     wait_pg(server)
     with psycopg.connect(conninfo(server), autocommit=True) as conn:

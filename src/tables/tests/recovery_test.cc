@@ -26,6 +26,14 @@ std::vector<std::string> changelog_text(service& svc, const std::string& table) 
   return out;
 }
 
+// A service with a log table "l" and a primary-key table "k", 500 rows per batch.
+std::unique_ptr<service> open_two_tables(const std::string& dir, io::fs& fs, meta::kv& kv) {
+  auto svc = open_service(dir, fs, kv, /*batch_rows_max=*/500);
+  EXPECT_TRUE(svc->create_table(log_schema("l"), false).ok());
+  EXPECT_TRUE(svc->create_table(pk_schema("k"), false).ok());
+  return svc;
+}
+
 TEST(recovery, reopen_restores_rows_state_liveness_and_counts) {
   temp_dir dir;
   auto fs = io::make_posix_fs();
@@ -141,9 +149,7 @@ TEST(recovery, disk_full_leaves_nothing_of_the_failed_commit) {
   io::fault_fs fs;
   auto kv = meta::make_memory_kv();
   {
-    auto svc = open_service(dir.path(), fs, *kv, /*batch_rows_max=*/500);
-    ASSERT_TRUE(svc->create_table(log_schema("l"), false).ok());
-    ASSERT_TRUE(svc->create_table(pk_schema("k"), false).ok());
+    auto svc = open_two_tables(dir.path(), fs, *kv);
     commit_rows(*svc, "l", range_rows(0, 100));
     commit_rows(*svc, "k", range_rows(0, 100));
     // Room for about one more batch: a 3000-row commit (6 batches) fails part way.
@@ -227,9 +233,7 @@ TEST(recovery, a_commit_over_two_tables_is_all_or_nothing_across_a_crash) {
   io::fault_fs fs;
   auto kv = meta::make_memory_kv();
   {
-    auto svc = open_service(dir.path(), fs, *kv, /*batch_rows_max=*/500);
-    ASSERT_TRUE(svc->create_table(log_schema("l"), false).ok());
-    ASSERT_TRUE(svc->create_table(pk_schema("k"), false).ok());
+    auto svc = open_two_tables(dir.path(), fs, *kv);
     must(commit_both(*svc, 0, 100));
     // The log table's parts are durable, then the disk fills while the
     // primary-key table's are written.
