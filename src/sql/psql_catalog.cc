@@ -136,15 +136,22 @@ std::string table_options(const tables::table_schema& schema) {
 struct relation {
   uint32_t oid = 0;
   std::string name;
-  char kind = 'r';  // 'r' a table, 'i' the primary-key index of `table`
+  char kind = 'r';  // 'r' a table, 'i' the primary-key index of `table`, 'S' a sequence (no table)
   const table_info* table = nullptr;
 
   bool has_index() const { return kind == 'r' && !table->schema.primary_key.empty(); }
-  std::string access_method() const {
+  std::optional<std::string> access_method() const {
+    if (kind == 'S') return std::nullopt;
     if (kind == 'i') return "btree";
     return table->schema.kind == tables::table_kind::primary_key ? "strata_pk" : "strata_log";
   }
 };
+
+std::vector<relation> sequences_of(const std::vector<tables::sequence_info>& sequences) {
+  std::vector<relation> out;
+  for (const auto& s : sequences) out.push_back({uint32_t(sequence_oid(s.def.name)), s.def.name, 'S', nullptr});
+  return out;
+}
 
 std::vector<relation> relations_of(const std::vector<table_info>& tables) {
   std::vector<relation> out;
@@ -160,7 +167,8 @@ struct context {
   const std::vector<table_info>& tables;
   std::string database;
   std::string owner;
-  std::vector<relation> relations;
+  std::vector<relation> relations;  // tables and their indexes: what psql may ask about by oid
+  std::vector<relation> sequences;  // listed by \d and \ds only
 
   const relation* find(std::optional<uint32_t> oid) const {
     if (!oid) return nullptr;
@@ -250,18 +258,23 @@ std::optional<outcome<catalog_answer>> answer_relation_list(const query& q, cons
   const std::string kinds = relkinds_of(q);
   std::vector<relation> rows;
   if (schemas->matches(std::string(schema_name))) {
-    for (const auto& r : ctx.relations) {
-      if (kinds.find(r.kind) != std::string::npos && names->matches(r.name)) rows.push_back(r);
+    for (const auto* list : {&ctx.relations, &ctx.sequences}) {
+      for (const auto& r : *list) {
+        if (kinds.find(r.kind) != std::string::npos && names->matches(r.name)) rows.push_back(r);
+      }
     }
+    std::sort(rows.begin(), rows.end(), [](const relation& a, const relation& b) { return a.name < b.name; });
   }
   const std::vector<rule<relation>> rules = {
       {"schema", pg::name, constant<relation>(str(std::string(schema_name)))},
       {"name", pg::name, [](const relation& r) { return str(r.name); }},
-      {"type", pg::text, [](const relation& r) { return str(r.kind == 'i' ? "index" : "table"); }},
+      {"type", pg::text,
+       [](const relation& r) { return str(r.kind == 'i' ? "index" : r.kind == 'S' ? "sequence" : "table"); }},
       {"owner", pg::name, constant<relation>(str(ctx.owner))},
       {"table", pg::name, [](const relation& r) { return r.kind == 'i' ? str(r.table->schema.name) : null(); }},
       {"persistence", pg::text, constant<relation>(str("permanent"))},
-      {"access method", pg::name, [](const relation& r) { return str(r.access_method()); }},
+      {"access method", pg::name,
+       [](const relation& r) { return r.access_method() ? str(*r.access_method()) : null(); }},
       {"size", pg::text,
        [](const relation& r) { return r.kind == 'r' ? str(size_pretty(r.table->stored_bytes)) : null(); }},
   };
@@ -320,7 +333,7 @@ std::optional<outcome<catalog_answer>> answer_table_info(const query& q, const c
       {"reltablespace", pg::oid, constant<relation>(scalar{int64_t(0)})},
       {"relpersistence", pg::chr, constant<relation>(str("p"))},
       {"relreplident", pg::chr, [](const relation& r) { return str(r.kind == 'i' ? "n" : "d"); }},
-      {"amname", pg::name, [](const relation& r) { return str(r.access_method()); }},
+      {"amname", pg::name, [](const relation& r) { return r.access_method() ? str(*r.access_method()) : null(); }},
   };
   return answer_from(q, rules, rows);
 }
@@ -562,14 +575,16 @@ int64_t sequence_oid(const std::string& name) {
 
 std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql,
                                                             const std::vector<tables::table_info>& tables,
-                                                            std::string_view database, std::string_view user) {
+                                                            std::string_view database, std::string_view user,
+                                                            const std::vector<tables::sequence_info>& sequences) {
   if (sql.size() > query_bytes_max) return std::nullopt;
   const query q = normalize(sql);
   if (!q.has("pg_catalog.")) return std::nullopt;  // every psql catalog query names pg_catalog
   for (const auto& h : handlers) {
     if (!h.recognise(q)) continue;
     const std::string_view owner = user.empty() ? "strata" : user;
-    context ctx{tables, std::string(database.empty() ? "strata" : database), std::string(owner), relations_of(tables)};
+    context ctx{tables, std::string(database.empty() ? "strata" : database), std::string(owner), relations_of(tables),
+                sequences_of(sequences)};
     return h.answer(q, ctx);
   }
   return std::nullopt;

@@ -20,9 +20,11 @@ struct catalog_answer {
 };
 
 // nullopt: not a catalog query this module knows; the caller runs it normally.
+// `sequences` appear in psql's relation lists (\d, \ds) only.
 std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql,
                                                             const std::vector<tables::table_info>& tables,
-                                                            std::string_view database, std::string_view user);
+                                                            std::string_view database, std::string_view user,
+                                                            const std::vector<tables::sequence_info>& sequences = {});
 
 // Stable OIDs for Strata tables in catalog answers (pg_class.oid), derived from table ids.
 uint32_t table_oid(uint64_t table_id);

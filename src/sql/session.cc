@@ -521,7 +521,8 @@ status session_impl::publish_settings() {
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_catalog(statement& st) {
-  auto answer = answer_catalog_query(st.sql, parts_.tables.list_tables(), options_.database, options_.user);
+  auto answer = answer_catalog_query(st.sql, parts_.tables.list_tables(), options_.database, options_.user,
+                                     parts_.tables.sequences().list());
   if (!answer) return error{"XX000", "the catalog query is no longer recognised", {}, {}};
   if (!answer->ok()) return answer->err();
   auto& a = answer->value();

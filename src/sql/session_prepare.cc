@@ -228,7 +228,8 @@ outcome<std::shared_ptr<prepared>> session_impl::prepare_inner(std::string_view 
       return finish(st);
     }
     if ((w == "select" || w == "with") && mentions_pg_catalog(sql)) {
-      auto answer = answer_catalog_query(sql, parts_.tables.list_tables(), options_.database, options_.user);
+      auto answer = answer_catalog_query(sql, parts_.tables.list_tables(), options_.database, options_.user,
+                                         parts_.tables.sequences().list());
       if (answer) {
         if (!answer->ok()) return answer->err();
         auto st = std::make_shared<statement>();
