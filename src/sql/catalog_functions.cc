@@ -133,7 +133,7 @@ void add_constraints(const std::vector<tables::table_info>& all, const home& h, 
     r["constraint_text"] = dd::Value(text + ")");
     r["constraint_column_indexes"] = dd::Value::LIST(dd::LogicalType::BIGINT, std::move(indexes));
     r["constraint_column_names"] = dd::Value::LIST(dd::LogicalType::VARCHAR, std::move(names));
-    r["constraint_name"] = dd::Value(t.schema.name + "_pkey");
+    r["constraint_name"] = dd::Value(pkey_name(t.schema.name));
     out.push_back(std::move(r));
   }
 }
@@ -235,10 +235,9 @@ tables::service& tables_of(dd::ExpressionState& state) {
 std::optional<int64_t> oid_of_name(tables::service& tables, const std::string& name) {
   if (auto t = tables.describe(name); t.ok()) return int64_t(table_oid(t->table_id));
   if (tables.sequences().exists(name)) return sequence_oid(name);
-  const std::string suffix = "_pkey";
-  if (name.size() > suffix.size() && name.ends_with(suffix)) {
-    auto t = tables.describe(name.substr(0, name.size() - suffix.size()));
-    if (t.ok() && !t->schema.primary_key.empty()) return int64_t(table_oid(t->table_id)) + 1;
+  if (!name.ends_with("_pkey")) return std::nullopt;
+  for (const auto& t : tables.list_tables()) {
+    if (!t.schema.primary_key.empty() && pkey_name(t.schema.name) == name) return int64_t(table_oid(t.table_id)) + 1;
   }
   return std::nullopt;
 }
@@ -282,7 +281,7 @@ void regclass_name(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& 
       const int64_t base = table_oid(t.table_id);
       if (oid == base) return dd::StringVector::AddString(result, t.schema.name);
       if (oid == base + 1 && !t.schema.primary_key.empty()) {
-        return dd::StringVector::AddString(result, t.schema.name + "_pkey");
+        return dd::StringVector::AddString(result, pkey_name(t.schema.name));
       }
     }
     for (const auto& s : sequences) {

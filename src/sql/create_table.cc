@@ -3,6 +3,7 @@
 // PostgreSQL names them and created with the table in one catalog write.
 #include <fmt/format.h>
 
+#include "sql/psql_catalog.h"
 #include "sql/session_impl.h"
 
 namespace strata::sql::detail {
@@ -10,10 +11,6 @@ namespace {
 
 constexpr size_t name_bytes_max = 63;  // PostgreSQL's NAMEDATALEN - 1
 constexpr int sequence_name_attempts_max = 1000;
-
-uint8_t integer_bytes(const tables::column_type& type) {
-  return type.id == tables::type_id::int16 ? 2 : type.id == tables::type_id::int32 ? 4 : 8;
-}
 
 // PostgreSQL's makeObjectName: "<table>_<column>_<label>", the longer of
 // the two names cut first until it fits.
@@ -26,17 +23,9 @@ std::string object_name(std::string table, std::string column, const std::string
   return table + "_" + column + "_" + label;
 }
 
-bool is_plain_identifier(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
-}
-
 // nextval('<name>'::regclass), as PostgreSQL shows a serial column's default.
 std::string nextval_default(const std::string& sequence) {
-  std::string name = is_plain_identifier(sequence) ? sequence : quote_identifier(sequence);
+  const std::string name = quote_ident(sequence);
   std::string literal;
   for (char c : name) {
     if (c == '\'') literal.push_back('\'');
@@ -86,7 +75,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_create_table(create_ta
         cs.options = std::move(*o);
       }
       if (cs.options.owned_by) return error{"42601", "invalid sequence option OWNED BY for an identity column", {}, {}};
-      cs.options.value_bytes = integer_bytes(c.type);
+      cs.options.value_bytes = uint8_t(tables::fixed_width(c.type));  // serial and identity columns are integers
       st->create_sequences.push_back(std::move(cs));
     } else if (!c.default_expr.empty()) {
       auto checked = check_default(c);

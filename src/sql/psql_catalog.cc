@@ -60,13 +60,16 @@ bool is_keyword(std::string_view word) {
   return std::any_of(std::begin(keywords), std::end(keywords), [&](const char* k) { return word == k; });
 }
 
-// PostgreSQL's quote_ident: names that are not plain lower-case words, or are keywords, get quotes.
+}  // namespace
+
 std::string quote_ident(std::string_view name) {
   bool plain = !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_');
   for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (plain && !is_keyword(name)) return std::string(name);
   return quote_identifier(name);
 }
+
+namespace {
 
 // pg_size_pretty(bigint) of PostgreSQL 15: bytes below 10 kB, then halves rounded up.
 std::string size_pretty(uint64_t bytes) {
@@ -85,13 +88,16 @@ std::string storage_of(const column_type& type) {
   return tables::is_variable_width(type.id) ? "x" : "p";
 }
 
-// ChooseRelationName(table, NULL, "pkey"): the table part is clipped to fit 63 bytes.
+}  // namespace
+
 std::string pkey_name(const std::string& table) {
   constexpr std::string_view suffix = "_pkey";
   size_t keep = std::min(table.size(), name_bytes_max - suffix.size());
   while (keep > 0 && keep < table.size() && (static_cast<unsigned char>(table[keep]) & 0xC0) == 0x80) --keep;
   return table.substr(0, keep) + std::string(suffix);
 }
+
+namespace {
 
 const char* time_unit_name(tables::time_unit unit) {
   switch (unit) {

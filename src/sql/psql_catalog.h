@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,6 +26,13 @@ std::optional<outcome<catalog_answer>> answer_catalog_query(std::string_view sql
                                                             const std::vector<tables::table_info>& tables,
                                                             std::string_view database, std::string_view user,
                                                             const std::vector<tables::sequence_info>& sequences = {});
+
+// PostgreSQL's quote_ident: names that are not plain lower-case words, or
+// are keywords, get quotes.
+std::string quote_ident(std::string_view name);
+// A table's primary-key index name, as ChooseRelationName(table, NULL,
+// "pkey") makes it: "<table>_pkey", the table part clipped to fit 63 bytes.
+std::string pkey_name(const std::string& table);
 
 // Stable OIDs for Strata tables in catalog answers (pg_class.oid), derived from table ids.
 uint32_t table_oid(uint64_t table_id);

@@ -7,8 +7,6 @@
 namespace strata::sql::detail {
 namespace {
 
-bool names_public(std::string_view schema) { return schema.empty() || schema == "public" || schema == "main"; }
-
 error schema_missing(std::string_view schema) {
   return error{"3F000", fmt::format("schema \"{}\" does not exist", schema), {},
                "Sequences live in the public schema; drop the qualifier."};
@@ -16,7 +14,7 @@ error schema_missing(std::string_view schema) {
 
 outcome<std::string> sequence_of(const PgQuery__RangeVar* r) {
   if (r == nullptr) return error{"42601", "a sequence name is missing", {}, {}};
-  if (!names_public(r->schemaname)) return schema_missing(r->schemaname);
+  if (!names_strata_schema(r->schemaname)) return schema_missing(r->schemaname);
   return std::string(r->relname);
 }
 
@@ -31,7 +29,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_sequence_ddl(const PgQ
     cmd->action = sequence_command::kind::drop;
     cmd->missing_ok = d.missing_ok;
     for (const auto& q : read_drop_table(d).tables) {
-      if (!names_public(q.schema)) return schema_missing(q.schema);
+      if (!names_strata_schema(q.schema)) return schema_missing(q.schema);
       cmd->names.push_back(q.name);
     }
     st->tag = "DROP SEQUENCE";
@@ -60,23 +58,22 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_sequence_ddl(const PgQ
 outcome<std::unique_ptr<cursor>> session_impl::run_sequence_ddl(statement& st) {
   const sequence_command& cmd = *st.sequence;
   auto& sequences = parts_.tables.sequences();
-  auto check_owner = [&](const tables::sequence_def& def) -> status {
-    if (def.owned_table.empty()) return ok_t{};
-    auto table = find_table("", def.owned_table);
-    if (!table) return error{"42P01", fmt::format("relation \"{}\" does not exist", def.owned_table), {}, {}};
+  // OWNED BY must name a column of a Strata table.
+  auto check_owner = [&]() -> status {
+    if (!cmd.options.owned_by || cmd.options.owned_by->first.empty()) return ok_t{};
+    const auto& [table_name, column] = *cmd.options.owned_by;
+    auto table = find_table("", table_name);
+    if (!table) return error{"42P01", fmt::format("relation \"{}\" does not exist", table_name), {}, {}};
     for (const auto& c : table->schema.columns) {
-      if (c.name == def.owned_column) return ok_t{};
+      if (c.name == column) return ok_t{};
     }
-    return error{"42703",
-                 fmt::format("column \"{}\" of relation \"{}\" does not exist", def.owned_column, def.owned_table),
-                 {},
-                 {}};
+    return error{"42703", fmt::format("column \"{}\" of relation \"{}\" does not exist", column, table_name), {}, {}};
   };
+  if (auto owner = check_owner(); !owner.ok()) return owner.err();
   switch (cmd.action) {
     case sequence_command::kind::create: {
       auto def = apply_sequence_options(tables::sequence_def{.name = cmd.names[0]}, cmd.options, true);
       if (!def.ok()) return def.err();
-      if (auto owner = check_owner(*def); !owner.ok()) return owner.err();
       auto s = parts_.tables.create_sequence(*def, cmd.missing_ok);
       if (!s.ok()) {
         error e = tables_error(s.err());
@@ -87,23 +84,14 @@ outcome<std::unique_ptr<cursor>> session_impl::run_sequence_ddl(statement& st) {
     }
     case sequence_command::kind::alter: {
       const std::string& name = cmd.names[0];
-      auto current = sequences.describe(name);
-      if (!current.ok()) {
-        if (cmd.missing_ok) break;
-        return error{"42P01", fmt::format("relation \"{}\" does not exist", name), {}, {}};
-      }
-      auto changed = apply_sequence_options(current->def, cmd.options, false);
-      if (!changed.ok()) return changed.err();
-      if (auto owner = check_owner(*changed); !owner.ok()) return owner.err();
-      std::optional<int64_t> restart;
-      if (cmd.options.restart) restart = cmd.options.restart->value_or(changed->start);
-      // Applied again under the store's lock, to the definition as it is then.
+      // Applied under the store's lock, to the definition as it is then.
       auto reapply = [&](const tables::sequence_def& now) -> result<tables::sequence_def> {
         auto def = apply_sequence_options(now, cmd.options, false);
         if (!def.ok()) return make_error(errc::invalid_argument, def.err().message);
         return *def;
       };
-      auto s = sequences.alter(name, reapply, restart);
+      auto s = sequences.alter(name, reapply, cmd.options.restart);
+      if (!s.ok() && s.err().code == errc::not_found && cmd.missing_ok) break;
       if (!s.ok()) {
         error e = tables_error(s.err());
         e.sqlstate = s.err().code == errc::not_found ? "42P01" : s.err().code == errc::invalid_argument ? "22023" : e.sqlstate;

@@ -9,6 +9,7 @@
 #include "duckdb/parser/parsed_data/create_type_info.hpp"
 #include "sql/duckdb_bridge.h"
 #include "sql/psql_catalog.h"
+#include "sql/session_impl.h"
 #include "sql/statement_parser.h"
 
 namespace strata::sql {
@@ -29,16 +30,21 @@ std::string resolve(dd::string_t text) {
 }
 
 // A sequence given as regclass's oid ('s'::regclass, rewritten by pg_rewrite).
-std::string resolve(const sequence_context& ctx, int64_t oid) {
-  for (const auto& s : ctx.store.list()) {
-    if (sequence_oid(s.def.name) == oid) return s.def.name;
+// The names are listed again only for an oid not seen before, not per row.
+std::string resolve(sequence_context& ctx, int64_t oid) {
+  auto it = ctx.names_by_oid.find(oid);
+  if (it == ctx.names_by_oid.end()) {
+    ctx.names_by_oid.clear();
+    for (const auto& s : ctx.store.list()) ctx.names_by_oid[sequence_oid(s.def.name)] = s.def.name;
+    it = ctx.names_by_oid.find(oid);
+    if (it == ctx.names_by_oid.end()) throw_sql_error("42809", fmt::format("\"{}\" is not a sequence", oid));
   }
-  throw_sql_error("42809", fmt::format("\"{}\" is not a sequence", oid));
+  return it->second;
 }
 
 // The sequence an argument names: text, or an oid.
 template <class F>
-std::string sequence_arg(const sequence_context& ctx, const F& formats, const std::vector<dd::idx_t>& at) {
+std::string sequence_arg(sequence_context& ctx, const F& formats, const std::vector<dd::idx_t>& at) {
   if (formats[0].physical_type == dd::PhysicalType::INT64) {
     return resolve(ctx, dd::UnifiedVectorFormat::GetData<int64_t>(formats[0])[at[0]]);
   }
@@ -208,7 +214,7 @@ outcome<std::string> sequence_name_of(std::string_view text) {
     if (!p.accept_punct('.')) break;
   }
   if (!p.at_end() || parts.size() > 2) return stmt::make_sql_error("42602", fmt::format("invalid name syntax: \"{}\"", text));
-  if (parts.size() == 2 && parts[0] != "public") {
+  if (parts.size() == 2 && !detail::names_strata_schema(parts[0])) {
     return stmt::make_sql_error("3F000", fmt::format("schema \"{}\" does not exist", parts[0]));
   }
   return parts.back();

@@ -22,6 +22,8 @@ struct sequence_context : duckdb::ClientContextState {
   tables::sequence_store& store;
   std::map<std::string, int64_t> current;
   std::optional<std::string> last_used;
+  // Sequence names by oid, for nextval(oid); rebuilt when an oid is missing.
+  std::map<int64_t, std::string> names_by_oid;
 };
 
 // Replaces DuckDB's nextval/currval and adds setval/lastval. Once per

@@ -339,12 +339,12 @@ std::unique_ptr<cursor> rows_cursor_of(tables::column_batch rows, std::string ta
 
 std::unique_ptr<cursor> command_cursor_of(std::string tag) { return std::make_unique<command_cursor>(std::move(tag)); }
 
-namespace {
-// Strata tables live in the one schema `public` (DuckDB calls it `main`);
-// session TEMP tables in `pg_temp` (DuckDB's `temp`).
-bool names_strata_schema(const std::string& schema) {
+bool names_strata_schema(std::string_view schema) {
   return schema.empty() || schema == "public" || schema == "main";
 }
+
+namespace {
+// Session TEMP tables are in `pg_temp` (DuckDB's `temp`).
 bool names_temp_schema(const std::string& schema) { return schema == "pg_temp" || schema == "temp"; }
 }  // namespace
 

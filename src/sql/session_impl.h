@@ -428,6 +428,10 @@ inline constexpr const char* current_setting_macro =
     "CREATE MACRO current_setting(name) AS coalesce(getvariable('strata_pg_settings')[lower(name)], "
     "error('unrecognized configuration parameter \"' || name || '\"'))";
 
+// Whether a schema qualifier names where Strata's tables and sequences live:
+// none, `public`, or DuckDB's `main` (session.cc).
+bool names_strata_schema(std::string_view schema);
+
 // Row helpers (rows.cc).
 void append_rows(const tables::column_vector& src, uint32_t begin, uint32_t end, tables::column_vector& dst);
 void append_batch(const tables::column_batch& src, uint32_t begin, uint32_t end, tables::column_batch& dst);

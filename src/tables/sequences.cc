@@ -259,7 +259,7 @@ result<int64_t> sequence_store::set(const std::string& name, int64_t value, bool
 
 status sequence_store::alter(const std::string& name,
                              const std::function<result<sequence_def>(const sequence_def&)>& change,
-                             std::optional<int64_t> restart) {
+                             std::optional<std::optional<int64_t>> restart_at) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end()) return not_found(name);
@@ -267,16 +267,17 @@ status sequence_store::alter(const std::string& name,
   auto def = change(e.def);
   if (!def.ok()) return def.err();
   sequence_state state = e.state;
-  if (restart) {
-    if (*restart < def->min_value) {
+  if (restart_at) {
+    const int64_t restart = restart_at->value_or(def->start);
+    if (restart < def->min_value) {
       return make_error(errc::invalid_argument,
-                        fmt::format("RESTART value ({}) cannot be less than MINVALUE ({})", *restart, def->min_value));
+                        fmt::format("RESTART value ({}) cannot be less than MINVALUE ({})", restart, def->min_value));
     }
-    if (*restart > def->max_value) {
+    if (restart > def->max_value) {
       return make_error(errc::invalid_argument, fmt::format("RESTART value ({}) cannot be greater than MAXVALUE ({})",
-                                                            *restart, def->max_value));
+                                                            restart, def->max_value));
     }
-    state = {*restart, false};
+    state = {restart, false};
   }
   STRATA_TRY(persist(*def, state));
   e.def = std::move(*def);

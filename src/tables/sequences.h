@@ -97,9 +97,10 @@ class sequence_store {
   // setval(name, value, is_called): errc::invalid_argument out of bounds.
   result<int64_t> set(const std::string& name, int64_t value, bool is_called);
   // ALTER SEQUENCE: `change` gets the definition and returns the new one
-  // (run under the store's lock); `restart` sets the next value.
+  // (run under the store's lock); `restart` sets the next value (an empty
+  // inner value: the new definition's start).
   status alter(const std::string& name, const std::function<result<sequence_def>(const sequence_def&)>& change,
-               std::optional<int64_t> restart);
+               std::optional<std::optional<int64_t>> restart);
 
  private:
   struct entry {
