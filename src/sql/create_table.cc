@@ -97,30 +97,38 @@ status session_impl::check_default(const tables::column_def& column) {
   return e;
 }
 
+outcome<tables::sequence_def> session_impl::column_sequence_def(const std::string& table, tables::column_def& column,
+                                                                const column_sequence& cs,
+                                                                const std::vector<tables::sequence_def>& also_taken) {
+  auto taken = [&](const std::string& name) {
+    return parts_.tables.describe(name).ok() || parts_.tables.sequences().exists(name) ||
+           std::any_of(also_taken.begin(), also_taken.end(), [&](const auto& s) { return s.name == name; });
+  };
+  std::string name;
+  if (cs.options.sequence_name) {
+    name = *cs.options.sequence_name;
+    if (std::any_of(also_taken.begin(), also_taken.end(), [&](const auto& s) { return s.name == name; })) {
+      return error{"42P07", fmt::format("relation \"{}\" already exists", name), {}, {}};
+    }
+  } else {
+    for (int n = 0; n < sequence_name_attempts_max && (name.empty() || taken(name)); ++n) {
+      name = object_name(table, column.name, n == 0 ? "seq" : fmt::format("seq{}", n));
+    }
+  }
+  auto def = apply_sequence_options(tables::sequence_def{.name = name}, cs.options, true);
+  if (!def.ok()) return def.err();
+  def->owned_table = table;
+  def->owned_column = column.name;
+  column.default_expr = nextval_default(name);
+  return def;
+}
+
 outcome<std::unique_ptr<cursor>> session_impl::run_create_table(statement& st) {
   tables::table_schema schema = st.create->schema;
-  auto taken = [this](const std::string& name) {
-    return parts_.tables.describe(name).ok() || parts_.tables.sequences().exists(name);
-  };
   std::vector<tables::sequence_def> owned;
   for (const column_sequence& cs : st.create_sequences) {
-    tables::column_def& column = schema.columns[cs.column];
-    std::string name;
-    if (cs.options.sequence_name) {
-      name = *cs.options.sequence_name;
-    } else {
-      for (int n = 0; n < sequence_name_attempts_max && (name.empty() || taken(name)); ++n) {
-        name = object_name(schema.name, column.name, n == 0 ? "seq" : fmt::format("seq{}", n));
-      }
-    }
-    for (const auto& other : owned) {
-      if (other.name == name) return error{"42P07", fmt::format("relation \"{}\" already exists", name), {}, {}};
-    }
-    auto def = apply_sequence_options(tables::sequence_def{.name = name}, cs.options, true);
+    auto def = column_sequence_def(schema.name, schema.columns[cs.column], cs, owned);
     if (!def.ok()) return def.err();
-    def->owned_table = schema.name;
-    def->owned_column = column.name;
-    column.default_expr = nextval_default(name);
     owned.push_back(std::move(*def));
   }
   auto r = parts_.tables.create_table(schema, st.create->if_not_exists, owned);

@@ -532,21 +532,49 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
 
 // ---------------------------------------------------------------- execute
 
-status session_impl::check_same_table(const std::string& table, uint64_t table_id) {
+status session_impl::replan_if_changed(statement& st, const std::string& table, uint64_t table_id,
+                                       const tables::table_schema& schema) {
   auto now = find_table("", table);
   if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", table), {}, {}};
-  if (now->table_id != table_id) {
-    return error{"0A000", fmt::format("table \"{}\" was dropped and created again since the statement was prepared", table),
-                 {}, "Prepare the statement again."};
+  if (now->table_id == table_id && now->schema == schema) return ok_t{};
+  auto fresh = prepare_inner(st.sql, st.parameter_oids_);
+  if (!fresh.ok()) return fresh.err();
+  const auto& next = static_cast<const statement&>(*fresh.value());
+  bool same_shape = next.how == st.how && next.parameter_oids_ == st.parameter_oids_ &&
+                    next.fields_.size() == st.fields_.size();
+  for (size_t i = 0; same_shape && i < next.fields_.size(); ++i) {
+    same_shape = next.fields_[i].name == st.fields_[i].name && next.fields_[i].type_oid == st.fields_[i].type_oid;
   }
+  if (!same_shape) {
+    return error{"0A000", "cached plan must not change result type", {},
+                 fmt::format("Table \"{}\" was changed since the statement was prepared; prepare it again.", table)};
+  }
+  st.write = next.write;
+  st.locking = next.locking;
   return ok_t{};
 }
 
 outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params,
                                              std::optional<tables::column_batch>& returned) {
+  auto current = replan_if_changed(st, st.write->table, st.write->table_id, st.write->schema);
+  if (!current.ok()) return current.err();
+  const bool autocommit = !txn_;
+  auto r = run_write_once(st, params, returned);
+  // An ALTER TABLE that swapped the table in between the check above and the
+  // write fails the write, with nothing written: outside a block it is run
+  // once more on the new definition, as PostgreSQL's writer would have waited.
+  if (r.ok() || !autocommit) return r;
+  auto now = find_table("", st.write->table);
+  if (!now || (now->table_id == st.write->table_id && now->schema == st.write->schema)) return r;
+  current = replan_if_changed(st, st.write->table, st.write->table_id, st.write->schema);
+  if (!current.ok()) return current.err();
+  returned.reset();
+  return run_write_once(st, params, returned);
+}
+
+outcome<std::string> session_impl::run_write_once(statement& st, const std::vector<parameter>& params,
+                                                  std::optional<tables::column_batch>& returned) {
   const write_plan& plan = *st.write;
-  auto same = check_same_table(plan.table, plan.table_id);
-  if (!same.ok()) return same.err();
   quiesce();
   std::unique_ptr<tables::transaction> own;
   tables::transaction& txn = write_txn(own);

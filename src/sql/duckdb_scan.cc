@@ -371,9 +371,12 @@ dd::unique_ptr<dd::GlobalTableFunctionState> scan_init_global(dd::ClientContext&
     txn = ctx->txn;
     spec.use_statistics = ctx->use_statistics;
   }
+  spec.table_id = bind.table_id;
   auto scan = bind.tables->scan(bind.table, spec, txn);
   if (!scan.ok()) {
     if (scan.code() == errc::not_found) throw_missing(bind.table);
+    // Bound against a table since replaced: the statement is bound again.
+    if (scan.code() == errc::unavailable) stats::throw_stale(bind.table, scan.err().message);
     throw dd::IOException("scanning table \"%s\": %s", bind.table, scan.err().message);
   }
   check_statistics(bind, **scan, checked);

@@ -20,6 +20,54 @@ outcome<pg_tree> pg_tree::parse(std::string_view sql) {
   return pg_tree(tree);
 }
 
+outcome<std::string> deparse(const PgQuery__ParseResult& root) {
+  std::string packed(pg_query__parse_result__get_packed_size(&root), '\0');
+  pg_query__parse_result__pack(&root, reinterpret_cast<uint8_t*>(packed.data()));
+  PgQueryProtobuf buffer{packed.size(), packed.data()};
+  PgQueryDeparseResult deparsed = pg_query_deparse_protobuf(buffer);
+  if (deparsed.error != nullptr) {
+    error e{"XX000", std::string("could not print the statement back: ") + deparsed.error->message, {}, {}};
+    pg_query_free_deparse_result(deparsed);
+    return e;
+  }
+  std::string out = deparsed.query;
+  pg_query_free_deparse_result(deparsed);
+  return out;
+}
+
+outcome<std::string> deparse_statement(PgQuery__Node* statement) {
+  PgQuery__RawStmt raw = PG_QUERY__RAW_STMT__INIT;
+  raw.stmt = statement;
+  PgQuery__RawStmt* raws[] = {&raw};
+  PgQuery__ParseResult root = PG_QUERY__PARSE_RESULT__INIT;
+  root.version = PG_VERSION_NUM;
+  root.n_stmts = 1;
+  root.stmts = raws;
+  return deparse(root);
+}
+
+outcome<std::string> deparse_expression(PgQuery__Node* expression) {
+  PgQuery__ResTarget target = PG_QUERY__RES_TARGET__INIT;
+  target.val = expression;
+  PgQuery__Node target_node = PG_QUERY__NODE__INIT;
+  target_node.node_case = PG_QUERY__NODE__NODE_RES_TARGET;
+  target_node.res_target = &target;
+  PgQuery__Node* targets[] = {&target_node};
+  PgQuery__SelectStmt select = PG_QUERY__SELECT_STMT__INIT;
+  select.n_target_list = 1;
+  select.target_list = targets;
+  select.limit_option = PG_QUERY__LIMIT_OPTION__LIMIT_OPTION_DEFAULT;
+  select.op = PG_QUERY__SET_OPERATION__SETOP_NONE;
+  PgQuery__Node node = PG_QUERY__NODE__INIT;
+  node.node_case = PG_QUERY__NODE__NODE_SELECT_STMT;
+  node.select_stmt = &select;
+  auto text = deparse_statement(&node);
+  if (!text.ok()) return text;
+  constexpr std::string_view select_word = "SELECT ";
+  if (!text.value().starts_with(select_word)) return error{"XX000", "could not print an expression back", {}, {}};
+  return text.value().substr(select_word.size());
+}
+
 std::string_view node_text(const PgQuery__Node* n) {
   if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_STRING || n->string == nullptr) return {};
   return n->string->sval;
@@ -49,6 +97,17 @@ std::optional<std::string> const_literal(const PgQuery__Node* n) {
     case PG_QUERY__A__CONST__VAL_SVAL: return std::string(const_text(n));
     case PG_QUERY__A__CONST__VAL_BOOLVAL: return std::string(const_int(n) != 0 ? "true" : "false");
     default: return std::nullopt;
+  }
+}
+
+std::optional<std::string> option_value(const PgQuery__Node* n) {
+  if (n == nullptr) return std::nullopt;
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_INTEGER: return std::to_string(n->integer->ival);
+    case PG_QUERY__NODE__NODE_FLOAT: return std::string(n->float_->fval);
+    case PG_QUERY__NODE__NODE_STRING: return std::string(node_text(n));
+    case PG_QUERY__NODE__NODE_BOOLEAN: return std::string(n->boolean->boolval ? "true" : "false");
+    default: return const_literal(n);
   }
 }
 

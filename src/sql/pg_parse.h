@@ -42,6 +42,13 @@ class pg_tree {
   std::unique_ptr<PgQuery__ParseResult, free_result> result_;
 };
 
+// libpg_query's deparser: the SQL text of a whole parse result, of one
+// statement node, or of one expression node (printed as `SELECT <expr>` and
+// cut back to the expression). Nodes are only read. XX000 when it fails.
+outcome<std::string> deparse(const PgQuery__ParseResult& root);
+outcome<std::string> deparse_statement(PgQuery__Node* statement);
+outcome<std::string> deparse_expression(PgQuery__Node* expression);
+
 // A String node's text (an identifier or a keyword option); empty for a
 // null node or any other kind.
 std::string_view node_text(const PgQuery__Node* n);
@@ -51,6 +58,9 @@ std::string_view const_text(const PgQuery__Node* n);
 // An A_Const as it was written (integer, decimal, string or boolean); nullopt
 // for a null node or any other kind.
 std::optional<std::string> const_literal(const PgQuery__Node* n);
+// A DefElem's argument (WITH (fillfactor = 70), (autovacuum_enabled = off)):
+// a number, a bare word or a constant, as written; nullopt when absent.
+std::optional<std::string> option_value(const PgQuery__Node* n);
 // A qualified name (a List of String nodes) as its parts, e.g. {"public", "t"}.
 std::vector<std::string> name_parts(const PgQuery__Node* list);
 

@@ -3,6 +3,7 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -93,6 +94,34 @@ PgQuery__Node** node_array(std::initializer_list<PgQuery__Node*> nodes) {
   size_t i = 0;
   for (auto* n : nodes) a[i++] = n;
   return a;
+}
+
+// FROM generate_series(1, 3) g: in PostgreSQL the alias of a function that
+// returns single values names its column too, so `g` is the value; DuckDB
+// would make `g` a struct of the row. The alias gets that column name
+// (g(g)), for the set-returning functions whose rows are single values.
+bool name_function_column(PgQuery__RangeFunction* f) {
+  static constexpr std::string_view scalar_functions[] = {
+      "generate_series", "unnest", "generate_subscripts", "regexp_split_to_table", "string_to_table",
+      "json_array_elements_text", "jsonb_array_elements_text", "json_object_keys", "jsonb_object_keys"};
+  PgQuery__Alias* alias = f->alias;
+  if (alias == nullptr || alias->n_colnames != 0 || f->ordinality || f->is_rowsfrom || f->n_functions != 1 ||
+      f->n_coldeflist != 0) {
+    return false;
+  }
+  const PgQuery__Node* pair = f->functions[0];
+  if (pair == nullptr || pair->node_case != PG_QUERY__NODE__NODE_LIST || pair->list->n_items == 0) return false;
+  const PgQuery__Node* call = pair->list->items[0];
+  if (call == nullptr || call->node_case != PG_QUERY__NODE__NODE_FUNC_CALL || call->func_call->n_funcname == 0) {
+    return false;
+  }
+  const std::string_view name = node_text(call->func_call->funcname[call->func_call->n_funcname - 1]);
+  if (std::find(std::begin(scalar_functions), std::end(scalar_functions), name) == std::end(scalar_functions)) {
+    return false;
+  }
+  alias->n_colnames = 1;
+  alias->colnames = node_array({string_node(alias->aliasname)});
+  return true;
 }
 
 // a ~ b as regexp_matches(a, b): PostgreSQL's ~ finds the pattern anywhere,
@@ -287,6 +316,9 @@ bool rewrite_one(ProtobufCMessage* m, std::string_view sql, std::vector<message_
     const bool unqualified = written_qualifier(sql, f->location) && unqualify(f->n_funcname, f->funcname, detached);
     return rename_function(f) || unqualified;
   }
+  if (m->descriptor == &pg_query__range_function__descriptor) {
+    return name_function_column(reinterpret_cast<PgQuery__RangeFunction*>(m));
+  }
   if (m->descriptor == &pg_query__type_name__descriptor) {
     // PostgreSQL's grammar itself qualifies SQL's own type syntax (int,
     // INTERVAL '1' MONTH) with pg_catalog; only a qualifier the client wrote
@@ -317,18 +349,9 @@ outcome<std::optional<std::string>> rewrite_for_duckdb(pg_tree& tree, std::strin
   bool changed = false;
   walk(&root->base, [&](ProtobufCMessage* m) { changed |= rewrite_one(m, sql, detached); });
   if (!changed) return std::optional<std::string>{};
-  std::string packed(pg_query__parse_result__get_packed_size(root), '\0');
-  pg_query__parse_result__pack(root, reinterpret_cast<uint8_t*>(packed.data()));
-  PgQueryProtobuf buffer{packed.size(), packed.data()};
-  PgQueryDeparseResult deparsed = pg_query_deparse_protobuf(buffer);
-  if (deparsed.error != nullptr) {
-    error e{"XX000", std::string("could not print the rewritten statement: ") + deparsed.error->message, {}, {}};
-    pg_query_free_deparse_result(deparsed);
-    return e;
-  }
-  std::string out = deparsed.query;
-  pg_query_free_deparse_result(deparsed);
-  return std::optional<std::string>{std::move(out)};
+  auto out = deparse(*root);
+  if (!out.ok()) return out.err();
+  return std::optional<std::string>{std::move(out.value())};
 }
 
 }  // namespace strata::sql

@@ -12,7 +12,9 @@
 //   regexp_matches calls, since DuckDB's ~ is a full match, not a search;
 // - casts to regclass become the functions below (a name to an oid, an oid
 //   to a name), and functions DuckDB names otherwise are renamed
-//   (json_build_object, format_type).
+//   (json_build_object, format_type);
+// - the alias of a set-returning function of single values also names its
+//   column (FROM generate_series(1, 3) g), as in PostgreSQL.
 #pragma once
 
 #include <optional>

@@ -415,8 +415,8 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return run_maintenance(st);
     case route::truncate:
       return run_truncate(st);
-    case route::add_primary_key:
-      return run_add_primary_key(st);
+    case route::alter_table:
+      return run_alter_table(st);
     case route::duckdb:
       return run_duckdb(st, params);
     case route::select_locking:
@@ -667,51 +667,6 @@ outcome<std::unique_ptr<cursor>> session_impl::run_truncate(statement& st) {
     if (!r.ok()) return r.err();
   }
   return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
-}
-
-// ADD PRIMARY KEY turns a log table into a primary-key table by rewriting it
-// (tables::service::rewrite_table), as PostgreSQL builds the key's index:
-// the key's columns become NOT NULL, and duplicates or NULLs refuse it and
-// leave the table as it was.
-outcome<std::unique_ptr<cursor>> session_impl::run_add_primary_key(statement& st) {
-  if (auto refused = refuse_after_buffered_writes("ALTER TABLE")) return *refused;
-  const std::string& name = st.relations.at(0).name;
-  auto info = find_table(st.relations.at(0).schema, name);
-  if (!info) return error{"42P01", fmt::format("relation \"{}\" does not exist", name), {}, {}};
-  tables::table_schema target = info->schema;
-  if (target.kind == tables::table_kind::primary_key) {
-    return error{"42P16", fmt::format("multiple primary keys for table \"{}\" are not allowed", target.name), {}, {}};
-  }
-  target.kind = tables::table_kind::primary_key;
-  target.primary_key.clear();
-  for (const auto& column : st.key_columns) {
-    auto it = std::find_if(target.columns.begin(), target.columns.end(),
-                           [&](const tables::column_def& c) { return c.name == column; });
-    if (it == target.columns.end()) {
-      return error{"42703", fmt::format("column \"{}\" named in key does not exist", column), {}, {}};
-    }
-    const auto index = static_cast<uint32_t>(it - target.columns.begin());
-    if (std::find(target.primary_key.begin(), target.primary_key.end(), index) != target.primary_key.end()) {
-      return error{"42701", fmt::format("column \"{}\" appears twice in primary key constraint", column), {}, {}};
-    }
-    target.primary_key.push_back(index);
-    it->not_null = true;
-  }
-  for (uint32_t index : target.bucket_key) {
-    if (std::find(target.primary_key.begin(), target.primary_key.end(), index) == target.primary_key.end()) {
-      target.bucket_key.clear();  // spread by the new key instead
-      break;
-    }
-  }
-  auto rewritten = parts_.tables.rewrite_table(target.name, target);
-  if (!rewritten.ok()) {
-    error e = tables_error(rewritten.err());
-    if (rewritten.err().message.starts_with("null value in column")) e.sqlstate = "23502";
-    if (rewritten.err().code == errc::invalid_argument && e.sqlstate == "22023") e.sqlstate = "42P16";
-    if (rewritten.err().code == errc::unavailable) e.sqlstate = "55006";
-    return e;
-  }
-  return std::unique_ptr<cursor>(std::make_unique<command_cursor>("ALTER TABLE"));
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_duckdb(statement& st, const std::vector<parameter>& params) {

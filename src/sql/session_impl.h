@@ -66,7 +66,7 @@ enum class route : uint8_t {
   setting,
   maintenance,  // VACUUM, ANALYZE: checks its tables; statistics are read fresh at every bind
   truncate,
-  add_primary_key,  // ALTER TABLE t ADD PRIMARY KEY (...): a rewrite (tables::service::rewrite_table)
+  alter_table,      // ALTER TABLE and its RENAME forms on a Strata table (alter_table.cc)
   duckdb,
   insert,
   update,
@@ -89,6 +89,39 @@ struct sequence_command {
 struct column_sequence {
   uint32_t column = 0;
   sequence_options options;
+};
+
+// One action of an ALTER TABLE on a Strata table (alter_table.cc), read off
+// PostgreSQL's tree.
+struct alter_action {
+  enum class kind : uint8_t {
+    add_column, drop_column, rename_column, rename_table, set_type, set_default, drop_default, set_not_null,
+    drop_not_null, add_primary_key,
+  };
+  kind what = kind::add_column;
+  std::string column = {};    // the column acted on (add_column: the new one)
+  std::string new_name = {};  // rename_column, rename_table
+  bool missing_ok = false;    // ADD COLUMN IF NOT EXISTS, DROP COLUMN IF EXISTS
+  tables::column_def added = {};  // add_column; set_type: the new type
+  std::optional<column_sequence> added_sequence = {};  // add_column of a serial or identity column
+  bool added_key = false;     // add_column ... PRIMARY KEY
+  std::string expression = {};  // set_default: the DEFAULT; set_type: USING (empty: the column)
+  std::vector<std::string> key_columns = {};  // add_primary_key
+};
+
+struct alter_command {
+  qualified_name table;
+  bool missing_ok = false;  // ALTER TABLE IF EXISTS
+  std::vector<alter_action> actions;
+};
+
+// An ALTER TABLE's actions applied so far.
+struct alter_state {
+  tables::table_change change;
+  // Per target column: its values for a rewrite, as SQL over the current table's columns.
+  std::vector<std::string> expressions;
+  std::vector<tables::sequence_def> sequences;  // created before the change (ADD COLUMN of a serial)
+  bool reshaped = false;  // a column added, dropped or retyped: DuckDB computes the rows
 };
 
 // How an INSERT / UPDATE / DELETE on a Strata table runs (dml.cc).
@@ -145,8 +178,8 @@ class statement final : public prepared {
   std::vector<column_sequence> create_sequences;  // create_table: serial and identity columns
   std::shared_ptr<sequence_command> sequence;
   std::optional<drop_table_statement> drop;
-  std::vector<qualified_name> relations;  // maintenance (none: all), truncate, add_primary_key: the tables named
-  std::vector<std::string> key_columns;   // add_primary_key
+  std::vector<qualified_name> relations;  // maintenance (none: all), truncate: the tables named
+  std::shared_ptr<alter_command> alter;   // alter_table
   std::string savepoint_name;             // savepoint, release, rollback_to
   std::optional<copy_statement> copy_stmt;
   tables::table_schema copy_schema;         // copy_in target / copy_out table
@@ -278,8 +311,18 @@ class session_impl final : public session {
   outcome<std::shared_ptr<statement>> prepare_transaction(const PgQuery__TransactionStmt& t);
   outcome<std::shared_ptr<statement>> prepare_maintenance(const PgQuery__VacuumStmt& v);
   outcome<std::shared_ptr<statement>> prepare_truncate(const PgQuery__TruncateStmt& t);
-  // nullopt unless the statement is ADD PRIMARY KEY on a Strata table; DuckDB's path refuses the rest.
+  // alter_table.cc: nullopt unless the statement names a Strata table.
   std::optional<outcome<std::shared_ptr<statement>>> prepare_alter_table(const PgQuery__AlterTableStmt& a);
+  std::optional<outcome<std::shared_ptr<statement>>> prepare_rename(const PgQuery__RenameStmt& r);
+  outcome<alter_action> read_alter_command(const PgQuery__AlterTableCmd& c, const PgQuery__RangeVar& relation);
+  outcome<alter_action> read_added_column(PgQuery__ColumnDef column, const PgQuery__RangeVar& relation);
+  outcome<std::unique_ptr<cursor>> run_alter_table(statement& stmt);
+  status apply_alter(alter_state& s, const alter_action& a);
+  // Writes the rows of `expressions` over table `from` into `staged`; an
+  // error of the SQL (not of the write) also lands in `sql_failure`.
+  strata::status fill_rewrite(const std::string& from, const tables::table_schema& target,
+                      const std::vector<std::string>& expressions, const std::string& staged,
+                      std::optional<error>& sql_failure);
   outcome<std::shared_ptr<statement>> prepare_duckdb(std::string_view sql, const std::vector<uint32_t>& hints);
   outcome<std::shared_ptr<statement>> prepare_copy(copy_statement copy);
   status fill_parameters(statement& st, const std::vector<uint32_t>& hints);
@@ -292,6 +335,11 @@ class session_impl final : public session {
   outcome<std::shared_ptr<statement>> prepare_create_table(create_table_statement create,
                                                            const outcome<pg_tree>& tree);
   outcome<std::unique_ptr<cursor>> run_create_table(statement& stmt);
+  // The sequence of a serial or identity column, named as PostgreSQL names
+  // it (not one of `also_taken`); sets the column's DEFAULT to its nextval.
+  outcome<tables::sequence_def> column_sequence_def(const std::string& table, tables::column_def& column,
+                                                    const column_sequence& cs,
+                                                    const std::vector<tables::sequence_def>& also_taken);
   // Checks a column's DEFAULT binds as the column's type (without running it).
   status check_default(const tables::column_def& column);
  public:
@@ -304,7 +352,6 @@ class session_impl final : public session {
   outcome<std::unique_ptr<cursor>> run_drop(const drop_table_statement& drop);
   outcome<std::unique_ptr<cursor>> run_maintenance(statement& stmt);
   outcome<std::unique_ptr<cursor>> run_truncate(statement& stmt);
-  outcome<std::unique_ptr<cursor>> run_add_primary_key(statement& stmt);
   // DDL that replaces a table's storage cannot follow rows this block buffered for it.
   std::optional<error> refuse_after_buffered_writes(std::string_view what) const;
   // Sorts names into Strata tables and this session's TEMP tables; the
@@ -329,8 +376,13 @@ class session_impl final : public session {
   // `returned` receives the RETURNING rows when the statement has RETURNING.
   outcome<std::string> run_write(statement& stmt, const std::vector<parameter>& params,
                                  std::optional<tables::column_batch>& returned);
-  // 42P01 or 0A000 unless `table` is still the table a statement was prepared for.
-  status check_same_table(const std::string& table, uint64_t table_id);
+  outcome<std::string> run_write_once(statement& stmt, const std::vector<parameter>& params,
+                                      std::optional<tables::column_batch>& returned);
+  // When `table` changed (ALTER TABLE, or dropped and created again) since
+  // `st` was prepared, prepares it again from its text, as PostgreSQL plans
+  // a statement again after DDL: 0A000 if that changes its result's shape.
+  status replan_if_changed(statement& st, const std::string& table, uint64_t table_id,
+                           const tables::table_schema& schema);
   outcome<std::string> run_insert(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                   tables::transaction& txn, std::vector<tables::column_batch>* changed);
   outcome<std::string> run_update(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,

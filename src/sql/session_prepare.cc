@@ -293,6 +293,8 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tr
       return prepare_truncate(*node.truncate_stmt);
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
       return prepare_alter_table(*node.alter_table_stmt);
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+      return prepare_rename(*node.rename_stmt);
     case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
     case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
       return prepare_sequence_ddl(node);
@@ -403,40 +405,6 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_truncate(const PgQuery
   st->how = route::truncate;
   st->tag = "TRUNCATE TABLE";
   st->relations = relations_of(t.relations, t.n_relations);
-  return st;
-}
-
-std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_alter_table(const PgQuery__AlterTableStmt& a) {
-  if (a.objtype != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE || a.relation == nullptr || a.n_cmds != 1) return std::nullopt;
-  const PgQuery__Node* cmd = a.cmds[0];
-  if (cmd == nullptr || cmd->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD) return std::nullopt;
-  const PgQuery__AlterTableCmd& c = *cmd->alter_table_cmd;
-  if (c.subtype != PG_QUERY__ALTER_TABLE_TYPE__AT_AddConstraint || c.def == nullptr ||
-      c.def->node_case != PG_QUERY__NODE__NODE_CONSTRAINT ||
-      c.def->constraint->contype != PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY) {
-    return std::nullopt;
-  }
-  const qualified_name table{a.relation->schemaname, a.relation->relname};
-  if (!find_table(table.schema, table.name)) return std::nullopt;
-  const PgQuery__Constraint& k = *c.def->constraint;
-  if (k.indexname != nullptr && *k.indexname != '\0') {
-    return error{"0A000", "ADD PRIMARY KEY USING INDEX is not supported", {}, "Name the key's columns instead."};
-  }
-  if (k.n_including > 0) return error{"0A000", "INCLUDE columns in a primary key are not supported", {}, {}};
-  for (size_t i = 0; i < k.n_options; ++i) {
-    const PgQuery__Node* o = k.options[i];
-    if (o == nullptr || o->node_case != PG_QUERY__NODE__NODE_DEF_ELEM) continue;
-    std::optional<std::string> value = const_literal(o->def_elem->arg);
-    if (o->def_elem->arg != nullptr && o->def_elem->arg->node_case == PG_QUERY__NODE__NODE_STRING) {
-      value = std::string(node_text(o->def_elem->arg));  // a bare word: WITH (vacuum_index_cleanup = auto)
-    }
-    if (auto bad = check_storage_parameter(o->def_elem->defname, value)) return *bad;
-  }
-  auto st = std::make_shared<statement>();
-  st->how = route::add_primary_key;
-  st->tag = "ALTER TABLE";
-  st->relations = {table};
-  for (size_t i = 0; i < k.n_keys; ++i) st->key_columns.emplace_back(node_text(k.keys[i]));
   return st;
 }
 

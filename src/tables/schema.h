@@ -27,6 +27,7 @@ struct column_def {
   // INSERT leaves the column out; empty: NULL.
   std::string default_expr = {};
   identity_kind identity = identity_kind::none;
+  bool operator==(const column_def&) const = default;
 };
 
 enum class partition_kind : uint8_t {
@@ -41,6 +42,7 @@ struct partition_spec {
   partition_kind kind = partition_kind::none;
   uint32_t column = 0;             // index into table_schema::columns
   time_unit interval = time_unit::day;  // range_time only
+  bool operator==(const partition_spec&) const = default;
 };
 
 enum class table_kind : uint8_t {
@@ -58,6 +60,7 @@ struct table_schema {
   // primary key; for log tables without one, round robin per write).
   uint32_t buckets = 1;
   std::vector<uint32_t> bucket_key;
+  bool operator==(const table_schema&) const = default;
 };
 
 // Checks names, types, key and partitioning rules (a primary key must contain

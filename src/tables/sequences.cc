@@ -198,6 +198,36 @@ std::vector<std::string> sequence_store::owned_by(const std::string& table) cons
   return out;
 }
 
+status sequence_store::write_with_owners(std::vector<std::pair<std::string, std::optional<std::string>>> ops,
+                                         const std::vector<owner_change>& changes) {
+  std::lock_guard lock(mu_);
+  for (const owner_change& c : changes) {
+    auto it = entries_.find(c.sequence);
+    if (it == entries_.end()) return not_found(c.sequence);
+    if (c.table.empty()) {
+      ops.emplace_back(key_of(c.sequence), std::nullopt);
+      continue;
+    }
+    sequence_def def = it->second.def;
+    def.owned_table = c.table;
+    def.owned_column = c.column;
+    // The record restarts from what was handed out; the reservation it held is given up.
+    ops.emplace_back(key_of(c.sequence), record_json(def, it->second.state));
+  }
+  STRATA_TRY(kv_.write_batch(ops));
+  for (const owner_change& c : changes) {
+    auto it = entries_.find(c.sequence);
+    if (c.table.empty()) {
+      entries_.erase(it);
+      continue;
+    }
+    it->second.def.owned_table = c.table;
+    it->second.def.owned_column = c.column;
+    it->second.reserved = 0;
+  }
+  return {};
+}
+
 status sequence_store::persist(const sequence_def& def, const sequence_state& state) {
   return kv_.put(key_of(def.name), record_json(def, state));
 }

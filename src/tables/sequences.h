@@ -91,6 +91,20 @@ class sequence_store {
   // The names of the sequences owned by a column of `table`.
   std::vector<std::string> owned_by(const std::string& table) const;
 
+  // A sequence whose owner changes with its table (ALTER TABLE): the new
+  // table and column, or an empty table when its column is dropped, which
+  // drops the sequence.
+  struct owner_change {
+    std::string sequence;
+    std::string table;
+    std::string column;
+  };
+  // Writes `ops` in one kv batch together with the records of `changes`,
+  // under the store's lock so that no nextval reservation lands in between,
+  // then applies the changes.
+  status write_with_owners(std::vector<std::pair<std::string, std::optional<std::string>>> ops,
+                           const std::vector<owner_change>& changes);
+
   // nextval: errc::not_found, or errc::limit_exceeded past the end of a
   // sequence without CYCLE.
   result<int64_t> next(const std::string& name);

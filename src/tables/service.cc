@@ -398,6 +398,9 @@ result<std::unique_ptr<table_scan>> service_impl::scan(const std::string& table,
                                                        const transaction* txn) {
   auto t = find_table(table);
   if (!t.ok()) return t.err();
+  if (spec.table_id != 0 && spec.table_id != (*t)->id) {
+    return make_error(errc::unavailable, "table \"" + table + "\" was changed since the statement was planned");
+  }
   const auto* ti = dynamic_cast<const transaction_impl*>(txn);
   const table_buffer* buf = ti ? ti->buffer_of((*t)->id) : nullptr;
   if (buf == nullptr || spec.changelog) return plan_scan(*t, spec, nullptr, cache_);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,10 @@ struct scan_spec {
   std::vector<column_predicate> predicates;
   bool use_statistics = true;     // false: no batch skipping or partition pruning (for tests)
   bool changelog = false;         // scan "t$changelog" instead of the table's live rows
+  // Nonzero: the table's id when the caller planned the scan; a table that
+  // was replaced since (ALTER TABLE, DROP and CREATE) fails the scan with
+  // errc::unavailable, since its columns may differ.
+  uint64_t table_id = 0;
 };
 
 // Columns of "t$changelog": change_type text ('+I', '-U', '+U', '-D'),
@@ -195,6 +200,29 @@ class transaction {
   virtual result<std::vector<uint8_t>> changed_rows(const std::string& table, const column_batch& rows) = 0;
 };
 
+// What ALTER TABLE makes of a table (service::alter_table).
+struct table_change {
+  table_schema target;  // the new definition; its name differs for RENAME TO
+  // Per target column: the current column it continues (under a new name,
+  // DEFAULT, NOT NULL or, with a rewrite, type), or nullopt for a column the
+  // change adds. The sequences a column owns follow it.
+  std::vector<std::optional<uint32_t>> continues = {};
+  // Whether the rows are written again. Needed when a column is added,
+  // dropped or changes type, or when the new definition must be checked
+  // against every row (a new key, SET NOT NULL).
+  bool rewrite = false;
+  // For a rewrite: writes every row, shaped as `target`, into the staged
+  // table it is given, through this service's transactions. Empty: the rows
+  // are copied as they are (every column continues, with its type).
+  std::function<status(const std::string& staged)> fill = {};
+  // Free-standing sequences that a target column now owns (ADD COLUMN of a
+  // serial column): {sequence, column}.
+  std::vector<std::pair<std::string, std::string>> adopt = {};
+  // The definition the change was computed from; when set, a table that has
+  // another by now (a concurrent ALTER TABLE) fails with errc::unavailable.
+  std::optional<table_schema> base = {};
+};
+
 class service {
  public:
   static result<std::unique_ptr<service>> open(service_config config, io::fs& fs, meta::kv& catalog_kv);
@@ -216,13 +244,17 @@ class service {
   // for an empty table of the same schema, also across a crash). Not part of
   // any transaction: rows a transaction buffered for them stay buffered.
   virtual status truncate_tables(const std::vector<std::string>& names) = 0;
-  // Rewrites a table into `target` (same name, same columns; the kind, key
-  // and NOT NULLs may change): every row is copied into a new table, which
-  // checks the new key, and one catalog write then swaps it in. Commits to
-  // the table fail with errc::unavailable meanwhile. A failure (a duplicate
-  // key: errc::already_exists) or a crash before the swap leaves the table
-  // as it was.
-  virtual result<table_info> rewrite_table(const std::string& name, const table_schema& target) = 0;
+  // ALTER TABLE: the table becomes `change.target` (see table_change).
+  // Without a rewrite only the catalog record changes. With one, every row
+  // is written into a new table, which checks the new key and NOT NULLs,
+  // and one catalog write then swaps it in; commits to the table fail with
+  // errc::unavailable meanwhile. The sequences the table owns follow their
+  // columns (renamed with them, dropped with them) in that same write. A
+  // failure (a duplicate key: errc::already_exists) or a crash before the
+  // write leaves the table as it was.
+  virtual result<table_info> alter_table(const std::string& name, const table_change& change) = 0;
+  // alter_table with the same columns: the kind, key and NOT NULLs may change.
+  result<table_info> rewrite_table(const std::string& name, const table_schema& target);
   virtual result<table_info> describe(const std::string& name) = 0;
   virtual std::vector<table_info> list_tables() = 0;
 

@@ -106,7 +106,7 @@ class service_impl final : public service {
   status drop_sequences(const std::vector<std::string>& names, bool if_exists) override;
   sequence_store& sequences() override { return sequences_; }
   status truncate_tables(const std::vector<std::string>& names) override;
-  result<table_info> rewrite_table(const std::string& name, const table_schema& target) override;
+  result<table_info> alter_table(const std::string& name, const table_change& change) override;
   result<table_info> describe(const std::string& name) override;
   std::vector<table_info> list_tables() override;
   std::unique_ptr<transaction> begin() override;
@@ -122,9 +122,13 @@ class service_impl final : public service {
   // create_table without the check that keeps SQL names off rewrite_name_prefix.
   result<table_info> create_table_named(const table_schema& schema, bool if_not_exists,
                                         const std::vector<sequence_def>& owned = {});
-  // rewrite_table's steps (rewrite.cc).
+  // alter_table's steps (rewrite.cc).
+  static status check_change(const table_schema& current, const table_change& change);
+  std::vector<sequence_store::owner_change> owner_changes(const table_schema& current, const table_change& change);
   status copy_rows(const std::string& from, const std::string& to);
-  result<table_info> swap_in(const std::shared_ptr<table_rt>& old, const std::string& staged, const table_schema& target);
+  // `fresh`: the staged table of a rewrite; null: the change is in place.
+  result<table_info> swap_in(const std::shared_ptr<table_rt>& old, const std::shared_ptr<table_rt>& fresh,
+                             const table_change& change);
   std::vector<std::shared_ptr<table_rt>> all_tables();  // a snapshot of the catalog
   status commit(std::map<std::string, table_buffer>& buffers);
 

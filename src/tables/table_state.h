@@ -120,7 +120,8 @@ struct table_rt {
   std::atomic<uint64_t> batch_count{0};
   std::atomic<uint32_t> round_robin{0};
   std::atomic<bool> dropped{false};
-  std::atomic<bool> rewriting{false};  // rewrite_table runs: commits wait for it to end
+  std::atomic<bool> altering{false};   // alter_table runs: one at a time per table
+  std::atomic<bool> rewriting{false};  // alter_table rewrites it: commits fail until it ends
 
   bool is_pk() const { return schema.kind == table_kind::primary_key; }
   std::vector<std::shared_ptr<partition_rt>> partition_list();

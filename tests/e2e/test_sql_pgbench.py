@@ -4,7 +4,7 @@ client-side generate with TRUNCATE and COPY in one block, VACUUM, ALTER
 TABLE ADD PRIMARY KEY), then the tpcb-like and select-only scripts with no
 failed transaction and balances that add up. Four tpcb-like clients update
 the one branch row at once: row locks make them take turns, so no update is
-lost."""
+lost. Server-side generation (`-I dtGvp`) works too."""
 
 import re
 import subprocess
@@ -46,4 +46,17 @@ def test_pgbench_initializes_and_runs_both_builtin_scripts(pg):
         assert conn.execute("INSERT INTO pgbench_branches VALUES (2, 0, '') ON CONFLICT DO NOTHING").rowcount == 0
 
     processed, failed = processed_and_failed(pgbench(pg, "-S", "-T", "3", "-c", "2"))
+    assert processed > 0 and failed == 0
+
+
+def test_pgbench_server_side_generation(pg):
+    """`-I dtGvp`: the rows come from INSERT ... SELECT over
+    generate_series(...) aliased as a column, as PostgreSQL reads it."""
+    out = pgbench(pg, "-i", "-I", "dtGvp", "-s", "1")
+    assert "server-side generate" in out
+    with pg.connect() as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT aid), min(aid), max(aid), sum(abalance) "
+                            "FROM pgbench_accounts").fetchone() == (100000, 100000, 1, 100000, 0)
+        assert conn.execute("SELECT count(*), sum(bid) FROM pgbench_tellers").fetchone() == (10, 10)
+    processed, failed = processed_and_failed(pgbench(pg, "-T", "2"))
     assert processed > 0 and failed == 0

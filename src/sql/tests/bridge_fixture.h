@@ -191,7 +191,7 @@ class fake_service : public tables::service {
   strata::status truncate_tables(const std::vector<std::string>&) override {
     return make_error(errc::unsupported, "fake");
   }
-  result<tables::table_info> rewrite_table(const std::string&, const tables::table_schema&) override {
+  result<tables::table_info> alter_table(const std::string&, const tables::table_change&) override {
     return make_error(errc::unsupported, "fake");
   }
   result<tables::table_info> describe(const std::string& name) override {

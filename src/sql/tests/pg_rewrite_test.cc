@@ -31,6 +31,15 @@ TEST(PgRewrite, PgCatalogQualifiersGo) {
   EXPECT_EQ(rewritten("select 1 operator(pg_catalog.+) 2"), "SELECT 1 + 2");
 }
 
+TEST(PgRewrite, AnAliasOfAValueFunctionNamesItsColumn) {
+  EXPECT_EQ(rewritten("select g from generate_series(1, 3) g"), "SELECT g FROM generate_series(1, 3) g(g)");
+  EXPECT_EQ(rewritten("select s from unnest(array[1]) as s"), "SELECT s FROM unnest(ARRAY[1]) s(s)");
+  // Column names given, WITH ORDINALITY, and functions returning rows keep theirs.
+  EXPECT_EQ(rewritten("select a from generate_series(1, 3) g(a)"), std::nullopt);
+  EXPECT_EQ(rewritten("select g from generate_series(1, 3) with ordinality g"), std::nullopt);
+  EXPECT_EQ(rewritten("select * from read_rows(1) r"), std::nullopt);
+}
+
 TEST(PgRewrite, RegexOperatorsSearchAsInPostgres) {
   EXPECT_EQ(rewritten("select a from t where a ~ 'x'"), "SELECT a FROM t WHERE regexp_matches(a, 'x')");
   EXPECT_EQ(rewritten("select a from t where a !~* 'x'"), "SELECT a FROM t WHERE NOT regexp_matches(a, 'x', 'i')");

@@ -663,7 +663,7 @@ TEST_F(session_test, statement_routing_and_errors) {
   EXPECT_EQ(state_of("SELEC 1"), "42601");
   EXPECT_EQ(state_of("CREATE VIEW v AS SELECT 1"), "0A000");
   EXPECT_EQ(state_of("CREATE SCHEMA s"), "0A000");
-  EXPECT_EQ(state_of("ALTER TABLE events ADD COLUMN x int"), "0A000");
+  EXPECT_EQ(state_of("ALTER TABLE events ADD CONSTRAINT u UNIQUE (id)"), "0A000");
   EXPECT_EQ(state_of("CREATE TABLE events (id int)"), "42P07");
   EXPECT_EQ(tag("CREATE TABLE IF NOT EXISTS events (id int)"), "CREATE TABLE");
   // Session TEMP tables live in DuckDB.

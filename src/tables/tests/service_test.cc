@@ -123,6 +123,105 @@ TEST_F(service_test, rewrite_turns_a_log_table_into_a_primary_key_table) {
   EXPECT_EQ(svc_->describe("t")->schema.kind, table_kind::primary_key);
 }
 
+sequence_def owned_sequence(const std::string& name, const std::string& table, const std::string& column) {
+  return sequence_def{.name = name, .owned_table = table, .owned_column = column};
+}
+
+// ALTER TABLE without a rewrite: RENAME TO and RENAME COLUMN change only the
+// catalog record (same id, same rows); the owned sequence follows its column
+// and keeps counting; a change that would need the rows checked is refused.
+TEST_F(service_test, alter_in_place_renames_and_sequences_follow) {
+  ASSERT_TRUE(svc_->create_table(pk_schema("t"), false, {owned_sequence("t_id_seq", "t", "id")}).ok());
+  commit_rows(*svc_, "t", range_rows(0, 10));
+  ASSERT_EQ(*svc_->sequences().next("t_id_seq"), 1);
+  const uint64_t id = svc_->describe("t")->table_id;
+  table_change change{.target = pk_schema("u")};
+  change.target.columns[0].name = "key";
+  change.target.columns[1].not_null = false;
+  change.continues = {0u, 1u, 2u};
+  auto renamed = svc_->alter_table("t", change);
+  ASSERT_TRUE(renamed.ok()) << renamed.err().message;
+  EXPECT_EQ(renamed->table_id, id);
+  EXPECT_EQ(svc_->describe("t").code(), errc::not_found);
+  EXPECT_EQ(scan_all(*svc_, "u").size(), 10u);
+  auto seq = svc_->sequences().describe("t_id_seq");
+  EXPECT_EQ(seq->def.owned_table, "u");
+  EXPECT_EQ(seq->def.owned_column, "key");
+
+  table_change stale{.target = renamed->schema, .continues = {0u, 1u, 2u}, .base = pk_schema("u")};
+  EXPECT_EQ(svc_->alter_table("u", stale).code(), errc::unavailable);  // computed before the rename above
+  table_change tighter{.target = renamed->schema, .continues = {0u, 1u, 2u}};
+  tighter.target.columns[2].not_null = true;
+  EXPECT_EQ(svc_->alter_table("u", tighter).code(), errc::internal);  // SET NOT NULL needs the rows checked
+  ASSERT_TRUE(svc_->create_table(log_schema("taken"), false).ok());
+  table_change clash{.target = renamed->schema, .continues = {0u, 1u, 2u}};
+  clash.target.name = "taken";
+  EXPECT_EQ(svc_->alter_table("u", clash).code(), errc::already_exists);
+
+  svc_.reset();
+  svc_ = open_service(dir_.path(), *fs_, *kv_);
+  ASSERT_NE(svc_, nullptr);
+  EXPECT_EQ(svc_->describe("u")->schema.columns[0].name, "key");
+  EXPECT_EQ(scan_all(*svc_, "u").size(), 10u);
+  EXPECT_EQ(*svc_->sequences().next("t_id_seq"), 2);  // no value handed out twice
+  EXPECT_EQ(svc_->sequences().describe("t_id_seq")->def.owned_column, "key");
+}
+
+// ALTER TABLE with a rewrite: the fill writes rows of the new shape into the
+// staged table; a dropped column's sequence is dropped and an adopted one
+// owned, in the swap's one catalog write; a failing fill changes nothing.
+TEST_F(service_test, alter_with_a_rewrite_reshapes_rows_and_owned_sequences) {
+  ASSERT_TRUE(svc_->create_table(log_schema("t"), false, {owned_sequence("t_name_seq", "t", "name")}).ok());
+  must(svc_->create_sequence(sequence_def{.name = "free"}, false));
+  commit_rows(*svc_, "t", range_rows(0, 100));
+  auto failing = [](const std::string&) -> status { return make_error(errc::invalid_argument, "no"); };
+  table_schema two = log_schema("t");
+  two.columns.erase(two.columns.begin() + 1);  // DROP COLUMN name
+  two.columns.push_back(col("n", type_id::int64));
+  table_change change{.target = two, .continues = {0u, 2u, std::nullopt}, .rewrite = true, .fill = failing,
+                      .adopt = {{"free", "n"}}};
+  EXPECT_EQ(svc_->alter_table("t", change).code(), errc::invalid_argument);
+  EXPECT_EQ(svc_->describe("t")->schema.columns.size(), 3u);
+  EXPECT_TRUE(svc_->sequences().exists("t_name_seq"));
+  EXPECT_EQ(svc_->list_tables().size(), 1u);
+
+  change.fill = [&](const std::string& staged) -> status {
+    column_batch rows;
+    rows.row_count = 100;
+    rows.columns = {column_vector(two.columns[0].type), column_vector(two.columns[1].type),
+                    column_vector(two.columns[2].type)};
+    for (int64_t i = 0; i < 100; ++i) {
+      append_scalar(rows.columns[0], scalar(i));
+      append_scalar(rows.columns[1], scalar(1.0));
+      append_scalar(rows.columns[2], scalar(i * 2));
+    }
+    auto txn = svc_->begin();
+    STRATA_TRY(txn->insert(staged, rows, on_conflict::error));
+    return txn->commit();
+  };
+  auto done = svc_->alter_table("t", change);
+  ASSERT_TRUE(done.ok()) << done.err().message;
+  EXPECT_EQ(done->schema.columns[2].name, "n");
+  auto rows = scan_all(*svc_, "t");
+  ASSERT_EQ(rows.size(), 100u);
+  EXPECT_EQ(sum_ids(rows, 2), 99 * 100);
+  EXPECT_FALSE(svc_->sequences().exists("t_name_seq"));
+  EXPECT_EQ(svc_->sequences().describe("free")->def.owned_column, "n");
+  EXPECT_EQ(svc_->drop_sequences({"free"}, false).code(), errc::invalid_argument);  // owned now
+}
+
+// A scan planned against a table that was replaced since fails instead of
+// reading rows of another shape.
+TEST_F(service_test, scan_of_a_replaced_table_fails) {
+  auto before = svc_->create_table(log_schema("t"), false);
+  ASSERT_TRUE(before.ok());
+  scan_spec spec;
+  spec.table_id = before->table_id;
+  EXPECT_TRUE(svc_->scan("t", spec, nullptr).ok());
+  ASSERT_TRUE(svc_->rewrite_table("t", pk_schema("t")).ok());
+  EXPECT_EQ(svc_->scan("t", spec, nullptr).code(), errc::unavailable);
+}
+
 // A savepoint is a copy of the buffered writes: restoring it undoes what
 // followed, also into a fresh transaction after the first was rolled back.
 TEST_F(service_test, savepoints_restore_the_buffered_writes) {
