@@ -408,6 +408,28 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_truncate(const PgQuery
   return st;
 }
 
+status session_impl::replan_if_changed(statement& st, const std::string& table, uint64_t table_id,
+                                       const tables::table_schema& schema) {
+  auto now = find_table("", table);
+  if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", table), {}, {}};
+  if (now->table_id == table_id && now->schema == schema) return ok_t{};
+  auto fresh = prepare_inner(st.sql, st.parameter_oids_);
+  if (!fresh.ok()) return fresh.err();
+  const auto& next = static_cast<const statement&>(*fresh.value());
+  bool same_shape = next.how == st.how && next.parameter_oids_ == st.parameter_oids_ &&
+                    next.fields_.size() == st.fields_.size();
+  for (size_t i = 0; same_shape && i < next.fields_.size(); ++i) {
+    same_shape = next.fields_[i].name == st.fields_[i].name && next.fields_[i].type_oid == st.fields_[i].type_oid;
+  }
+  if (!same_shape) {
+    return error{"0A000", "cached plan must not change result type", {},
+                 fmt::format("Table \"{}\" was changed since the statement was prepared; prepare it again.", table)};
+  }
+  st.write = next.write;
+  st.locking = next.locking;
+  return ok_t{};
+}
+
 outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement copy) {
   if (copy.format == copy_format::binary) {
     return error{"0A000", "COPY BINARY is not supported", {}, "Use FORMAT text or FORMAT csv."};
