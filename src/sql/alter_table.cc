@@ -18,9 +18,6 @@ namespace {
 
 using action_kind = alter_action::kind;
 
-// Rows buffered per transaction while a rewrite fills its staged table.
-constexpr uint64_t rewrite_commit_bytes = 32ULL << 20;
-
 error unsupported(std::string_view what) {
   return error{"0A000", fmt::format("ALTER TABLE ... {} is not supported on Strata tables", what), {},
                "docs/sql.md, \"ALTER TABLE\", lists what is."};
@@ -51,10 +48,6 @@ error column_exists(const std::string& column, const std::string& table) {
 error identity_column(const std::string& column, const std::string& table, std::string sqlstate, std::string hint) {
   return error{std::move(sqlstate), fmt::format("column \"{}\" of relation \"{}\" is an identity column", column, table),
                {}, std::move(hint)};
-}
-
-std::string cast_expression(const std::string& expression, const tables::column_type& type) {
-  return fmt::format("CAST(({}) AS {})", expression, to_duckdb_type(type).ToString());
 }
 
 void erase_index(std::vector<uint32_t>& indexes, uint32_t dropped) {
@@ -313,7 +306,7 @@ status session_impl::apply_alter(alter_state& s, const alter_action& a) {
         def->owned_column.clear();
         s.sequences.push_back(std::move(*def));
       }
-      s.expressions.push_back(cast_expression(column.default_expr.empty() ? "NULL" : column.default_expr, column.type));
+      s.expressions.push_back(cast_text(column.default_expr.empty() ? "NULL" : column.default_expr, column.type));
       target.columns.push_back(std::move(column));
       s.change.continues.emplace_back(std::nullopt);
       s.change.rewrite = s.reshaped = true;
@@ -345,7 +338,7 @@ status session_impl::apply_alter(alter_state& s, const alter_action& a) {
       if (a.expression.empty() && a.added.type == column.type) return ok_t{};
       column.type = a.added.type;
       std::string& expression = s.expressions[*index];
-      expression = cast_expression(a.expression.empty() ? expression : a.expression, column.type);
+      expression = cast_text(a.expression.empty() ? expression : a.expression, column.type);
       s.change.rewrite = s.reshaped = true;
       if (!column.default_expr.empty() && !check_default(column).ok()) {
         return error{"42804", fmt::format("default for column \"{}\" cannot be cast automatically to type {}",
@@ -451,7 +444,7 @@ strata::status session_impl::fill_rewrite(const std::string& from, const tables:
     auto lengths = check_lengths(target, batch.value());
     if (!lengths.ok()) return lengths.err();
     auto wrote = txn->insert(staged, batch.value(), tables::on_conflict::error);
-    if (wrote.ok() && txn->buffered_bytes() >= rewrite_commit_bytes) {
+    if (wrote.ok() && txn->buffered_bytes() >= tables::rewrite_commit_bytes) {
       auto committed = txn->commit();
       if (!committed.ok()) wrote = committed.err();
       txn = parts_.tables.begin();

@@ -57,6 +57,10 @@ outcome<sequence_options> identity_options(const outcome<pg_tree>& tree, const s
 
 }  // namespace
 
+std::string cast_text(const std::string& expression, const tables::column_type& type) {
+  return fmt::format("CAST(({}) AS {})", expression, to_duckdb_type(type).ToString());
+}
+
 outcome<std::shared_ptr<statement>> session_impl::prepare_create_table(create_table_statement create,
                                                                        const outcome<pg_tree>& tree) {
   auto st = std::make_shared<statement>();
@@ -87,8 +91,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_create_table(create_ta
 }
 
 status session_impl::check_default(const tables::column_def& column) {
-  const std::string probe = fmt::format("SELECT CAST(({}) AS {})", column.default_expr,
-                                        to_duckdb_type(column.type).ToString());
+  const std::string probe = "SELECT " + cast_text(column.default_expr, column.type);
   auto prepared = duck_prepare(probe);
   if (prepared.ok()) return ok_t{};
   error e = prepared.err();
@@ -148,8 +151,8 @@ outcome<tables::column_vector> session_impl::default_column(const tables::column
     return out;
   }
   quiesce();
-  auto materialized = conn_.Query(fmt::format("SELECT CAST(({}) AS {}) FROM range({})", column.default_expr,
-                                        to_duckdb_type(column.type).ToString(), rows));
+  auto materialized =
+      conn_.Query(fmt::format("SELECT {} FROM range({})", cast_text(column.default_expr, column.type), rows));
   if (materialized->HasError()) return duck_error(materialized->GetErrorObject());
   std::unique_ptr<duckdb::QueryResult> result(materialized.release());
   auto batches = collect(result, {column.type});

@@ -534,7 +534,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
 
 outcome<std::string> session_impl::run_write(statement& st, const std::vector<parameter>& params,
                                              std::optional<tables::column_batch>& returned) {
-  auto current = replan_if_changed(st, st.write->table, st.write->table_id, st.write->schema);
+  auto current = replan_if_changed(st);
   if (!current.ok()) return current.err();
   const bool autocommit = !txn_;
   auto r = run_write_once(st, params, returned);
@@ -542,10 +542,9 @@ outcome<std::string> session_impl::run_write(statement& st, const std::vector<pa
   // write fails the write, with nothing written: outside a block it is run
   // once more on the new definition, as PostgreSQL's writer would have waited.
   if (r.ok() || !autocommit) return r;
-  auto now = find_table("", st.write->table);
-  if (!now || (now->table_id == st.write->table_id && now->schema == st.write->schema)) return r;
-  current = replan_if_changed(st, st.write->table, st.write->table_id, st.write->schema);
-  if (!current.ok()) return current.err();
+  auto replanned = replan_if_changed(st);
+  if (!replanned.ok()) return replanned.err();
+  if (!replanned.value()) return r;
   returned.reset();
   return run_write_once(st, params, returned);
 }

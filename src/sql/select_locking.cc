@@ -193,7 +193,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_select_locking(const P
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_select_locking(statement& st, const std::vector<parameter>& params) {
-  auto current = replan_if_changed(st, st.locking->table, st.locking->table_id, st.locking->schema);
+  auto current = replan_if_changed(st);
   if (!current.ok()) return current.err();
   const locking_plan& plan = *st.locking;
   quiesce();

@@ -378,11 +378,11 @@ class session_impl final : public session {
                                  std::optional<tables::column_batch>& returned);
   outcome<std::string> run_write_once(statement& stmt, const std::vector<parameter>& params,
                                       std::optional<tables::column_batch>& returned);
-  // When `table` changed (ALTER TABLE, or dropped and created again) since
-  // `st` was prepared, prepares it again from its text, as PostgreSQL plans
-  // a statement again after DDL: 0A000 if that changes its result's shape.
-  status replan_if_changed(statement& st, const std::string& table, uint64_t table_id,
-                           const tables::table_schema& schema);
+  // When the table of `st` (a write or a SELECT ... FOR UPDATE) changed
+  // (ALTER TABLE, or dropped and created again) since `st` was prepared,
+  // prepares it again from its text, as PostgreSQL plans a statement again
+  // after DDL: true when it did; 0A000 if that changes its result's shape.
+  outcome<bool> replan_if_changed(statement& st);
   outcome<std::string> run_insert(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                   tables::transaction& txn, std::vector<tables::column_batch>* changed);
   outcome<std::string> run_update(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
@@ -489,6 +489,9 @@ void append_rows(const tables::column_vector& src, uint32_t begin, uint32_t end,
 void append_batch(const tables::column_batch& src, uint32_t begin, uint32_t end, tables::column_batch& dst);
 tables::column_batch pick_columns(const tables::column_batch& src, const std::vector<uint32_t>& columns);
 tables::column_batch pick_rows(const tables::column_batch& src, const std::vector<uint32_t>& rows);
+// SQL text of `expression` cast to a column's type, for DuckDB
+// (a DEFAULT's value, a retyped column's rows).
+std::string cast_text(const std::string& expression, const tables::column_type& type);
 // 23502 when a not-null column of `schema` holds a NULL in `rows` (table order).
 status check_not_null(const tables::table_schema& schema, const tables::column_batch& rows);
 // 22001 when a varchar(n) column of `schema` holds more than n characters in

@@ -408,11 +408,13 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_truncate(const PgQuery
   return st;
 }
 
-status session_impl::replan_if_changed(statement& st, const std::string& table, uint64_t table_id,
-                                       const tables::table_schema& schema) {
+outcome<bool> session_impl::replan_if_changed(statement& st) {
+  const std::string& table = st.write ? st.write->table : st.locking->table;
+  const uint64_t table_id = st.write ? st.write->table_id : st.locking->table_id;
+  const tables::table_schema& schema = st.write ? st.write->schema : st.locking->schema;
   auto now = find_table("", table);
   if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", table), {}, {}};
-  if (now->table_id == table_id && now->schema == schema) return ok_t{};
+  if (now->table_id == table_id && now->schema == schema) return false;
   auto fresh = prepare_inner(st.sql, st.parameter_oids_);
   if (!fresh.ok()) return fresh.err();
   const auto& next = static_cast<const statement&>(*fresh.value());
@@ -427,7 +429,7 @@ status session_impl::replan_if_changed(statement& st, const std::string& table, 
   }
   st.write = next.write;
   st.locking = next.locking;
-  return ok_t{};
+  return true;
 }
 
 outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement copy) {

@@ -13,9 +13,6 @@
 namespace strata::tables {
 namespace {
 
-// Rows copied per transaction; well under transaction_bytes_max.
-constexpr uint64_t copy_commit_bytes = 32ULL << 20;
-
 // The key part of a duplicate-key error ("Key (id)=(1)"), for the message
 // PostgreSQL gives when a new key finds duplicates.
 error duplicate_key_error(const std::string& table, const error& e) {
@@ -29,13 +26,6 @@ error duplicate_key_error(const std::string& table, const error& e) {
 }
 
 }  // namespace
-
-result<table_info> service::rewrite_table(const std::string& name, const table_schema& target) {
-  table_change change{.target = target, .rewrite = true};
-  change.target.name = name;
-  for (uint32_t i = 0; i < target.columns.size(); ++i) change.continues.emplace_back(i);
-  return alter_table(name, change);
-}
 
 result<table_info> service_impl::alter_table(const std::string& name, const table_change& change) {
   const table_schema& target = change.target;
@@ -165,7 +155,7 @@ status service_impl::copy_rows(const std::string& from, const std::string& to) {
       }
       auto wrote = txn->insert(to, rows, on_conflict::error);
       if (!wrote.ok()) return wrote.err();
-      if (txn->buffered_bytes() >= copy_commit_bytes) {
+      if (txn->buffered_bytes() >= rewrite_commit_bytes) {
         STRATA_TRY(txn->commit());
         txn = begin();
       }

@@ -200,6 +200,10 @@ class transaction {
   virtual result<std::vector<uint8_t>> changed_rows(const std::string& table, const column_batch& rows) = 0;
 };
 
+// Rows a rewrite writes per transaction into its staged table (well under
+// transaction_bytes_max), whoever fills it.
+inline constexpr uint64_t rewrite_commit_bytes = 32ULL << 20;
+
 // What ALTER TABLE makes of a table (service::alter_table).
 struct table_change {
   table_schema target;  // the new definition; its name differs for RENAME TO
@@ -253,8 +257,6 @@ class service {
   // failure (a duplicate key: errc::already_exists) or a crash before the
   // write leaves the table as it was.
   virtual result<table_info> alter_table(const std::string& name, const table_change& change) = 0;
-  // alter_table with the same columns: the kind, key and NOT NULLs may change.
-  result<table_info> rewrite_table(const std::string& name, const table_schema& target);
   virtual result<table_info> describe(const std::string& name) = 0;
   virtual std::vector<table_info> list_tables() = 0;
 

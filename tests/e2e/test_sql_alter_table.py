@@ -220,6 +220,7 @@ def test_concurrent_writers_see_the_change_or_wait(pg):
         stop.set()
         t.join()
     assert failures == []
+    assert written, "the writer wrote nothing while the table was altered"
     with pg.connect() as conn:
         ids = {r[0] for r in rows(conn, "SELECT id FROM at_busy WHERE id > 100000")}
         assert set(written) <= ids  # no acknowledged row lost to the rewrite

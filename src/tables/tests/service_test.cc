@@ -89,7 +89,7 @@ TEST_F(service_test, rewrite_turns_a_log_table_into_a_primary_key_table) {
   ASSERT_TRUE(before.ok());
   commit_rows(*svc_, "t", range_rows(0, 2500));
   table_schema keyed = pk_schema("t", 2);
-  auto after = svc_->rewrite_table("t", keyed);
+  auto after = rewrite_table(*svc_, "t", keyed);
   ASSERT_TRUE(after.ok()) << after.err().message;
   EXPECT_EQ(after->schema.kind, table_kind::primary_key);
   EXPECT_EQ(after->schema.name, "t");
@@ -104,7 +104,7 @@ TEST_F(service_test, rewrite_turns_a_log_table_into_a_primary_key_table) {
   ASSERT_TRUE(svc_->create_table(log_schema("d"), false).ok());
   commit_rows(*svc_, "d", range_rows(0, 5));
   commit_rows(*svc_, "d", range_rows(3, 4));
-  auto refused = svc_->rewrite_table("d", pk_schema("d"));
+  auto refused = rewrite_table(*svc_, "d", pk_schema("d"));
   EXPECT_EQ(refused.code(), errc::already_exists);
   EXPECT_NE(refused.err().message.find("could not create unique index \"d_pkey\""), std::string::npos)
       << refused.err().message;
@@ -218,7 +218,7 @@ TEST_F(service_test, scan_of_a_replaced_table_fails) {
   scan_spec spec;
   spec.table_id = before->table_id;
   EXPECT_TRUE(svc_->scan("t", spec, nullptr).ok());
-  ASSERT_TRUE(svc_->rewrite_table("t", pk_schema("t")).ok());
+  ASSERT_TRUE(rewrite_table(*svc_, "t", pk_schema("t")).ok());
   EXPECT_EQ(svc_->scan("t", spec, nullptr).code(), errc::unavailable);
 }
 

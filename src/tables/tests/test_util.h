@@ -135,6 +135,14 @@ inline std::unique_ptr<service> open_service(const std::string& dir, io::fs& fs,
   return svc.ok() ? std::move(svc.value()) : nullptr;
 }
 
+// alter_table with a rewrite into `target`, every column kept (ADD PRIMARY KEY's shape).
+inline result<table_info> rewrite_table(service& svc, const std::string& name, const table_schema& target) {
+  table_change change{.target = target, .rewrite = true};
+  change.target.name = name;
+  for (uint32_t i = 0; i < target.columns.size(); ++i) change.continues.emplace_back(i);
+  return svc.alter_table(name, change);
+}
+
 inline void must(const status& s) { ASSERT_TRUE(s.ok()) << s.err().message; }
 
 // A service on a temp dir (posix fs, in-memory kv), opened before each test.
