@@ -329,14 +329,55 @@ constexpr const char* format_type_macro = R"(CREATE MACRO {}(type_id, typemod) A
     ELSE format_pg_type(logical_type, type_name) END
   FROM duckdb_types() AS t WHERE t.type_oid = type_id))";
 
+// PostgreSQL 15's columns. A primary key's index is the table's oid + 1
+// (psql_catalog's numbering); constraint columns are 1-based attnums.
+// NOT NULL is a column property in PostgreSQL, not a pg_constraint row.
+constexpr const char* pg_constraint_view = R"(
+CREATE VIEW {schema}.pg_constraint AS
+SELECT table_oid * 1000000 + constraint_index AS oid, coalesce(constraint_name, constraint_text) AS conname,
+  schema_oid AS connamespace,
+  CASE constraint_type WHEN 'CHECK' THEN 'c' WHEN 'UNIQUE' THEN 'u' WHEN 'PRIMARY KEY' THEN 'p'
+    WHEN 'FOREIGN KEY' THEN 'f' END AS contype,
+  false AS condeferrable, false AS condeferred, true AS convalidated, table_oid AS conrelid, 0::BIGINT AS contypid,
+  CASE WHEN constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND constraint_index = 0 THEN table_oid + 1 ELSE 0 END
+    AS conindid,
+  0::BIGINT AS conparentid, 0::BIGINT AS confrelid, NULL::VARCHAR AS confupdtype, NULL::VARCHAR AS confdeltype,
+  NULL::VARCHAR AS confmatchtype, true AS conislocal, 0 AS coninhcount, false AS connoinherit,
+  list_transform(constraint_column_indexes, i -> (i + 1)::SMALLINT) AS conkey, NULL::SMALLINT[] AS confkey,
+  NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
+  NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop, expression AS conbin
+FROM duckdb_constraints()
+WHERE constraint_type IN ('CHECK', 'UNIQUE', 'PRIMARY KEY', 'FOREIGN KEY'))";
+
+constexpr const char* pg_index_view = R"(
+CREATE VIEW {schema}.pg_index AS
+SELECT table_oid + 1 AS indexrelid, table_oid AS indrelid, len(constraint_column_indexes)::SMALLINT AS indnatts,
+  len(constraint_column_indexes)::SMALLINT AS indnkeyatts, true AS indisunique, false AS indnullsnotdistinct,
+  constraint_type = 'PRIMARY KEY' AS indisprimary, false AS indisexclusion, true AS indimmediate,
+  false AS indisclustered, true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive,
+  false AS indisreplident, list_transform(constraint_column_indexes, i -> (i + 1)::SMALLINT) AS indkey,
+  NULL::BIGINT[] AS indcollation, NULL::BIGINT[] AS indclass,
+  list_transform(constraint_column_indexes, i -> 0::SMALLINT) AS indoption, NULL::VARCHAR AS indexprs,
+  NULL::VARCHAR AS indpred
+FROM duckdb_constraints()
+WHERE constraint_type = 'PRIMARY KEY'
+UNION ALL
+SELECT index_oid, table_oid, 0::SMALLINT, 0::SMALLINT, is_unique, false, is_primary, false, true, false, true, false,
+  true, true, false, NULL::SMALLINT[], NULL::BIGINT[], NULL::BIGINT[], NULL::SMALLINT[], expressions, NULL::VARCHAR
+FROM duckdb_indexes())";
+
 }  // namespace
 
 void register_strata_catalog(dd::DatabaseInstance& db, tables::service& tables) {
   add_regclass_functions(db, tables);
   dd::Connection setup(db);
-  auto created = setup.Query(fmt::format(format_type_macro, format_type_function));
-  if (created->HasError()) throw std::runtime_error("could not create " + std::string(format_type_function) + ": " +
-                                                    created->GetError());
+  for (const std::string& sql :
+       {fmt::format(format_type_macro, format_type_function), fmt::format("CREATE SCHEMA {}", catalog_override_schema),
+        fmt::format(pg_constraint_view, fmt::arg("schema", catalog_override_schema)),
+        fmt::format(pg_index_view, fmt::arg("schema", catalog_override_schema))}) {
+    auto created = setup.Query(sql);
+    if (created->HasError()) throw std::runtime_error("could not set up the catalog (" + sql + "): " + created->GetError());
+  }
   setup.context->RunFunctionInTransaction([&] {
     wrap(*setup.context, db, tables, "duckdb_tables", listing::tables);
     wrap(*setup.context, db, tables, "duckdb_columns", listing::columns);

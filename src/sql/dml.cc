@@ -99,10 +99,6 @@ std::optional<uint32_t> column_index(const tables::table_schema& schema, const s
   return std::nullopt;
 }
 
-bool is_key(const tables::table_schema& schema, uint32_t column) {
-  return std::find(schema.primary_key.begin(), schema.primary_key.end(), column) != schema.primary_key.end();
-}
-
 error no_column(const tables::table_schema& schema, const std::string& name) {
   return error{"42703", fmt::format("column \"{}\" of relation \"{}\" does not exist", name, schema.name), {},
                "\\d " + schema.name + " lists its columns."};
@@ -336,7 +332,7 @@ status plan_on_conflict(duckdb::InsertStatement& ins, write_plan& plan) {
   bool general = oc.condition != nullptr;
   if (oc.action_type == duckdb::OnConflictAction::REPLACE || !oc.set_info) {
     for (uint32_t i = 0; i < schema.columns.size(); ++i) {
-      if (!is_key(schema, i)) plan.set_columns.push_back(i);
+      if (!schema.is_key_column(i)) plan.set_columns.push_back(i);
     }
     plan.excluded_only = true;
     return ok_t{};
@@ -346,7 +342,7 @@ status plan_on_conflict(duckdb::InsertStatement& ins, write_plan& plan) {
   for (size_t k = 0; k < set.columns.size(); ++k) {
     auto c = column_index(schema, set.columns[k]);
     if (!c) return no_column(schema, set.columns[k]);
-    if (is_key(schema, *c)) {
+    if (schema.is_key_column(*c)) {
       return error{"0A000", fmt::format("ON CONFLICT DO UPDATE cannot change primary-key column \"{}\"", set.columns[k]),
                    {}, "Delete the row and insert the new key instead."};
     }
@@ -416,7 +412,7 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb:
       values[*c] = cast_to(column.type, std::move(set.expressions[k]));
     }
     plan.set_columns.push_back(*c);
-    plan.key_changes |= is_key(schema, *c);
+    plan.key_changes |= schema.is_key_column(*c);
   }
   auto node = duckdb::make_uniq<duckdb::SelectNode>();
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
@@ -584,6 +580,7 @@ outcome<std::string> session_impl::run_write_once(statement& st, const std::vect
 outcome<std::string> session_impl::run_insert(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn,
                                               std::vector<tables::column_batch>* changed) {
+  if (plan.point) return run_point_insert(plan, params, txn, changed);
   std::shared_ptr<duck_retry> retry;
   auto result = run(*plan.source, st, params, true, &retry);
   if (!result.ok()) return result.err();
@@ -633,7 +630,7 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
     for (uint32_t r = 0; r < rows.row_count; ++r) {
       bool exists = found->found[r] != 0;
       for (uint32_t c = 0; c < rows.columns.size(); ++c) {
-        bool keep_old = exists && !is_key(plan.schema, c) &&
+        bool keep_old = exists && !plan.schema.is_key_column(c) &&
                         std::find(plan.set_columns.begin(), plan.set_columns.end(), c) == plan.set_columns.end();
         if (keep_old) {
           append_rows(found->rows.columns[c], k, k + 1, merged.columns[c]);
@@ -844,6 +841,7 @@ outcome<session_impl::locked_read> session_impl::read_and_lock(const write_plan&
 outcome<std::string> session_impl::run_update(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn,
                                               std::vector<tables::column_batch>* changed) {
+  if (plan.point) return run_point_update(plan, params, txn, changed);
   const auto& schema = plan.schema;
   auto read = read_and_lock(plan, st, params, txn,
                             plan.key_changes ? tables::lock_strength::update : tables::lock_strength::no_key_update);
@@ -871,6 +869,7 @@ outcome<std::string> session_impl::run_update(const write_plan& plan, const stat
 outcome<std::string> session_impl::run_delete(const write_plan& plan, const statement& st,
                                               const std::vector<parameter>& params, tables::transaction& txn,
                                               std::vector<tables::column_batch>* changed) {
+  if (plan.point) return run_point_delete(plan, params, txn, changed);
   auto read = read_and_lock(plan, st, params, txn, tables::lock_strength::update);
   if (!read.ok()) return read.err();
   if (read->images.row_count == 0) return std::string("DELETE 0");

@@ -7,6 +7,7 @@
 #include "duckdb/main/extension/extension_loader.hpp"
 #include "sql/catalog_functions.h"
 #include "sql/sequence_functions.h"
+#include "sql/pg_rewrite.h"
 #include "sql/session_impl.h"
 
 namespace strata::sql {
@@ -80,9 +81,14 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     std::string version = fmt::format("PostgreSQL {} on DuckDB {}", config.server_version, duckdb::DuckDB::LibraryVersion());
     for (size_t at = version.find('\''); at != std::string::npos; at = version.find('\'', at + 2)) version.insert(at, 1, '\'');
     const std::string version_macro = fmt::format("CREATE MACRO version() AS '{}'", version);
+    const std::string any_equal = fmt::format(
+        "CREATE MACRO {}(x, arr) AS CASE WHEN arr IS NULL THEN NULL WHEN len(arr) = 0 THEN false "
+        "WHEN list_contains(arr, x) THEN true WHEN x IS NULL OR list_position(arr, NULL) IS NOT NULL THEN NULL "
+        "ELSE false END",
+        any_equal_macro);
     for (const std::string& q : {std::string("SET GLOBAL TimeZone = 'UTC'"), std::string("SET GLOBAL integer_division = true"),
                                  std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
-                                 version_macro, std::string(detail::current_setting_macro),
+                                 version_macro, any_equal, std::string(detail::current_setting_macro),
                                  std::string("CREATE TYPE regclass AS VARCHAR"),
                                  fmt::format("CREATE SCHEMA {}", detail::strata_schema),
                                  std::string("SET GLOBAL lock_configuration = true")}) {

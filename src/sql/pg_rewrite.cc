@@ -124,6 +124,38 @@ bool name_function_column(PgQuery__RangeFunction* f) {
   return true;
 }
 
+// Replaces the operator expression `n` with function(args), or NOT
+// function(args); `args` (n_args of them) take over its operands.
+void replace_with_call(PgQuery__Node* n, const char* function, PgQuery__Node** args, size_t n_args, bool negated,
+                       std::vector<message_ptr>& detached) {
+  PgQuery__AExpr* e = n->a_expr;
+  auto* call = make<PgQuery__FuncCall>(pg_query__func_call__init);
+  call->n_funcname = 1;
+  call->funcname = node_array({string_node(function)});
+  call->n_args = n_args;
+  call->args = args;
+  call->funcformat = PG_QUERY__COERCION_FORM__COERCE_EXPLICIT_CALL;
+  call->location = e->location;
+  e->lexpr = nullptr;
+  e->rexpr = nullptr;
+  detached.emplace_back(&e->base, free_message);
+  if (!negated) {
+    n->node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
+    n->func_call = call;
+    return;
+  }
+  auto* call_node = make<PgQuery__Node>(pg_query__node__init);
+  call_node->node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
+  call_node->func_call = call;
+  auto* not_expr = make<PgQuery__BoolExpr>(pg_query__bool_expr__init);
+  not_expr->boolop = PG_QUERY__BOOL_EXPR_TYPE__NOT_EXPR;
+  not_expr->n_args = 1;
+  not_expr->args = node_array({call_node});
+  not_expr->location = call->location;
+  n->node_case = PG_QUERY__NODE__NODE_BOOL_EXPR;
+  n->bool_expr = not_expr;
+}
+
 // a ~ b as regexp_matches(a, b): PostgreSQL's ~ finds the pattern anywhere,
 // DuckDB's ~ must match the whole string. ~* adds the 'i' option; !~ and
 // !~* are NOT of it.
@@ -136,34 +168,25 @@ bool rewrite_regex_match(PgQuery__Node* n, std::vector<message_ptr>& detached) {
   }
   const std::string op = e->name[0]->string->sval;
   if (op != "~" && op != "~*" && op != "!~" && op != "!~*") return false;
-  const bool negated = op[0] == '!';
   const bool folded = op.back() == '*';
-  auto* call = make<PgQuery__FuncCall>(pg_query__func_call__init);
-  call->n_funcname = 1;
-  call->funcname = node_array({string_node("regexp_matches")});
-  call->n_args = folded ? 3 : 2;
-  call->args = folded ? node_array({e->lexpr, e->rexpr, text_const("i")}) : node_array({e->lexpr, e->rexpr});
-  call->funcformat = PG_QUERY__COERCION_FORM__COERCE_EXPLICIT_CALL;
-  call->location = e->location;
-  e->lexpr = nullptr;
-  e->rexpr = nullptr;
-  detached.emplace_back(&e->base, free_message);
-  auto* call_node = make<PgQuery__Node>(pg_query__node__init);
-  call_node->node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
-  call_node->func_call = call;
-  if (!negated) {
-    n->node_case = PG_QUERY__NODE__NODE_FUNC_CALL;
-    n->func_call = call;
-    std::free(call_node);
-    return true;
+  replace_with_call(n, "regexp_matches",
+                    folded ? node_array({e->lexpr, e->rexpr, text_const("i")}) : node_array({e->lexpr, e->rexpr}),
+                    folded ? 3 : 2, op[0] == '!', detached);
+  return true;
+}
+
+// x = ANY(arr) and x <> ALL(arr), where arr is a column, as (NOT)
+// strata_any_equal(x, arr). A parameter or ARRAY[...] is left to DuckDB,
+// which types a $n from it.
+bool rewrite_any_array(PgQuery__Node* n, std::vector<message_ptr>& detached) {
+  PgQuery__AExpr* e = n->a_expr;
+  const bool any = e->kind == PG_QUERY__A__EXPR__KIND__AEXPR_OP_ANY;
+  if ((!any && e->kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP_ALL) || e->n_name != 1 || e->lexpr == nullptr ||
+      e->rexpr == nullptr || e->rexpr->node_case != PG_QUERY__NODE__NODE_COLUMN_REF ||
+      node_text(e->name[0]) != (any ? "=" : "<>")) {
+    return false;
   }
-  auto* not_expr = make<PgQuery__BoolExpr>(pg_query__bool_expr__init);
-  not_expr->boolop = PG_QUERY__BOOL_EXPR_TYPE__NOT_EXPR;
-  not_expr->n_args = 1;
-  not_expr->args = node_array({call_node});
-  not_expr->location = e->location;
-  n->node_case = PG_QUERY__NODE__NODE_BOOL_EXPR;
-  n->bool_expr = not_expr;
+  replace_with_call(n, std::string(any_equal_macro).c_str(), node_array({e->lexpr, e->rexpr}), 2, !any, detached);
   return true;
 }
 
@@ -304,7 +327,23 @@ bool written_qualifier(std::string_view sql, int32_t location) {
   return true;
 }
 
+// pg_index or pg_catalog.pg_index: Strata's definition (catalog_overrides).
+bool use_catalog_override(PgQuery__RangeVar* r) {
+  const std::string_view schema = r->schemaname;
+  if (r->catalogname[0] != '\0' || (!schema.empty() && schema != "pg_catalog")) return false;
+  if (std::find(std::begin(catalog_overrides), std::end(catalog_overrides), std::string_view(r->relname)) ==
+      std::end(catalog_overrides)) {
+    return false;
+  }
+  if (r->schemaname != protobuf_c_empty_string) std::free(r->schemaname);
+  r->schemaname = strdup(std::string(catalog_override_schema).c_str());
+  return true;
+}
+
 bool rewrite_one(ProtobufCMessage* m, std::string_view sql, std::vector<message_ptr>& detached) {
+  if (m->descriptor == &pg_query__range_var__descriptor) {
+    return use_catalog_override(reinterpret_cast<PgQuery__RangeVar*>(m));
+  }
   if (m->descriptor == &pg_query__res_target__descriptor) {
     return keep_column_name(reinterpret_cast<PgQuery__ResTarget*>(m));
   }
@@ -336,7 +375,7 @@ bool rewrite_one(ProtobufCMessage* m, std::string_view sql, std::vector<message_
     }
     if (n->node_case != PG_QUERY__NODE__NODE_A_EXPR) return false;
     const bool unqualified = unqualify(n->a_expr->n_name, n->a_expr->name, detached);
-    return rewrite_regex_match(n, detached) || unqualified;
+    return rewrite_regex_match(n, detached) || rewrite_any_array(n, detached) || unqualified;
   }
   return false;
 }

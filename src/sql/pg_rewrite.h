@@ -14,7 +14,13 @@
 //   to a name), and functions DuckDB names otherwise are renamed
 //   (json_build_object, format_type);
 // - the alias of a set-returning function of single values also names its
-//   column (FROM generate_series(1, 3) g), as in PostgreSQL.
+//   column (FROM generate_series(1, 3) g), as in PostgreSQL;
+// - pg_catalog relations whose DuckDB definitions differ from PostgreSQL's
+//   (pg_constraint, pg_index) are read from Strata's own definitions in
+//   `catalog_override_schema` (catalog_functions.cc);
+// - x = ANY(array column) and x <> ALL(array column) become a macro call,
+//   since DuckDB plans ANY over a list as a subquery, which it cannot join
+//   on in an outer join (catalog queries: a.attnum = ANY(ix.indkey)).
 #pragma once
 
 #include <optional>
@@ -31,6 +37,17 @@ inline constexpr std::string_view regclass_oid_function = "strata_regclass_oid";
 inline constexpr std::string_view regclass_name_function = "strata_regclass_name";
 // format_type with PostgreSQL's long names ("integer", "character varying").
 inline constexpr std::string_view format_type_function = "strata_format_type";
+// Where Strata defines pg_catalog relations as PostgreSQL does, where
+// DuckDB's differ: conname, conkey and conindid of pg_constraint; the
+// primary keys in pg_index, with their indkey. DuckDB's pg_catalog cannot be
+// replaced in place.
+inline constexpr std::string_view catalog_override_schema = "strata_catalog";
+inline constexpr std::string_view catalog_overrides[] = {"pg_constraint", "pg_index"};
+
+// x = ANY(list) with PostgreSQL's NULLs, as a DuckDB macro (engine.cc
+// creates it): true on a match; else NULL when x, the list or an element is
+// NULL; else false.
+inline constexpr std::string_view any_equal_macro = "strata_any_equal";
 
 // Rewrites `tree`, parsed from `sql`, in place. nullopt: it needed no
 // rewrite; otherwise the text for DuckDB. An error only when the deparser

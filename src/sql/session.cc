@@ -360,6 +360,12 @@ std::optional<tables::table_info> session_impl::find_table(const std::string& sc
   return std::nullopt;
 }
 
+std::optional<tables::table_info> session_impl::find_unhidden_table(const std::string& schema, const std::string& name) {
+  auto table = find_table(schema, name);
+  if (table && temp_tables_created_ && schema.empty() && is_temp_table(name)) return std::nullopt;
+  return table;
+}
+
 // ---------------------------------------------------------------- execute
 
 outcome<std::unique_ptr<cursor>> session_impl::execute(const std::shared_ptr<prepared>& prepared_statement,
@@ -421,6 +427,8 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return run_duckdb(st, params);
     case route::select_locking:
       return run_select_locking(st, params);
+    case route::point_select:
+      return run_point_select(st, params);
     case route::sequence:
       return run_sequence_ddl(st);
     case route::deallocate:

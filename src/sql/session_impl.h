@@ -17,6 +17,7 @@
 #include "sql/session.h"
 #include "sql/settings.h"
 #include "sql/pg_parse.h"
+#include "sql/point_access.h"
 #include "sql/sequence_options.h"
 #include "sql/statements.h"
 #include "sql/watchdog.h"
@@ -72,6 +73,7 @@ enum class route : uint8_t {
   update,
   remove,
   select_locking,  // SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE on a Strata table
+  point_select,    // SELECT of columns of a primary-key table by its whole key (point_select.cc)
   deallocate,      // DEALLOCATE [PREPARE] name | ALL
   sequence,        // CREATE, ALTER and DROP SEQUENCE
 };
@@ -124,6 +126,16 @@ struct alter_state {
   bool reshaped = false;  // a column added, dropped or retyped: DuckDB computes the rows
 };
 
+// An UPDATE or DELETE of one row by its whole key, or an INSERT of VALUES
+// rows, run without DuckDB (point_write.cc).
+struct point_write {
+  std::vector<key_source> key;  // UPDATE, DELETE: per key column, in key order
+  // UPDATE: per table column, its new value; nullopt: it keeps its value.
+  std::vector<std::optional<value_expr>> values;
+  // INSERT: per row, per table column, its value; nullopt: NULL.
+  std::vector<std::vector<std::optional<value_expr>>> rows;
+};
+
 // How an INSERT / UPDATE / DELETE on a Strata table runs (dml.cc).
 struct write_plan {
   std::string table;
@@ -141,6 +153,7 @@ struct write_plan {
   bool key_changes = false;           // UPDATE sets a key column
   std::shared_ptr<duckdb::PreparedStatement> returning;  // RETURNING over returning_table; null without
   std::string returning_table;
+  std::shared_ptr<const point_write> point;  // set: `source` is null, and the row is found by its key
 };
 
 // How a SELECT ... FOR UPDATE on a Strata table runs (select_locking.cc).
@@ -156,6 +169,16 @@ struct locking_plan {
   size_t visible_columns = 0;
   tables::lock_strength strength = tables::lock_strength::update;
   tables::lock_wait wait = tables::lock_wait::block;
+};
+
+// How a SELECT of plain columns from a primary-key table by its whole key
+// runs (point_select.cc): one key lookup, without DuckDB.
+struct point_plan {
+  std::string table;
+  uint64_t table_id = 0;
+  tables::table_schema schema;
+  std::vector<key_source> key;    // per key column, in key order
+  std::vector<uint32_t> columns;  // the table column of each field
 };
 
 class statement final : public prepared {
@@ -189,6 +212,7 @@ class statement final : public prepared {
   duckdb::StatementType duck_type = duckdb::StatementType::INVALID_STATEMENT;
   std::shared_ptr<write_plan> write;
   std::shared_ptr<locking_plan> locking;
+  std::shared_ptr<point_plan> point;
   std::optional<deallocation> deallocation_;
   const void* owner = nullptr;
 };
@@ -367,6 +391,28 @@ class session_impl final : public session {
   outcome<std::unique_ptr<cursor>> run_duckdb(statement& stmt, const std::vector<parameter>& params);
   void fail_block();
 
+  // point_select.cc: nullopt unless the SELECT reads one row by its whole key.
+  std::optional<std::shared_ptr<statement>> prepare_point_select(const PgQuery__SelectStmt& select);
+  // The table a point statement reads or writes (a primary-key table unless
+  // `any_kind`), when DuckDB would take the name for that table too.
+  std::optional<tables::table_info> find_point_table(const point_range& range, bool any_kind = false);
+  outcome<std::unique_ptr<cursor>> run_point_select(statement& stmt, const std::vector<parameter>& params);
+
+  // point_write.cc: nullopt unless the statement changes one row by its whole key.
+  std::optional<std::shared_ptr<statement>> prepare_point_update(const PgQuery__UpdateStmt& update);
+  std::optional<std::shared_ptr<statement>> prepare_point_delete(const PgQuery__DeleteStmt& del);
+  std::optional<std::shared_ptr<statement>> prepare_point_insert(const PgQuery__InsertStmt& insert);
+  outcome<std::string> run_point_insert(const write_plan& plan, const std::vector<parameter>& params,
+                                        tables::transaction& txn, std::vector<tables::column_batch>* changed);
+  outcome<std::string> run_point_update(const write_plan& plan, const std::vector<parameter>& params,
+                                        tables::transaction& txn, std::vector<tables::column_batch>* changed);
+  outcome<std::string> run_point_delete(const write_plan& plan, const std::vector<parameter>& params,
+                                        tables::transaction& txn, std::vector<tables::column_batch>* changed);
+  // The row of a point write's key, locked with `strength`; nullopt when there is none.
+  outcome<std::optional<tables::column_batch>> lock_point_row(const write_plan& plan,
+                                                              const std::vector<parameter>& params,
+                                                              tables::transaction& txn, tables::lock_strength strength);
+
   // select_locking.cc
   outcome<std::shared_ptr<statement>> prepare_select_locking(const PgQuery__SelectStmt& select, std::string_view sql);
   outcome<std::unique_ptr<cursor>> run_select_locking(statement& stmt, const std::vector<parameter>& params);
@@ -437,6 +483,9 @@ class session_impl final : public session {
  public:
   // Finds a Strata table by the name DuckDB parsed (exact, then lower-cased).
   std::optional<tables::table_info> find_table(const std::string& schema, const std::string& name);
+  // find_table, unless a TEMP table of the name hides it (an unqualified
+  // name means the TEMP table first, in PostgreSQL and DuckDB alike).
+  std::optional<tables::table_info> find_unhidden_table(const std::string& schema, const std::string& name);
 
  private:
   engine_parts parts_;
@@ -464,6 +513,9 @@ class session_impl final : public session {
   // The parameter OIDs of the Parse being prepared, which duck_prepare uses
   // for parameters DuckDB cannot type; empty outside prepare().
   std::vector<uint32_t> prepare_hints_;
+  // A TEMP object was created through DuckDB, which may hide a Strata table
+  // of its name; until then no statement needs to ask DuckDB's catalog.
+  bool temp_tables_created_ = false;
 };
 
 // PostgreSQL's schema for Strata's tables: DuckDB's catalog functions list
@@ -500,6 +552,10 @@ status check_lengths(const tables::table_schema& schema, const tables::column_ba
 // One byte string per row encoding the given columns (for duplicate checks).
 std::string row_key(const tables::column_batch& batch, const std::vector<uint32_t>& columns, uint32_t row);
 field text_field(const std::string& name);
+// A plain column of a Strata table as DuckDB's route describes it, with
+// PostgreSQL's varchar(n) (point_select.cc).
+void describe_as_column(field& f, const tables::column_type& source);
+field column_field(const std::string& name, const tables::column_type& type);
 // PostgreSQL-style names for a plain SELECT's columns; empty when the select
 // list does not map one to one onto the result (a `*`, or not a SELECT) (session_prepare.cc).
 std::vector<std::string> pg_column_names(const duckdb::SQLStatement& stmt);

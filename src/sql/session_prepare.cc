@@ -283,8 +283,20 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tr
       return st;
     }
     case PG_QUERY__NODE__NODE_SELECT_STMT:
-      if (node.select_stmt->n_locking_clause == 0) return std::nullopt;
+      if (node.select_stmt->n_locking_clause == 0) {
+        if (auto point = prepare_point_select(*node.select_stmt)) return std::move(*point);
+        return std::nullopt;
+      }
       return prepare_select_locking(*node.select_stmt, sql);
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+      if (auto point = prepare_point_insert(*node.insert_stmt)) return std::move(*point);
+      return std::nullopt;
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+      if (auto point = prepare_point_update(*node.update_stmt)) return std::move(*point);
+      return std::nullopt;
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+      if (auto point = prepare_point_delete(*node.delete_stmt)) return std::move(*point);
+      return std::nullopt;
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
       return prepare_transaction(*node.transaction_stmt);
     case PG_QUERY__NODE__NODE_VACUUM_STMT:
@@ -409,16 +421,19 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_truncate(const PgQuery
 }
 
 outcome<bool> session_impl::replan_if_changed(statement& st) {
-  const std::string& table = st.write ? st.write->table : st.locking->table;
-  const uint64_t table_id = st.write ? st.write->table_id : st.locking->table_id;
-  const tables::table_schema& schema = st.write ? st.write->schema : st.locking->schema;
+  const std::string& table = st.write ? st.write->table : st.locking ? st.locking->table : st.point->table;
+  const uint64_t table_id = st.write ? st.write->table_id : st.locking ? st.locking->table_id : st.point->table_id;
+  const tables::table_schema& schema = st.write ? st.write->schema : st.locking ? st.locking->schema : st.point->schema;
   auto now = find_table("", table);
   if (!now) return error{"42P01", fmt::format("relation \"{}\" does not exist", table), {}, {}};
   if (now->table_id == table_id && now->schema == schema) return false;
   auto fresh = prepare_inner(st.sql, st.parameter_oids_);
   if (!fresh.ok()) return fresh.err();
   const auto& next = static_cast<const statement&>(*fresh.value());
-  bool same_shape = next.how == st.how && next.parameter_oids_ == st.parameter_oids_ &&
+  // A key lookup may become a DuckDB query (the key changed); writes and
+  // locking reads keep their route.
+  const bool route_may_change = st.how == route::point_select;
+  bool same_shape = (next.how == st.how || route_may_change) && next.parameter_oids_ == st.parameter_oids_ &&
                     next.fields_.size() == st.fields_.size();
   for (size_t i = 0; same_shape && i < next.fields_.size(); ++i) {
     same_shape = next.fields_[i].name == st.fields_[i].name && next.fields_[i].type_oid == st.fields_[i].type_oid;
@@ -427,8 +442,12 @@ outcome<bool> session_impl::replan_if_changed(statement& st) {
     return error{"0A000", "cached plan must not change result type", {},
                  fmt::format("Table \"{}\" was changed since the statement was prepared; prepare it again.", table)};
   }
+  st.how = next.how;
+  st.duck = next.duck;
+  st.duck_type = next.duck_type;
   st.write = next.write;
   st.locking = next.locking;
+  st.point = next.point;
   return true;
 }
 
@@ -545,7 +564,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_duckdb(std::string_vie
   switch (stmt.type) {
     case duckdb::StatementType::INSERT_STATEMENT: {
       auto& ins = stmt.Cast<duckdb::InsertStatement>();
-      if (auto info = find_table(ins.schema, ins.table)) return prepare_write(stmt, *info);
+      if (auto info = find_unhidden_table(ins.schema, ins.table)) return prepare_write(stmt, *info);
       break;
     }
     case duckdb::StatementType::UPDATE_STATEMENT:
@@ -554,13 +573,14 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_duckdb(std::string_vie
                                                                        : stmt.Cast<duckdb::DeleteStatement>().table;
       if (ref && ref->type == duckdb::TableReferenceType::BASE_TABLE) {
         auto& base = ref->Cast<duckdb::BaseTableRef>();
-        if (auto info = find_table(base.schema_name, base.table_name)) return prepare_write(stmt, *info);
+        if (auto info = find_unhidden_table(base.schema_name, base.table_name)) return prepare_write(stmt, *info);
       }
       break;
     }
     case duckdb::StatementType::CREATE_STATEMENT: {
       auto& info = *stmt.Cast<duckdb::CreateStatement>().info;
       std::string what = catalog_type_word(info.type);
+      temp_tables_created_ = true;  // conservatively, before DuckDB says whether it was TEMP
       if (!info.temporary && info.catalog != "temp") {
         return error{"0A000",
                      fmt::format("CREATE {} is not supported: Strata keeps only its own tables in the catalog", what),
@@ -611,14 +631,9 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_duckdb(std::string_vie
     const auto& types = st->duck->GetTypes();
     bool rename = pg_names.size() == types.size();
     for (size_t i = 0; i < types.size(); ++i) st->fields_.push_back(field_of(rename ? pg_names[i] : names[i], types[i]));
-    // DuckDB's VARCHAR has no length: a varchar(n) column read straight from
-    // its table is reported as PostgreSQL does (OID 1043, typmod n + 4).
     if (sources.size() == st->fields_.size()) {
       for (size_t i = 0; i < sources.size(); ++i) {
-        auto& f = st->fields_[i];
-        if (!sources[i] || f.type_oid != oid::text || pg_type_of(*sources[i]).oid != oid::varchar) continue;
-        f.type_oid = oid::varchar;
-        f.type_modifier = pg_typmod_of(*sources[i]);
+        if (sources[i]) describe_as_column(st->fields_[i], *sources[i]);
       }
     }
   } else {

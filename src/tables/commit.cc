@@ -51,6 +51,8 @@ class committer {
     std::vector<const std::string*> removed;
     int64_t live_delta = 0;
     std::vector<part> parts;
+    // pk tables, once appended: per key, its new row (none: deleted), in key order.
+    std::vector<std::pair<const std::string*, std::optional<stored_row>>> changes;
     std::shared_ptr<storage::log> log;  // taken with the ticket
     uint64_t ticket = 0;
     bool turn_pending = false;  // holds a ticket whose turn has not ended
@@ -64,8 +66,12 @@ class committer {
   status compute_pk(work& w);
   status encode(work& w);
   status append(work& w);
+  void collect_changes(work& w);
+  void leave_unapplied(work& w);
+  void forget_unapplied(work& w);
   status apply_state();
   void publish(work& w);
+  void fail_buckets();
 
   service_impl& svc_;
   std::map<std::string, table_buffer>& buffers_;
@@ -193,24 +199,38 @@ status committer::compute_pk(work& w) {
     w.out.row_count += uint32_t(run.size());
     run.clear();
   };
-  // No commit since the buffer's checks: keys found absent then are absent now.
-  const bool checks_valid = !w.buf->checks_stale && w.buf->checked_at &&
-                            *w.buf->checked_at == w.table->state_version.load();
-  // The other keys are read in one batch. The bucket locks are held, so no
-  // commit changes these keys in between.
+  // Keys of commits appended but not yet applied are read from the bucket's
+  // `unapplied` first. The other keys are read in one batch; the bucket's
+  // write lock is held, so no commit changes them in between.
   std::vector<std::string_view> ask;
-  std::vector<int64_t> asked_as(w.pending.size(), -1);  // index into `stored`, -1: known absent
-  for (size_t i = 0; i < w.pending.size(); ++i) {
-    const pk_pending& p = *w.pending[i];
-    if (checks_valid && p.known_absent && p.state == pk_pending::kind::upsert) continue;
-    asked_as[i] = int64_t(ask.size());
-    ask.push_back(p.key);
+  std::vector<int64_t> asked_as(w.pending.size(), -1);  // index into `stored`, -1: known absent or unapplied
+  std::vector<std::optional<stored_row>> unapplied_rows;
+  std::vector<int64_t> unapplied_as(w.pending.size(), -1);
+  {
+    std::lock_guard lock(w.bucket->unapplied_mu);
+    // No commit applied since the buffer's checks: keys found absent then
+    // are absent now, unless a commit still unapplied wrote them.
+    const bool checks_valid = !w.buf->checks_stale && w.buf->checked_at &&
+                              *w.buf->checked_at == w.table->state_version.load();
+    for (size_t i = 0; i < w.pending.size(); ++i) {
+      const pk_pending& p = *w.pending[i];
+      if (auto it = w.bucket->unapplied.find(p.key); it != w.bucket->unapplied.end()) {
+        unapplied_as[i] = int64_t(unapplied_rows.size());
+        unapplied_rows.push_back(it->second.row);
+        continue;
+      }
+      if (checks_valid && p.known_absent && p.state == pk_pending::kind::upsert) continue;
+      asked_as[i] = int64_t(ask.size());
+      ask.push_back(p.key);
+    }
   }
   auto stored_rows = svc_.state().get_many(w.table->id, ask);
   if (!stored_rows.ok()) return stored_rows.err();
   for (size_t i = 0; i < w.pending.size(); ++i) {
     const pk_pending* p = w.pending[i];
-    const std::optional<stored_row>* stored = asked_as[i] < 0 ? nullptr : &(*stored_rows)[size_t(asked_as[i])];
+    const std::optional<stored_row>* stored = unapplied_as[i] >= 0 ? &unapplied_rows[size_t(unapplied_as[i])]
+                                              : asked_as[i] < 0    ? nullptr
+                                                                   : &(*stored_rows)[size_t(asked_as[i])];
     const bool exists = stored != nullptr && stored->has_value();
     if (!exists && p->state == pk_pending::kind::remove) continue;
     if (!exists) {
@@ -298,34 +318,59 @@ status committer::append(work& w) {
   return {};
 }
 
+void committer::collect_changes(work& w) {
+  for (const std::string* key : w.removed) w.changes.emplace_back(key, std::nullopt);
+  for (const part& pt : w.parts) {
+    for (uint32_t i = 0; i < pt.count; ++i) {
+      int64_t k = w.key_of[pt.from + i];
+      if (k < 0) continue;
+      row_location at{w.partition->id, w.bucket->index, pt.base + i};
+      w.changes.emplace_back(w.keys[size_t(k)], stored_row{at, encode_row(w.out, pt.from + i)});
+    }
+  }
+  // In key order: RocksDB inserts neighbouring keys much faster.
+  std::sort(w.changes.begin(), w.changes.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+}
+
+void committer::leave_unapplied(work& w) {
+  std::lock_guard lock(w.bucket->unapplied_mu);
+  for (const auto& [key, row] : w.changes) w.bucket->unapplied[*key] = bucket_rt::unapplied_key{w.ticket, row};
+}
+
+void committer::forget_unapplied(work& w) {
+  std::lock_guard lock(w.bucket->unapplied_mu);
+  // After the state and the batches: a commit that reads the old version
+  // also sees these keys here, and one that reads the new version finds
+  // them in the state (the row-lock re-check relies on it as well).
+  ++w.table->state_version;
+  for (const auto& change : w.changes) {
+    auto it = w.bucket->unapplied.find(*change.first);
+    if (it != w.bucket->unapplied.end() && it->second.ticket == w.ticket) w.bucket->unapplied.erase(it);
+  }
+}
+
 status committer::apply_state() {
   pk_state::batch wb;
   for (work& w : works_) {
     if (!w.table->is_pk() || w.parts.empty()) continue;
-    for (const std::string* key : w.removed) wb.remove(w.table->id, *key);
-    struct put_op {
-      const std::string* key;
-      int64_t offset;
-      uint32_t row;
-    };
-    std::vector<put_op> puts;
-    for (const part& pt : w.parts) {
-      for (uint32_t i = 0; i < pt.count; ++i) {
-        int64_t k = w.key_of[pt.from + i];
-        if (k >= 0) puts.push_back(put_op{w.keys[size_t(k)], pt.base + i, pt.from + i});
+    for (const auto& [key, row] : w.changes) {
+      if (row) {
+        wb.put(w.table->id, *key, *row);
+      } else {
+        wb.remove(w.table->id, *key);
       }
-    }
-    // In key order: RocksDB inserts neighbouring keys much faster.
-    std::sort(puts.begin(), puts.end(), [](const put_op& a, const put_op& b) { return *a.key < *b.key; });
-    for (const put_op& p : puts) {
-      row_location at{w.partition->id, w.bucket->index, p.offset};
-      wb.put(w.table->id, *p.key, stored_row{at, encode_row(w.out, p.row)});
     }
     const part& last = w.parts.back();
     wb.set_applied(w.table->id, w.partition->id, w.bucket->index, last.base + last.count);
   }
   if (wb.count() == 0) return {};
   return svc_.state().apply(wb);
+}
+
+void committer::fail_buckets() {
+  for (work& w : works_) {
+    if (w.table->is_pk()) w.bucket->failed = true;
+  }
 }
 
 void committer::publish(work& w) {
@@ -417,7 +462,22 @@ status committer::run() {
     w.log = w.bucket->log;
   }
   for (size_t i : order) STRATA_TRY(append(works_[i]));
-  if (!any_pk) locks.clear();  // group commit: later commits append while this one syncs
+  for (work& w : works_) {
+    if (!w.table->is_pk() || w.parts.empty()) continue;
+    collect_changes(w);
+    leave_unapplied(w);
+  }
+  // Later commits append, and read these keys from `unapplied`, while this
+  // one syncs (group commit).
+  locks.clear();
+  // From here a failure leaves keys in `unapplied` that later commits may
+  // have built on: their buckets refuse writes until a restart recovers them.
+  struct fail_unless_done {
+    committer* c;
+    ~fail_unless_done() {
+      if (c != nullptr) c->fail_buckets();
+    }
+  } failing{any_pk ? this : nullptr};
   for (size_t i : order) {
     work& w = works_[i];
     if (w.parts.empty()) continue;
@@ -432,24 +492,27 @@ status committer::run() {
     }
     unsettled.groups = nullptr;
   }
-  if (auto s = apply_state(); !s.ok()) {
-    for (work& w : works_) {
-      if (w.table->is_pk()) w.bucket->failed = true;
-    }
-    return make_error(s.code(), s.err().message + "; restart the server to rebuild the primary-key state");
-  }
+  // In ticket order per bucket: the state and the batches follow the logs.
   for (size_t i : order) {
     work& w = works_[i];
     w.bucket->wait_turn(w.ticket);
-    publish(w);
-    w.turn_pending = false;
-    w.bucket->end_turn();
+    // An earlier commit whose keys these rows were computed from failed.
+    if (w.table->is_pk() && w.bucket->failed) {
+      return make_error(errc::io_error, "an earlier commit to " + w.bucket->dir +
+                                            " failed, so this one was not applied; restart the server to recover");
+    }
   }
-  // After the state is applied and the batches are published, before
-  // unlocking: a reader that sees the old version also saw every batch of
-  // the commits counted in it (the row-lock re-check relies on it).
-  for (auto& [name, buf] : buffers_) {
-    if (buf.table->is_pk()) ++buf.table->state_version;
+  if (auto s = apply_state(); !s.ok()) {
+    return make_error(s.code(), s.err().message + "; restart the server to rebuild the primary-key state");
+  }
+  failing.c = nullptr;
+  for (size_t i : order) publish(works_[i]);
+  for (work& w : works_) {
+    if (w.table->is_pk() && !w.parts.empty()) forget_unapplied(w);
+  }
+  for (size_t i : order) {
+    works_[i].turn_pending = false;
+    works_[i].bucket->end_turn();
   }
   return {};
 }

@@ -55,10 +55,13 @@ result<table_info> service_impl::alter_table(const std::string& name, const tabl
   STRATA_TRY(check_change(current, change));
   if (!change.rewrite) return swap_in(old, nullptr, change);
   old->rewriting = true;
-  // A commit that passed its check before the flag holds its buckets' write
-  // locks until it is published: take each once so none is left in flight.
+  // A commit that passed its check before the flag is still appending
+  // (write_mu) or publishing: wait for each, so none is left in flight.
   for (const auto& p : old->partition_list()) {
-    for (const auto& b : old->buckets_of(*p)) std::lock_guard wait(b->write_mu);
+    for (const auto& b : old->buckets_of(*p)) {
+      std::lock_guard write(b->write_mu);
+      b->wait_idle();
+    }
   }
   table_schema staged = target;
   staged.name = fmt::format("{}{}", rewrite_name_prefix, old->id);

@@ -2,6 +2,7 @@
 // Stored in the catalog as JSON (docs/formats/table.md).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct table_schema {
   uint32_t buckets = 1;
   std::vector<uint32_t> bucket_key;
   bool operator==(const table_schema&) const = default;
+  bool is_key_column(uint32_t column) const {
+    return std::find(primary_key.begin(), primary_key.end(), column) != primary_key.end();
+  }
 };
 
 // Checks names, types, key and partitioning rules (a primary key must contain

@@ -362,7 +362,9 @@ status service_impl::truncate_tables(const std::vector<std::string>& names) {
 void service_impl::release_storage(table_rt& t) {
   for (const auto& p : t.partition_list()) {
     for (const auto& b : t.buckets_of(*p)) {
-      std::scoped_lock locks(b->write_mu, b->log_mu);
+      std::lock_guard write(b->write_mu);
+      b->wait_idle();  // a commit still making its rows durable applies them first
+      std::lock_guard log(b->log_mu);
       b->dropped = true;
       b->log.reset();
     }

@@ -101,6 +101,11 @@ void bucket_rt::wait_turn(uint64_t ticket) {
   flush_cv.wait(lock, [&] { return published_ticket == ticket; });
 }
 
+void bucket_rt::wait_idle() {
+  std::unique_lock lock(flush_mu);
+  flush_cv.wait(lock, [&] { return published_ticket == next_ticket; });
+}
+
 void bucket_rt::end_turn() {
   std::lock_guard lock(flush_mu);
   ++published_ticket;

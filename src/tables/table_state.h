@@ -13,12 +13,14 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
 #include "storage/log.h"
 #include "tables/batch_codec.h"
 #include "tables/partitioning.h"
+#include "tables/pk_state.h"
 #include "tables/schema.h"
 
 namespace strata::tables {
@@ -56,9 +58,11 @@ struct bucket_rt {
   std::string dir;
 
   // Commits to one bucket append one at a time (write_mu); each takes a
-  // ticket there and publishes in ticket order, so batches become visible in
-  // log order. Commits of log tables release write_mu before the fsync and
-  // share it (group commit); primary-key commits hold it until published.
+  // ticket there and applies and publishes in ticket order, so batches
+  // become visible in log order. Every commit releases write_mu before its
+  // fsync, which later commits share (group commit). A primary-key commit
+  // first leaves its key changes in `unapplied`, where the next commits'
+  // key checks find them until they are in the state (pk_state).
   std::mutex write_mu;
   std::mutex log_mu;    // the log's single-owner calls (append, read)
   std::shared_ptr<storage::log> log;  // commits flush their own reference, so a drop cannot pull it away
@@ -70,6 +74,18 @@ struct bucket_rt {
   status ensure_durable(storage::log& log, int64_t upto);
   void wait_turn(uint64_t ticket);
   void end_turn();
+  // Waits until every commit that took a ticket has ended its turn; the
+  // caller holds write_mu, so no other starts (drops, rewrites).
+  void wait_idle();
+
+  // Primary-key changes appended (and being made durable) but not yet in
+  // the state: per encoded key, the newest commit's row, or none for a delete.
+  struct unapplied_key {
+    uint64_t ticket = 0;
+    std::optional<stored_row> row;
+  };
+  std::mutex unapplied_mu;  // unapplied; with table_rt::state_version bumps
+  std::unordered_map<std::string, unapplied_key> unapplied;
 
   std::mutex flush_mu;  // flushing, flush_error, published_ticket
   std::condition_variable flush_cv;
@@ -112,7 +128,7 @@ struct table_rt {
   uint64_t next_partition_id = 1;
 
   std::atomic<int64_t> live_rows{0};
-  // Bumped by every primary-key commit after its state is applied. A
+  // Bumped (under a bucket's unapplied_mu) by every primary-key commit after its state is applied. A
   // transaction whose existence checks started at the current value knows
   // that keys it found absent are still absent.
   std::atomic<uint64_t> state_version{0};

@@ -75,3 +75,26 @@ def test_reflection_with_inspect(pg):
     assert (columns["score"]["type"].precision, columns["score"]["type"].scale) == (10, 2)
     base.metadata.drop_all(engine)
     engine.dispose()
+
+
+def test_reflection_of_keys_and_indexes(pg):
+    """Table(..., autoload_with=) reads the primary key from pg_index and
+    pg_constraint, and the indexes with a join on `attnum = ANY(indkey)`."""
+    engine = engine_for(pg)
+    with engine.begin() as c:
+        c.exec_driver_sql("DROP TABLE IF EXISTS sa_keyed")
+        c.exec_driver_sql("CREATE TABLE sa_keyed (tenant text, n int, v int, PRIMARY KEY (tenant, n))")
+    inspector = sa.inspect(engine)
+    assert inspector.get_pk_constraint("sa_keyed") == {"constrained_columns": ["tenant", "n"],
+                                                      "name": "sa_keyed_pkey"}
+    assert inspector.get_indexes("sa_keyed") == []
+    assert inspector.get_unique_constraints("sa_keyed") == []
+    assert inspector.get_foreign_keys("sa_keyed") == []
+    table = sa.Table("sa_keyed", sa.MetaData(), autoload_with=engine)
+    assert [c.name for c in table.primary_key] == ["tenant", "n"]
+    with engine.begin() as c:
+        c.execute(table.insert(), [{"tenant": "a", "n": 1, "v": 10}, {"tenant": "a", "n": 2, "v": 20}])
+        assert c.execute(sa.select(table.c.v).where(table.c.tenant == "a", table.c.n == 2)).scalar_one() == 20
+    with engine.begin() as c:
+        c.exec_driver_sql("DROP TABLE sa_keyed")
+    engine.dispose()

@@ -40,6 +40,23 @@ TEST(PgRewrite, AnAliasOfAValueFunctionNamesItsColumn) {
   EXPECT_EQ(rewritten("select * from read_rows(1) r"), std::nullopt);
 }
 
+TEST(PgRewrite, AnyAndAllOverAnArrayColumnBecomeAMacro) {
+  EXPECT_EQ(rewritten("select 1 from a left join b on a.n = any(b.k)"),
+            "SELECT 1 FROM a LEFT JOIN b ON strata_any_equal(a.n, b.k)");
+  EXPECT_EQ(rewritten("select x <> all(k) from t"), "SELECT NOT strata_any_equal(x, k) FROM t");
+  // A parameter or an ARRAY[...] is DuckDB's to type; other operators are left alone.
+  EXPECT_EQ(rewritten("select * from t where id = any($1)"), std::nullopt);
+  EXPECT_EQ(rewritten("select * from t where id = any(array[1, 2])"), std::nullopt);
+  EXPECT_EQ(rewritten("select * from t where id < any(k)"), std::nullopt);
+}
+
+TEST(PgRewrite, CatalogRelationsDuckDbDefinesOtherwiseAreStratas) {
+  EXPECT_EQ(rewritten("select conname from pg_catalog.pg_constraint c join pg_class t on t.oid = c.conrelid"),
+            "SELECT conname FROM strata_catalog.pg_constraint c JOIN pg_class t ON t.oid = c.conrelid");
+  EXPECT_EQ(rewritten("select pg_index.indkey from pg_index"), "SELECT pg_index.indkey FROM strata_catalog.pg_index");
+  EXPECT_EQ(rewritten("select * from myschema.pg_index"), std::nullopt);
+}
+
 TEST(PgRewrite, RegexOperatorsSearchAsInPostgres) {
   EXPECT_EQ(rewritten("select a from t where a ~ 'x'"), "SELECT a FROM t WHERE regexp_matches(a, 'x')");
   EXPECT_EQ(rewritten("select a from t where a !~* 'x'"), "SELECT a FROM t WHERE NOT regexp_matches(a, 'x', 'i')");

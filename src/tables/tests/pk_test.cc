@@ -1,3 +1,6 @@
+#include <atomic>
+#include <thread>
+
 #include "tables/tests/test_util.h"
 
 namespace strata::tables {
@@ -155,6 +158,68 @@ TEST_F(pk_test, a_concurrent_insert_of_the_same_key_fails_at_commit) {
   ASSERT_TRUE(a->commit().ok());
   EXPECT_EQ(b->commit().code(), errc::already_exists);
   EXPECT_EQ(live(), (std::map<int64_t, double>{{1, 1}}));
+}
+
+// Commits to one bucket overlap: each appends under the bucket's write lock,
+// and the next reads the keys it changed before they reach the state.
+TEST_F(pk_test, overlapping_commits_of_one_key_lose_no_update) {
+  ASSERT_TRUE(svc_->create_table(log_schema("audit"), false).ok());
+  commit_rows(*svc_, "t", rows_of({{1, "counter", 0}}));
+  constexpr int threads = 4, rounds = 150;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < threads; ++w) {
+    workers.emplace_back([&, w] {
+      for (int i = 0; i < rounds; ++i) {
+        auto txn = svc_->begin();
+        auto locked = txn->lock_keys("t", keys_of({1}), lock_strength::no_key_update, lock_wait::block,
+                                     [] { return false; });
+        auto found = txn->lookup("t", keys_of({1}));
+        if (!locked.ok() || !found.ok() || found->rows.row_count != 1) {
+          ++failures;
+          continue;
+        }
+        const double amount = found->rows.columns[2].get<double>(0) + 1;
+        bool ok = txn->insert("t", rows_of({{1, "counter", amount}}), on_conflict::replace).ok() &&
+                  txn->insert("audit", rows_of({{w, "bump", 1}}), on_conflict::error).ok() && txn->commit().ok();
+        if (!ok) ++failures;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(live(), (std::map<int64_t, double>{{1, threads * rounds}}));
+  EXPECT_EQ(scan_all(*svc_, "audit").size(), size_t(threads * rounds));
+}
+
+TEST_F(pk_test, overlapping_inserts_of_one_key_commit_it_once) {
+  constexpr int threads = 4, keys = 60;
+  std::atomic<int> committed{0}, refused{0}, other{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < threads; ++w) {
+    workers.emplace_back([&, w] {
+      for (int64_t k = 0; k < keys; ++k) {
+        auto txn = svc_->begin();
+        if (!txn->insert("t", rows_of({{k, "w", double(w)}}), on_conflict::error).ok()) {
+          ++refused;  // the key was already in the state when the row was buffered
+          continue;
+        }
+        auto c = txn->commit();
+        if (c.ok()) {
+          ++committed;
+        } else if (c.code() == errc::already_exists) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(committed.load(), keys);
+  EXPECT_EQ(refused.load(), (threads - 1) * keys);
+  EXPECT_EQ(live().size(), size_t(keys));  // live() also fails on a key seen twice
 }
 
 TEST_F(pk_test, scan_keeps_its_snapshot_while_rows_change) {
