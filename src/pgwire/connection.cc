@@ -9,6 +9,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace strata::pgwire {
@@ -19,6 +23,13 @@ namespace {
 // Per connection: one read takes in many small messages (a pipeline of
 // Parse/Bind/Execute, or CopyData) at once; larger messages get their own buffer.
 constexpr size_t receive_buffer_bytes = 64 * KiB;
+// How long a worker that has just replied waits for the client's next
+// message before handing the connection back to the network thread, and how
+// many batches it takes in a row. A client that sends its next query within
+// this time (an application's loop, pgbench) costs no thread switch; the
+// idle-in-transaction timeout is armed at most this much later.
+constexpr int next_message_wait_ms = 2;
+constexpr int worker_batches_max = 64;
 }  // namespace
 
 void cancel_registry::add(backend_key key, sql::session* session) {
@@ -171,8 +182,11 @@ asio::awaitable<bool> connection::next_frames(std::vector<frame>& frames) {
 }
 
 // Runs on a worker: the backend is used by this thread alone until it returns.
-asio::awaitable<size_t> connection::work(std::shared_ptr<connection> self, std::vector<frame> frames, size_t from) {
-  co_return self->process(frames, from);
+asio::awaitable<connection::step_result> connection::work(std::shared_ptr<connection> self, std::vector<frame> frames,
+                                                          size_t from) {
+  size_t next = self->process(frames, from);
+  self->continue_on_worker(frames, next);
+  co_return step_result{std::move(frames), next};
 }
 
 size_t connection::process(const std::vector<frame>& frames, size_t from) {
@@ -206,6 +220,80 @@ size_t connection::process(const std::vector<frame>& frames, size_t from) {
   return frames.size();
 }
 
+void connection::continue_on_worker(std::vector<frame>& frames, size_t& next) {
+  for (int round = 0; round < worker_batches_max; ++round) {
+    backend& b = *backend_;
+    if (next < frames.size() || b.has_pending() || b.closing() || b.in_copy_in() || !registered_ ||
+        b.current_phase() != backend::phase::serving || large_grant_.bytes > 0 || closed_) {
+      return;
+    }
+    report_statements(b.take_stats());  // serving, so no startup to report
+    if (!send_output_now()) return;
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, next_message_wait_ms) != 1 || (p.revents & POLLIN) == 0 || closed_) return;
+    std::vector<frame> more;
+    if (!read_batch_now(more)) return;
+    frames = std::move(more);
+    next = process(frames, 0);
+  }
+}
+
+// Sends the backend's output without waiting; what the socket does not take
+// now stays in it for flush_output.
+bool connection::send_output_now() {
+  std::string& out = backend_->output();
+  size_t sent = 0;
+  while (sent < out.size()) {
+    const ssize_t n = ::send(socket_.native_handle(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += size_t(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  out.erase(0, sent);
+  return out.empty();
+}
+
+// Reads what the client sent and collects the complete messages that fit the
+// receive buffer. False when there is none; bytes read stay buffered for
+// next_frames, which handles every other case (a partial or large message,
+// a bad length, the end of the stream).
+bool connection::read_batch_now(std::vector<frame>& frames) {
+  if (rx_begin_ == rx_end_) rx_begin_ = rx_end_ = 0;
+  if (rx_begin_ > 0 && rx_.size() - rx_end_ < receive_buffer_bytes / 2) {
+    std::memmove(rx_.data(), rx_.data() + rx_begin_, buffered());
+    rx_end_ -= rx_begin_;
+    rx_begin_ = 0;
+  }
+  if (rx_end_ == rx_.size()) return false;
+  ssize_t got;
+  do {
+    got = ::recv(socket_.native_handle(), rx_.data() + rx_end_, rx_.size() - rx_end_, MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return false;
+  rx_end_ += size_t(got);
+  while (buffered() >= message_header_bytes) {
+    const uint8_t* p = rx_.data() + rx_begin_;
+    auto body = message_body_bytes(load_be32(p + 1), env_->limits.message_bytes_max);
+    if (!body || buffered() < message_header_bytes + *body) break;
+    frames.push_back({char(p[0]), std::span<const uint8_t>(p + message_header_bytes, *body)});
+    rx_begin_ += message_header_bytes + *body;
+  }
+  return !frames.empty();
+}
+
+// Statement and error counts; before the client reads the replies they count.
+void connection::report_statements(const backend_stats& stats) {
+  const auto& obs = env_->observer;
+  if (stats.statements > 0 && obs.on_statements) obs.on_statements(stats.statements);
+  if (obs.on_error) {
+    for (const auto& code : stats.error_codes) obs.on_error(code);
+  }
+}
+
 // Network thread, between steps: metrics, the cancel registry, a CancelRequest.
 bool connection::after_step() {
   backend_stats stats = backend_->take_stats();
@@ -214,10 +302,7 @@ bool connection::after_step() {
     deadline_.cancel();
     if (obs.on_session) obs.on_session();
   }
-  if (stats.statements > 0 && obs.on_statements) obs.on_statements(stats.statements);
-  if (obs.on_error) {
-    for (const auto& code : stats.error_codes) obs.on_error(code);
-  }
+  report_statements(stats);
   if (!registered_ && backend_->session() != nullptr) {
     env_->registry.add(key_, backend_->session());
     registered_ = true;
@@ -266,10 +351,14 @@ asio::awaitable<void> connection::run() {
     bool keep = true;
     size_t next = 0;
     do {
-      auto step = work(self, frames, next);
+      auto step = work(self, std::move(frames), next);
       env_->workers->call_begins();
-      next = co_await asio::co_spawn(env_->workers->executor(), std::move(step), asio::use_awaitable);
+      step_running_ = true;
+      auto done = co_await asio::co_spawn(env_->workers->executor(), std::move(step), asio::use_awaitable);
+      step_running_ = false;
       env_->workers->call_ends();
+      frames = std::move(done.frames);
+      next = done.next;
       if (closed_) break;
       keep = after_step();
       if (!co_await flush_output()) keep = false;
@@ -290,11 +379,11 @@ asio::awaitable<void> connection::run() {
 }
 
 void connection::close() {
-  if (closed_) return;
-  closed_ = true;
+  const bool first = !closed_.exchange(true);
   boost::system::error_code ignored;
-  socket_.shutdown(socket_type::shutdown_both, ignored);
-  socket_.close(ignored);
+  if (first) socket_.shutdown(socket_type::shutdown_both, ignored);
+  if (!step_running_ && socket_.is_open()) socket_.close(ignored);
+  if (!first) return;
   deadline_.cancel();
   if (registered_) {
     // A statement still running for this client (server stop, or the client

@@ -6,7 +6,11 @@
 // client that does not read its replies stops being read from. A large
 // result is produced in pieces of output_bytes_soft_max, each written before
 // the next is made. Messages larger than the receive buffer, and all reply
-// bytes, draw on the server-wide byte budget.
+// bytes, draw on the server-wide byte budget. A worker whose batch went
+// through whole sends the reply itself and, if the client's next batch
+// arrives within a few milliseconds, runs it too, so a client that sends
+// query after query costs no thread switch per query; meanwhile the network
+// thread waits for the step, and close() only shuts the socket down.
 #pragma once
 
 #include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
@@ -73,12 +77,25 @@ class connection : public std::enable_shared_from_this<connection> {
     std::span<const uint8_t> body;
   };
 
+  // What a worker step leaves: the batch it ended with and how far it got.
+  struct step_result {
+    std::vector<frame> frames;
+    size_t next = 0;
+  };
+
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> next_frames(std::vector<frame>& frames);
   boost::asio::awaitable<bool> fill(size_t bytes);
   boost::asio::awaitable<bool> flush_output();
-  static boost::asio::awaitable<size_t> work(std::shared_ptr<connection> self, std::vector<frame> frames, size_t from);
+  static boost::asio::awaitable<step_result> work(std::shared_ptr<connection> self, std::vector<frame> frames,
+                                                  size_t from);
   size_t process(const std::vector<frame>& frames, size_t from);
+  // On the worker, after a batch that went through whole: sends the reply
+  // and takes the client's next batch if it arrives soon (connection.cc).
+  void continue_on_worker(std::vector<frame>& frames, size_t& next);
+  bool send_output_now();
+  void report_statements(const backend_stats& stats);
+  bool read_batch_now(std::vector<frame>& frames);
   bool after_step();
   void reject(std::string_view why);
   void arm(int64_t timeout_ms, const char* why);
@@ -92,7 +109,10 @@ class connection : public std::enable_shared_from_this<connection> {
   backend_key key_;
   std::unique_ptr<backend> backend_;
   bool registered_ = false;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
+  // A worker step runs, and may use the socket's descriptor: close() then
+  // only shuts the socket down, and run() closes it when the step returns.
+  std::atomic<bool> step_running_{false};
 
   std::vector<uint8_t> rx_;  // bytes [rx_begin_, rx_end_) unread
   size_t rx_begin_ = 0;

@@ -66,7 +66,8 @@ struct server_config {
   server_limits limits;
 };
 
-// Called on the network thread.
+// Called on the network thread, and on_statements and on_error also on
+// worker threads, so each must be thread-safe.
 struct server_observer {
   std::function<void()> on_session;                        // a client finished startup
   std::function<void(uint64_t)> on_statements;             // statements executed
