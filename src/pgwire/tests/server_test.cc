@@ -2,6 +2,7 @@
 // engine behind it; raw sockets for bad input.
 #include "pgwire/server.h"
 
+#include <atomic>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -42,6 +43,10 @@ class ServerTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       ++sessions_;
     };
+    observer.on_statements = [this](uint64_t count) {
+      std::lock_guard lock(mu_);
+      statements_ += count;
+    };
     observer.on_rejection = [this](std::string_view) {
       std::lock_guard lock(mu_);
       ++rejections_;
@@ -80,6 +85,10 @@ class ServerTest : public ::testing::Test {
     std::lock_guard lock(mu_);
     return errors_[code];
   }
+  uint64_t statements() {
+    std::lock_guard lock(mu_);
+    return statements_;
+  }
 
   // A blocking raw client socket.
   int raw_connect() {
@@ -117,6 +126,7 @@ class ServerTest : public ::testing::Test {
   std::map<std::string, int> errors_;
   int sessions_ = 0;
   int rejections_ = 0;
+  uint64_t statements_ = 0;
 };
 
 TEST_F(ServerTest, SimpleQueryThroughLibpq) {
@@ -145,6 +155,49 @@ TEST_F(ServerTest, SimpleQueryThroughLibpq) {
   EXPECT_EQ(PQtransactionStatus(c), PQTRANS_IDLE);
   PQfinish(c);
   EXPECT_EQ(errors("42601"), 1);
+}
+
+// Queries sent back to back are run by the worker that sent the previous
+// reply: every reply arrives, in order, and is counted before it is read.
+TEST_F(ServerTest, BackToBackQueriesAreAnsweredInOrderAndCounted) {
+  start();
+  PGconn* c = connect();
+  const uint64_t before = statements();
+  for (int i = 1; i <= 300; ++i) {
+    PGresult* r = PQexec(c, i % 50 == 0 ? "fail" : ("select ints " + std::to_string(i % 7 + 1)).c_str());
+    if (i % 50 == 0) {
+      EXPECT_EQ(PQresultStatus(r), PGRES_FATAL_ERROR);
+    } else {
+      ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+      EXPECT_EQ(PQntuples(r), i % 7 + 1);
+    }
+    PQclear(r);
+    EXPECT_EQ(statements(), before + uint64_t(i - i / 50));  // a syntax error is not a statement run
+  }
+  EXPECT_EQ(errors("42601"), 6);
+  PQfinish(c);
+}
+
+// The server stops while a client sends query after query: no reply goes
+// to a closed socket, and the client sees the connection end.
+TEST_F(ServerTest, StopWhileQueriesArriveBackToBack) {
+  start();
+  PGconn* c = connect();
+  std::atomic<bool> ended{false};
+  std::thread client([&] {
+    while (true) {
+      PGresult* r = PQexec(c, "select ints 1");
+      const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+      PQclear(r);
+      if (!ok) break;
+    }
+    ended = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  shut_down();
+  client.join();
+  EXPECT_TRUE(ended.load());
+  PQfinish(c);
 }
 
 TEST_F(ServerTest, PreparedStatementsWithBinaryParametersAndResults) {
