@@ -39,9 +39,6 @@ std::shared_ptr<statement> point_write_statement(route how, const tables::table_
   plan->table_id = table.table_id;
   plan->schema = table.schema;
   plan->action = how == route::insert ? tables::on_conflict::error : tables::on_conflict::replace;
-  for (uint32_t c = 0; c < point->values.size(); ++c) {
-    if (point->values[c]) plan->set_columns.push_back(c);
-  }
   plan->point = std::move(point);
   auto st = std::make_shared<statement>();
   st->how = how;
