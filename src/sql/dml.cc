@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "base/ascii.h"
 #include "duckdb/main/appender.hpp"
 #include "duckdb/parser/expression/cast_expression.hpp"
 #include "duckdb/parser/expression/columnref_expression.hpp"
@@ -83,21 +84,7 @@ constexpr const char* upsert_target = "__strata_upsert_target";
 constexpr const char* upsert_rows = "__strata_upsert_rows";
 constexpr const char* source_alias = "__strata_src";
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
-std::optional<uint32_t> column_index(const tables::table_schema& schema, const std::string& name) {
-  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
-    if (schema.columns[i].name == name) return i;
-  }
-  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
-    if (iequals(schema.columns[i].name, name)) return i;
-  }
-  return std::nullopt;
-}
 
 error no_column(const tables::table_schema& schema, const std::string& name) {
   return error{"42703", fmt::format("column \"{}\" of relation \"{}\" does not exist", name, schema.name), {},
@@ -222,7 +209,7 @@ outcome<insert_build> build_insert_source(duckdb::InsertStatement& ins, const ta
     positions = all_columns(schema);
   } else {
     for (const auto& name : ins.columns) {
-      auto c = column_index(schema, name);
+      auto c = column_named(schema, name);
       if (!c) return no_column(schema, name);
       if (std::find(positions.begin(), positions.end(), *c) != positions.end()) {
         return error{"42701", fmt::format("column \"{}\" specified more than once", name), {}, {}};
@@ -311,7 +298,7 @@ status plan_on_conflict(duckdb::InsertStatement& ins, write_plan& plan) {
   if (!oc.indexed_columns.empty()) {
     std::vector<uint32_t> target;
     for (const auto& name : oc.indexed_columns) {
-      auto c = column_index(schema, name);
+      auto c = column_named(schema, name);
       if (!c) return no_column(schema, name);
       target.push_back(*c);
     }
@@ -340,7 +327,7 @@ status plan_on_conflict(duckdb::InsertStatement& ins, write_plan& plan) {
   auto& set = *oc.set_info;
   general |= set.condition != nullptr;
   for (size_t k = 0; k < set.columns.size(); ++k) {
-    auto c = column_index(schema, set.columns[k]);
+    auto c = column_named(schema, set.columns[k]);
     if (!c) return no_column(schema, set.columns[k]);
     if (schema.is_key_column(*c)) {
       return error{"0A000", fmt::format("ON CONFLICT DO UPDATE cannot change primary-key column \"{}\"", set.columns[k]),
@@ -354,7 +341,7 @@ status plan_on_conflict(duckdb::InsertStatement& ins, write_plan& plan) {
     bool excluded_same = false;
     if (e.GetExpressionClass() == duckdb::ExpressionClass::COLUMN_REF) {
       const auto& names = e.Cast<duckdb::ColumnRefExpression>().column_names;
-      excluded_same = names.size() == 2 && iequals(names[0], "excluded") && iequals(names[1], schema.columns[*c].name);
+      excluded_same = names.size() == 2 && iequals_ascii(names[0], "excluded") && iequals_ascii(names[1], schema.columns[*c].name);
     }
     general |= !excluded_same;
   }
@@ -398,7 +385,7 @@ outcome<duckdb::unique_ptr<duckdb::SelectStatement>> build_update_source(duckdb:
   auto& set = *up.set_info;
   std::vector<expr_ptr> values(schema.columns.size());
   for (size_t k = 0; k < set.columns.size(); ++k) {
-    auto c = column_index(schema, set.columns[k]);
+    auto c = column_named(schema, set.columns[k]);
     if (!c) return no_column(schema, set.columns[k]);
     if (values[*c]) return error{"42601", fmt::format("multiple assignments to same column \"{}\"", set.columns[k]), {}, {}};
     const auto& column = schema.columns[*c];

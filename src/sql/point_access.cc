@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.h"
 #include "sql/copy_format.h"
 #include "sql/duckdb_bridge.h"
 #include "sql/pg_types.h"
@@ -17,11 +18,6 @@ using tables::type_id;
 // PostgreSQL accepts at most this many parameters in one statement.
 constexpr int32_t parameters_max = 65535;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 // Key types whose SQL equality is equality of the stored value, read from
 // PostgreSQL's text form without rounding or a time zone.
@@ -292,18 +288,18 @@ std::optional<uint32_t> column_of_ref(const PgQuery__Node* n, const tables::tabl
   for (size_t i = 0; i < ref.n_fields; ++i) {
     if (ref.fields[i]->node_case != PG_QUERY__NODE__NODE_STRING) return std::nullopt;
   }
-  if (ref.n_fields == 2 && !iequals(node_text(ref.fields[0]), qualifier)) return std::nullopt;
+  if (ref.n_fields == 2 && !iequals_ascii(node_text(ref.fields[0]), qualifier)) return std::nullopt;
   return column_named(schema, node_text(ref.fields[ref.n_fields - 1]));
 }
 
 std::optional<uint32_t> column_named(const tables::table_schema& schema, std::string_view name) {
-  std::optional<uint32_t> found;
   for (uint32_t c = 0; c < schema.columns.size(); ++c) {
-    if (!iequals(schema.columns[c].name, name)) continue;
-    if (found) return std::nullopt;  // two columns differ only in case: DuckDB decides
-    found = c;
+    if (schema.columns[c].name == name) return c;
   }
-  return found;
+  for (uint32_t c = 0; c < schema.columns.size(); ++c) {
+    if (iequals_ascii(schema.columns[c].name, name)) return c;
+  }
+  return std::nullopt;
 }
 
 bool read_key_where(const PgQuery__Node* where, const tables::table_schema& schema, std::string_view qualifier,

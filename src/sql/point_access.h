@@ -57,8 +57,8 @@ struct point_range {
 };
 std::optional<point_range> read_point_range(const PgQuery__RangeVar& from);
 
-// The table column of this name, matched as DuckDB matches names (ignoring
-// case); nullopt when none or two match.
+// The table column of this name: the one spelled so, else the first that
+// matches ignoring case (DuckDB matches names without case).
 std::optional<uint32_t> column_named(const tables::table_schema& schema, std::string_view name);
 // The table column a ColumnRef names (`c` or `q.c`); nullopt for anything else.
 std::optional<uint32_t> column_of_ref(const PgQuery__Node* n, const tables::table_schema& schema,

@@ -65,9 +65,8 @@ field column_field(const std::string& name, const tables::column_type& type) {
 
 std::optional<std::shared_ptr<statement>> session_impl::prepare_point_select(const PgQuery__SelectStmt& s) {
   if (!plain_select(s)) return std::nullopt;
-  auto range = read_point_range(*s.from_clause[0]->range_var);
-  if (!range) return std::nullopt;
-  auto table = find_point_table(*range);
+  point_range range;
+  auto table = find_point_table(*s.from_clause[0]->range_var, range);
   if (!table) return std::nullopt;
   const tables::table_schema& schema = table->schema;
 
@@ -84,16 +83,16 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_select(con
     const PgQuery__Node* t = s.target_list[i];
     if (t->node_case != PG_QUERY__NODE__NODE_RES_TARGET || t->res_target->n_indirection > 0) return std::nullopt;
     const PgQuery__ResTarget& target = *t->res_target;
-    if (is_star(target.val, range->qualifier) && target.name[0] == '\0') {
+    if (is_star(target.val, range.qualifier) && target.name[0] == '\0') {
       for (uint32_t c = 0; c < schema.columns.size(); ++c) add_column(c, schema.columns[c].name);
       continue;
     }
-    auto c = column_of_ref(target.val, schema, range->qualifier);
+    auto c = column_of_ref(target.val, schema, range.qualifier);
     if (!c) return std::nullopt;
     add_column(*c, target.name[0] != '\0' ? std::string_view(target.name) : schema.columns[*c].name);
   }
   parameter_types types(prepare_hints_);
-  if (!read_key_where(s.where_clause, schema, range->qualifier, plan->key, types)) return std::nullopt;
+  if (!read_key_where(s.where_clause, schema, range.qualifier, plan->key, types)) return std::nullopt;
   auto oids = types.oids();
   if (!oids) return std::nullopt;
   st->how = route::point_select;
@@ -104,7 +103,11 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_select(con
   return st;
 }
 
-std::optional<tables::table_info> session_impl::find_point_table(const point_range& range, bool any_kind) {
+std::optional<tables::table_info> session_impl::find_point_table(const PgQuery__RangeVar& from, point_range& range,
+                                                                  bool any_kind) {
+  auto read = read_point_range(from);
+  if (!read) return std::nullopt;
+  range = *read;
   auto table = find_unhidden_table(std::string(range.schema), std::string(range.name));
   if (!table || (!any_kind && table->schema.kind != tables::table_kind::primary_key)) return std::nullopt;
   return table;

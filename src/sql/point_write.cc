@@ -60,9 +60,8 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_update(con
   if (u.relation == nullptr || u.with_clause != nullptr || u.n_from_clause > 0 || u.n_returning_list > 0) {
     return std::nullopt;
   }
-  auto range = read_point_range(*u.relation);
-  if (!range) return std::nullopt;
-  auto table = find_point_table(*range);
+  point_range range;
+  auto table = find_point_table(*u.relation, range);
   if (!table) return std::nullopt;
   const tables::table_schema& schema = table->schema;
   auto point = std::make_shared<point_write>();
@@ -74,10 +73,10 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_update(con
     auto c = column_named(schema, t->res_target->name);
     // A key column changes which row this is: the general path moves it.
     if (!c || point->values[*c] || schema.is_key_column(*c)) return std::nullopt;
-    point->values[*c] = read_value_expr(t->res_target->val, schema.columns[*c].type, schema, range->qualifier, types);
+    point->values[*c] = read_value_expr(t->res_target->val, schema.columns[*c].type, schema, range.qualifier, types);
     if (!point->values[*c]) return std::nullopt;
   }
-  if (!read_key_where(u.where_clause, schema, range->qualifier, point->key, types)) return std::nullopt;
+  if (!read_key_where(u.where_clause, schema, range.qualifier, point->key, types)) return std::nullopt;
   auto oids = types.oids();
   if (!oids) return std::nullopt;
   return point_write_statement(route::update, *table, std::move(point), std::move(*oids));
@@ -87,13 +86,12 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_delete(con
   if (d.relation == nullptr || d.with_clause != nullptr || d.n_using_clause > 0 || d.n_returning_list > 0) {
     return std::nullopt;
   }
-  auto range = read_point_range(*d.relation);
-  if (!range) return std::nullopt;
-  auto table = find_point_table(*range);
+  point_range range;
+  auto table = find_point_table(*d.relation, range);
   if (!table) return std::nullopt;
   auto point = std::make_shared<point_write>();
   parameter_types types(prepare_hints_);
-  if (!read_key_where(d.where_clause, table->schema, range->qualifier, point->key, types)) return std::nullopt;
+  if (!read_key_where(d.where_clause, table->schema, range.qualifier, point->key, types)) return std::nullopt;
   auto oids = types.oids();
   if (!oids) return std::nullopt;
   return point_write_statement(route::remove, *table, std::move(point), std::move(*oids));
@@ -105,9 +103,8 @@ std::optional<std::shared_ptr<statement>> session_impl::prepare_point_insert(con
       ins.with_clause != nullptr || ins.override != PG_QUERY__OVERRIDING_KIND__OVERRIDING_NOT_SET) {
     return std::nullopt;
   }
-  auto range = read_point_range(*ins.relation);
-  if (!range) return std::nullopt;
-  auto table = find_point_table(*range, true);
+  point_range range;
+  auto table = find_point_table(*ins.relation, range, true);
   if (!table) return std::nullopt;
   const tables::table_schema& schema = table->schema;
   std::vector<uint32_t> columns;

@@ -394,8 +394,10 @@ class session_impl final : public session {
   // point_select.cc: nullopt unless the SELECT reads one row by its whole key.
   std::optional<std::shared_ptr<statement>> prepare_point_select(const PgQuery__SelectStmt& select);
   // The table a point statement reads or writes (a primary-key table unless
-  // `any_kind`), when DuckDB would take the name for that table too.
-  std::optional<tables::table_info> find_point_table(const point_range& range, bool any_kind = false);
+  // `any_kind`), when DuckDB would take the name for that table too; `range`
+  // receives how the statement names it.
+  std::optional<tables::table_info> find_point_table(const PgQuery__RangeVar& from, point_range& range,
+                                                     bool any_kind = false);
   outcome<std::unique_ptr<cursor>> run_point_select(statement& stmt, const std::vector<parameter>& params);
 
   // point_write.cc: nullopt unless the statement changes one row by its whole key.

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
 #include "sql/text_value_internal.h"
 
 namespace strata::sql {
@@ -78,16 +79,6 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Index of the first byte that is not valid UTF-8 (NUL counts as invalid, as
 // in PostgreSQL), or npos.
@@ -226,7 +217,7 @@ dt_result parse_time_part(std::string_view s, size_t& i, int64_t& micros) {
 // Z, UTC, GMT, +H, +HH, +HH:MM, +HH:MM:SS, +HHMM, +HHMMSS (and -).
 dt_result parse_offset(std::string_view s, size_t& i, int64_t& seconds) {
   std::string_view rest = s.substr(i);
-  if (rest == "Z" || rest == "z" || iequals(rest, "utc") || iequals(rest, "gmt")) {
+  if (rest == "Z" || rest == "z" || iequals_ascii(rest, "utc") || iequals_ascii(rest, "gmt")) {
     i = s.size();
     seconds = 0;
     return dt_result::ok;
@@ -301,7 +292,7 @@ status parse_bool(std::string_view text, column_vector& column) {
   std::string_view s = trim(text);
   auto prefix_of = [&](std::string_view word, size_t min_len) {
     if (s.size() < min_len || s.size() > word.size()) return false;
-    return iequals(s, word.substr(0, s.size()));
+    return iequals_ascii(s, word.substr(0, s.size()));
   };
   uint8_t v;
   if (prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) || s == "1") {
@@ -335,9 +326,9 @@ status parse_float(std::string_view text, column_vector& column) {
   T v = 0;
   bool negative = !s.empty() && s[0] == '-';
   std::string_view word = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? s.substr(1) : s;
-  if (iequals(word, "infinity") || iequals(word, "inf")) {
+  if (iequals_ascii(word, "infinity") || iequals_ascii(word, "inf")) {
     v = negative ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-  } else if (iequals(s, "nan")) {
+  } else if (iequals_ascii(s, "nan")) {
     v = std::numeric_limits<T>::quiet_NaN();
   } else {
     if (s.size() > 1 && s[0] == '+' && s[1] != '-') s.remove_prefix(1);

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace strata::kafka::groups {
 
 namespace {
@@ -16,11 +18,6 @@ constexpr std::array<std::pair<group_state, const char*>, 5> state_names{{
     {group_state::dead, "Dead"},
 }};
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool lists_protocol(const member& m, std::string_view name) { return m.metadata_for(name) != nullptr; }
 
@@ -45,7 +42,7 @@ const char* group_state_name(group_state s) {
 
 std::optional<group_state> parse_group_state(std::string_view name) {
   for (const auto& [state, text] : state_names) {
-    if (iequals(name, text)) return state;
+    if (iequals_ascii(name, text)) return state;
   }
   return std::nullopt;
 }

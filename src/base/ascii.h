@@ -1,0 +1,19 @@
+// ASCII case folding for names and keywords (SQL identifiers, protocol
+// words). Never locale-dependent: non-ASCII bytes compare as they are.
+#pragma once
+
+#include <string_view>
+
+namespace strata {
+
+inline constexpr char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+inline constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace strata
