@@ -9,7 +9,7 @@
 #include <cctype>
 
 #include "pgwire/backend_internal.h"
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
 
 namespace strata::pgwire {
 

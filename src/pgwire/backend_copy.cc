@@ -6,7 +6,8 @@
 #include <algorithm>
 
 #include "pgwire/backend_internal.h"
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
+#include "sql/copy_format.h"
 
 namespace strata::pgwire {
 
@@ -40,7 +41,7 @@ backend::stream_result backend::stream_rows(portal_entry& portal, uint32_t row_l
         send_error(make_sql_error(sqlstate::internal_error, "the statement returned a short column"));
         return stream_result::failed;
       }
-      if (portal.formats[col] == format_binary && !binary_encodable_as(fields[col].type_oid, c.type.id)) {
+      if (portal.formats[col] == format_binary && !sql::binary_encodable_as(fields[col].type_oid, c.type.id)) {
         send_error(make_sql_error(sqlstate::internal_error,
                                   fmt::format("column \"{}\" holds {} values, which cannot be sent as type OID {} in binary",
                                               fields[col].name, tables::type_name(c.type), fields[col].type_oid)));
@@ -59,9 +60,9 @@ backend::stream_result backend::stream_rows(portal_entry& portal, uint32_t row_l
         const size_t len_at = out_.size();
         put_i32(out_, 0);
         if (portal.formats[col] == format_binary) {
-          append_binary_value(fields[col], column, row, out_);
+          sql::append_binary_value(fields[col], column, row, out_);
         } else {
-          append_text(column, row, out_);
+          sql::append_text_value(column, row, out_);
         }
         const auto len = uint32_t(out_.size() - len_at - 4);
         out_[len_at] = char(len >> 24);

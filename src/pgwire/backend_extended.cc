@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "pgwire/backend_internal.h"
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
 
 namespace strata::pgwire {
 
@@ -138,7 +138,7 @@ sql::outcome<std::vector<sql::parameter>> decode_parameters(const bind_message& 
     } else if (format_at(m.param_formats, i) == format_text) {
       p.text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     } else {
-      auto decoded = decode_binary_parameter(oids[i], bytes);
+      auto decoded = sql::decode_binary_parameter(oids[i], bytes);
       if (!decoded.ok()) {
         sql::error e = decoded.err();
         e.message = fmt::format("parameter ${}: {}", i + 1, e.message);
@@ -163,7 +163,7 @@ sql::outcome<std::vector<int16_t>> result_formats_of(const std::vector<int16_t>&
     if (f != format_text && f != format_binary) {
       return make_sql_error(sqlstate::protocol_violation, fmt::format("unsupported format code: {}", f));
     }
-    if (f == format_binary && !binary_encodable(fields[i])) {
+    if (f == format_binary && !sql::binary_encodable(fields[i])) {
       return make_sql_error(
           sqlstate::feature_not_supported,
           fmt::format("binary format is not supported for column \"{}\" (type OID {})", fields[i].name, fields[i].type_oid),

@@ -23,10 +23,6 @@ std::optional<uint32_t> message_body_bytes(uint32_t length, uint32_t bytes_max) 
   return length - message_length_min;
 }
 
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
-}
-
 uint8_t reader::u8() {
   auto b = bytes(1);
   return b.empty() ? 0 : b[0];
@@ -67,17 +63,9 @@ std::span<const uint8_t> reader::bytes(size_t n) {
   return s;
 }
 
-void put_i16(std::string& out, int16_t v) {
-  const auto u = uint16_t(v);
-  out.push_back(char(u >> 8));
-  out.push_back(char(u & 0xff));
-}
+void put_i16(std::string& out, int16_t v) { append_be16(out, uint16_t(v)); }
 
-void put_i32(std::string& out, int32_t v) {
-  const auto u = uint32_t(v);
-  const char b[4] = {char(u >> 24), char((u >> 16) & 0xff), char((u >> 8) & 0xff), char(u & 0xff)};
-  out.append(b, 4);
-}
+void put_i32(std::string& out, int32_t v) { append_be32(out, uint32_t(v)); }
 
 void put_cstr(std::string& out, std::string_view s) {
   // A NUL inside would end the string early on the client's side.

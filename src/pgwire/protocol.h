@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/big_endian.h"
 #include "base/units.h"
 
 namespace strata::pgwire {
@@ -103,8 +104,6 @@ inline constexpr const char* internal_error = "XX000";
 // length is below the minimum or above `bytes_max`.
 std::optional<uint32_t> startup_body_bytes(uint32_t length, uint32_t bytes_max);
 std::optional<uint32_t> message_body_bytes(uint32_t length, uint32_t bytes_max);
-
-uint32_t load_be32(const uint8_t* p);
 
 // A bounds-checked reader over one message body. Reading past the end
 // returns zeros/empty and clears ok(); callers check ok() once at the end.

@@ -210,12 +210,13 @@ class copy_source final : public copy_out_source {
   copy_source(std::shared_ptr<session_link> link, std::shared_ptr<statement> st, std::shared_ptr<stream_state> state)
       : link_(std::move(link)), st_(std::move(st)), state_(std::move(state)) {}
 
-  // One row (or the CSV header) per call: pgwire sends each as one CopyData,
+  // One row (or the CSV header, or the binary trailer) per call: pgwire sends each as one CopyData,
   // which the protocol asks for and clients (psycopg's Copy.rows()) rely on.
   outcome<bool> next(uint64_t, std::string& out) override {
     auto* s = link_->session;
     if (s == nullptr) return error{"08003", "the session of this COPY is closed", {}, {}};
     const copy_statement& options = *st_->copy_stmt;
+    const bool binary = options.format == copy_format::binary;
     if (!header_done_) {
       header_done_ = true;
       if (options.header && options.format == copy_format::csv) {
@@ -224,12 +225,21 @@ class copy_source final : public copy_out_source {
         encode_copy_header(options, names, out);
         return true;
       }
+      // PostgreSQL sends the binary header in one message with the first row
+      // (or the trailer), and clients (psycopg) expect it there.
+      if (binary) encode_copy_binary_header(out);
     }
     if (position_ == pending_.size()) {
       auto refill = fill_pending(*s);
-      if (!refill.ok() || !refill.value()) return refill;
+      if (!refill.ok()) return refill;
+      if (!refill.value()) {
+        if (!binary || trailer_done_) return false;
+        trailer_done_ = true;
+        encode_copy_binary_trailer(out);
+        return true;
+      }
     }
-    size_t end = row_end(options, pending_, position_);
+    size_t end = binary ? copy_binary_row_end(pending_, position_) : row_end(options, pending_, position_);
     out.append(pending_, position_, end - position_);
     position_ = end;
     return true;
@@ -247,7 +257,11 @@ class copy_source final : public copy_out_source {
       auto more = s.pull_chunk(*state_);
       if (!more.ok()) return s.finish_call(outcome<bool>(more.err()));
       if (!*more) return false;
-      encode_copy_rows(*st_->copy_stmt, state_->buffer, pending_);
+      if (st_->copy_stmt->format == copy_format::binary) {
+        encode_copy_binary_rows(st_->fields_, state_->buffer, pending_);
+      } else {
+        encode_copy_rows(*st_->copy_stmt, state_->buffer, pending_);
+      }
       rows_ += state_->buffer.row_count;
       state_->buffer = {};
     }
@@ -258,6 +272,7 @@ class copy_source final : public copy_out_source {
   std::shared_ptr<statement> st_;
   std::shared_ptr<stream_state> state_;
   bool header_done_ = false;
+  bool trailer_done_ = false;
   uint64_t rows_ = 0;
   std::string pending_;  // encoded rows of one DuckDB chunk
   size_t position_ = 0;  // where the next row in pending_ starts

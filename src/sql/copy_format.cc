@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sql/text_value_internal.h"
+#include "sql/copy_decoder_internal.h"
 
 namespace strata::sql {
 
@@ -123,43 +123,70 @@ void encode_copy_header(const copy_statement& options, const std::vector<std::st
 
 // ---------------------------------------------------------------- decoder
 
-struct copy_decoder::impl {
-  copy_statement opts;
-  std::vector<column_type> types;
-  tables::column_batch batch;
+copy_decoder::impl::impl(const copy_statement& o, std::vector<column_type> t) : opts(o), types(std::move(t)) {
+  reset_batch();
+}
+
+void copy_decoder::impl::reset_batch(const tables::column_batch* last) {
+  batch = tables::column_batch{};
+  batch.columns.reserve(types.size());
+  for (size_t c = 0; c < types.size(); ++c) {
+    batch.columns.emplace_back(types[c]);
+    if (last != nullptr && c < last->columns.size()) {
+      batch.columns[c].reserve(last->row_count, last->columns[c].bytes.size());
+    }
+  }
+}
+
+void copy_decoder::impl::truncate_batch() {
+  for (auto& col : batch.columns) {
+    if (col.row_count <= batch.row_count) continue;
+    col.row_count = batch.row_count;
+    col.valid.resize(batch.row_count);
+    if (tables::is_variable_width(col.type.id)) {
+      col.offsets.resize(size_t(batch.row_count) + 1);
+      col.bytes.resize(col.offsets.back());
+    } else {
+      col.fixed.resize(size_t(batch.row_count) * tables::fixed_width(col.type));
+    }
+  }
+}
+
+std::string copy_decoder::impl::column_name(size_t c) const {
+  if (opts.columns.size() == types.size()) return "\"" + opts.columns[c] + "\"";
+  return std::to_string(c + 1);
+}
+
+error copy_decoder::impl::row_error(error e, size_t column) const {
+  std::string where = "COPY line " + std::to_string(line);
+  if (column != size_t(-1)) where += ", column " + column_name(column);
+  e.detail = e.detail.empty() ? where : where + ": " + e.detail;
+  return e;
+}
+
+error copy_decoder::impl::row_too_long() const {
+  return sql_error("54000", "COPY row is longer than " + std::to_string(copy_row_bytes_max >> 20) + " MiB",
+                   "COPY line " + std::to_string(line), "Split the value, or load it with INSERT.");
+}
+
+namespace {
+
+// Text and CSV: rows end at a newline (outside CSV quotes).
+struct text_decoder final : copy_decoder::impl {
   std::string carry;             // the start of a row whose end has not arrived
   bool scan_escape = false;      // text: carry ends in an unpaired backslash; csv: in an escape inside quotes
   bool scan_in_quote = false;    // csv: carry ends inside a quoted field
-  uint64_t line = 0;             // rows read so far, header included
-  uint64_t rows = 0;
   bool header_pending = false;
   bool ended = false;            // "\." seen: later bytes are ignored
-  std::optional<error> failed;   // the first error; the decoder is dead after it
   std::string scratch;           // one de-escaped field
 
-  impl(const copy_statement& o, std::vector<column_type> t) : opts(o), types(std::move(t)) {
+  text_decoder(const copy_statement& o, std::vector<column_type> t) : impl(o, std::move(t)) {
     header_pending = opts.header;
-    reset_batch();
   }
 
-  // A new batch, sized like the last one taken so it rarely grows.
-  void reset_batch(const tables::column_batch* last = nullptr) {
-    batch = tables::column_batch{};
-    batch.columns.reserve(types.size());
-    for (size_t c = 0; c < types.size(); ++c) {
-      batch.columns.emplace_back(types[c]);
-      if (last != nullptr && c < last->columns.size()) {
-        batch.columns[c].reserve(last->row_count, last->columns[c].bytes.size());
-      }
-    }
-  }
+  uint64_t carry_bytes() const override { return carry.size(); }
 
   bool csv() const { return opts.format == copy_format::csv; }
-
-  std::string column_name(size_t c) const {
-    if (opts.columns.size() == types.size()) return "\"" + opts.columns[c] + "\"";
-    return std::to_string(c + 1);
-  }
 
   // The offset of the '\n' that ends the row starting at data[0] (scanning
   // from `from` with the saved state), or npos with the state saved.
@@ -225,33 +252,6 @@ struct copy_decoder::impl {
     }
   }
 
-  status fail(error e) {
-    failed = e;
-    return e;
-  }
-
-  error row_error(error e, size_t column) const {
-    std::string where = "COPY line " + std::to_string(line);
-    if (column != size_t(-1)) where += ", column " + column_name(column);
-    e.detail = e.detail.empty() ? where : where + ": " + e.detail;
-    return e;
-  }
-
-  // Rolls the columns back to `rows` rows after a failed row.
-  void truncate_batch() {
-    for (auto& col : batch.columns) {
-      if (col.row_count <= batch.row_count) continue;
-      col.row_count = batch.row_count;
-      col.valid.resize(batch.row_count);
-      if (tables::is_variable_width(col.type.id)) {
-        col.offsets.resize(size_t(batch.row_count) + 1);
-        col.bytes.resize(col.offsets.back());
-      } else {
-        col.fixed.resize(size_t(batch.row_count) * tables::fixed_width(col.type));
-      }
-    }
-  }
-
   status value(std::string_view text, size_t c) {
     auto s = parse_text_value(text, batch.columns[c]);
     if (!s.ok()) return row_error(s.err(), c);
@@ -284,11 +284,6 @@ struct copy_decoder::impl {
     ++batch.row_count;
     ++rows;
     return ok();
-  }
-
-  error row_too_long() const {
-    return sql_error("54000", "COPY row is longer than " + std::to_string(copy_row_bytes_max >> 20) + " MiB",
-                     "COPY line " + std::to_string(line), "Split the value, or load it with INSERT.");
   }
 
   status extra_data() const { return row_error(sql_error("22P04", "extra data after last expected column"), -1); }
@@ -424,7 +419,7 @@ struct copy_decoder::impl {
     return ended ? data.size() : pos;
   }
 
-  status feed(std::string_view data) {
+  status feed(std::string_view data) override {
     if (failed) return *failed;
     if (ended) return ok();
     if (!carry.empty()) {
@@ -451,7 +446,7 @@ struct copy_decoder::impl {
     return ok();
   }
 
-  status finish() {
+  status finish() override {
     if (failed) return *failed;
     if (ended || carry.empty()) return ok();
     if (csv() && scan_in_quote) {
@@ -465,8 +460,12 @@ struct copy_decoder::impl {
   }
 };
 
+}  // namespace
+
 copy_decoder::copy_decoder(const copy_statement& options, std::vector<column_type> types)
-    : impl_(std::make_shared<impl>(options, std::move(types))) {}
+    : impl_(options.format == copy_format::binary
+                ? make_binary_copy_decoder(options, std::move(types))
+                : std::shared_ptr<impl>(std::make_shared<text_decoder>(options, std::move(types)))) {}
 
 status copy_decoder::feed(std::string_view data) { return impl_->feed(data); }
 
@@ -478,7 +477,7 @@ tables::column_batch copy_decoder::take_rows() {
   return out;
 }
 
-uint64_t copy_decoder::pending_bytes() const { return impl_->carry.size() + impl_->batch.memory_bytes(); }
+uint64_t copy_decoder::pending_bytes() const { return impl_->carry_bytes() + impl_->batch.memory_bytes(); }
 
 uint64_t copy_decoder::rows_parsed() const { return impl_->rows; }
 

@@ -1,7 +1,8 @@
-// COPY's text and CSV formats (PostgreSQL's rules: backslash escapes and \N
-// in text; quoting, doubled quotes and an unquoted empty NULL in CSV).
-// The decoder takes CopyData bytes in arbitrary pieces (rows may span
-// messages) and produces column batches typed by the target table.
+// COPY's formats: text and CSV (PostgreSQL's rules: backslash escapes and \N
+// in text; quoting, doubled quotes and an unquoted empty NULL in CSV) and
+// binary (docs/formats/copy-binary.md). The decoder takes CopyData bytes in
+// arbitrary pieces (rows may span messages) and produces column batches
+// typed by the target table.
 #pragma once
 
 #include <cstdint>
@@ -23,18 +24,21 @@ class copy_decoder {
   copy_decoder(const copy_statement& options, std::vector<tables::column_type> types);
 
   // Consumes bytes; complete rows are parsed into the pending batch. Errors
-  // name the line number and column (SQLSTATE 22P02 bad value, 22P04 bad
-  // copy format, 54000 row too long).
+  // name the line (binary: tuple) number and column (SQLSTATE 22P02 bad
+  // value, 22P03 bad binary value, 22P04 bad copy format, 54000 row too long).
   status feed(std::string_view data);
-  // Called at CopyDone: a final row without a newline is parsed; "\." ends text input.
+  // Called at CopyDone: a final row without a newline is parsed; "\." ends
+  // text input. Binary input must have had its header, and may end without
+  // its trailer only between tuples.
   status finish();
   // Moves the parsed rows out (the decoder starts a new empty batch).
   tables::column_batch take_rows();
   uint64_t pending_bytes() const;
   uint64_t rows_parsed() const;
 
+  struct impl;  // one per format (copy_decoder_internal.h)
+
  private:
-  struct impl;
   std::shared_ptr<impl> impl_;
 };
 
@@ -42,6 +46,15 @@ class copy_decoder {
 void encode_copy_rows(const copy_statement& options, const tables::column_batch& batch, std::string& out);
 // The header line for CSV with HEADER.
 void encode_copy_header(const copy_statement& options, const std::vector<std::string>& names, std::string& out);
+
+// COPY BINARY output: the header (before the first row), the rows of
+// `batch` with each column in its field's binary form (the fields must be
+// binary_encodable), and the trailer (after the last row).
+void encode_copy_binary_header(std::string& out);
+void encode_copy_binary_rows(const std::vector<field>& fields, const tables::column_batch& batch, std::string& out);
+void encode_copy_binary_trailer(std::string& out);
+// The end of the encoded binary row that starts at `begin` of `rows`.
+size_t copy_binary_row_end(const std::string& rows, size_t begin);
 
 // PostgreSQL text form of one value, shared with pgwire's text format:
 // 't'/'f', shortest round-trip floats, numeric with its scale, ISO dates,

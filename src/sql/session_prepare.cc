@@ -22,6 +22,7 @@
 #include "duckdb/parser/statement/insert_statement.hpp"
 #include "duckdb/parser/statement/update_statement.hpp"
 #include "duckdb/parser/tableref/basetableref.hpp"
+#include "sql/binary_value.h"
 #include "sql/keywords.h"
 #include "sql/pg_rewrite.h"
 #include "sql/pg_types.h"
@@ -452,9 +453,6 @@ outcome<bool> session_impl::replan_if_changed(statement& st) {
 }
 
 outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement copy) {
-  if (copy.format == copy_format::binary) {
-    return error{"0A000", "COPY BINARY is not supported", {}, "Use FORMAT text or FORMAT csv."};
-  }
   auto st = std::make_shared<statement>();
   st->copy_.format = copy.format;
   if (!copy.table.empty()) {
@@ -505,6 +503,12 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_copy(copy_statement co
     st->duck = p.value();
     for (size_t i = 0; i < st->duck->GetTypes().size(); ++i) {
       st->fields_.push_back(field_of(st->duck->GetNames()[i], st->duck->GetTypes()[i]));
+      if (copy.format == copy_format::binary && !binary_encodable(st->fields_.back())) {
+        return error{"0A000",
+                     fmt::format("COPY BINARY cannot send column \"{}\" of type {}", st->fields_.back().name,
+                                 st->duck->GetTypes()[i].ToString()),
+                     {}, "Cast the column to a type with a binary form, or use FORMAT text or FORMAT csv."};
+      }
     }
     st->how = route::copy_out;
     st->kind_ = statement_kind::copy_out;

@@ -109,23 +109,6 @@ void append_float(std::string& out, T v, int fixed_exp_max) {
   }
 }
 
-void append_numeric(std::string& out, __int128 v, uint8_t scale) {
-  unsigned __int128 u = v < 0 ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
-  char buf[48];
-  int n = 0;
-  do {
-    buf[n++] = char('0' + int(u % 10));
-    u /= 10;
-  } while (u != 0);
-  while (n < scale + 1) buf[n++] = '0';
-  if (v < 0) out.push_back('-');
-  for (int k = n - 1; k >= scale; --k) out.push_back(buf[k]);
-  if (scale > 0) {
-    out.push_back('.');
-    for (int k = scale - 1; k >= 0; --k) out.push_back(buf[k]);
-  }
-}
-
 void append_date_of_days(std::string& out, int64_t days, bool& bc) {
   int64_t y;
   unsigned m, d;
@@ -172,6 +155,27 @@ void append_bytea_hex(std::string& out, std::string_view bytes) {
 }
 
 }  // namespace
+
+namespace text_detail {
+
+void append_numeric(std::string& out, __int128 v, uint8_t scale) {
+  unsigned __int128 u = v < 0 ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  char buf[48];
+  int n = 0;
+  do {
+    buf[n++] = char('0' + int(u % 10));
+    u /= 10;
+  } while (u != 0);
+  while (n < scale + 1) buf[n++] = '0';
+  if (v < 0) out.push_back('-');
+  for (int k = n - 1; k >= scale; --k) out.push_back(buf[k]);
+  if (scale > 0) {
+    out.push_back('.');
+    for (int k = scale - 1; k >= 0; --k) out.push_back(buf[k]);
+  }
+}
+
+}  // namespace text_detail
 
 void append_text_value(const column_vector& column, uint32_t row, std::string& out) {
   switch (column.type.id) {

@@ -543,6 +543,14 @@ status parse_timestamp(std::string_view text, column_vector& column, bool with_z
 
 }  // namespace
 
+namespace text_detail {
+
+bool days_in_range(int64_t days) {
+  return days >= days_from_civil(1, 1, 1) && days <= days_from_civil(year_max, 12, 31);
+}
+
+}  // namespace text_detail
+
 status parse_text_value(std::string_view text, column_vector& column) {
   switch (column.type.id) {
     case type_id::boolean: return parse_bool(text, column);

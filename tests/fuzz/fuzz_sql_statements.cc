@@ -6,8 +6,9 @@
 //            parse_copy and split_statements. A parsed CREATE TABLE must pass
 //            tables::validate; split pieces must be non-empty and trimmed.
 //   64..127  the text as COPY FROM STDIN data. The next 4 bytes choose the
-//            options, the column types and where feed() splits the input.
-//            Whatever parses must encode and decode back to the same values.
+//            options, the column types, where feed() splits the input and
+//            (top bit of the fourth) the binary format. Whatever parses must
+//            encode and decode back to the same values.
 //   128..255 the text as one value of a type (byte % 13): what parses must
 //            print and parse back to the same text.
 #include <cstdint>
@@ -17,8 +18,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sql/binary_value.h"
 #include "sql/copy_format.h"
 #include "sql/pg_parse.h"
+#include "sql/pg_types.h"
 #include "sql/session.h"
 #include "sql/statements.h"
 #include "tables/schema.h"
@@ -116,6 +119,10 @@ void fuzz_copy(std::string_view input) {
   size_t ncols = 1 + uint8_t(input[1]) % 4;
   for (size_t i = 0; i < ncols; ++i) cols.push_back(type_at(uint8_t(input[2]) + uint8_t(i * 5)));
   size_t piece = 1 + uint8_t(input[3]) % 16;
+  if ((uint8_t(input[3]) & 0x80) != 0) {
+    o = copy_statement{};
+    o.format = copy_format::binary;
+  }
   std::string_view data = input.substr(4);
 
   copy_decoder d(o, cols);
@@ -128,8 +135,21 @@ void fuzz_copy(std::string_view input) {
   require(d.rows_parsed() == batch.row_count, "rows_parsed differs from the rows taken");
 
   std::string encoded;
-  if (o.header) encode_copy_header(o, std::vector<std::string>(cols.size(), "h"), encoded);
-  encode_copy_rows(o, batch, encoded);
+  if (o.format == copy_format::binary) {
+    std::vector<field> fields;
+    for (const auto& c : cols) {
+      field f;
+      f.type_oid = pg_type_of(c).oid;
+      f.type = c;
+      fields.push_back(f);
+    }
+    encode_copy_binary_header(encoded);
+    encode_copy_binary_rows(fields, batch, encoded);
+    encode_copy_binary_trailer(encoded);
+  } else {
+    if (o.header) encode_copy_header(o, std::vector<std::string>(cols.size(), "h"), encoded);
+    encode_copy_rows(o, batch, encoded);
+  }
   copy_decoder again(o, cols);
   require(again.feed(encoded).ok() && again.finish().ok(), "encoded rows do not decode");
   require(cells(again.take_rows()) == before, "COPY round trip changed the values");

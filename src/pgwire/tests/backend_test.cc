@@ -5,12 +5,15 @@
 
 #include "pgwire/tests/fake_engine.h"
 #include "pgwire/tests/wire.h"
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
 
 namespace strata::pgwire {
 namespace {
 
 using namespace testing;
+using sql::append_binary_numeric;
+using sql::pg_epoch_days;
+using sql::pg_epoch_micros;
 
 auth::random_source counting_random() {
   auto counter = std::make_shared<uint8_t>(0);

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/big_endian.h"
+#include "sql/pg_types.h"
+
 namespace strata::sql {
 namespace {
 
@@ -702,6 +705,141 @@ TEST(CopyOut, SingleColumnEndMarkerIsQuotedInCsv) {
   std::string out;
   encode_copy_rows(csv_opts(), b, out);
   EXPECT_EQ(out, "\"\\.\"\n");
+}
+
+// ------------------------------------------------------------ COPY BINARY
+
+copy_statement binary_opts() {
+  copy_statement o;
+  o.format = copy_format::binary;
+  return o;
+}
+
+std::vector<field> fields_of(const column_batch& b) {
+  std::vector<field> fields;
+  for (const auto& c : b.columns) {
+    field f;
+    f.type_oid = pg_type_of(c.type).oid;
+    f.type = c.type;
+    fields.push_back(f);
+  }
+  return fields;
+}
+
+std::string binary_file(const column_batch& b) {
+  std::string out;
+  encode_copy_binary_header(out);
+  encode_copy_binary_rows(fields_of(b), b, out);
+  encode_copy_binary_trailer(out);
+  return out;
+}
+
+std::string be16s(uint16_t v) {
+  std::string s;
+  append_be16(s, v);
+  return s;
+}
+
+std::string be32s(uint32_t v) {
+  std::string s;
+  append_be32(s, v);
+  return s;
+}
+
+const std::string binary_header = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(0);
+
+TEST(CopyBinary, RoundTripsEveryType) {
+  column_batch b = sample_batch();
+  auto back = decode(binary_opts(), types_of(b), binary_file(b));
+  ASSERT_TRUE(back.ok) << back.err.message << " " << back.err.detail;
+  EXPECT_EQ(back.rows, cells(b));
+}
+
+TEST(CopyBinary, EveryTwoAndThreeWaySplit) {
+  column_batch b = sample_batch();
+  b.columns.resize(4);  // bool, int2, int4, int8: small enough to cut everywhere
+  check_every_split(binary_opts(), types_of(b), binary_file(b));
+}
+
+TEST(CopyBinary, HeaderExtensionIsSkippedAndTrailerIsOptional) {
+  const std::string tuple = be16s(1) + be32s(4) + be32s(7);
+  const std::string with_extension = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(3) + "xyz";
+  EXPECT_EQ(decode(binary_opts(), {t_i32}, with_extension + tuple + be16s(0xffff)).rows, rows_t({{"7"}}));
+  EXPECT_EQ(decode(binary_opts(), {t_i32}, binary_header + tuple).rows, rows_t({{"7"}}));
+  // Flags in the low half are ignorable; the high half is not.
+  const std::string low_flag = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1) + be32s(0);
+  EXPECT_TRUE(decode(binary_opts(), {t_i32}, low_flag + tuple).ok);
+}
+
+TEST(CopyBinary, Errors) {
+  const std::string tuple = be16s(1) + be32s(4) + be32s(7);
+  auto expect = [](const decoded& d, const char* sqlstate, const std::string& message, const std::string& detail) {
+    EXPECT_FALSE(d.ok);
+    EXPECT_EQ(d.err.sqlstate, sqlstate);
+    EXPECT_EQ(d.err.message, message);
+    EXPECT_EQ(d.err.detail, detail);
+  };
+  expect(decode(binary_opts(), {t_i32}, "PGCOPY\n\377\r\n\1"), "22P04", "COPY file signature not recognized", "");
+  expect(decode(binary_opts(), {t_i32}, ""), "22P04", "COPY file signature not recognized", "");
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1u << 16) + be32s(0)), "22P04",
+         "invalid COPY file header (WITH OIDS)", "");
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1u << 20) + be32s(0)), "22P04",
+         "unrecognized critical flags in COPY file header", "");
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(0xffffffff)), "22P04",
+         "invalid COPY file header (wrong length)", "");
+  expect(decode(binary_opts(), {t_i32, t_i32}, binary_header + tuple), "22P04", "row field count is 1, expected 2",
+         "COPY line 1");
+  expect(decode(binary_opts(), {t_i32}, binary_header + tuple + be16s(1) + be32s(uint32_t(-5))), "22P04",
+         "invalid field size", "COPY line 2, column 1");
+  expect(decode(binary_opts(), {t_i32}, binary_header + be16s(1) + be32s(2) + "ab"), "22P03",
+         "incorrect binary data format: 2 bytes for type integer", "COPY line 1, column 1");
+  expect(decode(binary_opts(), {t_i32}, binary_header + tuple.substr(0, 7)), "22P04", "unexpected EOF in COPY data",
+         "COPY line 1");
+  expect(decode(binary_opts(), {t_i32}, binary_header + be16s(0xffff) + "x"), "22P04",
+         "received copy data after EOF marker", "");
+  expect(decode(binary_opts(), {t_varchar5}, binary_header + be16s(1) + be32s(6) + "abcdef"), "22001",
+         "value too long for type character varying(5)", "COPY line 1, column 1");
+  // A field longer than a row may be is refused from its length alone.
+  expect(decode(binary_opts(), {t_text}, binary_header + be16s(1) + be32s(0x7fffffff)), "54000",
+         "COPY row is longer than 64 MiB", "COPY line 1");
+}
+
+TEST(CopyBinary, FailedRowRollsBackAndErrorsStick) {
+  copy_decoder d(binary_opts(), {t_i32, t_i32});
+  ASSERT_TRUE(d.feed(binary_header + be16s(2) + be32s(4) + be32s(1) + be32s(4) + be32s(2)).ok());
+  EXPECT_FALSE(d.feed(be16s(2) + be32s(4) + be32s(3) + be32s(1) + "x").ok());
+  EXPECT_FALSE(d.feed(be16s(0xffff)).ok());
+  EXPECT_FALSE(d.finish().ok());
+  column_batch b = d.take_rows();
+  EXPECT_EQ(cells(b), rows_t({{"1", "2"}}));
+}
+
+TEST(CopyBinary, OutputIsPostgres) {
+  column_batch b;
+  b.columns.emplace_back(t_i32);
+  b.columns.emplace_back(t_text);
+  b.columns.emplace_back(t_num);
+  ASSERT_TRUE(parse_text_value("1", b.columns[0]).ok());
+  ASSERT_TRUE(parse_text_value("a", b.columns[1]).ok());
+  ASSERT_TRUE(parse_text_value("-0.05", b.columns[2]).ok());
+  b.row_count = 1;
+  b.columns[1].append_null();
+  b.columns[0].append_null();
+  b.columns[2].append_null();
+  b.row_count = 2;
+  std::string rows;
+  encode_copy_binary_rows(fields_of(b), b, rows);
+  const std::string numeric = be16s(1) + be16s(uint16_t(-1)) + be16s(0x4000) + be16s(2) + be16s(500);
+  const std::string first = be16s(3) + be32s(4) + be32s(1) + be32s(1) + "a" + be32s(10) + numeric;
+  const std::string second = be16s(3) + be32s(uint32_t(-1)) + be32s(uint32_t(-1)) + be32s(uint32_t(-1));
+  EXPECT_EQ(rows, first + second);
+  EXPECT_EQ(copy_binary_row_end(rows, 0), first.size());
+  EXPECT_EQ(copy_binary_row_end(rows, first.size()), rows.size());
+  std::string header, trailer;
+  encode_copy_binary_header(header);
+  encode_copy_binary_trailer(trailer);
+  EXPECT_EQ(header, binary_header);
+  EXPECT_EQ(trailer, "\xff\xff");
 }
 
 }  // namespace

@@ -1,17 +1,30 @@
 // Binary encoders and decoders against PostgreSQL's layouts.
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
 
 #include <gtest/gtest.h>
 
-#include "pgwire/tests/wire.h"
+#include "base/big_endian.h"
+#include "sql/copy_format.h"
 #include "sql/pg_types.h"
 
-namespace strata::pgwire {
+namespace strata::sql {
 using namespace std::string_literals;
 namespace {
 
 using namespace testing;
 using tables::type_id;
+
+std::string be16(uint16_t v) {
+  std::string s;
+  append_be16(s, v);
+  return s;
+}
+
+std::string be32(uint32_t v) {
+  std::string s;
+  append_be32(s, v);
+  return s;
+}
 
 std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
@@ -73,8 +86,8 @@ TEST(Numeric, DigitsBelowTheDisplayScaleAreDropped) {
   EXPECT_TRUE(d->value == 123);
 }
 
-sql::field field_of(uint32_t oid, tables::column_type t) {
-  sql::field f;
+field field_of(uint32_t oid, tables::column_type t) {
+  field f;
   f.type_oid = oid;
   f.type = t;
   return f;
@@ -91,79 +104,111 @@ std::string encode(uint32_t oid, tables::column_type t, const tables::scalar& v)
 TEST(Timestamps, BeforeAndAfter2000) {
   // 1970-01-01 00:00:00 is -946684800 s from PostgreSQL's epoch.
   const int64_t unix_zero = -946684800000000LL;
-  const std::string at_1970 = encode(sql::oid::timestamp, {type_id::timestamp}, int64_t(0));
+  const std::string at_1970 = encode(oid::timestamp, {type_id::timestamp}, int64_t(0));
   EXPECT_EQ(at_1970, be32(uint32_t(uint64_t(unix_zero) >> 32)) + be32(uint32_t(uint64_t(unix_zero))));
-  auto back = decode_binary_parameter(sql::oid::timestamp, bytes(at_1970));
+  auto back = decode_binary_parameter(oid::timestamp, bytes(at_1970));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(std::get<int64_t>(back->value), 0);
   EXPECT_EQ(back->type.id, type_id::timestamp);
   // 1900-01-01 00:00:00.5 UTC and 2030 as timestamptz.
   for (int64_t unix_micros : {-2208988800000000LL + 500000, 1893456000000000LL, 946684800000000LL}) {
-    const std::string enc = encode(sql::oid::timestamptz, {type_id::timestamptz}, unix_micros);
-    auto dec = decode_binary_parameter(sql::oid::timestamptz, bytes(enc));
+    const std::string enc = encode(oid::timestamptz, {type_id::timestamptz}, unix_micros);
+    auto dec = decode_binary_parameter(oid::timestamptz, bytes(enc));
     ASSERT_TRUE(dec.ok());
     EXPECT_EQ(std::get<int64_t>(dec->value), unix_micros);
     EXPECT_EQ(dec->type.id, type_id::timestamptz);
   }
-  EXPECT_EQ(encode(sql::oid::timestamptz, {type_id::timestamptz}, int64_t(946684800000000LL)), be32(0) + be32(0));
+  EXPECT_EQ(encode(oid::timestamptz, {type_id::timestamptz}, int64_t(946684800000000LL)), be32(0) + be32(0));
   // Infinity is refused.
-  auto inf = decode_binary_parameter(sql::oid::timestamp, bytes(be32(0x7fffffff) + be32(0xffffffff)));
+  auto inf = decode_binary_parameter(oid::timestamp, bytes(be32(0x7fffffff) + be32(0xffffffff)));
   EXPECT_FALSE(inf.ok());
 }
 
 TEST(Dates, DaysFrom2000) {
-  EXPECT_EQ(encode(sql::oid::date, {type_id::date}, int64_t(0)), be32(uint32_t(-10957)));
-  EXPECT_EQ(encode(sql::oid::date, {type_id::date}, int64_t(10957)), be32(0));
-  auto d = decode_binary_parameter(sql::oid::date, bytes(be32(uint32_t(-36524))));  // 1900-01-01
+  EXPECT_EQ(encode(oid::date, {type_id::date}, int64_t(0)), be32(uint32_t(-10957)));
+  EXPECT_EQ(encode(oid::date, {type_id::date}, int64_t(10957)), be32(0));
+  auto d = decode_binary_parameter(oid::date, bytes(be32(uint32_t(-36524))));  // 1900-01-01
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(std::get<int64_t>(d->value), -36524 + 10957);
 }
 
 TEST(Parameters, IntegersFloatsBoolAndText) {
-  auto i2 = decode_binary_parameter(sql::oid::int2, bytes(be16(0xfffe)));
+  auto i2 = decode_binary_parameter(oid::int2, bytes(be16(0xfffe)));
   ASSERT_TRUE(i2.ok());
   EXPECT_EQ(std::get<int64_t>(i2->value), -2);
-  auto f4 = decode_binary_parameter(sql::oid::float4, bytes(be32(0x3fc00000)));
+  auto f4 = decode_binary_parameter(oid::float4, bytes(be32(0x3fc00000)));
   ASSERT_TRUE(f4.ok());
   EXPECT_EQ(std::get<double>(f4->value), 1.5);
-  auto f8 = decode_binary_parameter(sql::oid::float8, bytes(be32(0xc0020000) + be32(0)));
+  auto f8 = decode_binary_parameter(oid::float8, bytes(be32(0xc0020000) + be32(0)));
   ASSERT_TRUE(f8.ok());
   EXPECT_EQ(std::get<double>(f8->value), -2.25);
-  auto b = decode_binary_parameter(sql::oid::boolean, bytes("\x01"s));
+  auto b = decode_binary_parameter(oid::boolean, bytes("\x01"s));
   ASSERT_TRUE(b.ok());
   EXPECT_TRUE(std::get<bool>(b->value));
-  auto t = decode_binary_parameter(sql::oid::varchar, bytes("abc"s));
+  auto t = decode_binary_parameter(oid::varchar, bytes("abc"s));
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(std::get<std::string>(t->value), "abc");
   EXPECT_FALSE(t->is_text);
-  auto jb = decode_binary_parameter(sql::oid::jsonb, bytes("\x01{}"s));
+  auto jb = decode_binary_parameter(oid::jsonb, bytes("\x01{}"s));
   ASSERT_TRUE(jb.ok());
   EXPECT_EQ(std::get<std::string>(jb->value), "{}");
   EXPECT_EQ(jb->type.id, type_id::json);
-  EXPECT_FALSE(decode_binary_parameter(sql::oid::jsonb, bytes("\x02{}"s)).ok());
-  auto u = decode_binary_parameter(sql::oid::uuid, bytes(std::string("\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef", 16)));
+  EXPECT_FALSE(decode_binary_parameter(oid::jsonb, bytes("\x02{}"s)).ok());
+  auto u = decode_binary_parameter(oid::uuid, bytes(std::string("\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef", 16)));
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(std::get<std::string>(u->value), "12345678-9abc-def0-0123-456789abcdef");
   // Wrong sizes and unsupported types.
-  EXPECT_EQ(decode_binary_parameter(sql::oid::int4, bytes("abc"s)).err().sqlstate, "22P03");
-  EXPECT_EQ(decode_binary_parameter(sql::oid::int8, bytes(be32(1))).err().sqlstate, "22P03");
-  EXPECT_EQ(decode_binary_parameter(sql::oid::interval, bytes(std::string(16, '\0'))).err().sqlstate, "0A000");
+  EXPECT_EQ(decode_binary_parameter(oid::int4, bytes("abc"s)).err().sqlstate, "22P03");
+  EXPECT_EQ(decode_binary_parameter(oid::int8, bytes(be32(1))).err().sqlstate, "22P03");
+  EXPECT_EQ(decode_binary_parameter(oid::interval, bytes(std::string(16, '\0'))).err().sqlstate, "0A000");
 }
 
 TEST(Results, NarrowingAndEncodability) {
   // An int64 column reported as int4 is sent in four bytes.
-  EXPECT_EQ(encode(sql::oid::int4, {type_id::int64}, int64_t(-3)), be32(uint32_t(-3)));
-  EXPECT_EQ(encode(sql::oid::int8, {type_id::int16}, int64_t(-3)), be32(0xffffffff) + be32(uint32_t(-3)));
-  EXPECT_EQ(encode(sql::oid::numeric, {type_id::int32}, int64_t(10000)), numeric(1, 1, 0, 0, {1}));
-  EXPECT_EQ(encode(sql::oid::jsonb, {type_id::json}, std::string("{}")), "\x01{}");
-  sql::field interval = field_of(sql::oid::interval, {type_id::text});
+  EXPECT_EQ(encode(oid::int4, {type_id::int64}, int64_t(-3)), be32(uint32_t(-3)));
+  EXPECT_EQ(encode(oid::int8, {type_id::int16}, int64_t(-3)), be32(0xffffffff) + be32(uint32_t(-3)));
+  EXPECT_EQ(encode(oid::numeric, {type_id::int32}, int64_t(10000)), numeric(1, 1, 0, 0, {1}));
+  EXPECT_EQ(encode(oid::jsonb, {type_id::json}, std::string("{}")), "\x01{}");
+  field interval = field_of(oid::interval, {type_id::text});
   EXPECT_FALSE(binary_encodable(interval));
-  sql::field text_only = field_of(sql::oid::text, {type_id::text});
+  field text_only = field_of(oid::text, {type_id::text});
   text_only.text_only = true;
   EXPECT_FALSE(binary_encodable(text_only));
-  EXPECT_TRUE(binary_encodable(field_of(sql::oid::int4, {type_id::int32})));
-  EXPECT_FALSE(binary_encodable(field_of(sql::oid::int4, {type_id::text})));
+  EXPECT_TRUE(binary_encodable(field_of(oid::int4, {type_id::int32})));
+  EXPECT_FALSE(binary_encodable(field_of(oid::int4, {type_id::text})));
+}
+
+// One field read as a column's type; its text form, or "<sqlstate>" when refused.
+std::string column_value(tables::column_type type, const std::string& field_bytes) {
+  tables::column_vector column(type);
+  auto s = parse_binary_value(bytes(field_bytes), column);
+  if (!s.ok()) return "<" + s.err().sqlstate + ">";
+  std::string out;
+  append_text_value(column, 0, out);
+  return out;
+}
+
+TEST(ColumnValues, ReadAsTheColumnTypeSays) {
+  EXPECT_EQ(column_value({type_id::boolean}, "\x02"s), "t");
+  EXPECT_EQ(column_value({type_id::int16}, be16(0xfffe)), "-2");
+  EXPECT_EQ(column_value({type_id::int64}, be32(0) + be32(5)), "5");
+  EXPECT_EQ(column_value({type_id::int32}, be32(0) + be32(5)), "<22P03>");  // an int8 for an int4 column
+  EXPECT_EQ(column_value({type_id::float64}, be32(0xc0020000) + be32(0)), "-2.25");
+  // numeric is rounded to the column's scale and checked against its precision.
+  EXPECT_EQ(column_value({type_id::numeric, 10, 2}, numeric(2, 0, 0, 4, {1, 2350})), "1.24");
+  EXPECT_EQ(column_value({type_id::numeric, 3, 2}, numeric(1, 1, 0, 0, {1})), "<22003>");
+  EXPECT_EQ(column_value({type_id::text, 0, 0, 3}, "abcd"s), "<22001>");
+  EXPECT_EQ(column_value({type_id::text}, "a\xff"s), "<22021>");
+  EXPECT_EQ(column_value({type_id::json}, "\x01[1]"s), "[1]");
+  EXPECT_EQ(column_value({type_id::json}, "[1"s), "<22P02>");
+  EXPECT_EQ(column_value({type_id::bytea}, "\x00\xff"s), "\\x00ff");
+  EXPECT_EQ(column_value({type_id::date}, be32(uint32_t(-1))), "1999-12-31");
+  EXPECT_EQ(column_value({type_id::date}, be32(0x7fffffff)), "<22008>");
+  EXPECT_EQ(column_value({type_id::timestamptz}, be32(0) + be32(1)), "2000-01-01 00:00:00.000001+00");
+  EXPECT_EQ(column_value({type_id::timestamp}, be32(0xffffffff) + be32(0xffffffff)), "1999-12-31 23:59:59.999999");
+  EXPECT_EQ(column_value({type_id::timestamp}, be32(0x7fffffff) + be32(0xffffffff)), "<0A000>");  // infinity
+  EXPECT_EQ(column_value({type_id::timestamp}, be32(0x7fffffff) + be32(0)), "<22008>");
 }
 
 }  // namespace
-}  // namespace strata::pgwire
+}  // namespace strata::sql

@@ -1,4 +1,4 @@
-#include "pgwire/values.h"
+#include "sql/binary_value.h"
 
 #include <fmt/format.h>
 
@@ -8,17 +8,17 @@
 #include <limits>
 #include <vector>
 
-#include "pgwire/protocol.h"
+#include "base/big_endian.h"
 #include "sql/copy_format.h"
 #include "sql/pg_types.h"
+#include "sql/text_value_internal.h"
 
-namespace strata::pgwire {
+namespace strata::sql {
 
 namespace {
 
 using tables::type_id;
 using tables::is_integer;
-namespace oid = sql::oid;
 
 constexpr int16_t numeric_positive = 0x0000;
 constexpr int16_t numeric_negative = 0x4000;
@@ -45,21 +45,17 @@ __int128 numeric_at(const tables::column_vector& c, uint32_t row) {
   return c.get<__int128>(row);
 }
 
-void put_i64(std::string& out, int64_t v) {
-  put_i32(out, int32_t(uint64_t(v) >> 32));
-  put_i32(out, int32_t(uint64_t(v) & 0xffffffffu));
+void put_i16(std::string& out, int16_t v) { append_be16(out, uint16_t(v)); }
+void put_i32(std::string& out, int32_t v) { append_be32(out, uint32_t(v)); }
+void put_i64(std::string& out, int64_t v) { append_be64(out, uint64_t(v)); }
+int64_t load_i64(std::span<const uint8_t> b) { return int64_t(load_be64(b.data())); }
+
+error bad_binary(std::string message) {
+  return error{"22P03", std::move(message), {}, {}};
 }
 
-int64_t load_i64(std::span<const uint8_t> b) {
-  return int64_t((uint64_t(load_be32(b.data())) << 32) | load_be32(b.data() + 4));
-}
-
-sql::error bad_binary(std::string message) {
-  return sql::error{sqlstate::invalid_binary_representation, std::move(message), {}, {}};
-}
-
-sql::parameter param(tables::scalar value, tables::column_type type) {
-  sql::parameter p;
+parameter param(tables::scalar value, tables::column_type type) {
+  parameter p;
   p.is_text = false;
   p.value = std::move(value);
   p.type = type;
@@ -81,9 +77,31 @@ __int128 pow10_128(int n) {
   return v;
 }
 
+// Days since 1970 of a 4-byte binary date (days since 2000).
+outcome<int64_t> date_from_binary(std::span<const uint8_t> b) {
+  const int64_t days = int64_t(int32_t(load_be32(b.data()))) + pg_epoch_days;
+  if (!text_detail::days_in_range(days)) return error{"22008", "date out of range", {}, {}};
+  return days;
+}
+
+// Microseconds since 1970 of an 8-byte binary timestamp (microseconds since 2000).
+outcome<int64_t> timestamp_from_binary(std::span<const uint8_t> b) {
+  const int64_t since_2000 = load_i64(b);
+  // PostgreSQL's infinity timestamps are the extreme int64 values.
+  if (since_2000 == std::numeric_limits<int64_t>::max() || since_2000 == std::numeric_limits<int64_t>::min()) {
+    return error{"0A000", "infinite timestamps are not supported", {}, {}};
+  }
+  int64_t days_since_2000 = since_2000 / text_detail::micros_per_day;
+  if (since_2000 % text_detail::micros_per_day < 0) --days_since_2000;  // floor, for times before 2000
+  if (!text_detail::days_in_range(days_since_2000 + pg_epoch_days)) {
+    return error{"22008", "timestamp out of range", {}, {}};
+  }
+  return since_2000 + pg_epoch_micros;  // cannot overflow: the day is in range
+}
+
 }  // namespace
 
-bool binary_encodable(const sql::field& f) { return !f.text_only && binary_encodable_as(f.type_oid, f.type.id); }
+bool binary_encodable(const field& f) { return !f.text_only && binary_encodable_as(f.type_oid, f.type.id); }
 
 bool binary_encodable_as(uint32_t type_oid, tables::type_id id) {
   switch (type_oid) {
@@ -110,7 +128,7 @@ bool binary_encodable_as(uint32_t type_oid, tables::type_id id) {
   }
 }
 
-void append_binary_value(const sql::field& f, const tables::column_vector& c, uint32_t row, std::string& out) {
+void append_binary_value(const field& f, const tables::column_vector& c, uint32_t row, std::string& out) {
   switch (f.type_oid) {
     case oid::boolean: out.push_back(c.get<uint8_t>(row) != 0 ? 1 : 0); return;
     case oid::int2: put_i16(out, int16_t(integer_at(c, row))); return;
@@ -143,12 +161,8 @@ void append_binary_value(const sql::field& f, const tables::column_vector& c, ui
     case oid::date: put_i32(out, int32_t(integer_at(c, row) - pg_epoch_days)); return;
     case oid::timestamp:
     case oid::timestamptz: put_i64(out, c.get<int64_t>(row) - pg_epoch_micros); return;
-    default: append_text(c, row, out); return;  // binary_encodable() keeps callers from here
+    default: append_text_value(c, row, out); return;  // binary_encodable() keeps callers from here
   }
-}
-
-void append_text(const tables::column_vector& column, uint32_t row, std::string& out) {
-  sql::append_text_value(column, row, out);
 }
 
 void append_binary_numeric(__int128 value, uint8_t scale, std::string& out) {
@@ -187,28 +201,30 @@ void append_binary_numeric(__int128 value, uint8_t scale, std::string& out) {
   for (size_t i = first; i < last; ++i) put_i16(out, digits[i]);
 }
 
-sql::outcome<decoded_numeric> decode_binary_numeric(std::span<const uint8_t> bytes) {
-  reader r(bytes);
-  const int16_t ndigits = r.i16();
-  const int16_t weight = r.i16();
-  const auto sign = uint16_t(r.i16());
-  const int16_t dscale = r.i16();
-  if (!r.ok() || ndigits < 0 || dscale < 0 || r.remaining() != size_t(ndigits) * 2) {
+outcome<decoded_numeric> decode_binary_numeric(std::span<const uint8_t> bytes) {
+  constexpr size_t header_bytes = 8;  // ndigits, weight, sign, dscale
+  if (bytes.size() < header_bytes) return bad_binary("invalid binary numeric: shorter than its header");
+  auto word = [&](size_t i) { return int16_t(load_be16(bytes.data() + 2 * i)); };
+  const int16_t ndigits = word(0);
+  const int16_t weight = word(1);
+  const auto sign = uint16_t(word(2));
+  const int16_t dscale = word(3);
+  if (ndigits < 0 || dscale < 0 || bytes.size() - header_bytes != size_t(ndigits) * 2) {
     return bad_binary("invalid binary numeric: the digit count does not match the length");
   }
   if (sign != numeric_positive && sign != uint16_t(numeric_negative)) {
     if (sign == numeric_nan || (sign & 0xF000) == 0xD000 || (sign & 0xF000) == 0xF000) {
-      return sql::error{sqlstate::feature_not_supported, "numeric NaN and infinity are not supported", {}, {}};
+      return error{"0A000", "numeric NaN and infinity are not supported", {}, {}};
     }
     return bad_binary(fmt::format("invalid sign 0x{:04x} in binary numeric", sign));
   }
   if (ndigits > numeric_ndigits_max || dscale > tables::numeric_precision_max) {
-    return sql::error{sqlstate::numeric_value_out_of_range, "numeric value does not fit numeric(38)", {}, {}};
+    return error{"22003", "numeric value does not fit numeric(38)", {}, {}};
   }
   const __int128 limit = pow10_128(tables::numeric_precision_max);
   __int128 value = 0;
   for (int i = 0; i < ndigits; ++i) {
-    const int16_t d = r.i16();
+    const int16_t d = word(4 + size_t(i));
     if (d < 0 || d > 9999) return bad_binary(fmt::format("invalid digit {} in binary numeric", d));
     if (d == 0) continue;
     const int exponent = numeric_base_digits * (weight - i) + dscale;
@@ -220,19 +236,19 @@ sql::outcome<decoded_numeric> decode_binary_numeric(std::span<const uint8_t> byt
       const __int128 unit = exponent > tables::numeric_precision_max ? 0 : pow10_128(exponent);
       // Checked before multiplying: value + d * unit must stay below 10^38.
       if (unit == 0 || __int128(d) > (limit - 1 - value) / unit) {
-        return sql::error{sqlstate::numeric_value_out_of_range, "numeric value does not fit numeric(38)", {}, {}};
+        return error{"22003", "numeric value does not fit numeric(38)", {}, {}};
       }
       term = __int128(d) * unit;
     }
     value += term;
     if (value >= limit) {
-      return sql::error{sqlstate::numeric_value_out_of_range, "numeric value does not fit numeric(38)", {}, {}};
+      return error{"22003", "numeric value does not fit numeric(38)", {}, {}};
     }
   }
   return decoded_numeric{sign == numeric_positive ? value : -value, uint8_t(dscale)};
 }
 
-sql::outcome<sql::parameter> decode_binary_parameter(uint32_t type_oid, std::span<const uint8_t> b) {
+outcome<parameter> decode_binary_parameter(uint32_t type_oid, std::span<const uint8_t> b) {
   auto need = [&](size_t n) { return b.size() == n; };
   auto wrong_size = [&](const char* type) {
     return bad_binary(fmt::format("binary {} parameter has {} bytes", type, b.size()));
@@ -276,35 +292,87 @@ sql::outcome<sql::parameter> decode_binary_parameter(uint32_t type_oid, std::spa
       if (b.empty() || b[0] != 1) return bad_binary("binary jsonb must start with version byte 1");
       return param(std::string(reinterpret_cast<const char*>(b.data()) + 1, b.size() - 1), {type_id::json});
     case oid::bytea: return param(as_text(), {type_id::bytea});
-    case oid::date:
-    {
+    case oid::date: {
       if (!need(4)) return wrong_size("date");
-      const int64_t days = int64_t(int32_t(load_be32(b.data()))) + pg_epoch_days;
-      if (days > std::numeric_limits<int32_t>::max()) {
-        return sql::error{"22008", "date out of range", {}, {}};  // datetime_field_overflow
-      }
-      return param(days, {type_id::date});
+      auto days = date_from_binary(b);
+      if (!days.ok()) return days.err();
+      return param(*days, {type_id::date});
     }
     case oid::timestamp:
     case oid::timestamptz: {
       if (!need(8)) return wrong_size("timestamp");
-      const int64_t micros = load_i64(b);
-      // PostgreSQL's infinity timestamps are the extreme int64 values.
-      if (micros == std::numeric_limits<int64_t>::max() || micros == std::numeric_limits<int64_t>::min() ||
-          micros > std::numeric_limits<int64_t>::max() - pg_epoch_micros) {
-        return sql::error{sqlstate::feature_not_supported, "infinite or out-of-range timestamps are not supported", {}, {}};
-      }
-      return param(micros + pg_epoch_micros,
-                   {type_oid == oid::timestamp ? type_id::timestamp : type_id::timestamptz});
+      auto micros = timestamp_from_binary(b);
+      if (!micros.ok()) return micros.err();
+      return param(*micros, {type_oid == oid::timestamp ? type_id::timestamp : type_id::timestamptz});
     }
     case oid::uuid:
       if (!need(16)) return wrong_size("uuid");
       return param(uuid_text(b), {type_id::text});
     default:
-      return sql::error{sqlstate::feature_not_supported,
+      return error{"0A000",
                         fmt::format("binary format for parameters of type OID {} is not supported", type_oid), {},
                         "send this parameter in text format"};
   }
 }
 
-}  // namespace strata::pgwire
+status parse_binary_value(std::span<const uint8_t> b, tables::column_vector& column) {
+  const tables::column_type& type = column.type;
+  auto wrong_size = [&] {
+    return bad_binary(fmt::format("incorrect binary data format: {} bytes for type {}", b.size(), tables::type_name(type)));
+  };
+  auto fixed = [&](auto value) -> status {
+    column.append_fixed(&value);
+    return ok_t{};
+  };
+  const std::string_view text(reinterpret_cast<const char*>(b.data()), b.size());
+  switch (type.id) {
+    case type_id::boolean:
+      if (b.size() != 1) return wrong_size();
+      return fixed(uint8_t(b[0] != 0));
+    case type_id::int16:
+      if (b.size() != 2) return wrong_size();
+      return fixed(int16_t(load_be16(b.data())));
+    case type_id::int32:
+      if (b.size() != 4) return wrong_size();
+      return fixed(int32_t(load_be32(b.data())));
+    case type_id::int64:
+      if (b.size() != 8) return wrong_size();
+      return fixed(load_i64(b));
+    case type_id::float32:
+      if (b.size() != 4) return wrong_size();
+      return fixed(std::bit_cast<float>(load_be32(b.data())));
+    case type_id::float64:
+      if (b.size() != 8) return wrong_size();
+      return fixed(std::bit_cast<double>(load_be64(b.data())));
+    case type_id::numeric: {
+      // Through the text form, so precision, scale and rounding follow the one numeric parser.
+      auto n = decode_binary_numeric(b);
+      if (!n.ok()) return n.err();
+      std::string digits;
+      text_detail::append_numeric(digits, n->value, n->scale);
+      return parse_text_value(digits, column);
+    }
+    case type_id::text: return parse_text_value(text, column);
+    case type_id::json:
+      // A jsonb value starts with its format version, 1; JSON text never does.
+      if (!text.empty() && text[0] == '\x01') return parse_text_value(text.substr(1), column);
+      return parse_text_value(text, column);
+    case type_id::bytea: column.append_bytes(text); return ok_t{};
+    case type_id::date: {
+      if (b.size() != 4) return wrong_size();
+      auto days = date_from_binary(b);
+      if (!days.ok()) return days.err();
+      return fixed(int32_t(*days));
+    }
+    case type_id::timestamp:
+    case type_id::timestamptz: {
+      if (b.size() != 8) return wrong_size();
+      auto micros = timestamp_from_binary(b);
+      if (!micros.ok()) return micros.err();
+      return fixed(*micros);
+    }
+  }
+  return error{"XX000", fmt::format("unknown column type {}", int(type.id)), {}, {}};
+}
+
+}  // namespace strata::sql
