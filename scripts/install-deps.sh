@@ -14,7 +14,7 @@ build_pkgs=(
 test_pkgs=(
   kcat python3-pytest python3-confluent-kafka python3-kafka librdkafka-dev curl procps openssl
   qemu-utils libnbd-bin nbdkit fio python3-libnbd
-  postgresql-client-15 python3-psycopg libpq-dev python3-sqlalchemy python3-psycopg2
+  postgresql-client-15 python3-psycopg libpq-dev python3-sqlalchemy python3-psycopg2 python3-asyncpg
   etcd-server etcd-client
 )
 # Database clones at run time: PostgreSQL 15 for sources' copies and clones,

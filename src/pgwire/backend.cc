@@ -113,6 +113,11 @@ void backend::on_startup_packet(std::span<const uint8_t> body) {
         fatal(sqlstate::protocol_violation, "too many SSL/GSS encryption requests");
         return;
       }
+      if (req.what == startup_request::kind::ssl && env_.tls_available && !tls_active_) {
+        out_.push_back('S');
+        tls_requested_ = true;
+        return;
+      }
       out_.push_back('N');
       return;
     case startup_request::kind::cancel:
@@ -428,7 +433,8 @@ void backend::send_row_description(const std::vector<sql::field>& fields, const 
 }
 
 void backend::drop_portals_if_idle() {
-  if (session_ && session_->state() == sql::transaction_state::idle) portals_.clear();
+  if (!session_ || session_->state() != sql::transaction_state::idle) return;
+  std::erase_if(portals_, [](const auto& entry) { return !entry.second->holdable; });
 }
 
 // ---------------------------------------------------------------------------
@@ -537,6 +543,17 @@ void backend::start_simple_statement(const std::string& text) {
   }
   auto stmt = prepared.value();
   ++stats_.statements;
+  if (const auto* c = stmt->cursor_statement()) {
+    if (c->what == sql::cursor_command::action::fetch) return start_simple_fetch(stmt, *c);
+    auto tag = run_cursor_command(*c, {}, nullptr);
+    if (!tag.ok()) {
+      send_error(tag.err());
+      end_simple();
+      return;
+    }
+    send_command_complete(tag.value());
+    return;
+  }
   switch (stmt->kind()) {
     case sql::statement_kind::empty: {
       const size_t m = begin_message(out_, be::empty_query_response);
@@ -573,6 +590,7 @@ void backend::start_simple_statement(const std::string& text) {
   }
   auto portal = std::make_unique<portal_entry>();
   portal->prepared = stmt;
+  portal->fields = stmt->fields();
   portal->formats.assign(stmt->fields().size(), format_text);
   portal->cursor = std::move(cursor.value());
   portal->started = true;
@@ -587,7 +605,7 @@ void backend::feed(std::span<const uint8_t> bytes) {
   input_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   size_t pos = 0;
   const auto* data = reinterpret_cast<const uint8_t*>(input_.data());
-  while (phase_ != phase::closed) {
+  while (phase_ != phase::closed && !tls_requested_) {
     while (has_pending()) resume();
     const size_t available = input_.size() - pos;
     if (expects_startup()) {

@@ -63,6 +63,7 @@ struct backend_env {
   const auth_settings* auth = nullptr;
   backend_limits limits;
   auth::random_source random;
+  bool tls_available = false;  // the server has a certificate: SSLRequest gets 'S'
 };
 
 // What happened since the last take_stats(), for metrics.
@@ -83,6 +84,14 @@ class backend {
 
   // True while the next frame is a startup packet (a length word, no type byte).
   bool expects_startup() const { return phase_ == phase::startup; }
+  // An SSLRequest was answered 'S': once that byte is sent, the connection
+  // does the TLS handshake (no byte after the SSLRequest may be read in the
+  // clear), then calls on_tls_started() and startup goes on inside TLS.
+  bool tls_requested() const { return tls_requested_; }
+  void on_tls_started() {
+    tls_requested_ = false;
+    tls_active_ = true;
+  }
   // The body of a startup packet (after its length word).
   void on_startup_packet(std::span<const uint8_t> body);
   // One message (type byte and body).
@@ -118,6 +127,7 @@ class backend {
   struct simple_work;
   struct execute_work;
   struct copy_in_work;
+  class fetch_cursor;
   enum class stream_result : uint8_t { done, suspended, paused, failed };
 
   // Startup and authentication.
@@ -156,6 +166,23 @@ class backend {
   stream_result pump_copy_out(portal_entry& portal);
   stream_result stream_rows(portal_entry& portal, uint32_t row_limit, uint64_t& rows_sent);
 
+  // SQL cursors (backend_cursor.cc). A cursor is a portal in portals_, so
+  // FETCH and MOVE read the protocol's portals too, as in PostgreSQL.
+  // DECLARE, MOVE and CLOSE: their command tag. `running` is the portal
+  // running the command, which CLOSE ALL leaves alone.
+  sql::outcome<std::string> run_cursor_command(const sql::cursor_command& c, const std::vector<sql::parameter>& params,
+                                               const std::string* running);
+  sql::status declare_cursor(const sql::cursor_command& c, const std::vector<sql::parameter>& params);
+  sql::status close_cursor(const sql::cursor_command& c, const std::string* running);
+  // A FETCH's rows come through this cursor, which reads the named portal;
+  // errors that need no row (no such cursor, backward) come at once.
+  sql::outcome<std::unique_ptr<sql::cursor>> fetch_rows_of(const sql::cursor_command& c);
+  // The rows a statement describes: its own, or for FETCH its cursor's;
+  // nullopt for a FETCH of a cursor that does not exist (yet).
+  std::optional<std::vector<sql::field>> fields_of(const sql::prepared& statement) const;
+  // A simple Query's FETCH: RowDescription, then its rows stream as simple_->current.
+  void start_simple_fetch(const std::shared_ptr<sql::prepared>& stmt, const sql::cursor_command& c);
+
   void send_error(const sql::error& e);
   void extended_error(const sql::error& e);
   void send_row_description(const std::vector<sql::field>& fields, const std::vector<int16_t>& formats);
@@ -175,6 +202,8 @@ class backend {
   std::string out_;
   std::optional<backend_key> cancel_;
   uint32_t negotiations_ = 0;
+  bool tls_requested_ = false;
+  bool tls_active_ = false;
 
   // Startup.
   sql::session_options options_;

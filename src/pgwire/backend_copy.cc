@@ -20,7 +20,7 @@ using detail::printable_type;
 // Rows and COPY output
 
 backend::stream_result backend::stream_rows(portal_entry& portal, uint32_t row_limit, uint64_t& rows_sent) {
-  const auto& fields = portal.prepared->fields();
+  const auto& fields = portal.fields;
   for (;;) {
     uint32_t want = env_.limits.fetch_rows_max;
     if (row_limit > 0) want = uint32_t(std::min<uint64_t>(want, row_limit - rows_sent));
@@ -73,6 +73,7 @@ backend::stream_result backend::stream_rows(portal_entry& portal, uint32_t row_l
       end_message(out_, m);
     }
     rows_sent += batch.row_count;
+    portal.position += batch.row_count;
     const bool limit_reached = row_limit > 0 && rows_sent >= row_limit;
     if (!more.value()) {
       portal.finished = true;

@@ -196,11 +196,14 @@ void backend::on_bind(std::span<const uint8_t> body) {
   }
   auto params = decode_parameters(m, stmt.parameter_oids, m.statement);
   if (!params.ok()) return extended_error(params.err());
-  auto formats = result_formats_of(m.result_formats, stmt.prepared->fields());
+  // A FETCH's rows are its cursor's; without the cursor it fails at Execute.
+  std::vector<sql::field> fields = fields_of(*stmt.prepared).value_or(std::vector<sql::field>{});
+  auto formats = result_formats_of(m.result_formats, fields);
   if (!formats.ok()) return extended_error(formats.err());
   auto portal = std::make_unique<portal_entry>();
   portal->prepared = stmt.prepared;
   portal->parameters = std::move(params.value());
+  portal->fields = std::move(fields);
   portal->formats = std::move(formats.value());
   portals_[m.portal] = std::move(portal);
   const size_t m_at = begin_message(out_, be::bind_complete);
@@ -215,6 +218,7 @@ void backend::on_describe(std::span<const uint8_t> body) {
     return extended_error(make_sql_error(sqlstate::protocol_violation, "invalid Describe message"));
   }
   const sql::prepared* prepared = nullptr;
+  std::optional<std::vector<sql::field>> fields;
   const std::vector<int16_t>* formats = nullptr;
   std::vector<int16_t> text_formats;
   if (what == 'S') {
@@ -228,7 +232,8 @@ void backend::on_describe(std::span<const uint8_t> body) {
     put_i16(out_, int16_t(it->second->parameter_oids.size()));
     for (uint32_t oid : it->second->parameter_oids) put_i32(out_, int32_t(oid));
     end_message(out_, m);
-    text_formats.assign(prepared->fields().size(), format_text);
+    fields = fields_of(*prepared);
+    text_formats.assign(fields ? fields->size() : 0, format_text);
     formats = &text_formats;
   } else {
     auto it = portals_.find(name);
@@ -236,10 +241,11 @@ void backend::on_describe(std::span<const uint8_t> body) {
       return extended_error(make_sql_error(sqlstate::invalid_cursor_name, fmt::format("portal \"{}\" does not exist", name)));
     }
     prepared = it->second->prepared.get();
+    fields = it->second->fields;
     formats = &it->second->formats;
   }
-  if (prepared->kind() == sql::statement_kind::query) {
-    send_row_description(prepared->fields(), *formats);
+  if (prepared->kind() == sql::statement_kind::query && fields) {
+    send_row_description(*fields, *formats);
   } else {
     const size_t m = begin_message(out_, be::no_data);
     end_message(out_, m);
@@ -268,6 +274,29 @@ void backend::on_execute(std::span<const uint8_t> body) {
   }
   if (!portal.started) {
     ++stats_.statements;
+    if (const auto* c = portal.prepared->cursor_statement()) {
+      portal.started = true;
+      if (c->what == sql::cursor_command::action::fetch) {
+        auto rows = fetch_rows_of(*c);
+        if (!rows.ok()) {
+          portals_.erase(it);
+          return extended_error(rows.err());
+        }
+        portal.cursor = std::move(rows.value());
+      } else {
+        auto tag = run_cursor_command(*c, portal.parameters, &name);
+        if (!tag.ok()) {
+          portals_.erase(name);
+          return extended_error(tag.err());
+        }
+        portal.finished = true;
+        portal.tag = std::move(tag.value());
+        send_command_complete(portal.tag);
+        return;
+      }
+    }
+  }
+  if (!portal.started) {
     switch (kind) {
       case sql::statement_kind::copy_in:
         portal.started = true;

@@ -1,5 +1,5 @@
 // Helpers shared by the backend .cc files (backend.cc, backend_copy.cc,
-// backend_extended.cc); not part of the pgwire API.
+// backend_extended.cc, backend_cursor.cc); not part of the pgwire API.
 #pragma once
 
 #include <fmt/format.h>
@@ -34,10 +34,15 @@ struct backend::statement_entry {
   std::vector<uint32_t> parameter_oids;  // the client's types where given, else the inferred ones
 };
 
+// A portal: a bound statement (Bind), a SQL cursor (DECLARE) or the
+// statement a simple Query is sending.
 struct backend::portal_entry {
   std::shared_ptr<sql::prepared> prepared;
   std::vector<sql::parameter> parameters;
+  std::vector<sql::field> fields;  // the rows' shape: the statement's, or for FETCH its cursor's
   std::vector<int16_t> formats;  // one per field
+  bool holdable = false;         // DECLARE ... WITH HOLD: kept when the transaction ends
+  uint64_t position = 0;         // rows read so far (FETCH ABSOLUTE and RELATIVE count from it)
   std::unique_ptr<sql::cursor> cursor;
   std::unique_ptr<sql::copy_out_source> copy_out;
   bool started = false;

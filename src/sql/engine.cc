@@ -78,6 +78,9 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     // integer division, NULLs sort last ascending and first descending;
     // version() and current_setting() answer as PostgreSQL (each session
     // publishes its settings in the variable current_setting() reads).
+    // pg_advisory_unlock_all() (asyncpg's pool runs it when a connection is
+    // given back) releases what the session holds: always nothing, since
+    // Strata offers no advisory lock functions.
     std::string version = fmt::format("PostgreSQL {} on DuckDB {}", config.server_version, duckdb::DuckDB::LibraryVersion());
     for (size_t at = version.find('\''); at != std::string::npos; at = version.find('\'', at + 2)) version.insert(at, 1, '\'');
     const std::string version_macro = fmt::format("CREATE MACRO version() AS '{}'", version);
@@ -89,6 +92,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     for (const std::string& q : {std::string("SET GLOBAL TimeZone = 'UTC'"), std::string("SET GLOBAL integer_division = true"),
                                  std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
                                  version_macro, any_equal, std::string(detail::current_setting_macro),
+                                 std::string("CREATE MACRO pg_advisory_unlock_all() AS NULL"),
                                  std::string("CREATE TYPE regclass AS VARCHAR"),
                                  fmt::format("CREATE SCHEMA {}", detail::strata_schema),
                                  std::string("SET GLOBAL lock_configuration = true")}) {

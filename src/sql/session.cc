@@ -441,6 +441,10 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
         }
       }
       return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
+    case route::cursor:
+      return error{"08P01", "DECLARE, FETCH, MOVE and CLOSE are run by the protocol layer, not Execute", {}, {}};
+    case route::listen:
+      return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
     case route::insert:
     case route::update:
     case route::remove: {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,25 @@ struct deallocation {
   std::string name;
 };
 
+class prepared;
+
+// DECLARE, FETCH, MOVE and CLOSE. A SQL cursor is a portal, and portals live
+// in pgwire (SQL cursors and the protocol's portals share one namespace), so
+// pgwire carries these out; the session only prepares a DECLARE's query.
+struct cursor_command {
+  enum class action : uint8_t { declare, fetch, move, close };
+  // FETCH/MOVE directions as PostgreSQL's parser gives them.
+  enum class direction : uint8_t { forward, backward, absolute, relative };
+  action what = action::declare;
+  std::string name;                 // empty: CLOSE ALL
+  std::shared_ptr<prepared> query;  // declare
+  bool with_hold = false;           // declare: the cursor outlives its transaction
+  bool binary = false;              // declare: the simple protocol's FETCH sends binary rows
+  direction how = direction::forward;
+  int64_t count = 1;                // rows to go (forward, backward; all_rows for ALL) or a position
+};
+inline constexpr int64_t all_rows = std::numeric_limits<int64_t>::max();
+
 class prepared {
  public:
   virtual ~prepared() = default;
@@ -103,6 +123,7 @@ class prepared {
   virtual const std::vector<field>& fields() const = 0;
   virtual copy_description copy() const = 0;  // copy_in / copy_out only
   virtual std::optional<deallocation> deallocates() const { return std::nullopt; }
+  virtual const cursor_command* cursor_statement() const { return nullptr; }
 };
 
 // A bound parameter value. Text-format parameters arrive as their text and

@@ -75,6 +75,8 @@ enum class route : uint8_t {
   select_locking,  // SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE on a Strata table
   point_select,    // SELECT of columns of a primary-key table by its whole key (point_select.cc)
   deallocate,      // DEALLOCATE [PREPARE] name | ALL
+  cursor,          // DECLARE, FETCH, MOVE, CLOSE: pgwire runs them (cursor_command)
+  listen,          // UNLISTEN (nothing to do: LISTEN is refused)
   sequence,        // CREATE, ALTER and DROP SEQUENCE
 };
 
@@ -188,6 +190,7 @@ class statement final : public prepared {
   const std::vector<field>& fields() const override { return fields_; }
   copy_description copy() const override { return copy_; }
   std::optional<deallocation> deallocates() const override { return deallocation_; }
+  const cursor_command* cursor_statement() const override { return cursor_.get(); }
 
   route how = route::empty;
   statement_kind kind_ = statement_kind::command;
@@ -214,6 +217,7 @@ class statement final : public prepared {
   std::shared_ptr<locking_plan> locking;
   std::shared_ptr<point_plan> point;
   std::optional<deallocation> deallocation_;
+  std::shared_ptr<cursor_command> cursor_;
   const void* owner = nullptr;
 };
 
@@ -335,6 +339,11 @@ class session_impl final : public session {
   outcome<std::shared_ptr<statement>> prepare_transaction(const PgQuery__TransactionStmt& t);
   outcome<std::shared_ptr<statement>> prepare_maintenance(const PgQuery__VacuumStmt& v);
   outcome<std::shared_ptr<statement>> prepare_truncate(const PgQuery__TruncateStmt& t);
+  // cursor_statements.cc
+  outcome<std::shared_ptr<statement>> prepare_declare_cursor(const PgQuery__DeclareCursorStmt& d);
+  outcome<std::shared_ptr<statement>> prepare_fetch(const PgQuery__FetchStmt& f);
+  outcome<std::shared_ptr<statement>> prepare_close_cursor(const PgQuery__ClosePortalStmt& c);
+  outcome<std::shared_ptr<statement>> prepare_listen(const PgQuery__Node& node);
   // alter_table.cc: nullopt unless the statement names a Strata table.
   std::optional<outcome<std::shared_ptr<statement>>> prepare_alter_table(const PgQuery__AlterTableStmt& a);
   std::optional<outcome<std::shared_ptr<statement>>> prepare_rename(const PgQuery__RenameStmt& r);

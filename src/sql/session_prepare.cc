@@ -300,6 +300,16 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_from_tr
       return std::nullopt;
     case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
       return prepare_transaction(*node.transaction_stmt);
+    case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+      return prepare_declare_cursor(*node.declare_cursor_stmt);
+    case PG_QUERY__NODE__NODE_FETCH_STMT:
+      return prepare_fetch(*node.fetch_stmt);
+    case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT:
+      return prepare_close_cursor(*node.close_portal_stmt);
+    case PG_QUERY__NODE__NODE_LISTEN_STMT:
+    case PG_QUERY__NODE__NODE_UNLISTEN_STMT:
+    case PG_QUERY__NODE__NODE_NOTIFY_STMT:
+      return prepare_listen(node);
     case PG_QUERY__NODE__NODE_VACUUM_STMT:
       return prepare_maintenance(*node.vacuum_stmt);
     case PG_QUERY__NODE__NODE_TRUNCATE_STMT:

@@ -322,14 +322,11 @@ def test_server_side_cursor(pg):
         conn.execute("CREATE TABLE ssc (i integer)")
         conn.execute("INSERT INTO ssc SELECT * FROM generate_series(1, 1000)")
         conn.commit()
-        try:
-            with conn.cursor(name="walker") as cur:
-                cur.execute("SELECT i FROM ssc ORDER BY i")
-                assert cur.fetchmany(5) == [(1,), (2,), (3,), (4,), (5,)]
-                assert len(cur.fetchmany(500)) == 500
-                assert cur.fetchall()[-1] == (1000,)
-        except (psycopg.errors.FeatureNotSupported, psycopg.errors.SyntaxError) as e:
-            pytest.skip(f"server-side cursors (DECLARE) are not supported: {e}")
+        with conn.cursor(name="walker") as cur:
+            cur.execute("SELECT i FROM ssc ORDER BY i")
+            assert cur.fetchmany(5) == [(1,), (2,), (3,), (4,), (5,)]
+            assert len(cur.fetchmany(500)) == 500
+            assert cur.fetchall()[-1] == (1000,)
 
 
 def test_changelog_columns(pg):

@@ -133,6 +133,10 @@ SEEDS = {
     "copy_out": (CANNED | LOOPBACK, query("copy out 50") + parse("", "copy out 3") + bind("", "") + execute("") + SYNC),
     "transactions": (CANNED | LOOPBACK, query("begin") + query("fail") + query("select ints 1") + query("rollback") +
                      query("set application_name = 'f'")),
+    "cursors": (CANNED | LOOPBACK, query("begin; declare c binary for select ints 9; fetch 2 c; move 1 c") +
+                parse("f", "fetch abs 6 c") + bind("", "f", rformats=(1,)) + describe("P", "") + execute("") +
+                parse("", "select ints 4") + bind("p", "") + execute("p", 1) + query("fetch all p; close all") +
+                query("declare h hold for select ints 3; commit") + query("fetch 1 h; close h") + SYNC),
     "oversized": (CANNED | LOOPBACK, b"Q" + struct.pack(">I", 1 << 30)),
     "terminate": (CANNED | LOOPBACK, query("select ints 1") + msg("X") + query("select ints 2")),
     "unknown_type": (CANNED | LOOPBACK, msg("~", b"?")),

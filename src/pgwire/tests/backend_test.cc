@@ -690,5 +690,71 @@ TEST_F(BackendTest, MultiStatementQueryIsOneImplicitTransaction) {
   EXPECT_EQ(executed, (std::vector<std::string>{"insert a", "insert b", "commit"}));
 }
 
+TEST_F(BackendTest, CursorsInTheSimpleProtocol) {
+  auto b = ready();
+  auto msgs = send(*b, query("begin; declare c for select ints 5; fetch 2 c; move 1 c; fetch all c; fetch 1 c"));
+  ASSERT_EQ(types_of(msgs), "CCTDDCCTDDCTCZ");
+  EXPECT_EQ(msgs[1].body, cstr("DECLARE CURSOR"));
+  EXPECT_EQ(data_row(msgs[3]), std::vector<std::string>{"1"});
+  EXPECT_EQ(msgs[5].body, cstr("FETCH 2"));
+  EXPECT_EQ(msgs[6].body, cstr("MOVE 1"));
+  EXPECT_EQ(data_row(msgs[8]), std::vector<std::string>{"4"});
+  EXPECT_EQ(msgs[10].body, cstr("FETCH 2"));
+  EXPECT_EQ(msgs[12].body, cstr("FETCH 0"));
+  // Cursors end with the block; one declared WITH HOLD stays.
+  msgs = send(*b, query("commit"));
+  msgs = send(*b, query("fetch 1 c"));
+  ASSERT_EQ(types_of(msgs), "EZ");
+  EXPECT_EQ(error_field(msgs[0], 'C'), "34000");
+  msgs = send(*b, query("declare c for select ints 1"));
+  EXPECT_EQ(error_field(msgs[0], 'C'), "25P01");
+  msgs = send(*b, query("declare h hold for select ints 3"));
+  msgs = send(*b, query("fetch abs 2 h"));
+  ASSERT_EQ(types_of(msgs), "TDCZ");
+  EXPECT_EQ(data_row(msgs[1]), std::vector<std::string>{"2"});
+  msgs = send(*b, query("fetch abs 1 h"));
+  EXPECT_EQ(error_field(msgs[0], 'C'), "55000");
+  msgs = send(*b, query("declare h hold for select ints 3"));
+  EXPECT_EQ(error_field(msgs[0], 'C'), "42P03");
+  msgs = send(*b, query("close h"));
+  EXPECT_EQ(msgs[0].body, cstr("CLOSE CURSOR"));
+  msgs = send(*b, query("close h"));
+  EXPECT_EQ(error_field(msgs[0], 'C'), "34000");
+}
+
+TEST_F(BackendTest, BinaryCursorSendsBinaryRowsToSimpleFetch) {
+  auto b = ready();
+  auto msgs = send(*b, query("begin; declare c binary for select ints 2; fetch 1 c"));
+  ASSERT_EQ(types_of(msgs), "CCTDCZ");
+  EXPECT_EQ(msgs[2].body.substr(msgs[2].body.size() - 2), be16(1));  // binary format in RowDescription
+  EXPECT_EQ(msgs[3].body, be16(1) + be32(4) + be32(1));
+}
+
+TEST_F(BackendTest, FetchInTheExtendedProtocolTakesItsCursorsShape) {
+  auto b = ready();
+  send(*b, query("begin; declare c for select ints 4"));
+  // Describe of the statement and of the portal give the cursor's columns; Bind may ask for binary.
+  auto msgs = send(*b, parse("f", "fetch 2 c") + describe('S', "f") + bind("", "f", {}, {}, {1}) + describe('P', "") +
+                           execute("", 0) + sync());
+  ASSERT_EQ(types_of(msgs), "1tT2TDDCZ");
+  EXPECT_EQ(msgs[4].body.substr(msgs[4].body.size() - 2), be16(1));
+  EXPECT_EQ(msgs[5].body, be16(1) + be32(4) + be32(1));
+  EXPECT_EQ(msgs[7].body, cstr("FETCH 2"));
+  // A protocol portal is a cursor too: MOVE and FETCH read it, and Execute goes on where they left it.
+  msgs = send(*b, parse("", "select ints 6") + bind("p", "", {}, {}, {}) + execute("p", 1) + sync());
+  ASSERT_EQ(types_of(msgs), "12DsZ");
+  msgs = send(*b, query("move 2 p"));
+  EXPECT_EQ(msgs[0].body, cstr("MOVE 2"));
+  msgs = send(*b, execute("p", 1) + sync());
+  ASSERT_EQ(types_of(msgs), "DsZ");
+  EXPECT_EQ(data_row(msgs[0]), std::vector<std::string>{"4"});
+  // CLOSE ALL leaves the portal that runs it.
+  msgs = send(*b, parse("", "close all") + bind("", "", {}, {}, {}) + execute("", 0) + sync());
+  ASSERT_EQ(types_of(msgs), "12CZ");
+  EXPECT_EQ(msgs[2].body, cstr("CLOSE CURSOR ALL"));
+  msgs = send(*b, execute("p", 1) + sync());
+  EXPECT_EQ(error_field(msgs[0], 'C'), "34000");
+}
+
 }  // namespace
 }  // namespace strata::pgwire

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <thread>
 
 namespace strata::pgwire::testing {
@@ -77,8 +78,12 @@ class fake_prepared final : public sql::prepared {
   std::vector<uint32_t> oids;
   std::vector<sql::field> columns;
   sql::copy_description copy_desc;
+  std::optional<sql::cursor_command> cursor_command;
 
   sql::statement_kind kind() const override { return what; }
+  const sql::cursor_command* cursor_statement() const override {
+    return cursor_command ? &*cursor_command : nullptr;
+  }
   const std::vector<uint32_t>& parameter_oids() const override { return oids; }
   const std::vector<sql::field>& fields() const override { return columns; }
   sql::copy_description copy() const override { return copy_desc; }
@@ -233,6 +238,11 @@ class fake_session final : public sql::session {
       p->columns = {make_field("n", 23)};
     } else if (s.starts_with("set ") || s == "begin" || s == "commit" || s == "rollback" || s.starts_with("insert")) {
       p->what = sql::statement_kind::command;
+    } else if (auto c = cursor_command_of(s, hints)) {
+      if (!c->ok()) return c->err();
+      p->what = c->value().what == sql::cursor_command::action::fetch ? sql::statement_kind::query
+                                                                         : sql::statement_kind::command;
+      p->cursor_command = std::move(c->value());
     } else if (s.starts_with("copy in")) {
       p->what = sql::statement_kind::copy_in;
       p->copy_desc = {s.ends_with("csv") ? sql::copy_format::csv : sql::copy_format::text, 2};
@@ -243,6 +253,57 @@ class fake_session final : public sql::session {
       return block_error(err("42601", "fake engine: unknown statement \"" + s + "\""));
     }
     return std::shared_ptr<sql::prepared>(std::move(p));
+  }
+
+  // "declare NAME [hold] [binary] for QUERY", "fetch N NAME" (N: a count,
+  // "all", or "abs N"), "move N NAME", "close NAME", "close all".
+  std::optional<sql::outcome<sql::cursor_command>> cursor_command_of(const std::string& s,
+                                                                     const std::vector<uint32_t>& hints) {
+    using action = sql::cursor_command::action;
+    sql::cursor_command c;
+    auto words = [](std::string_view text) {
+      std::vector<std::string> out;
+      size_t at = 0;
+      while (at < text.size()) {
+        size_t end = text.find(' ', at);
+        if (end == std::string_view::npos) end = text.size();
+        if (end > at) out.emplace_back(text.substr(at, end - at));
+        at = end + 1;
+      }
+      return out;
+    };
+    if (s.starts_with("declare ")) {
+      const size_t for_at = s.find(" for ");
+      if (for_at == std::string::npos) return std::nullopt;
+      auto w = words(std::string_view(s).substr(8, for_at - 8));
+      if (w.empty()) return std::nullopt;
+      c.what = action::declare;
+      c.name = w[0];
+      c.with_hold = std::find(w.begin(), w.end(), "hold") != w.end();
+      c.binary = std::find(w.begin(), w.end(), "binary") != w.end();
+      auto query = prepare(s.substr(for_at + 5), hints);
+      if (!query.ok()) return sql::outcome<sql::cursor_command>(query.err());
+      c.query = query.value();
+      return sql::outcome<sql::cursor_command>(std::move(c));
+    }
+    auto w = words(s);
+    if (w.size() == 2 && w[0] == "close") {
+      c.what = action::close;
+      c.name = w[1] == "all" ? "" : w[1];
+      return sql::outcome<sql::cursor_command>(std::move(c));
+    }
+    if ((w.size() == 3 || w.size() == 4) && (w[0] == "fetch" || w[0] == "move")) {
+      c.what = w[0] == "fetch" ? action::fetch : action::move;
+      c.name = w.back();
+      if (w[1] == "abs") {
+        c.how = sql::cursor_command::direction::absolute;
+        c.count = int64_t(count_in(w[2], 1000000));
+      } else {
+        c.count = w[1] == "all" ? sql::all_rows : int64_t(count_in(w[1], 1000000));
+      }
+      return sql::outcome<sql::cursor_command>(std::move(c));
+    }
+    return std::nullopt;
   }
 
   sql::outcome<std::unique_ptr<sql::cursor>> execute(const std::shared_ptr<sql::prepared>& statement,
