@@ -73,6 +73,21 @@ status check_listener_security(const server_options& o) {
   return {};
 }
 
+result<std::shared_ptr<net::tls_context>> load_server_tls(const net::pem_file& cert, const net::pem_file& key,
+                                                          std::string_view whose) {
+  if (cert.path.empty() != key.path.empty()) {
+    const net::pem_file& given = cert.path.empty() ? key : cert;
+    const net::pem_file& missing = cert.path.empty() ? cert : key;
+    return make_error(errc::invalid_argument,
+                      fmt::format("{} needs {}: {} certificate and its key go together", given.flag, missing.flag, whose));
+  }
+  if (cert.path.empty()) return std::shared_ptr<net::tls_context>();
+  net::tls_server_files files;
+  files.cert_chain = cert;
+  files.key = key;
+  return net::make_server_tls(files);
+}
+
 result<admin::server_security> load_admin_security(const server_options& o) {
   admin::server_security out;
   if (!o.http_token_file.empty()) {
@@ -80,20 +95,9 @@ result<admin::server_security> load_admin_security(const server_options& o) {
     STRATA_TRY(tokens);
     out.tokens = std::move(*tokens);
   }
-  if (o.http_tls_cert.empty() != o.http_tls_key.empty()) {
-    return make_error(errc::invalid_argument,
-                      fmt::format("{} needs {}: the admin API's certificate and its key go together",
-                                  o.http_tls_cert.empty() ? "--http-tls-key" : "--http-tls-cert",
-                                  o.http_tls_cert.empty() ? "--http-tls-cert" : "--http-tls-key"));
-  }
-  if (!o.http_tls_cert.empty()) {
-    net::tls_server_files files;
-    files.cert_chain = net::pem_file{"--http-tls-cert", o.http_tls_cert};
-    files.key = net::pem_file{"--http-tls-key", o.http_tls_key};
-    auto tls = net::make_server_tls(files);
-    STRATA_TRY(tls);
-    out.tls = std::move(*tls);
-  }
+  auto tls = load_server_tls({"--http-tls-cert", o.http_tls_cert}, {"--http-tls-key", o.http_tls_key}, "the admin API's");
+  STRATA_TRY(tls);
+  out.tls = std::move(*tls);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "admin/server.h"
 #include "app/options.h"
 #include "base/result.h"
+#include "net/tls.h"
 
 namespace strata::app {
 
@@ -31,5 +32,10 @@ status check_listener_security(const server_options& o);
 // The admin API's tokens and TLS context from `o`; errors name the flag and
 // the file.
 result<admin::server_security> load_admin_security(const server_options& o);
+
+// A listener's TLS context from its certificate and key flags: none when
+// neither is given, an error naming the flags when only one is.
+result<std::shared_ptr<net::tls_context>> load_server_tls(const net::pem_file& cert, const net::pem_file& key,
+                                                          std::string_view whose);
 
 }  // namespace strata::app

@@ -92,6 +92,9 @@ void add_server_flags(CLI::App& cmd, server_options& o) {
   cmd.add_option("--pg-auth", o.pg_auth, "trust (loopback clients only), scram-sha-256 or md5 (both need --pg-user)")
       ->check(CLI::IsMember({"trust", "scram-sha-256", "md5"}))
       ->capture_default_str();
+  cmd.add_option("--pg-tls-cert", o.pg_tls_cert,
+                 "Answer PostgreSQL clients' SSLRequest and serve them over TLS with this certificate chain (PEM; with --pg-tls-key)");
+  cmd.add_option("--pg-tls-key", o.pg_tls_key, "The private key of --pg-tls-cert (PEM, unencrypted)");
   cmd.add_option("--pg-user", o.pg_users, "A PostgreSQL user as NAME:PASSWORD; repeat for more users")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd.add_option("--pg-worker-threads", o.pg_worker_threads, "Threads started to run SQL statements for PostgreSQL sessions (more are added while all are busy)")->capture_default_str()->check(CLI::Range(1u, 1024u));

@@ -52,6 +52,8 @@ struct server_options {
   // Tables, SQL and the PostgreSQL protocol.
   uint32_t pg_connections_max = 256;
   std::string pg_auth = "trust";          // trust | scram-sha-256 | md5
+  std::string pg_tls_cert;                // set with pg_tls_key: SSLRequest is answered and TLS serves the session
+  std::string pg_tls_key;
   std::vector<std::string> pg_users;      // NAME:PASSWORD, for scram-sha-256 and md5
   uint32_t pg_worker_threads = 8;         // threads running SQL sessions' statements
   uint32_t sql_threads = 0;               // DuckDB worker threads; 0: one per core

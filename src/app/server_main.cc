@@ -110,6 +110,9 @@ result<pgwire::server_config> pg_config(const server_options& o) {
   }
   c.limits.connections_max = o.pg_connections_max;
   c.limits.worker_threads = o.pg_worker_threads;
+  auto tls = load_server_tls({"--pg-tls-cert", o.pg_tls_cert}, {"--pg-tls-key", o.pg_tls_key}, "the PostgreSQL listener's");
+  if (!tls.ok()) return tls.err();
+  c.tls = std::move(*tls);
   return c;
 }
 
@@ -307,7 +310,8 @@ int run_server(const server_options& o) {
 
   auto pg_server = std::make_unique<pgwire::server>(io, **sql_engine, std::move(*pg), make_pg_observer(registry));
   if (auto s = pg_server->start(); !s.ok()) return fail(s.err().message);
-  spdlog::info("pg: listening on {} (SQL over tables, auth {})", o.pg_listen, o.pg_auth);
+  spdlog::info("pg: listening on {} (SQL over tables, auth {}{})", o.pg_listen, o.pg_auth,
+               o.pg_tls_cert.empty() ? "" : ", TLS on SSLRequest");
 
   // Not available() here: it waits for a restart's recovery, which for the
   // volume backend needs the network thread this one is about to run.

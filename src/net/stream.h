@@ -22,6 +22,14 @@ class stream {
   explicit stream(socket_type socket) : s_(std::in_place_index<0>, std::move(socket)) {}
   stream(socket_type socket, boost::asio::ssl::context& tls) : s_(std::in_place_index<1>, std::move(socket), tls) {}
 
+  // A plain stream becomes a TLS one over the same connection (PostgreSQL's
+  // SSLRequest upgrades a connection that started in the clear); handshake
+  // through tls() before reading or writing again.
+  void start_tls(boost::asio::ssl::context& tls) {
+    socket_type plain = std::move(std::get<0>(s_));
+    s_.emplace<1>(std::move(plain), tls);
+  }
+
   executor_type get_executor() { return socket().get_executor(); }
   socket_type& socket() { return s_.index() == 0 ? std::get<0>(s_) : std::get<1>(s_).next_layer(); }
   tls_stream* tls() { return std::get_if<1>(&s_); }

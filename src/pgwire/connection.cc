@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -14,6 +15,8 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include "net/tls.h"
 
 namespace strata::pgwire {
 
@@ -56,11 +59,11 @@ bool cancel_registry::cancel(backend_key key) {
 
 connection::connection(socket_type socket, std::shared_ptr<void> slot, std::string peer, bool loopback,
                        std::shared_ptr<connection_env> env)
-    : socket_(std::move(socket)),
+    : stream_(std::move(socket)),
       slot_(std::move(slot)),
       peer_(std::move(peer)),
       env_(std::move(env)),
-      deadline_(socket_.get_executor()) {
+      deadline_(stream_.get_executor()) {
   int32_t secret = 0;
   env_->backend.random(std::span(reinterpret_cast<uint8_t*>(&secret), sizeof(secret)));
   key_ = backend_key{env_->next_process_id.fetch_add(1), secret};
@@ -68,7 +71,7 @@ connection::connection(socket_type socket, std::shared_ptr<void> slot, std::stri
 }
 
 void connection::start() {
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->run(); }, asio::detached);
+  asio::co_spawn(stream_.get_executor(), [self = shared_from_this()] { return self->run(); }, asio::detached);
 }
 
 void connection::reject(std::string_view why) {
@@ -98,7 +101,7 @@ void connection::arm_idle_in_transaction() {
     auto bytes = std::make_shared<std::string>();
     put_error(*bytes, error_fields{"FATAL", sqlstate::idle_in_transaction_timeout,
                                    "terminating connection due to idle-in-transaction timeout", {}, {}});
-    asio::async_write(self->socket_, asio::buffer(*bytes), [self, bytes](const boost::system::error_code&, size_t) {
+    asio::async_write(self->stream_, asio::buffer(*bytes), [self, bytes](const boost::system::error_code&, size_t) {
       self->reject("idle_in_transaction_timeout");
     });
   });
@@ -113,7 +116,7 @@ asio::awaitable<bool> connection::fill(size_t bytes) {
   }
   boost::system::error_code ec;
   while (buffered() < bytes) {
-    size_t got = co_await socket_.async_read_some(asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_),
+    size_t got = co_await stream_.async_read_some(asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_),
                                                   asio::redirect_error(asio::use_awaitable, ec));
     if (ec || closed_) co_return false;
     rx_end_ += got;
@@ -163,7 +166,7 @@ asio::awaitable<bool> connection::next_frames(std::vector<frame>& frames) {
       const bool timed = backend_->current_phase() == backend::phase::serving && limits.message_timeout_ms > 0;
       if (timed) arm(limits.message_timeout_ms, "message_timeout");
       boost::system::error_code ec;
-      co_await asio::async_read(socket_, asio::buffer(large_.data() + have, large_.size() - have),
+      co_await asio::async_read(stream_, asio::buffer(large_.data() + have, large_.size() - have),
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec || closed_) co_return false;
       if (timed) deadline_.cancel();
@@ -215,12 +218,13 @@ size_t connection::process(const std::vector<frame>& frames, size_t from) {
     } else {
       b.on_message(frames[i].type, frames[i].body);
     }
-    if (b.has_pending() || b.output().size() >= env_->limits.output_bytes_soft_max) return i + 1;
+    if (b.has_pending() || b.tls_requested() || b.output().size() >= env_->limits.output_bytes_soft_max) return i + 1;
   }
   return frames.size();
 }
 
 void connection::continue_on_worker(std::vector<frame>& frames, size_t& next) {
+  if (stream_.tls() != nullptr) return;  // the shortcut uses the socket's descriptor itself
   for (int round = 0; round < worker_batches_max; ++round) {
     backend& b = *backend_;
     if (next < frames.size() || b.has_pending() || b.closing() || b.in_copy_in() || !registered_ ||
@@ -229,7 +233,7 @@ void connection::continue_on_worker(std::vector<frame>& frames, size_t& next) {
     }
     report_statements(b.take_stats());  // serving, so no startup to report
     if (!send_output_now()) return;
-    pollfd p{socket_.native_handle(), POLLIN, 0};
+    pollfd p{stream_.socket().native_handle(), POLLIN, 0};
     if (::poll(&p, 1, next_message_wait_ms) != 1 || (p.revents & POLLIN) == 0 || closed_) return;
     std::vector<frame> more;
     if (!read_batch_now(more)) return;
@@ -244,7 +248,7 @@ bool connection::send_output_now() {
   std::string& out = backend_->output();
   size_t sent = 0;
   while (sent < out.size()) {
-    const ssize_t n = ::send(socket_.native_handle(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = ::send(stream_.socket().native_handle(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       sent += size_t(n);
     } else if (n < 0 && errno == EINTR) {
@@ -271,7 +275,7 @@ bool connection::read_batch_now(std::vector<frame>& frames) {
   if (rx_end_ == rx_.size()) return false;
   ssize_t got;
   do {
-    got = ::recv(socket_.native_handle(), rx_.data() + rx_end_, rx_.size() - rx_end_, MSG_DONTWAIT);
+    got = ::recv(stream_.socket().native_handle(), rx_.data() + rx_end_, rx_.size() - rx_end_, MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
   if (got <= 0) return false;
   rx_end_ += size_t(got);
@@ -323,9 +327,27 @@ asio::awaitable<bool> connection::flush_output() {
   const uint64_t bytes = tx_.size();
   env_->budget.add(bytes);
   boost::system::error_code ec;
-  co_await asio::async_write(socket_, asio::buffer(tx_), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream_, asio::buffer(tx_), asio::redirect_error(asio::use_awaitable, ec));
   env_->budget.release_unowned(bytes);
   co_return !ec && !closed_;
+}
+
+asio::awaitable<bool> connection::start_tls() {
+  // Bytes sent after the SSLRequest, before the handshake, were sent in the
+  // clear: they must not be taken as if they came through TLS.
+  if (buffered() > 0) {
+    reject("data_after_ssl_request");
+    co_return false;
+  }
+  stream_.start_tls(*env_->tls);
+  boost::system::error_code ec;
+  co_await stream_.tls()->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || closed_) {
+    if (!closed_) spdlog::info("pgwire: TLS handshake with {} failed: {}", peer_, net::handshake_failure(ec, *stream_.tls()));
+    co_return false;
+  }
+  backend_->on_tls_started();
+  co_return true;
 }
 
 asio::awaitable<void> connection::run() {
@@ -363,6 +385,14 @@ asio::awaitable<void> connection::run() {
       keep = after_step();
       if (!co_await flush_output()) keep = false;
       if (backend_->closing()) keep = false;
+      if (keep && backend_->tls_requested()) {
+        if (next < frames.size()) {
+          reject("data_after_ssl_request");
+          keep = false;
+        } else {
+          keep = co_await start_tls();
+        }
+      }
     } while (keep && !closed_ && (next < frames.size() || backend_->has_pending()));
     if (large_grant_.bytes > 0) {
       env_->budget.release(large_grant_);
@@ -381,8 +411,8 @@ asio::awaitable<void> connection::run() {
 void connection::close() {
   const bool first = !closed_.exchange(true);
   boost::system::error_code ignored;
-  if (first) socket_.shutdown(socket_type::shutdown_both, ignored);
-  if (!step_running_ && socket_.is_open()) socket_.close(ignored);
+  if (first) stream_.socket().shutdown(socket_type::shutdown_both, ignored);
+  if (!step_running_ && stream_.socket().is_open()) stream_.socket().close(ignored);
   if (!first) return;
   deadline_.cancel();
   if (registered_) {

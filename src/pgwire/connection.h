@@ -10,7 +10,10 @@
 // through whole sends the reply itself and, if the client's next batch
 // arrives within a few milliseconds, runs it too, so a client that sends
 // query after query costs no thread switch per query; meanwhile the network
-// thread waits for the step, and close() only shuts the socket down.
+// thread waits for the step, and close() only shuts the socket down. A
+// client's SSLRequest, when the server has a certificate, turns the
+// connection into TLS before startup goes on (the worker's shortcut, which
+// reads and writes the socket directly, then stays off).
 #pragma once
 
 #include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "net/byte_budget.h"
+#include "net/stream.h"
 #include "pgwire/backend.h"
 #include "pgwire/server.h"
 #include "pgwire/worker_pool.h"
@@ -56,6 +60,7 @@ struct connection_env {
   net::byte_budget budget;
   cancel_registry registry;
   std::atomic<int32_t> next_process_id{1000};
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: SSLRequest is answered 'S'
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -87,6 +92,8 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<bool> next_frames(std::vector<frame>& frames);
   boost::asio::awaitable<bool> fill(size_t bytes);
   boost::asio::awaitable<bool> flush_output();
+  // After the backend answered an SSLRequest with 'S': the TLS handshake.
+  boost::asio::awaitable<bool> start_tls();
   static boost::asio::awaitable<step_result> work(std::shared_ptr<connection> self, std::vector<frame> frames,
                                                   size_t from);
   size_t process(const std::vector<frame>& frames, size_t from);
@@ -102,7 +109,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void arm_idle_in_transaction();
   size_t buffered() const { return rx_end_ - rx_begin_; }
 
-  socket_type socket_;
+  net::stream stream_;
   std::shared_ptr<void> slot_;
   std::string peer_;
   std::shared_ptr<connection_env> env_;

@@ -51,7 +51,7 @@ server::server(asio::io_context& io, sql::engine& engine, server_config config, 
   const server_limits limits = sanitized(config.limits);
   env_ = std::shared_ptr<connection_env>(new connection_env{
       limits, std::move(observer), auth_settings{}, backend_env{}, pool_.get(),
-      net::byte_budget(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}), {}, {}});
+      net::byte_budget(io, net::byte_budget_config{.bytes_max = limits.inflight_bytes_max}), {}, {}, config.tls});
   env_->next_process_id = 1000;
   auto random = auth::system_random();
   env_->auth.method = config.auth;
@@ -61,6 +61,7 @@ server::server(asio::io_context& io, sql::engine& engine, server_config config, 
   env_->backend.auth = &env_->auth;
   env_->backend.limits = backend_limits_of(limits);
   env_->backend.random = random;
+  env_->backend.tls_available = config.tls != nullptr;
 }
 
 server::~server() {

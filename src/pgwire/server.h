@@ -15,6 +15,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +65,9 @@ struct server_config {
   bool trust_remote = false;              // with trust: admit non-loopback clients without a password too
   std::vector<user> users;
   server_limits limits;
+  // Set: an SSLRequest is answered 'S' and the connection goes on inside TLS
+  // with this context (net::make_server_tls); unset: 'N', in the clear.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 // Called on the network thread, and on_statements and on_error also on

@@ -106,6 +106,24 @@ TEST_F(BackendTest, SslAndGssRequestsAreRefusedThenStartupProceeds) {
   EXPECT_TRUE(c->closing());
 }
 
+TEST_F(BackendTest, SslRequestIsAcceptedWhenTheServerHasACertificate) {
+  env_.tls_available = true;
+  auto b = make();
+  // Bytes after the SSLRequest wait: they must come through TLS, not in the clear.
+  b->feed({reinterpret_cast<const uint8_t*>((ssl_request() + startup({{"user", "alice"}})).data()), 8});
+  EXPECT_EQ(b->output(), "S");
+  EXPECT_TRUE(b->tls_requested());
+  b->output().clear();
+  b->on_tls_started();
+  EXPECT_FALSE(b->tls_requested());
+  // Inside TLS a second SSLRequest is declined, and startup goes on.
+  b->feed({reinterpret_cast<const uint8_t*>(ssl_request().data()), 8});
+  EXPECT_EQ(b->output(), "N");
+  b->output().clear();
+  auto msgs = send(*b, startup({{"user", "alice"}}));
+  EXPECT_EQ(b->current_phase(), backend::phase::serving);
+}
+
 TEST_F(BackendTest, CancelRequestIsRecognisedAndCloses) {
   auto b = make();
   auto msgs = send(*b, cancel_request(7, 99));
