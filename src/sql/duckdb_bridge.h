@@ -68,5 +68,7 @@ error error_of(const duckdb::ErrorData& data);
 // the state travels at the front of the exception's message, and error_of
 // takes it back out.
 [[noreturn]] void throw_sql_error(const std::string& sqlstate, const std::string& message);
+// That message: also what SQL's error() raises to fail with `sqlstate`.
+std::string sql_error_message(std::string_view sqlstate, std::string_view message);
 
 }  // namespace strata::sql

@@ -702,8 +702,12 @@ const char* constraint_state(const std::string& m) {
 constexpr std::string_view sqlstate_marker = "[SQLSTATE ";
 constexpr size_t sqlstate_length = 5;
 
+std::string sql_error_message(std::string_view sqlstate, std::string_view message) {
+  return std::string(sqlstate_marker) + std::string(sqlstate) + "] " + std::string(message);
+}
+
 void throw_sql_error(const std::string& sqlstate, const std::string& message) {
-  throw dd::InvalidInputException(std::string(sqlstate_marker) + sqlstate + "] " + message);
+  throw dd::InvalidInputException(sql_error_message(sqlstate, message));
 }
 
 error error_of(const duckdb::ErrorData& data) {

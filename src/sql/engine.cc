@@ -7,6 +7,7 @@
 #include "duckdb/main/extension/extension_loader.hpp"
 #include "sql/catalog_functions.h"
 #include "sql/sequence_functions.h"
+#include "sql/duckdb_bridge.h"
 #include "sql/pg_rewrite.h"
 #include "sql/session_impl.h"
 
@@ -89,10 +90,17 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
         "WHEN list_contains(arr, x) THEN true WHEN x IS NULL OR list_position(arr, NULL) IS NOT NULL THEN NULL "
         "ELSE false END",
         any_equal_macro);
+    // PostgreSQL fails on a zero divisor (22012); DuckDB's / and % give NULL.
+    // CASE runs error() only for the rows whose divisor is zero.
+    auto division = [](std::string_view name, std::string_view op) {
+      return fmt::format("CREATE MACRO {}(a, b) AS CASE WHEN b = 0 THEN error('{}') ELSE a {} b END", name,
+                         sql_error_message("22012", "division by zero"), op);
+    };
     for (const std::string& q : {std::string("SET GLOBAL TimeZone = 'UTC'"), std::string("SET GLOBAL integer_division = true"),
                                  std::string("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'"),
                                  version_macro, any_equal, std::string(detail::current_setting_macro),
                                  std::string("CREATE MACRO pg_advisory_unlock_all() AS NULL"),
+                                 division(divide_macro, "/"), division(modulo_macro, "%"),
                                  std::string("CREATE TYPE regclass AS VARCHAR"),
                                  fmt::format("CREATE SCHEMA {}", detail::strata_schema),
                                  std::string("SET GLOBAL lock_configuration = true")}) {

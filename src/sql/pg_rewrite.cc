@@ -190,6 +190,25 @@ bool rewrite_any_array(PgQuery__Node* n, std::vector<message_ptr>& detached) {
   return true;
 }
 
+// The macro that stands for division operator `op`, or nullptr.
+const char* division_macro(const PgQuery__AExpr& e) {
+  if (e.kind != PG_QUERY__A__EXPR__KIND__AEXPR_OP || e.n_name != 1 || e.lexpr == nullptr || e.rexpr == nullptr) {
+    return nullptr;
+  }
+  const std::string_view op = node_text(e.name[0]);
+  if (op == "/") return divide_macro.data();
+  if (op == "%") return modulo_macro.data();
+  return nullptr;
+}
+
+// a / b and a % b as macros that fail on a zero divisor, as PostgreSQL does.
+bool rewrite_division(PgQuery__Node* n, std::vector<message_ptr>& detached) {
+  const char* macro = division_macro(*n->a_expr);
+  if (macro == nullptr) return false;
+  replace_with_call(n, macro, node_array({n->a_expr->lexpr, n->a_expr->rexpr}), 2, false, detached);
+  return true;
+}
+
 // PostgreSQL functions DuckDB knows by another name.
 const char* duckdb_name_of(std::string_view function) {
   if (function == "json_build_object" || function == "jsonb_build_object") return "json_object";
@@ -257,12 +276,13 @@ bool rewrite_regclass(PgQuery__Node* n, std::vector<message_ptr>& detached) {
   return true;
 }
 
-bool is_regex_op(const PgQuery__Node* n) {
+// An operator expression that a rewrite turns into a function call.
+bool is_rewritten_op(const PgQuery__Node* n) {
   if (n == nullptr || n->node_case != PG_QUERY__NODE__NODE_A_EXPR || n->a_expr->n_name == 0) return false;
   const PgQuery__Node* op = n->a_expr->name[n->a_expr->n_name - 1];
   if (op->node_case != PG_QUERY__NODE__NODE_STRING) return false;
   const std::string_view text = op->string->sval;
-  return text == "~" || text == "~*" || text == "!~" || text == "!~*";
+  return text == "~" || text == "~*" || text == "!~" || text == "!~*" || division_macro(*n->a_expr) != nullptr;
 }
 
 // A select-list item whose expression a rewrite turns into a function call
@@ -271,7 +291,7 @@ bool is_regex_op(const PgQuery__Node* n) {
 bool keep_column_name(PgQuery__ResTarget* r) {
   if (r->name != nullptr && r->name[0] != '\0') return false;
   std::string name;
-  if (is_regex_op(r->val)) {
+  if (is_rewritten_op(r->val)) {
     name = "?column?";
   } else if (r->val != nullptr && r->val->node_case == PG_QUERY__NODE__NODE_FUNC_CALL &&
              r->val->func_call->n_funcname > 0 &&
@@ -375,7 +395,8 @@ bool rewrite_one(ProtobufCMessage* m, std::string_view sql, std::vector<message_
     }
     if (n->node_case != PG_QUERY__NODE__NODE_A_EXPR) return false;
     const bool unqualified = unqualify(n->a_expr->n_name, n->a_expr->name, detached);
-    return rewrite_regex_match(n, detached) || rewrite_any_array(n, detached) || unqualified;
+    return rewrite_regex_match(n, detached) || rewrite_any_array(n, detached) || rewrite_division(n, detached) ||
+           unqualified;
   }
   return false;
 }

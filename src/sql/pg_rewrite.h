@@ -20,7 +20,9 @@
 //   `catalog_override_schema` (catalog_functions.cc);
 // - x = ANY(array column) and x <> ALL(array column) become a macro call,
 //   since DuckDB plans ANY over a list as a subquery, which it cannot join
-//   on in an outer join (catalog queries: a.attnum = ANY(ix.indkey)).
+//   on in an outer join (catalog queries: a.attnum = ANY(ix.indkey));
+// - a / b and a % b become macro calls that fail with 22012 when b is zero,
+//   as PostgreSQL does, where DuckDB gives NULL (or infinity).
 #pragma once
 
 #include <optional>
@@ -48,6 +50,10 @@ inline constexpr std::string_view catalog_overrides[] = {"pg_constraint", "pg_in
 // creates it): true on a match; else NULL when x, the list or an element is
 // NULL; else false.
 inline constexpr std::string_view any_equal_macro = "strata_any_equal";
+// a / b and a % b, failing with 22012 "division by zero" when b is zero
+// (DuckDB macros, engine.cc creates them); otherwise DuckDB's own operator.
+inline constexpr std::string_view divide_macro = "strata_divide";
+inline constexpr std::string_view modulo_macro = "strata_modulo";
 
 // Rewrites `tree`, parsed from `sql`, in place. nullopt: it needed no
 // rewrite; otherwise the text for DuckDB. An error only when the deparser

@@ -50,6 +50,16 @@ TEST(PgRewrite, AnyAndAllOverAnArrayColumnBecomeAMacro) {
   EXPECT_EQ(rewritten("select * from t where id < any(k)"), std::nullopt);
 }
 
+TEST(PgRewrite, DivisionFailsOnZeroAsInPostgres) {
+  EXPECT_EQ(rewritten("select a / b, a % 2 from t"),
+            "SELECT strata_divide(a, b) AS \"?column?\", strata_modulo(a, 2) AS \"?column?\" FROM t");
+  EXPECT_EQ(rewritten("select sum(x) / count(*) as avg from t where y / 2 > 1"),
+            "SELECT strata_divide(sum(x), count(*)) AS avg FROM t WHERE strata_divide(y, 2) > 1");
+  EXPECT_EQ(rewritten("select 1 operator(pg_catalog./) 2"), "SELECT strata_divide(1, 2)");
+  // The result column keeps PostgreSQL's name for an operator.
+  EXPECT_EQ(rewritten("select 7 / 2"), "SELECT strata_divide(7, 2) AS \"?column?\"");
+}
+
 TEST(PgRewrite, CatalogRelationsDuckDbDefinesOtherwiseAreStratas) {
   EXPECT_EQ(rewritten("select conname from pg_catalog.pg_constraint c join pg_class t on t.oid = c.conrelid"),
             "SELECT conname FROM strata_catalog.pg_constraint c JOIN pg_class t ON t.oid = c.conrelid");
