@@ -502,10 +502,6 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_write(duckdb::SQLState
   if (!p.ok()) return p.err();
   plan->source = p.value();
   if (!returning.empty()) {
-    if (st->how == route::insert && plan->action == tables::on_conflict::do_nothing) {
-      return error{"0A000", "INSERT ... ON CONFLICT DO NOTHING ... RETURNING is not supported on Strata tables", {},
-                   "Use ON CONFLICT DO UPDATE, or run a SELECT after the INSERT."};
-    }
     auto r = prepare_returning(*plan, std::move(returning), alias, parsed.named_param_map, st->fields_);
     if (!r.ok()) return r.err();
     st->kind_ = statement_kind::query;
@@ -580,6 +576,11 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
     if (!len.ok()) return len.err();
   }
   uint64_t count = 0;
+  if (plan.action == tables::on_conflict::do_nothing && changed != nullptr) {
+    auto n = insert_new_keys_only(plan, txn, concat(batches.value()), *changed);
+    if (!n.ok()) return n.err();
+    return fmt::format("INSERT 0 {}", n.value());
+  }
   if (!plan.do_update) {
     for (auto& piece : pieces_of(std::move(batches.value()))) {
       auto w = txn.insert(plan.table, piece, plan.action);
@@ -635,6 +636,39 @@ outcome<std::string> session_impl::run_insert(const write_plan& plan, const stat
   const uint32_t count_written = rows.row_count;
   if (changed != nullptr) changed->push_back(std::move(rows));
   return fmt::format("INSERT 0 {}", count_written);
+}
+
+// ON CONFLICT DO NOTHING when RETURNING must name the rows inserted: the
+// keys are locked (also those not there yet, as an upsert locks them), the
+// ones already stored or repeated earlier in the statement are skipped, and
+// the rest are inserted and kept in `changed`.
+outcome<uint64_t> session_impl::insert_new_keys_only(const write_plan& plan, tables::transaction& txn,
+                                                     const tables::column_batch& rows,
+                                                     std::vector<tables::column_batch>& changed) {
+  const auto& key = plan.schema.primary_key;
+  std::unordered_set<std::string> seen;
+  std::vector<uint32_t> first;
+  for (uint32_t r = 0; r < rows.row_count; ++r) {
+    if (seen.insert(row_key(rows, key, r)).second) first.push_back(r);
+  }
+  if (first.empty()) return uint64_t{0};
+  const tables::column_batch candidates = first.size() == rows.row_count ? rows : pick_rows(rows, first);
+  auto locked = take_locks(txn, plan.table, pick_columns(candidates, key), tables::lock_strength::no_key_update,
+                           tables::lock_wait::block);
+  if (!locked.ok()) return locked.err();
+  auto found = txn.lookup(plan.table, pick_columns(candidates, key));
+  if (!found.ok()) return tables_error(found.err());
+  std::vector<uint32_t> fresh;
+  for (uint32_t r = 0; r < candidates.row_count; ++r) {
+    if (found->found[r] == 0) fresh.push_back(r);
+  }
+  if (fresh.empty()) return uint64_t{0};
+  auto inserted = pick_rows(candidates, fresh);
+  auto w = txn.insert(plan.table, inserted, tables::on_conflict::do_nothing);
+  if (!w.ok()) return tables_error(w.err());
+  const uint64_t count = inserted.row_count;
+  changed.push_back(std::move(inserted));
+  return count;
 }
 
 outcome<uint64_t> session_impl::upsert_general(const write_plan& plan, const statement& st,

@@ -478,6 +478,8 @@ class session_impl final : public session {
   };
   outcome<locked_read> read_and_lock(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                      tables::transaction& txn, tables::lock_strength strength);
+  outcome<uint64_t> insert_new_keys_only(const write_plan& plan, tables::transaction& txn,
+                                         const tables::column_batch& rows, std::vector<tables::column_batch>& changed);
   outcome<uint64_t> upsert_general(const write_plan& plan, const statement& stmt, const std::vector<parameter>& params,
                                    tables::transaction& txn, const tables::column_batch& rows,
                                    std::vector<tables::column_batch>* changed);

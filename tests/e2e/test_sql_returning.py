@@ -1,6 +1,6 @@
 """INSERT, UPDATE and DELETE ... RETURNING on Strata tables (what pgjdbc's
 getGeneratedKeys and ORMs send). Runs against a real PostgreSQL too
-(STRATA_TEST_PG); the one Strata refusal skips there."""
+(STRATA_TEST_PG)."""
 
 import psycopg
 import pytest
@@ -48,13 +48,24 @@ def test_returning_inside_a_block_and_on_a_log_table(pg):
             conn.execute("INSERT INTO ret3 VALUES (1), (1) RETURNING id")
 
 
-def test_strata_refuses_do_nothing_with_returning(pg):
-    pg.require_strata("PostgreSQL runs it")
+def test_do_nothing_returns_only_the_rows_it_inserted(pg):
     with pg.connect() as conn:
-        conn.execute("CREATE TABLE ret4 (id bigint PRIMARY KEY)")
-        with pytest.raises(psycopg.errors.FeatureNotSupported) as e:
-            conn.execute("INSERT INTO ret4 VALUES (1) ON CONFLICT DO NOTHING RETURNING id")
-        assert "DO NOTHING" in str(e.value)
+        conn.execute("CREATE TABLE ret4 (id bigint PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO ret4 VALUES (1, 'old')")
+        # 1 is stored and the second 2 repeats the first: both skipped, as PostgreSQL does.
+        cur = conn.execute("INSERT INTO ret4 VALUES (1, 'x'), (2, 'first'), (2, 'second'), (3, 'c') "
+                           "ON CONFLICT DO NOTHING RETURNING id, v")
+        assert cur.statusmessage == "INSERT 0 2"
+        assert sorted(cur.fetchall()) == [(2, "first"), (3, "c")]
+        cur = conn.execute("INSERT INTO ret4 VALUES (%s, %s) ON CONFLICT (id) DO NOTHING RETURNING *", (3, "again"))
+        assert cur.statusmessage == "INSERT 0 0" and cur.fetchall() == []
+        conn.execute("BEGIN")
+        assert conn.execute("INSERT INTO ret4 VALUES (4, 'd') ON CONFLICT DO NOTHING RETURNING id").fetchall() == [(4,)]
+        # The block's own insert counts as stored.
+        assert conn.execute("INSERT INTO ret4 VALUES (4, 'e') ON CONFLICT DO NOTHING RETURNING id").fetchall() == []
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT id, v FROM ret4 ORDER BY id").fetchall() == [
+            (1, "old"), (2, "first"), (3, "c"), (4, "d")]
 
 
 def test_parameters_typed_by_their_use_or_declared_type(pg):
