@@ -293,6 +293,32 @@ void regclass_name(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& 
 
 void same_oid(dd::DataChunk& args, dd::ExpressionState&, dd::Vector& result) { result.Reference(args.data[0]); }
 
+// pg_get_indexdef(index oid [, column, pretty]): a primary key's CREATE
+// INDEX, or with column n > 0 the name of its n-th column; NULL for an
+// oid that is no index, as in PostgreSQL.
+std::optional<std::string> index_definition_of(const std::vector<tables::table_info>& all, int64_t oid, int32_t column) {
+  for (const auto& t : all) {
+    if (t.schema.primary_key.empty() || int64_t(table_oid(t.table_id)) + 1 != oid) continue;
+    if (column <= 0) return primary_key_index_definition(t.schema);
+    if (size_t(column) > t.schema.primary_key.size()) return std::string();
+    return quote_ident(t.schema.columns[t.schema.primary_key[size_t(column) - 1]].name);
+  }
+  return std::nullopt;
+}
+
+void pg_get_indexdef(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& result) {
+  auto all = tables_of(state).list_tables();
+  const bool with_column = args.ColumnCount() > 1;
+  for (dd::idx_t row = 0; row < args.size(); ++row) {
+    const dd::Value oid = args.data[0].GetValue(row);
+    const dd::Value column = with_column ? args.data[1].GetValue(row) : dd::Value::INTEGER(0);
+    std::optional<std::string> def;
+    if (!oid.IsNull() && !column.IsNull()) def = index_definition_of(all, oid.GetValue<int64_t>(), column.GetValue<int32_t>());
+    result.SetValue(row, def ? dd::Value(*def) : dd::Value(dd::LogicalType::VARCHAR));
+  }
+  if (args.AllConstant()) result.SetVectorType(dd::VectorType::CONSTANT_VECTOR);
+}
+
 void add_regclass_functions(dd::DatabaseInstance& db, tables::service& tables) {
   auto info = dd::make_shared_ptr<relations_info>(tables);
   const auto text = dd::LogicalType::VARCHAR;
@@ -303,7 +329,10 @@ void add_regclass_functions(dd::DatabaseInstance& db, tables::service& tables) {
   dd::ScalarFunctionSet to_name{std::string(regclass_name_function)};
   to_name.AddFunction(dd::ScalarFunction({oid}, text, regclass_name));
   to_name.AddFunction(dd::ScalarFunction({text}, text, regclass_name_of_text));
-  for (auto* set : {&to_oid, &to_name}) {
+  dd::ScalarFunctionSet indexdef{"pg_get_indexdef"};
+  indexdef.AddFunction(dd::ScalarFunction({oid}, text, pg_get_indexdef));
+  indexdef.AddFunction(dd::ScalarFunction({oid, dd::LogicalType::INTEGER, dd::LogicalType::BOOLEAN}, text, pg_get_indexdef));
+  for (auto* set : {&to_oid, &to_name, &indexdef}) {
     for (auto& f : set->functions) {
       f.function_info = info;
       f.stability = dd::FunctionStability::CONSISTENT_WITHIN_QUERY;
@@ -328,6 +357,12 @@ constexpr const char* format_type_macro = R"(CREATE MACRO {}(type_id, typemod) A
                                           ELSE '' END
     ELSE format_pg_type(logical_type, type_name) END
   FROM duckdb_types() AS t WHERE t.type_oid = type_id))";
+
+// current_schemas(include_implicit) names only the schemas a client can
+// see: Strata's one schema, and pg_catalog when implicit ones are asked for
+// (DuckDB's also lists its own internal ones).
+constexpr const char* current_schemas_macro =
+    "CREATE MACRO {}(include_implicit) AS CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END";
 
 // PostgreSQL 15's columns. A primary key's index is the table's oid + 1
 // (psql_catalog's numbering); constraint columns are 1-based attnums.
@@ -372,7 +407,9 @@ void register_strata_catalog(dd::DatabaseInstance& db, tables::service& tables) 
   add_regclass_functions(db, tables);
   dd::Connection setup(db);
   for (const std::string& sql :
-       {fmt::format(format_type_macro, format_type_function), fmt::format("CREATE SCHEMA {}", catalog_override_schema),
+       {fmt::format(format_type_macro, format_type_function), fmt::format(current_schemas_macro, current_schemas_function),
+        std::string("CREATE MACRO pg_is_in_recovery() AS false"),
+        fmt::format("CREATE SCHEMA {}", catalog_override_schema),
         fmt::format(pg_constraint_view, fmt::arg("schema", catalog_override_schema)),
         fmt::format(pg_index_view, fmt::arg("schema", catalog_override_schema))}) {
     auto created = setup.Query(sql);

@@ -213,6 +213,7 @@ bool rewrite_division(PgQuery__Node* n, std::vector<message_ptr>& detached) {
 const char* duckdb_name_of(std::string_view function) {
   if (function == "json_build_object" || function == "jsonb_build_object") return "json_object";
   if (function == "format_type") return format_type_function.data();
+  if (function == "current_schemas") return current_schemas_function.data();
   return nullptr;
 }
 

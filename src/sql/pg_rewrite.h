@@ -12,7 +12,7 @@
 //   regexp_matches calls, since DuckDB's ~ is a full match, not a search;
 // - casts to regclass become the functions below (a name to an oid, an oid
 //   to a name), and functions DuckDB names otherwise are renamed
-//   (json_build_object, format_type);
+//   (json_build_object, format_type, current_schemas);
 // - the alias of a set-returning function of single values also names its
 //   column (FROM generate_series(1, 3) g), as in PostgreSQL;
 // - pg_catalog relations whose DuckDB definitions differ from PostgreSQL's
@@ -39,6 +39,8 @@ inline constexpr std::string_view regclass_oid_function = "strata_regclass_oid";
 inline constexpr std::string_view regclass_name_function = "strata_regclass_name";
 // format_type with PostgreSQL's long names ("integer", "character varying").
 inline constexpr std::string_view format_type_function = "strata_format_type";
+// current_schemas without DuckDB's internal schemas.
+inline constexpr std::string_view current_schemas_function = "strata_current_schemas";
 // Where Strata defines pg_catalog relations as PostgreSQL does, where
 // DuckDB's differ: conname, conkey and conindid of pg_constraint; the
 // primary keys in pg_index, with their indkey. DuckDB's pg_catalog cannot be

@@ -189,10 +189,7 @@ std::string index_columns(const relation& r) {
   return column_list(r.table->schema, r.table->schema.primary_key);
 }
 
-std::string index_definition(const relation& r) {
-  return fmt::format("CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})", quote_ident(r.name), schema_name,
-                     quote_ident(r.table->schema.name), index_columns(r));
-}
+std::string index_definition(const relation& r) { return primary_key_index_definition(r.table->schema); }
 
 // ---- answers shaped by the select list ------------------------------------------
 
@@ -566,6 +563,11 @@ constexpr handler handlers[] = {
 };
 
 }  // namespace
+
+std::string primary_key_index_definition(const tables::table_schema& schema) {
+  return fmt::format("CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})", quote_ident(pkey_name(schema.name)),
+                     schema_name, quote_ident(schema.name), column_list(schema, schema.primary_key));
+}
 
 uint32_t table_oid(uint64_t table_id) {
   // Two oids per table (the table and its primary-key index), above PostgreSQL's built-in range.

@@ -33,6 +33,9 @@ std::string quote_ident(std::string_view name);
 // A table's primary-key index name, as ChooseRelationName(table, NULL,
 // "pkey") makes it: "<table>_pkey", the table part clipped to fit 63 bytes.
 std::string pkey_name(const std::string& table);
+// pg_get_indexdef of a table's primary-key index:
+// "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)".
+std::string primary_key_index_definition(const tables::table_schema& schema);
 
 // Stable OIDs for Strata tables in catalog answers (pg_class.oid), derived from table ids.
 uint32_t table_oid(uint64_t table_id);

@@ -89,3 +89,17 @@ def test_postgres_only_syntax_is_rewritten(pg):
         assert [d.name for d in cur.description] == ["?column?"] * 6
         assert conn.execute("SELECT '7'::pg_catalog.int4 + 1").fetchone() == (8,)
         assert conn.execute("SELECT json_build_object('a', 1)::text").fetchone()[0].replace(" ", "") == '{"a":1}'
+
+
+def test_index_definitions_and_server_functions(pg):
+    with pg.connect() as conn:
+        conn.execute('CREATE TABLE ce_keys (a integer, "B x" integer, v text, PRIMARY KEY ("B x", a))')
+        rows = conn.execute(
+            "SELECT pg_get_indexdef(i.indexrelid), pg_catalog.pg_get_indexdef(i.indexrelid, 1, true), "
+            "pg_get_indexdef(i.indexrelid, 2, false), pg_get_indexdef(i.indexrelid, 3, false) "
+            "FROM pg_index i WHERE i.indrelid = 'ce_keys'::regclass").fetchall()
+        assert rows == [('CREATE UNIQUE INDEX ce_keys_pkey ON public.ce_keys USING btree ("B x", a)', '"B x"', "a", "")]
+        assert conn.execute("SELECT pg_get_indexdef(1)").fetchone() == (None,)
+        assert conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchone() == (False,)
+        (schemas,) = conn.execute("SELECT array_to_string(current_schemas(false), ',')").fetchone()
+        assert schemas == "public"
