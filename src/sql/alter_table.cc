@@ -126,8 +126,48 @@ error contains_nulls(const std::string& message, const std::string& table) {
 
 // ------------------------------------------------------------------ prepare
 
+namespace {
+
+bool only_owner_changes(const PgQuery__AlterTableStmt& a) {
+  for (size_t i = 0; i < a.n_cmds; ++i) {
+    const PgQuery__Node* cmd = a.cmds[i];
+    if (cmd == nullptr || cmd->node_case != PG_QUERY__NODE__NODE_ALTER_TABLE_CMD ||
+        cmd->alter_table_cmd->subtype != PG_QUERY__ALTER_TABLE_TYPE__AT_ChangeOwner) {
+      return false;
+    }
+  }
+  return a.n_cmds > 0;
+}
+
+}  // namespace
+
+// ALTER SEQUENCE s OWNER TO r, or ALTER TABLE s OWNER TO r naming a sequence
+// (pg_dump writes the latter): one user owns everything, so it is accepted
+// once the sequence is known to exist.
+std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_sequence_owner(const PgQuery__AlterTableStmt& a) {
+  if (!only_owner_changes(a)) return std::nullopt;
+  const std::string_view schema = a.relation->schemaname;
+  const std::string name = a.relation->relname;
+  if (!schema.empty() && schema != "public") return std::nullopt;
+  if (!parts_.tables.sequences().exists(name)) {
+    if (a.objtype != PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE || a.missing_ok) return std::nullopt;
+    return outcome<std::shared_ptr<statement>>(error{"42P01", fmt::format("relation \"{}\" does not exist", name), {}, {}});
+  }
+  auto st = std::make_shared<statement>();
+  st->how = route::accepted;
+  st->tag = a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE ? "ALTER SEQUENCE" : "ALTER TABLE";
+  return outcome<std::shared_ptr<statement>>(st);
+}
+
 std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_alter_table(const PgQuery__AlterTableStmt& a) {
-  if (a.objtype != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE || a.relation == nullptr) return std::nullopt;
+  if (a.relation == nullptr) return std::nullopt;
+  const bool names_table = a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
+  if (names_table && find_table(a.relation->schemaname, a.relation->relname)) {
+    // a Strata table: below
+  } else if (names_table || a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE) {
+    return prepare_sequence_owner(a);
+  }
+  if (!names_table) return std::nullopt;
   const qualified_name table{a.relation->schemaname, a.relation->relname};
   if (!find_table(table.schema, table.name)) return std::nullopt;  // a TEMP table, or none: DuckDB answers
   auto command = std::make_shared<alter_command>();

@@ -80,7 +80,7 @@ outcome<std::shared_ptr<statement>> session_impl::prepare_listen(const PgQuery__
   if (node.node_case == PG_QUERY__NODE__NODE_UNLISTEN_STMT) {
     // Nothing to stop: no session can LISTEN.
     auto st = std::make_shared<statement>();
-    st->how = route::listen;
+    st->how = route::accepted;
     st->tag = "UNLISTEN";
     return st;
   }

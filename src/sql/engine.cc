@@ -9,6 +9,7 @@
 #include "sql/sequence_functions.h"
 #include "sql/duckdb_bridge.h"
 #include "sql/pg_rewrite.h"
+#include "sql/setting_functions.h"
 #include "sql/session_impl.h"
 
 namespace strata::sql {
@@ -73,6 +74,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_config config, tables::serv
     register_strata_scan(*db->instance, tables);
     add_bytea_length(*db->instance);
     register_sequence_functions(*db->instance);
+    register_setting_functions(*db->instance);
     register_strata_catalog(*db->instance, tables);
     duckdb::Connection setup(*db);
     // PostgreSQL semantics where DuckDB differs: UTC everywhere, int / int is

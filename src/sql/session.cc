@@ -14,6 +14,7 @@
 #include "sql/pg_types.h"
 #include "sql/psql_catalog.h"
 #include "sql/sequence_functions.h"
+#include "sql/setting_functions.h"
 #include "sql/session_impl.h"
 namespace strata::sql::detail {
 namespace {
@@ -103,6 +104,8 @@ session_impl::session_impl(const engine_parts& parts, const session_options& opt
   conn_.context->registered_state->Insert(scan_context::key, scan_);
   conn_.context->registered_state->Insert(sequence_context::key,
                                           duckdb::make_shared_ptr<sequence_context>(parts.tables.sequences()));
+  conn_.context->registered_state->Insert(
+      settings_context::key, duckdb::make_shared_ptr<settings_context>(settings_, [this] { return settings_changed(); }));
   duckdb::ClientConfig::GetConfig(*conn_.context).streaming_buffer_size = stream_buffer_bytes;
   auto published = publish_settings();
   if (!published.ok()) throw std::runtime_error(published.err().message);  // engine::new_session reports it
@@ -443,7 +446,7 @@ outcome<std::unique_ptr<cursor>> session_impl::execute_inner(statement& st, cons
       return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
     case route::cursor:
       return error{"08P01", "DECLARE, FETCH, MOVE and CLOSE are run by the protocol layer, not Execute", {}, {}};
-    case route::listen:
+    case route::accepted:
       return std::unique_ptr<cursor>(std::make_unique<command_cursor>(st.tag));
     case route::insert:
     case route::update:
@@ -505,8 +508,7 @@ outcome<std::unique_ptr<cursor>> session_impl::run_setting(statement& st) {
   }
   auto r = settings_.apply(cmd);
   if (!r.ok()) return r.err();
-  scan_->use_statistics = settings_.pushdown();
-  auto published = publish_settings();
+  auto published = settings_changed();
   if (!published.ok()) return published.err();
   std::string tag = cmd.action == k::reset || cmd.action == k::reset_all ? "RESET"
                     : cmd.action == k::discard_all                     ? "DISCARD ALL"
@@ -514,22 +516,25 @@ outcome<std::unique_ptr<cursor>> session_impl::run_setting(statement& st) {
   return std::unique_ptr<cursor>(std::make_unique<command_cursor>(tag));
 }
 
+status session_impl::settings_changed() {
+  scan_->use_statistics = settings_.pushdown();
+  return publish_settings();
+}
+
+// Sets the variable directly rather than through SET VARIABLE, so that
+// set_config can publish from inside a running statement.
 status session_impl::publish_settings() {
-  auto literal = [](std::string_view text) {
-    std::string out = "'";
-    for (char c : text) {
-      if (c == '\'') out.push_back('\'');
-      out.push_back(c);
-    }
-    return out + "'";
-  };
-  std::string map;
+  duckdb::vector<duckdb::Value> names, values;
   for (const auto& row : settings_.show_all()) {
     std::string name = row[0];
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    map += fmt::format("{}{}: {}", map.empty() ? "" : ", ", literal(name), literal(row[1]));
+    names.emplace_back(name);
+    values.emplace_back(row[1]);
   }
-  return duck_exec(fmt::format("SET VARIABLE {} = MAP {{{}}}", settings_variable, map));
+  const auto text = duckdb::LogicalType::VARCHAR;
+  duckdb::ClientConfig::GetConfig(*conn_.context)
+      .SetUserVariable(settings_variable, duckdb::Value::MAP(text, text, std::move(names), std::move(values)));
+  return ok_t{};
 }
 
 outcome<std::unique_ptr<cursor>> session_impl::run_catalog(statement& st) {

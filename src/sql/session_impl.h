@@ -76,7 +76,7 @@ enum class route : uint8_t {
   point_select,    // SELECT of columns of a primary-key table by its whole key (point_select.cc)
   deallocate,      // DEALLOCATE [PREPARE] name | ALL
   cursor,          // DECLARE, FETCH, MOVE, CLOSE: pgwire runs them (cursor_command)
-  listen,          // UNLISTEN (nothing to do: LISTEN is refused)
+  accepted,        // changes nothing, by design: UNLISTEN (LISTEN is refused), a sequence's OWNER TO
   sequence,        // CREATE, ALTER and DROP SEQUENCE
 };
 
@@ -308,6 +308,8 @@ class session_impl final : public session {
   std::vector<std::optional<tables::column_type>> table_column_types(const duckdb::SQLStatement& stmt);
   // Copies the session's settings into the DuckDB variable current_setting() reads.
   status publish_settings();
+  // After SET, RESET or set_config: the scan's pushdown flag and the published settings follow.
+  status settings_changed();
 
   // Every row of a DuckDB result as table rows of `types`, at most write_rows_bytes_max.
   // `retry` (from run()) lets it run the statement again when the first chunk fails as stale.
@@ -345,6 +347,7 @@ class session_impl final : public session {
   outcome<std::shared_ptr<statement>> prepare_close_cursor(const PgQuery__ClosePortalStmt& c);
   outcome<std::shared_ptr<statement>> prepare_listen(const PgQuery__Node& node);
   // alter_table.cc: nullopt unless the statement names a Strata table.
+  std::optional<outcome<std::shared_ptr<statement>>> prepare_sequence_owner(const PgQuery__AlterTableStmt& a);
   std::optional<outcome<std::shared_ptr<statement>>> prepare_alter_table(const PgQuery__AlterTableStmt& a);
   std::optional<outcome<std::shared_ptr<statement>>> prepare_rename(const PgQuery__RenameStmt& r);
   outcome<alter_action> read_alter_command(const PgQuery__AlterTableCmd& c, const PgQuery__RangeVar& relation);

@@ -37,6 +37,12 @@ constexpr setting_def settings_table[] = {
     {"intervalstyle", "IntervalStyle", "postgres", check::fixed, true, false, "Interval output style (postgres only)."},
     {"bytea_output", "bytea_output", "hex", check::fixed, false, false, "bytea output format (hex only)."},
     {"lc_messages", "lc_messages", "C", check::any, false, false, "Accepted; messages are in English."},
+    // What pg_dump's output sets before it creates anything.
+    {"check_function_bodies", "check_function_bodies", "on", check::boolean, false, false, "Accepted; Strata has no function bodies to check."},
+    {"xmloption", "xmloption", "content", check::fixed, false, false, "XML parsing mode (content only; Strata has no xml type)."},
+    {"row_security", "row_security", "on", check::boolean, false, false, "Accepted; Strata has no row-level security policies."},
+    {"default_tablespace", "default_tablespace", "", check::fixed, false, false, "Strata has no tablespaces (empty only)."},
+    {"default_table_access_method", "default_table_access_method", "heap", check::fixed, false, false, "Accepted as heap; Strata stores tables in its own logs."},
     {"default_transaction_isolation", "default_transaction_isolation", "read committed", check::isolation, false, false, "Strata transactions are read committed."},
     {"transaction_isolation", "transaction_isolation", "read committed", check::isolation, false, false, "Strata transactions are read committed."},
     {"strata.pushdown", "strata.pushdown", "on", check::boolean, false, false, "Skip batches and partitions by statistics in scans."},
@@ -357,7 +363,7 @@ status session_settings::set_value(const std::string& name, const std::string& v
     }
     case check::fixed:
       if (v != lower(d->initial)) {
-        return bad_value(name, value, fmt::format("Strata supports only {} = {}.", d->display, d->initial));
+        return bad_value(name, value, fmt::format("Strata supports only {} = '{}'.", d->display, d->initial));
       }
       break;
     case check::isolation: {
