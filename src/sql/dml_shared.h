@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "duckdb.hpp"
 #include "duckdb/parser/parsed_expression.hpp"
@@ -32,5 +33,9 @@ void append_to_duckdb(duckdb::Connection& conn, const std::string& table, const 
 
 // 40001: the rows a statement locks kept changing under it (locked_read_attempts_max reads).
 error too_many_rereads(const std::string& table);
+
+// The types of `columns` of a table, and every column's index.
+std::vector<tables::column_type> column_types(const tables::table_schema& schema, const std::vector<uint32_t>& columns);
+std::vector<uint32_t> all_columns(const tables::table_schema& schema);
 
 }  // namespace strata::sql::detail
