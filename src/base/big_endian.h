@@ -30,4 +30,17 @@ inline void append_be64(std::string& out, uint64_t v) {
   append_be32(out, uint32_t(v & 0xffffffffu));
 }
 
+// The same bytes as a string of their own (fixed message parts, tests).
+inline std::string be16_bytes(uint16_t v) {
+  std::string out;
+  append_be16(out, v);
+  return out;
+}
+
+inline std::string be32_bytes(uint32_t v) {
+  std::string out;
+  append_be32(out, v);
+  return out;
+}
+
 }  // namespace strata

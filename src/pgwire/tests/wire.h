@@ -12,16 +12,8 @@
 
 namespace strata::pgwire::testing {
 
-inline std::string be32(uint32_t v) {
-  std::string s;
-  put_i32(s, int32_t(v));
-  return s;
-}
-inline std::string be16(uint16_t v) {
-  std::string s;
-  put_i16(s, int16_t(v));
-  return s;
-}
+inline std::string be32(uint32_t v) { return be32_bytes(v); }
+inline std::string be16(uint16_t v) { return be16_bytes(v); }
 inline std::string cstr(std::string_view s) { return std::string(s) + '\0'; }
 
 inline std::string startup(const std::vector<std::pair<std::string, std::string>>& params,

@@ -14,17 +14,8 @@ namespace {
 using namespace testing;
 using tables::type_id;
 
-std::string be16(uint16_t v) {
-  std::string s;
-  append_be16(s, v);
-  return s;
-}
-
-std::string be32(uint32_t v) {
-  std::string s;
-  append_be32(s, v);
-  return s;
-}
+constexpr auto* be16 = &be16_bytes;
+constexpr auto* be32 = &be32_bytes;
 
 std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 

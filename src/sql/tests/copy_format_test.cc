@@ -734,19 +734,8 @@ std::string binary_file(const column_batch& b) {
   return out;
 }
 
-std::string be16s(uint16_t v) {
-  std::string s;
-  append_be16(s, v);
-  return s;
-}
 
-std::string be32s(uint32_t v) {
-  std::string s;
-  append_be32(s, v);
-  return s;
-}
-
-const std::string binary_header = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(0);
+const std::string binary_header = std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(0) + be32_bytes(0);
 
 TEST(CopyBinary, RoundTripsEveryType) {
   column_batch b = sample_batch();
@@ -762,17 +751,17 @@ TEST(CopyBinary, EveryTwoAndThreeWaySplit) {
 }
 
 TEST(CopyBinary, HeaderExtensionIsSkippedAndTrailerIsOptional) {
-  const std::string tuple = be16s(1) + be32s(4) + be32s(7);
-  const std::string with_extension = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(3) + "xyz";
-  EXPECT_EQ(decode(binary_opts(), {t_i32}, with_extension + tuple + be16s(0xffff)).rows, rows_t({{"7"}}));
+  const std::string tuple = be16_bytes(1) + be32_bytes(4) + be32_bytes(7);
+  const std::string with_extension = std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(0) + be32_bytes(3) + "xyz";
+  EXPECT_EQ(decode(binary_opts(), {t_i32}, with_extension + tuple + be16_bytes(0xffff)).rows, rows_t({{"7"}}));
   EXPECT_EQ(decode(binary_opts(), {t_i32}, binary_header + tuple).rows, rows_t({{"7"}}));
   // Flags in the low half are ignorable; the high half is not.
-  const std::string low_flag = std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1) + be32s(0);
+  const std::string low_flag = std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(1) + be32_bytes(0);
   EXPECT_TRUE(decode(binary_opts(), {t_i32}, low_flag + tuple).ok);
 }
 
 TEST(CopyBinary, Errors) {
-  const std::string tuple = be16s(1) + be32s(4) + be32s(7);
+  const std::string tuple = be16_bytes(1) + be32_bytes(4) + be32_bytes(7);
   auto expect = [](const decoded& d, const char* sqlstate, const std::string& message, const std::string& detail) {
     EXPECT_FALSE(d.ok);
     EXPECT_EQ(d.err.sqlstate, sqlstate);
@@ -781,34 +770,34 @@ TEST(CopyBinary, Errors) {
   };
   expect(decode(binary_opts(), {t_i32}, "PGCOPY\n\377\r\n\1"), "22P04", "COPY file signature not recognized", "");
   expect(decode(binary_opts(), {t_i32}, ""), "22P04", "COPY file signature not recognized", "");
-  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1u << 16) + be32s(0)), "22P04",
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(1u << 16) + be32_bytes(0)), "22P04",
          "invalid COPY file header (WITH OIDS)", "");
-  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(1u << 20) + be32s(0)), "22P04",
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(1u << 20) + be32_bytes(0)), "22P04",
          "unrecognized critical flags in COPY file header", "");
-  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32s(0) + be32s(0xffffffff)), "22P04",
+  expect(decode(binary_opts(), {t_i32}, std::string("PGCOPY\n\377\r\n\0", 11) + be32_bytes(0) + be32_bytes(0xffffffff)), "22P04",
          "invalid COPY file header (wrong length)", "");
   expect(decode(binary_opts(), {t_i32, t_i32}, binary_header + tuple), "22P04", "row field count is 1, expected 2",
          "COPY line 1");
-  expect(decode(binary_opts(), {t_i32}, binary_header + tuple + be16s(1) + be32s(uint32_t(-5))), "22P04",
+  expect(decode(binary_opts(), {t_i32}, binary_header + tuple + be16_bytes(1) + be32_bytes(uint32_t(-5))), "22P04",
          "invalid field size", "COPY line 2, column 1");
-  expect(decode(binary_opts(), {t_i32}, binary_header + be16s(1) + be32s(2) + "ab"), "22P03",
+  expect(decode(binary_opts(), {t_i32}, binary_header + be16_bytes(1) + be32_bytes(2) + "ab"), "22P03",
          "incorrect binary data format: 2 bytes for type integer", "COPY line 1, column 1");
   expect(decode(binary_opts(), {t_i32}, binary_header + tuple.substr(0, 7)), "22P04", "unexpected EOF in COPY data",
          "COPY line 1");
-  expect(decode(binary_opts(), {t_i32}, binary_header + be16s(0xffff) + "x"), "22P04",
+  expect(decode(binary_opts(), {t_i32}, binary_header + be16_bytes(0xffff) + "x"), "22P04",
          "received copy data after EOF marker", "");
-  expect(decode(binary_opts(), {t_varchar5}, binary_header + be16s(1) + be32s(6) + "abcdef"), "22001",
+  expect(decode(binary_opts(), {t_varchar5}, binary_header + be16_bytes(1) + be32_bytes(6) + "abcdef"), "22001",
          "value too long for type character varying(5)", "COPY line 1, column 1");
   // A field longer than a row may be is refused from its length alone.
-  expect(decode(binary_opts(), {t_text}, binary_header + be16s(1) + be32s(0x7fffffff)), "54000",
+  expect(decode(binary_opts(), {t_text}, binary_header + be16_bytes(1) + be32_bytes(0x7fffffff)), "54000",
          "COPY row is longer than 64 MiB", "COPY line 1");
 }
 
 TEST(CopyBinary, FailedRowRollsBackAndErrorsStick) {
   copy_decoder d(binary_opts(), {t_i32, t_i32});
-  ASSERT_TRUE(d.feed(binary_header + be16s(2) + be32s(4) + be32s(1) + be32s(4) + be32s(2)).ok());
-  EXPECT_FALSE(d.feed(be16s(2) + be32s(4) + be32s(3) + be32s(1) + "x").ok());
-  EXPECT_FALSE(d.feed(be16s(0xffff)).ok());
+  ASSERT_TRUE(d.feed(binary_header + be16_bytes(2) + be32_bytes(4) + be32_bytes(1) + be32_bytes(4) + be32_bytes(2)).ok());
+  EXPECT_FALSE(d.feed(be16_bytes(2) + be32_bytes(4) + be32_bytes(3) + be32_bytes(1) + "x").ok());
+  EXPECT_FALSE(d.feed(be16_bytes(0xffff)).ok());
   EXPECT_FALSE(d.finish().ok());
   column_batch b = d.take_rows();
   EXPECT_EQ(cells(b), rows_t({{"1", "2"}}));
@@ -829,9 +818,9 @@ TEST(CopyBinary, OutputIsPostgres) {
   b.row_count = 2;
   std::string rows;
   encode_copy_binary_rows(fields_of(b), b, rows);
-  const std::string numeric = be16s(1) + be16s(uint16_t(-1)) + be16s(0x4000) + be16s(2) + be16s(500);
-  const std::string first = be16s(3) + be32s(4) + be32s(1) + be32s(1) + "a" + be32s(10) + numeric;
-  const std::string second = be16s(3) + be32s(uint32_t(-1)) + be32s(uint32_t(-1)) + be32s(uint32_t(-1));
+  const std::string numeric = be16_bytes(1) + be16_bytes(uint16_t(-1)) + be16_bytes(0x4000) + be16_bytes(2) + be16_bytes(500);
+  const std::string first = be16_bytes(3) + be32_bytes(4) + be32_bytes(1) + be32_bytes(1) + "a" + be32_bytes(10) + numeric;
+  const std::string second = be16_bytes(3) + be32_bytes(uint32_t(-1)) + be32_bytes(uint32_t(-1)) + be32_bytes(uint32_t(-1));
   EXPECT_EQ(rows, first + second);
   EXPECT_EQ(copy_binary_row_end(rows, 0), first.size());
   EXPECT_EQ(copy_binary_row_end(rows, first.size()), rows.size());
