@@ -2,11 +2,18 @@
 // words). Never locale-dependent: non-ASCII bytes compare as they are.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace strata {
 
 inline constexpr char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+inline std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower_ascii(c);
+  return out;
+}
 
 inline constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

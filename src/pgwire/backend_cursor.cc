@@ -210,8 +210,9 @@ sql::outcome<std::string> backend::run_cursor_command(const sql::cursor_command&
       if (!s.ok()) return s.err();
       return std::string(c.name.empty() ? "CLOSE CURSOR ALL" : "CLOSE CURSOR");
     }
-    case sql::cursor_command::action::move:
-    case sql::cursor_command::action::fetch: {
+    case sql::cursor_command::action::fetch:
+      break;  // its rows stream through fetch_rows_of
+    case sql::cursor_command::action::move: {
       // MOVE reads the rows FETCH would send and drops them.
       fetch_cursor mover(*this, c);
       auto planned = mover.plan();
@@ -225,7 +226,7 @@ sql::outcome<std::string> backend::run_cursor_command(const sql::cursor_command&
       return mover.command_tag();
     }
   }
-  return make_sql_error(sqlstate::internal_error, "unknown cursor command");
+  return make_sql_error(sqlstate::internal_error, "FETCH runs through fetch_rows_of, not as a command");
 }
 
 void backend::start_simple_fetch(const std::shared_ptr<sql::prepared>& stmt, const sql::cursor_command& c) {

@@ -161,15 +161,13 @@ std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_sequenc
 
 std::optional<outcome<std::shared_ptr<statement>>> session_impl::prepare_alter_table(const PgQuery__AlterTableStmt& a) {
   if (a.relation == nullptr) return std::nullopt;
-  const bool names_table = a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
-  if (names_table && find_table(a.relation->schemaname, a.relation->relname)) {
-    // a Strata table: below
-  } else if (names_table || a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE) {
-    return prepare_sequence_owner(a);
-  }
-  if (!names_table) return std::nullopt;
   const qualified_name table{a.relation->schemaname, a.relation->relname};
-  if (!find_table(table.schema, table.name)) return std::nullopt;  // a TEMP table, or none: DuckDB answers
+  const bool names_table = a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
+  if (!names_table || !find_table(table.schema, table.name)) {
+    // A sequence; otherwise a TEMP table, or none: DuckDB answers.
+    if (names_table || a.objtype == PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE) return prepare_sequence_owner(a);
+    return std::nullopt;
+  }
   auto command = std::make_shared<alter_command>();
   command->table = table;
   command->missing_ok = a.missing_ok;

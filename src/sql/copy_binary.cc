@@ -104,7 +104,9 @@ struct binary_decoder final : copy_decoder::impl {
   }
 
   // Where the tuple starting at `pos` ends, or 0 while its bytes have not all
-  // arrived. Checks the field count and lengths before any value is read.
+  // arrived. Checks the field count and lengths before any value is read; a
+  // tuple's length words alone (4 bytes for each of at most 32767 fields)
+  // stay far below copy_row_bytes_max, so only field lengths are limited.
   outcome<size_t> tuple_end(size_t pos, int16_t count) {
     if (count < 0 || size_t(count) != types.size()) {
       ++line;
@@ -112,7 +114,7 @@ struct binary_decoder final : copy_decoder::impl {
     }
     size_t p = pos + 2;
     for (int16_t c = 0; c < count; ++c) {
-      if (carry.size() - p < 4) return too_long_if(p - pos, 0);
+      if (carry.size() - p < 4) return size_t(0);
       const auto bytes = int32_t(load_be32(at(carry, p)));
       p += 4;
       if (bytes < null_field_bytes) {
@@ -128,15 +130,6 @@ struct binary_decoder final : copy_decoder::impl {
       p += size_t(bytes);
     }
     return p;
-  }
-
-  // A tuple of NULL fields only still has 4 bytes a field, so it is bounded.
-  outcome<size_t> too_long_if(size_t bytes_so_far, size_t result) {
-    if (bytes_so_far > copy_row_bytes_max) {
-      ++line;
-      return row_too_long();
-    }
-    return result;
   }
 
   // The fields of one complete tuple, from `p` (after its field count).

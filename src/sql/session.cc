@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "base/ascii.h"
 #include "duckdb/main/prepared_statement_data.hpp"
 #include "sql/keywords.h"
 #include "sql/pg_types.h"
@@ -355,8 +356,7 @@ std::optional<tables::table_info> session_impl::find_table(const std::string& sc
   if (!names_strata_schema(schema)) return std::nullopt;
   auto info = parts_.tables.describe(name);
   if (info.ok()) return info.value();
-  std::string lower = name;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = lower_ascii(name);
   if (lower == name) return std::nullopt;
   info = parts_.tables.describe(lower);
   if (info.ok()) return info.value();
@@ -526,9 +526,7 @@ status session_impl::settings_changed() {
 status session_impl::publish_settings() {
   duckdb::vector<duckdb::Value> names, values;
   for (const auto& row : settings_.show_all()) {
-    std::string name = row[0];
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    names.emplace_back(name);
+    names.emplace_back(lower_ascii(row[0]));
     values.emplace_back(row[1]);
   }
   const auto text = duckdb::LogicalType::VARCHAR;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "base/ascii.h"
 #include "duckdb/parser/expression/cast_expression.hpp"
 #include "duckdb/parser/expression/columnref_expression.hpp"
 #include "duckdb/parser/expression/star_expression.hpp"
@@ -101,11 +102,6 @@ bool mentions_pg_catalog(std::string_view sql) {
     return std::tolower(static_cast<unsigned char>(a)) == b;
   });
   return it != sql.end();
-}
-
-std::string lower_ascii(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 bool is_temp_create(const std::vector<std::string>& w) {

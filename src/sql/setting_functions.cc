@@ -1,5 +1,7 @@
 #include "sql/setting_functions.h"
 
+#include "base/ascii.h"
+
 #include "duckdb/catalog/catalog.hpp"
 #include "duckdb/common/vector_operations/ternary_executor.hpp"
 #include "duckdb/main/client_context.hpp"
@@ -22,8 +24,7 @@ void set_config(dd::DataChunk& args, dd::ExpressionState& state, dd::Vector& res
         std::lock_guard lock(ctx->mu);
         setting_command set;
         set.action = setting_command::kind::set;
-        set.name = name.GetString();
-        for (char& c : set.name) c = char(std::tolower(static_cast<unsigned char>(c)));
+        set.name = lower_ascii(name.GetString());
         set.value = value.GetString();
         auto applied = ctx->settings.apply(set);
         if (!applied.ok()) throw_sql_error(applied.err().sqlstate, applied.err().message);

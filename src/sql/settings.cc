@@ -4,6 +4,7 @@
 #include <charconv>
 #include <fmt/format.h>
 
+#include "base/ascii.h"
 #include "sql/keywords.h"
 
 namespace strata::sql {
@@ -66,12 +67,6 @@ const setting_def* find_def(std::string_view name) {
   return nullptr;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 error syntax_error(std::string message) { return error{"42601", std::move(message), {}, {}}; }
 error bad_value(std::string_view name, std::string_view value, std::string hint) {
   return error{"22023", fmt::format("invalid value for parameter \"{}\": \"{}\"", name, value), {}, std::move(hint)};
@@ -82,7 +77,7 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
   uint64_t number = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (ec != std::errc{} || end == text.data()) return std::nullopt;
-  std::string unit = lower(std::string_view(end, size_t(text.data() + text.size() - end)));
+  std::string unit = lower_ascii(std::string_view(end, size_t(text.data() + text.size() - end)));
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   uint64_t scale = 0;
   if (unit.empty() || unit == "ms") {
@@ -111,7 +106,7 @@ std::string format_duration(uint64_t ms) {
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
-  std::string v = lower(text);
+  std::string v = lower_ascii(text);
   if (v == "on" || v == "true" || v == "yes" || v == "1" || v == "t") return true;
   if (v == "off" || v == "false" || v == "no" || v == "0" || v == "f") return false;
   return std::nullopt;
@@ -120,11 +115,11 @@ std::optional<bool> parse_bool(std::string_view text) {
 // Reads `name[.name]` at tokens[i].
 std::optional<std::string> read_name(const std::vector<token>& t, size_t& i) {
   if (i >= t.size() || (t[i].type != token::kind::word && t[i].type != token::kind::quoted)) return std::nullopt;
-  std::string name = lower(t[i].text);
+  std::string name = lower_ascii(t[i].text);
   ++i;
   while (i + 1 < t.size() && t[i].type == token::kind::symbol && t[i].text == "." &&
          (t[i + 1].type == token::kind::word || t[i + 1].type == token::kind::quoted)) {
-    name += "." + lower(t[i + 1].text);
+    name += "." + lower_ascii(t[i + 1].text);
     i += 2;
   }
   return name;
@@ -327,7 +322,7 @@ status session_settings::set_value(const std::string& name, const std::string& v
   }
   if (d->read_only) return error{"55P02", fmt::format("parameter \"{}\" cannot be changed", name), {}, {}};
   std::string stored = value;
-  std::string v = lower(value);
+  std::string v = lower_ascii(value);
   switch (d->rule) {
     case check::any:
     case check::timezone:
@@ -362,7 +357,7 @@ status session_settings::set_value(const std::string& name, const std::string& v
       break;
     }
     case check::fixed:
-      if (v != lower(d->initial)) {
+      if (v != lower_ascii(d->initial)) {
         return bad_value(name, value, fmt::format("Strata supports only {} = '{}'.", d->display, d->initial));
       }
       break;

@@ -5,7 +5,6 @@ portal namespace with the protocol's portals (asyncpg's MOVE on its own
 portals is in test_sql_asyncpg.py). Runs against a real PostgreSQL too
 (STRATA_TEST_PG)."""
 
-import psycopg
 import pytest
 from psycopg import errors
 

@@ -7,7 +7,6 @@ incomplete settings."""
 
 import asyncio
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -18,7 +17,7 @@ import psycopg2
 import pytest
 
 from pg_wire import connect_raw, ssl_request, startup_packet
-from strata_server import REPO_ROOT, StrataServer, free_port
+from strata_server import REPO_ROOT, StrataServer
 
 SKIP = None if shutil.which("openssl") else "the openssl command line is missing"
 pytestmark = pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
